@@ -1,0 +1,714 @@
+//! AWS IAM through aws-config and aws-sdk-iam: SDK shapes converted to the model at this boundary.
+//!
+//! Reads cost the minimum the API allows: one paginated GetAccountAuthorizationDetails over the whole account, plus
+//! ListAccessKeys only for users whose spec declares keys, plus per-user dependents only for prune candidates.
+//! The SDK's own retries are off: reads are retried here, writes by the executor, so one layer owns every retry and
+//! `--stats` counts every attempt.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::types::{EntityType, StatusType, Tag};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+use super::{
+    Backend, BackendError, CallStats, ErrorKind, NewAccessKey, Outcome, ReadScope, Secret,
+};
+use crate::apply::RetryPolicy;
+use crate::model::{AccessKey, Account, Dependents, KeyStatus, User};
+use crate::plan::Op;
+use crate::policy::PolicyDocument;
+
+/// How to reach AWS.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    /// A profile from the shared config/credentials files.
+    pub profile: Option<String>,
+    /// The region (IAM is global; default us-east-1).
+    pub region: Option<String>,
+    /// An endpoint URL (moto, LocalStack); AWS_ENDPOINT_URL(_IAM) are honoured too.
+    pub endpoint_url: Option<String>,
+    /// Items per GetAccountAuthorizationDetails page (IAM's maximum, 1000, unless testing).
+    pub page_size: Option<i32>,
+}
+
+/// IAM (and STS for the account id) over the AWS SDK.
+pub struct AwsBackend {
+    iam: aws_sdk_iam::Client,
+    sts: aws_sdk_sts::Client,
+    stats: Mutex<CallStats>,
+    page_size: i32,
+    read_retry: RetryPolicy,
+}
+
+/// Appends `iamspec/<version>` to the user agent so changes can be traced in CloudTrail.
+#[derive(Debug)]
+struct UserAgentSuffix;
+
+impl Intercept for UserAgentSuffix {
+    fn name(&self) -> &'static str {
+        "iamspec user agent"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let headers = context.request_mut().headers_mut();
+        let ua = headers.get("user-agent").unwrap_or_default().to_owned();
+        headers.insert(
+            "user-agent",
+            format!("{ua} iamspec/{}", env!("CARGO_PKG_VERSION"))
+                .trim()
+                .to_owned(),
+        );
+        Ok(())
+    }
+}
+
+fn seconds(dt: Option<&aws_smithy_types::DateTime>) -> i64 {
+    dt.map_or(0, aws_smithy_types::DateTime::secs)
+}
+
+/// Turns an SDK error into a typed backend error.
+fn map_err<E>(operation: &str, target: Option<&str>, e: SdkError<E, HttpResponse>) -> BackendError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let (kind, message, ambiguous) = match &e {
+        SdkError::ServiceError(ctx) => {
+            let err = ctx.err();
+            let code = err.code().unwrap_or("Unknown");
+            let kind = match code {
+                "EntityAlreadyExists" => ErrorKind::AlreadyExists,
+                "NoSuchEntity" => ErrorKind::NoSuchEntity,
+                "DeleteConflict" => ErrorKind::DeleteConflict,
+                "LimitExceeded" => ErrorKind::LimitExceeded,
+                "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
+                    ErrorKind::AccessDenied
+                }
+                "InvalidClientTokenId"
+                | "SignatureDoesNotMatch"
+                | "ExpiredToken"
+                | "InvalidAccessKeyId"
+                | "UnrecognizedClientException"
+                | "MissingAuthenticationToken"
+                | "IncompleteSignature" => ErrorKind::Credentials,
+                "Throttling"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "TooManyRequestsException"
+                | "RequestThrottled" => ErrorKind::Throttling,
+                "ServiceFailure" | "InternalFailure" | "ServiceUnavailable" | "InternalError" => {
+                    ErrorKind::Server
+                }
+                "MalformedPolicyDocument" | "InvalidInput" | "ValidationError" => {
+                    ErrorKind::Invalid
+                }
+                _ if ctx.raw().status().is_server_error() => ErrorKind::Server,
+                _ => ErrorKind::Other,
+            };
+            let message = format!("{code}: {}", err.message().unwrap_or("no message"));
+            // A 5xx may have been applied before the failure.
+            (kind, message, kind == ErrorKind::Server)
+        }
+        SdkError::TimeoutError(_) => (
+            ErrorKind::Transport,
+            "timed out waiting for IAM".to_owned(),
+            true,
+        ),
+        SdkError::DispatchFailure(d) => {
+            let text = DisplayErrorContext(&e).to_string();
+            if d.is_user() || text.contains("credentials") {
+                (ErrorKind::Credentials, text, false)
+            } else {
+                (ErrorKind::Transport, text, true)
+            }
+        }
+        SdkError::ResponseError(_) => (
+            ErrorKind::Transport,
+            DisplayErrorContext(&e).to_string(),
+            true,
+        ),
+        _ => {
+            let text = DisplayErrorContext(&e).to_string();
+            let kind = if text.contains("credentials") {
+                ErrorKind::Credentials
+            } else {
+                ErrorKind::Other
+            };
+            (kind, text, false)
+        }
+    };
+    let mut err = BackendError::new(kind, operation, message);
+    if let Some(t) = target {
+        err = err.on(t);
+    }
+    err.ambiguous = ambiguous;
+    err
+}
+
+impl AwsBackend {
+    /// Loads the AWS configuration (default chain, profile, region, endpoint) and builds the clients.
+    pub async fn connect(opts: &AwsOptions) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(Duration::from_secs(20))
+                    .build(),
+            );
+        if let Some(profile) = &opts.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &opts.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let explicit = opts.region.clone().map(Region::new);
+        let region = match explicit {
+            Some(r) => Some(r),
+            None => {
+                aws_config::default_provider::region::DefaultRegionChain::builder()
+                    .profile_name(opts.profile.as_deref().unwrap_or("default"))
+                    .build()
+                    .region()
+                    .await
+            }
+        };
+        loader = loader.region(region.unwrap_or_else(|| Region::new("us-east-1")));
+        let sdk = loader.load().await;
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&sdk)
+                .interceptor(UserAgentSuffix)
+                .build(),
+        );
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&sdk)
+                .interceptor(UserAgentSuffix)
+                .build(),
+        );
+        Self {
+            iam,
+            sts,
+            stats: Mutex::new(CallStats::new()),
+            page_size: opts.page_size.unwrap_or(1000).clamp(1, 1000),
+            read_retry: RetryPolicy {
+                base: Duration::from_millis(250),
+                max: Duration::from_secs(4),
+                attempts: 5,
+                jitter: true,
+            },
+        }
+    }
+
+    fn count(&self, op: &str) {
+        *self
+            .stats
+            .lock()
+            .expect("stats lock")
+            .entry(op.to_owned())
+            .or_default() += 1;
+    }
+
+    /// Runs a read with the backend's retry policy (reads are idempotent).
+    async fn retrying<T, F, Fut>(&self, op: &str, mut call: F) -> Result<T, BackendError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, BackendError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.count(op);
+            match call().await {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_retryable() && attempt < self.read_retry.attempts => {
+                    let delay = self.read_retry.delay(attempt, rand::random::<f64>());
+                    tracing::debug!(operation = op, attempt, ?delay, error = %e, "retrying read");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn list_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
+        let mut keys = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let m = marker.clone();
+            let page = self
+                .retrying("ListAccessKeys", || {
+                    self.iam
+                        .list_access_keys()
+                        .user_name(user)
+                        .set_marker(m.clone())
+                        .send()
+                        .map_err_into("ListAccessKeys", user)
+                })
+                .await?;
+            for k in page.access_key_metadata() {
+                keys.push(AccessKey {
+                    id: k.access_key_id().unwrap_or_default().to_owned(),
+                    status: if k.status() == Some(&StatusType::Inactive) {
+                        KeyStatus::Inactive
+                    } else {
+                        KeyStatus::Active
+                    },
+                    created: seconds(k.create_date()),
+                });
+            }
+            match (page.is_truncated(), page.marker()) {
+                (true, Some(next)) => marker = Some(next.to_owned()),
+                _ => return Ok(keys),
+            }
+        }
+    }
+
+    async fn dependents(&self, user: &str) -> Result<Dependents, BackendError> {
+        let login_profile = match self
+            .retrying("GetLoginProfile", || {
+                self.iam
+                    .get_login_profile()
+                    .user_name(user)
+                    .send()
+                    .map_err_into("GetLoginProfile", user)
+            })
+            .await
+        {
+            Ok(_) => true,
+            Err(e) if e.kind == ErrorKind::NoSuchEntity => false,
+            Err(e) => return Err(e),
+        };
+        let mfa = self
+            .retrying("ListMFADevices", || {
+                self.iam
+                    .list_mfa_devices()
+                    .user_name(user)
+                    .send()
+                    .map_err_into("ListMFADevices", user)
+            })
+            .await?;
+        let certs = self
+            .retrying("ListSigningCertificates", || {
+                self.iam
+                    .list_signing_certificates()
+                    .user_name(user)
+                    .send()
+                    .map_err_into("ListSigningCertificates", user)
+            })
+            .await?;
+        let ssh = self
+            .retrying("ListSSHPublicKeys", || {
+                self.iam
+                    .list_ssh_public_keys()
+                    .user_name(user)
+                    .send()
+                    .map_err_into("ListSSHPublicKeys", user)
+            })
+            .await?;
+        let service = self
+            .retrying("ListServiceSpecificCredentials", || {
+                self.iam
+                    .list_service_specific_credentials()
+                    .user_name(user)
+                    .send()
+                    .map_err_into("ListServiceSpecificCredentials", user)
+            })
+            .await;
+        let service_credentials = match service {
+            Ok(out) => out
+                .service_specific_credentials()
+                .iter()
+                .map(|c| c.service_specific_credential_id().to_owned())
+                .collect(),
+            // Emulators (moto) lack this call; real IAM has it. Unknown-action errors mean "none here".
+            Err(e)
+                if e.kind == ErrorKind::Other
+                    || e.kind == ErrorKind::Server && e.message.contains("not yet implemented") =>
+            {
+                tracing::debug!(error = %e, "ListServiceSpecificCredentials unavailable; assuming none");
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(Dependents {
+            login_profile,
+            mfa_devices: mfa
+                .mfa_devices()
+                .iter()
+                .map(|d| d.serial_number().to_owned())
+                .collect(),
+            signing_certificates: certs
+                .certificates()
+                .iter()
+                .map(|c| c.certificate_id().to_owned())
+                .collect(),
+            ssh_public_keys: ssh
+                .ssh_public_keys()
+                .iter()
+                .map(|k| k.ssh_public_key_id().to_owned())
+                .collect(),
+            service_credentials,
+        })
+    }
+}
+
+/// `.map_err_into(op, target)` on SDK futures.
+trait MapErrInto<T> {
+    fn map_err_into(
+        self,
+        op: &'static str,
+        target: &str,
+    ) -> impl std::future::Future<Output = Result<T, BackendError>> + Send;
+}
+
+impl<T, E, F> MapErrInto<T> for F
+where
+    F: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>> + Send,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    fn map_err_into(
+        self,
+        op: &'static str,
+        target: &str,
+    ) -> impl std::future::Future<Output = Result<T, BackendError>> + Send {
+        let target = target.to_owned();
+        async move {
+            self.await.map_err(|e| {
+                map_err(
+                    op,
+                    Some(&target).filter(|t| !t.is_empty()).map(String::as_str),
+                    e,
+                )
+            })
+        }
+    }
+}
+
+fn decode_policy(user: &str, name: &str, encoded: &str) -> Result<PolicyDocument, BackendError> {
+    // IAM returns documents URL-encoded; percent-decoding only (`+` stays `+`).
+    let text = percent_encoding::percent_decode_str(encoded).decode_utf8_lossy();
+    PolicyDocument::parse(&text).map_err(|e| {
+        BackendError::new(
+            ErrorKind::Other,
+            "GetAccountAuthorizationDetails",
+            format!("inline policy {name} is unreadable: {e}"),
+        )
+        .on(user.to_owned())
+    })
+}
+
+fn tags_of(tags: &std::collections::BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+        .collect()
+}
+
+impl Backend for AwsBackend {
+    async fn account_id(&self) -> Result<String, BackendError> {
+        let out = self
+            .retrying("GetCallerIdentity", || {
+                self.sts
+                    .get_caller_identity()
+                    .send()
+                    .map_err_into("GetCallerIdentity", "")
+            })
+            .await?;
+        out.account().map(str::to_owned).ok_or_else(|| {
+            BackendError::new(
+                ErrorKind::Other,
+                "GetCallerIdentity",
+                "the response has no account id",
+            )
+        })
+    }
+
+    async fn read(&self, scope: &ReadScope) -> Result<Account, BackendError> {
+        let mut account = Account::default();
+        let mut marker: Option<String> = None;
+        loop {
+            let m = marker.clone();
+            let page = self
+                .retrying("GetAccountAuthorizationDetails", || {
+                    self.iam
+                        .get_account_authorization_details()
+                        .filter(EntityType::User)
+                        .filter(EntityType::LocalManagedPolicy)
+                        .max_items(self.page_size)
+                        .set_marker(m.clone())
+                        .send()
+                        .map_err_into("GetAccountAuthorizationDetails", "")
+                })
+                .await?;
+            for d in page.user_detail_list() {
+                let name = d.user_name().unwrap_or_default().to_owned();
+                let mut user = User::new(name.clone(), d.path().unwrap_or("/"));
+                user.arn = d.arn().map(str::to_owned);
+                user.tags = d
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect();
+                for p in d.user_policy_list() {
+                    let pname = p.policy_name().unwrap_or_default();
+                    let doc = decode_policy(&name, pname, p.policy_document().unwrap_or("{}"))?;
+                    user.inline_policies.insert(pname.to_owned(), doc);
+                }
+                user.attached_policies = d
+                    .attached_managed_policies()
+                    .iter()
+                    .filter_map(|a| a.policy_arn().map(str::to_owned))
+                    .collect();
+                user.groups = d.group_list().iter().cloned().collect();
+                user.permissions_boundary = d
+                    .permissions_boundary()
+                    .and_then(|b| b.permissions_boundary_arn())
+                    .map(str::to_owned);
+                account.users.insert(name, user);
+            }
+            match (page.is_truncated(), page.marker()) {
+                (true, Some(next)) => marker = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        let key_users: Vec<String> = account
+            .users
+            .values()
+            .filter(|u| scope.key_users.contains(&u.name.to_ascii_lowercase()))
+            .map(|u| u.name.clone())
+            .collect();
+        for name in key_users {
+            let keys = self.list_keys(&name).await?;
+            if let Some(u) = account.users.get_mut(&name) {
+                u.access_keys = keys;
+            }
+        }
+        Ok(account)
+    }
+
+    async fn read_dependents(
+        &self,
+        users: &[String],
+    ) -> Result<BTreeMap<String, (Vec<AccessKey>, Dependents)>, BackendError> {
+        let mut out = BTreeMap::new();
+        for user in users {
+            let keys = self.list_keys(user).await?;
+            let deps = self.dependents(user).await?;
+            out.insert(user.clone(), (keys, deps));
+        }
+        Ok(out)
+    }
+
+    async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
+        self.list_keys(user).await
+    }
+
+    async fn execute(&self, op: &Op) -> Result<Outcome, BackendError> {
+        let name = op.api_name();
+        self.count(name);
+        let iam = &self.iam;
+        let user = op.user();
+        match op {
+            Op::CreateUser { path, tags, .. } => {
+                iam.create_user()
+                    .user_name(user)
+                    .path(path)
+                    .set_tags(Some(tags_of(tags)))
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::TagUser { tags, .. } => {
+                iam.tag_user()
+                    .user_name(user)
+                    .set_tags(Some(tags_of(tags)))
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::UntagUser { keys, .. } => {
+                iam.untag_user()
+                    .user_name(user)
+                    .set_tag_keys(Some(keys.clone()))
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::PutUserPolicy {
+                policy_name,
+                document,
+                ..
+            } => {
+                iam.put_user_policy()
+                    .user_name(user)
+                    .policy_name(policy_name)
+                    .policy_document(document.to_compact_json())
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DeleteUserPolicy { policy_name, .. } => {
+                iam.delete_user_policy()
+                    .user_name(user)
+                    .policy_name(policy_name)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::AttachUserPolicy { policy_arn, .. } => {
+                iam.attach_user_policy()
+                    .user_name(user)
+                    .policy_arn(policy_arn)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DetachUserPolicy { policy_arn, .. } => {
+                iam.detach_user_policy()
+                    .user_name(user)
+                    .policy_arn(policy_arn)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::AddUserToGroup { group, .. } => {
+                iam.add_user_to_group()
+                    .user_name(user)
+                    .group_name(group)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::RemoveUserFromGroup { group, .. } => {
+                iam.remove_user_from_group()
+                    .user_name(user)
+                    .group_name(group)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::PutUserPermissionsBoundary { policy_arn, .. } => {
+                iam.put_user_permissions_boundary()
+                    .user_name(user)
+                    .permissions_boundary(policy_arn)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DeleteUserPermissionsBoundary { .. } => {
+                iam.delete_user_permissions_boundary()
+                    .user_name(user)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::CreateAccessKey { .. } => {
+                let out = iam
+                    .create_access_key()
+                    .user_name(user)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+                let key = out.access_key().ok_or_else(|| {
+                    let mut e =
+                        BackendError::new(ErrorKind::Other, name, "the response has no access key")
+                            .on(user);
+                    e.ambiguous = true;
+                    e
+                })?;
+                return Ok(Outcome::AccessKey(NewAccessKey {
+                    user: user.to_owned(),
+                    id: key.access_key_id().to_owned(),
+                    secret: Secret::new(key.secret_access_key().to_owned()),
+                    created: seconds(key.create_date()),
+                }));
+            }
+            Op::UpdateAccessKey { key_id, status, .. } => {
+                let status = match status {
+                    KeyStatus::Active => StatusType::Active,
+                    KeyStatus::Inactive => StatusType::Inactive,
+                };
+                iam.update_access_key()
+                    .user_name(user)
+                    .access_key_id(key_id)
+                    .status(status)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DeleteAccessKey { key_id, .. } => {
+                iam.delete_access_key()
+                    .user_name(user)
+                    .access_key_id(key_id)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DeleteLoginProfile { .. } => {
+                iam.delete_login_profile()
+                    .user_name(user)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DeactivateMfaDevice { serial, .. } => {
+                iam.deactivate_mfa_device()
+                    .user_name(user)
+                    .serial_number(serial)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DeleteSigningCertificate { certificate_id, .. } => {
+                iam.delete_signing_certificate()
+                    .user_name(user)
+                    .certificate_id(certificate_id)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DeleteSshPublicKey { key_id, .. } => {
+                iam.delete_ssh_public_key()
+                    .user_name(user)
+                    .ssh_public_key_id(key_id)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DeleteServiceSpecificCredential { credential_id, .. } => {
+                iam.delete_service_specific_credential()
+                    .user_name(user)
+                    .service_specific_credential_id(credential_id)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DeleteUser { .. } => {
+                iam.delete_user()
+                    .user_name(user)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+        }
+        Ok(Outcome::Done)
+    }
+
+    fn stats(&self) -> CallStats {
+        self.stats.lock().expect("stats lock").clone()
+    }
+}

@@ -1,0 +1,100 @@
+//! Backend errors: typed by what the caller can do about them, with a hint for people.
+
+/// What kind of failure, as far as retrying and reporting care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// EntityAlreadyExists.
+    AlreadyExists,
+    /// NoSuchEntity.
+    NoSuchEntity,
+    /// DeleteConflict: something still depends on the entity.
+    DeleteConflict,
+    /// LimitExceeded: an IAM quota.
+    LimitExceeded,
+    /// AccessDenied / UnauthorizedOperation.
+    AccessDenied,
+    /// Credentials missing, invalid or expired.
+    Credentials,
+    /// Throttling / rate exceeded.
+    Throttling,
+    /// 5xx from the service.
+    Server,
+    /// The request may not have reached IAM (connect, timeout, dropped connection).
+    Transport,
+    /// The request was refused as malformed.
+    Invalid,
+    /// The local account file is unusable.
+    LocalFile,
+    /// Anything else.
+    Other,
+}
+
+/// A failed backend call.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation}{}: {message}", target.as_deref().map(|t| format!(" {t}")).unwrap_or_default())]
+pub struct BackendError {
+    /// What kind of failure.
+    pub kind: ErrorKind,
+    /// The API operation (`CreateUser`).
+    pub operation: String,
+    /// The entity it was about, if any.
+    pub target: Option<String>,
+    /// The service's message (never a secret).
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+    /// Whether the request may have taken effect though it failed (a lost response).
+    pub ambiguous: bool,
+}
+
+impl BackendError {
+    /// A new error.
+    #[must_use]
+    pub fn new(kind: ErrorKind, operation: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut e = Self {
+            kind,
+            operation: operation.into(),
+            target: None,
+            message: message.into(),
+            hint: None,
+            ambiguous: false,
+        };
+        e.hint = default_hint(&e);
+        e
+    }
+
+    /// The same error about `target`.
+    #[must_use]
+    pub fn on(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self.hint = default_hint(&self).or(self.hint);
+        self
+    }
+
+    /// Whether retrying with backoff may succeed.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Throttling | ErrorKind::Server | ErrorKind::Transport
+        )
+    }
+}
+
+fn default_hint(e: &BackendError) -> Option<String> {
+    Some(match e.kind {
+        ErrorKind::AccessDenied => format!(
+            "the credentials in use may not call iam:{}{}; `iamspec self-policy` prints the policy iamspec needs",
+            e.operation,
+            e.target.as_deref().map(|t| format!(" on {t}")).unwrap_or_default()
+        ),
+        ErrorKind::Credentials => {
+            "check AWS_PROFILE / --profile, or refresh the session (aws sso login, new CI credentials)".into()
+        }
+        ErrorKind::Transport => "check the network and --endpoint-url / AWS_ENDPOINT_URL".into(),
+        ErrorKind::Throttling => "IAM is rate-limiting this account; retry later or lower --concurrency".into(),
+        ErrorKind::LimitExceeded => "an IAM quota was reached; see the account's IAM quotas".into(),
+        ErrorKind::DeleteConflict => "something still depends on it; re-run `iamspec plan` to see what".into(),
+        _ => return None,
+    })
+}

@@ -1,0 +1,703 @@
+//! The local account: a JSON file that stands in for one IAM account, for offline demos and tests.
+//!
+//! It answers like IAM (EntityAlreadyExists, NoSuchEntity, DeleteConflict, LimitExceeded, case-insensitive names)
+//! and every write replaces the file atomically (temp file, fsync, rename), so a crash never leaves half a file.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Backend, BackendError, CallStats, ErrorKind, NewAccessKey, Outcome, ReadScope, Secret,
+};
+use crate::model::{AccessKey, Account, Dependents, KeyStatus, User};
+use crate::plan::Op;
+use crate::policy::{ACCESS_KEY_LIMIT, DEFAULT_ATTACHED_LIMIT, INLINE_USER_LIMIT, TAG_LIMIT};
+
+/// The marker value of the `iamspec_local_account` field.
+pub const LOCAL_FORMAT: u32 = 1;
+
+/// The account a new local file gets.
+pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
+
+/// The file's content: one account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalAccount {
+    /// Format marker; a file without it is not ours.
+    pub iamspec_local_account: u32,
+    /// The account id.
+    pub account_id: String,
+    /// Users with their keys and dependents.
+    #[serde(default)]
+    pub users: BTreeMap<String, User>,
+    /// Groups that exist.
+    #[serde(default)]
+    pub groups: BTreeSet<String>,
+    /// Customer-managed policy ARNs that exist (AWS-managed ARNs always exist).
+    #[serde(default)]
+    pub policies: BTreeSet<String>,
+    /// Attached-policy quota per user.
+    #[serde(default = "default_attached")]
+    pub max_attached_policies: usize,
+    /// Counter for access key ids.
+    #[serde(default)]
+    pub next_key: u64,
+}
+
+fn default_attached() -> usize {
+    DEFAULT_ATTACHED_LIMIT
+}
+
+impl Default for LocalAccount {
+    fn default() -> Self {
+        Self::new(DEFAULT_ACCOUNT_ID)
+    }
+}
+
+fn err(kind: ErrorKind, op: &Op, message: impl Into<String>) -> BackendError {
+    BackendError::new(kind, op.api_name(), message).on(op.user())
+}
+
+impl LocalAccount {
+    /// An empty account.
+    #[must_use]
+    pub fn new(account_id: &str) -> Self {
+        Self {
+            iamspec_local_account: LOCAL_FORMAT,
+            account_id: account_id.to_owned(),
+            users: BTreeMap::new(),
+            groups: BTreeSet::new(),
+            policies: BTreeSet::new(),
+            max_attached_policies: DEFAULT_ATTACHED_LIMIT,
+            next_key: 0,
+        }
+    }
+
+    fn key_of(&self, name: &str) -> Option<String> {
+        if self.users.contains_key(name) {
+            return Some(name.to_owned());
+        }
+        self.users
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(name))
+            .cloned()
+    }
+
+    fn user_mut(&mut self, op: &Op) -> Result<&mut User, BackendError> {
+        let key = self.key_of(op.user()).ok_or_else(|| {
+            err(
+                ErrorKind::NoSuchEntity,
+                op,
+                format!("the user with name {} cannot be found", op.user()),
+            )
+        })?;
+        Ok(self.users.get_mut(&key).expect("key just found"))
+    }
+
+    fn policy_exists(&self, arn: &str) -> bool {
+        arn.starts_with("arn:aws:iam::aws:policy/") || self.policies.contains(arn)
+    }
+
+    /// The account as a plan sees it: keys only for owned users in `scope`, no dependents.
+    #[must_use]
+    pub fn view(&self, scope: &ReadScope) -> Account {
+        let users = self
+            .users
+            .values()
+            .map(|u| {
+                let mut u = u.clone();
+                let wanted = scope.key_users.contains(&u.name.to_ascii_lowercase());
+                if !wanted {
+                    u.access_keys.clear();
+                }
+                u.dependents = None;
+                (u.name.clone(), u)
+            })
+            .collect();
+        Account { users }
+    }
+
+    /// Applies one operation as IAM would. `now` stamps new keys; `rng` makes their ids and secrets.
+    ///
+    /// # Errors
+    /// IAM's errors for the operation.
+    pub fn apply(
+        &mut self,
+        op: &Op,
+        now: i64,
+        rng: &mut impl Rng,
+    ) -> Result<Outcome, BackendError> {
+        match op {
+            Op::CreateUser { user, path, tags } => {
+                if self.key_of(user).is_some() {
+                    return Err(err(
+                        ErrorKind::AlreadyExists,
+                        op,
+                        format!("user with name {user} already exists"),
+                    ));
+                }
+                if tags.len() > TAG_LIMIT {
+                    return Err(err(ErrorKind::LimitExceeded, op, "too many tags"));
+                }
+                let mut u = User::new(user.clone(), path.clone());
+                u.arn = Some(format!(
+                    "arn:aws:iam::{}:user{}{}",
+                    self.account_id, path, user
+                ));
+                u.tags = tags.clone();
+                u.dependents = Some(Dependents::default());
+                self.users.insert(user.clone(), u);
+            }
+            Op::TagUser { tags, .. } => {
+                let u = self.user_mut(op)?;
+                let after: BTreeSet<&String> = u.tags.keys().chain(tags.keys()).collect();
+                if after.len() > TAG_LIMIT {
+                    return Err(err(
+                        ErrorKind::LimitExceeded,
+                        op,
+                        format!("a user can have at most {TAG_LIMIT} tags"),
+                    ));
+                }
+                u.tags
+                    .extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            Op::UntagUser { keys, .. } => {
+                let u = self.user_mut(op)?;
+                for k in keys {
+                    u.tags.remove(k);
+                }
+            }
+            Op::PutUserPolicy {
+                policy_name,
+                document,
+                ..
+            } => {
+                let u = self.user_mut(op)?;
+                let others: usize = u
+                    .inline_policies
+                    .iter()
+                    .filter(|(k, _)| *k != policy_name)
+                    .map(|(_, d)| d.size())
+                    .sum();
+                if others + document.size() > INLINE_USER_LIMIT {
+                    return Err(err(
+                        ErrorKind::LimitExceeded,
+                        op,
+                        format!(
+                            "maximum policy size of {INLINE_USER_LIMIT} bytes exceeded for user {}",
+                            u.name
+                        ),
+                    ));
+                }
+                u.inline_policies
+                    .insert(policy_name.clone(), document.clone());
+            }
+            Op::DeleteUserPolicy { policy_name, .. } => {
+                let u = self.user_mut(op)?;
+                if u.inline_policies.remove(policy_name).is_none() {
+                    return Err(err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        format!("the user policy with name {policy_name} cannot be found"),
+                    ));
+                }
+            }
+            Op::AttachUserPolicy { policy_arn, .. } => {
+                if !self.policy_exists(policy_arn) {
+                    return Err(err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        format!("policy {policy_arn} does not exist or is not attachable"),
+                    ));
+                }
+                let limit = self.max_attached_policies;
+                let u = self.user_mut(op)?;
+                if !u.attached_policies.contains(policy_arn) && u.attached_policies.len() >= limit {
+                    return Err(err(
+                        ErrorKind::LimitExceeded,
+                        op,
+                        format!("cannot exceed quota for PoliciesPerUser: {limit}"),
+                    ));
+                }
+                u.attached_policies.insert(policy_arn.clone());
+            }
+            Op::DetachUserPolicy { policy_arn, .. } => {
+                let u = self.user_mut(op)?;
+                if !u.attached_policies.remove(policy_arn) {
+                    return Err(err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        format!("policy {policy_arn} was not found"),
+                    ));
+                }
+            }
+            Op::AddUserToGroup { group, .. } => {
+                if !self.groups.contains(group) {
+                    return Err(err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        format!("the group with name {group} cannot be found"),
+                    ));
+                }
+                self.user_mut(op)?.groups.insert(group.clone());
+            }
+            Op::RemoveUserFromGroup { group, .. } => {
+                if !self.user_mut(op)?.groups.remove(group) {
+                    return Err(err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        format!("the user is not in group {group}"),
+                    ));
+                }
+            }
+            Op::PutUserPermissionsBoundary { policy_arn, .. } => {
+                if !self.policy_exists(policy_arn) {
+                    return Err(err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        format!("policy {policy_arn} does not exist"),
+                    ));
+                }
+                self.user_mut(op)?.permissions_boundary = Some(policy_arn.clone());
+            }
+            Op::DeleteUserPermissionsBoundary { .. } => {
+                self.user_mut(op)?.permissions_boundary = None;
+            }
+            Op::CreateAccessKey { .. } => {
+                self.next_key += 1;
+                let n = self.next_key;
+                let u = self.user_mut(op)?;
+                if u.access_keys.len() >= ACCESS_KEY_LIMIT {
+                    return Err(err(
+                        ErrorKind::LimitExceeded,
+                        op,
+                        format!("cannot exceed quota for AccessKeysPerUser: {ACCESS_KEY_LIMIT}"),
+                    ));
+                }
+                const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+                let suffix: String = (0..12)
+                    .map(|_| ALNUM[rng.random_range(0..ALNUM.len())] as char)
+                    .collect();
+                let id = format!("AKIA{n:04}{suffix}");
+                const B64: &[u8] =
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+                let secret: String = (0..40)
+                    .map(|_| B64[rng.random_range(0..B64.len())] as char)
+                    .collect();
+                u.access_keys.push(AccessKey {
+                    id: id.clone(),
+                    status: KeyStatus::Active,
+                    created: now,
+                });
+                return Ok(Outcome::AccessKey(NewAccessKey {
+                    user: u.name.clone(),
+                    id,
+                    secret: Secret::new(secret),
+                    created: now,
+                }));
+            }
+            Op::UpdateAccessKey { key_id, status, .. } => {
+                let u = self.user_mut(op)?;
+                let key = u
+                    .access_keys
+                    .iter_mut()
+                    .find(|k| &k.id == key_id)
+                    .ok_or_else(|| {
+                        err(
+                            ErrorKind::NoSuchEntity,
+                            op,
+                            format!("the access key with id {key_id} cannot be found"),
+                        )
+                    })?;
+                key.status = *status;
+            }
+            Op::DeleteAccessKey { key_id, .. } => {
+                let u = self.user_mut(op)?;
+                let before = u.access_keys.len();
+                u.access_keys.retain(|k| &k.id != key_id);
+                if u.access_keys.len() == before {
+                    return Err(err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        format!("the access key with id {key_id} cannot be found"),
+                    ));
+                }
+            }
+            Op::DeleteLoginProfile { .. } => {
+                let d = self
+                    .user_mut(op)?
+                    .dependents
+                    .get_or_insert_with(Dependents::default);
+                if !std::mem::take(&mut d.login_profile) {
+                    return Err(err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        "login profile cannot be found",
+                    ));
+                }
+            }
+            Op::DeactivateMfaDevice { serial, .. } => {
+                let d = self
+                    .user_mut(op)?
+                    .dependents
+                    .get_or_insert_with(Dependents::default);
+                remove_item(&mut d.mfa_devices, serial)
+                    .ok_or_else(|| err(ErrorKind::NoSuchEntity, op, "MFA device not found"))?;
+            }
+            Op::DeleteSigningCertificate { certificate_id, .. } => {
+                let d = self
+                    .user_mut(op)?
+                    .dependents
+                    .get_or_insert_with(Dependents::default);
+                remove_item(&mut d.signing_certificates, certificate_id)
+                    .ok_or_else(|| err(ErrorKind::NoSuchEntity, op, "certificate not found"))?;
+            }
+            Op::DeleteSshPublicKey { key_id, .. } => {
+                let d = self
+                    .user_mut(op)?
+                    .dependents
+                    .get_or_insert_with(Dependents::default);
+                remove_item(&mut d.ssh_public_keys, key_id)
+                    .ok_or_else(|| err(ErrorKind::NoSuchEntity, op, "SSH key not found"))?;
+            }
+            Op::DeleteServiceSpecificCredential { credential_id, .. } => {
+                let d = self
+                    .user_mut(op)?
+                    .dependents
+                    .get_or_insert_with(Dependents::default);
+                remove_item(&mut d.service_credentials, credential_id)
+                    .ok_or_else(|| err(ErrorKind::NoSuchEntity, op, "credential not found"))?;
+            }
+            Op::DeleteUser { .. } => {
+                let u = self.user_mut(op)?;
+                let d = u.dependents.clone().unwrap_or_default();
+                let blocker = if !u.access_keys.is_empty() {
+                    Some("access keys")
+                } else if !u.inline_policies.is_empty() {
+                    Some("inline policies")
+                } else if !u.attached_policies.is_empty() {
+                    Some("attached policies")
+                } else if !u.groups.is_empty() {
+                    Some("group memberships")
+                } else if d.login_profile {
+                    Some("a login profile")
+                } else if !d.mfa_devices.is_empty() {
+                    Some("MFA devices")
+                } else if !d.signing_certificates.is_empty() {
+                    Some("signing certificates")
+                } else if !d.ssh_public_keys.is_empty() {
+                    Some("SSH public keys")
+                } else if !d.service_credentials.is_empty() {
+                    Some("service-specific credentials")
+                } else {
+                    None
+                };
+                if let Some(b) = blocker {
+                    return Err(err(
+                        ErrorKind::DeleteConflict,
+                        op,
+                        format!("cannot delete entity, must remove {b} first"),
+                    ));
+                }
+                let name = u.name.clone();
+                self.users.remove(&name);
+            }
+        }
+        Ok(Outcome::Done)
+    }
+}
+
+fn remove_item(items: &mut Vec<String>, item: &str) -> Option<()> {
+    let i = items.iter().position(|x| x == item)?;
+    items.remove(i);
+    Some(())
+}
+
+/// A backend over a local account file.
+pub struct LocalBackend {
+    path: PathBuf,
+    state: Mutex<LocalAccount>,
+    stats: Mutex<CallStats>,
+    clock: fn() -> i64,
+}
+
+fn file_err(path: &Path, message: impl Into<String>, hint: &str) -> BackendError {
+    let mut e = BackendError::new(ErrorKind::LocalFile, "open local account", message)
+        .on(path.display().to_string());
+    e.hint = Some(hint.to_owned());
+    e
+}
+
+/// Seconds since the epoch, from the system clock.
+#[must_use]
+pub fn system_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+impl LocalBackend {
+    /// Opens a local account file; a missing file is a new, empty account (written on the first change).
+    ///
+    /// # Errors
+    /// A file that is not JSON, or not an iamspec local account.
+    pub fn open(path: &Path) -> Result<Self, BackendError> {
+        let state = match std::fs::read_to_string(path) {
+            Ok(text) => parse_account(path, &text)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => LocalAccount::default(),
+            Err(e) => {
+                return Err(file_err(
+                    path,
+                    e.to_string(),
+                    "check the path and its permissions",
+                ))
+            }
+        };
+        Ok(Self {
+            path: path.to_owned(),
+            state: Mutex::new(state),
+            stats: Mutex::new(CallStats::new()),
+            clock: system_now,
+        })
+    }
+
+    /// Uses `clock` for key creation times (tests simulate days passing).
+    #[must_use]
+    pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn count(&self, op: &str) {
+        *self
+            .stats
+            .lock()
+            .expect("stats lock")
+            .entry(op.to_owned())
+            .or_default() += 1;
+    }
+
+    fn save(&self, state: &LocalAccount) -> Result<(), BackendError> {
+        let text = serde_json::to_string_pretty(state)
+            .map_err(|e| file_err(&self.path, e.to_string(), "report this bug"))?;
+        write_atomic(&self.path, text.as_bytes()).map_err(|e| {
+            file_err(
+                &self.path,
+                format!("write: {e}"),
+                "check free space and permissions",
+            )
+        })
+    }
+}
+
+fn parse_account(path: &Path, text: &str) -> Result<LocalAccount, BackendError> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        file_err(
+            path,
+            format!("not valid JSON ({e})"),
+            "the file is corrupt; restore it or start a new one",
+        )
+    })?;
+    if value.get("iamspec_local_account").is_none() {
+        return Err(file_err(
+            path,
+            "not an iamspec local account file (no `iamspec_local_account` field)",
+            "point --local at a file iamspec created, or at a path that does not exist yet",
+        ));
+    }
+    let account: LocalAccount = serde_json::from_value(value).map_err(|e| {
+        file_err(
+            path,
+            format!("unreadable local account: {e}"),
+            "the file was edited by hand or by a newer iamspec",
+        )
+    })?;
+    if account.iamspec_local_account != LOCAL_FORMAT {
+        return Err(file_err(
+            path,
+            format!(
+                "local account format {} is not supported (expected {LOCAL_FORMAT})",
+                account.iamspec_local_account
+            ),
+            "use the iamspec version that wrote it",
+        ));
+    }
+    Ok(account)
+}
+
+/// Replaces `path` with `bytes` atomically: write a temp file beside it, fsync, rename, fsync the directory.
+///
+/// # Errors
+/// I/O errors.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+impl Backend for LocalBackend {
+    async fn account_id(&self) -> Result<String, BackendError> {
+        self.count("GetCallerIdentity");
+        Ok(self.state.lock().expect("state lock").account_id.clone())
+    }
+
+    async fn read(&self, scope: &ReadScope) -> Result<Account, BackendError> {
+        self.count("GetAccountAuthorizationDetails");
+        let state = self.state.lock().expect("state lock");
+        let account = state.view(scope);
+        for u in account.users.values() {
+            if scope.key_users.contains(&u.name.to_ascii_lowercase()) {
+                self.count("ListAccessKeys");
+            }
+        }
+        Ok(account)
+    }
+
+    async fn read_dependents(
+        &self,
+        users: &[String],
+    ) -> Result<BTreeMap<String, (Vec<AccessKey>, Dependents)>, BackendError> {
+        let state = self.state.lock().expect("state lock");
+        let mut out = BTreeMap::new();
+        for name in users {
+            self.count("ListAccessKeys");
+            if let Some(u) = state.users.get(name) {
+                out.insert(
+                    name.clone(),
+                    (
+                        u.access_keys.clone(),
+                        u.dependents.clone().unwrap_or_default(),
+                    ),
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
+        self.count("ListAccessKeys");
+        let state = self.state.lock().expect("state lock");
+        let key = state.key_of(user).ok_or_else(|| {
+            BackendError::new(ErrorKind::NoSuchEntity, "ListAccessKeys", "no such user").on(user)
+        })?;
+        Ok(state.users[&key].access_keys.clone())
+    }
+
+    async fn execute(&self, op: &Op) -> Result<Outcome, BackendError> {
+        self.count(op.api_name());
+        let mut state = self.state.lock().expect("state lock");
+        let mut next = state.clone();
+        let outcome = next.apply(op, (self.clock)(), &mut rand::rng())?;
+        self.save(&next)?;
+        *state = next;
+        Ok(outcome)
+    }
+
+    fn stats(&self) -> CallStats {
+        self.stats.lock().expect("stats lock").clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op_create(name: &str) -> Op {
+        Op::CreateUser {
+            user: name.into(),
+            path: "/".into(),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn names_are_case_insensitive() {
+        let mut a = LocalAccount::default();
+        let mut rng = rand::rng();
+        a.apply(&op_create("Alice"), 0, &mut rng).unwrap();
+        let e = a.apply(&op_create("alice"), 0, &mut rng).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::AlreadyExists);
+    }
+
+    #[test]
+    fn delete_conflict_until_dependents_are_gone() {
+        let mut a = LocalAccount::default();
+        let mut rng = rand::rng();
+        a.apply(&op_create("bob"), 0, &mut rng).unwrap();
+        let Outcome::AccessKey(k) = a
+            .apply(&Op::CreateAccessKey { user: "bob".into() }, 0, &mut rng)
+            .unwrap()
+        else {
+            panic!("no key")
+        };
+        let e = a
+            .apply(&Op::DeleteUser { user: "bob".into() }, 0, &mut rng)
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::DeleteConflict);
+        a.apply(
+            &Op::DeleteAccessKey {
+                user: "bob".into(),
+                key_id: k.id,
+            },
+            0,
+            &mut rng,
+        )
+        .unwrap();
+        a.apply(&Op::DeleteUser { user: "bob".into() }, 0, &mut rng)
+            .unwrap();
+        assert!(a.users.is_empty());
+    }
+
+    #[test]
+    fn key_limit() {
+        let mut a = LocalAccount::default();
+        let mut rng = rand::rng();
+        a.apply(&op_create("k"), 0, &mut rng).unwrap();
+        for _ in 0..2 {
+            a.apply(&Op::CreateAccessKey { user: "k".into() }, 0, &mut rng)
+                .unwrap();
+        }
+        let e = a
+            .apply(&Op::CreateAccessKey { user: "k".into() }, 0, &mut rng)
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::LimitExceeded);
+    }
+
+    #[test]
+    fn refuses_foreign_and_corrupt_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let foreign = dir.path().join("foreign.json");
+        std::fs::write(&foreign, r#"{"users": {}}"#).unwrap();
+        let e = LocalBackend::open(&foreign).err().unwrap();
+        assert!(e.message.contains("not an iamspec local account"), "{e}");
+        let corrupt = dir.path().join("corrupt.json");
+        std::fs::write(&corrupt, "{\"iamspec_local_account\": 1, ").unwrap();
+        let e = LocalBackend::open(&corrupt).err().unwrap();
+        assert!(e.message.contains("not valid JSON"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn writes_are_persisted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("acct.json");
+        let b = LocalBackend::open(&path).unwrap();
+        b.execute(&op_create("carol")).await.unwrap();
+        let again = LocalBackend::open(&path).unwrap();
+        let live = again.read(&ReadScope::default()).await.unwrap();
+        assert!(live.users.contains_key("carol"));
+    }
+}

@@ -1,0 +1,176 @@
+//! Command-line definitions (clap derive). The contract is DESIGN.md's "Command line".
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::secrets::SecretsFormat;
+
+const EXAMPLES: &str = "\
+Examples:
+  iamspec validate -f iamspec.yaml
+  iamspec plan -f examples/team.yaml --local account.json
+  iamspec apply -f examples/pixelshift.yaml --local account.json --auto-approve --secrets-dir ./secrets
+  iamspec plan --profile prod --out plan.json && iamspec apply plan.json
+  iamspec drift --format json > drift.json
+
+Exit codes: 0 ok / no changes, 1 error, 2 changes present (plan --detailed-exitcode, drift).";
+
+/// Manage AWS IAM users and their S3 bucket access from a YAML spec.
+#[derive(Debug, Parser)]
+#[command(name = "iamspec", version, about, after_help = EXAMPLES, propagate_version = true)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Use a local JSON file as the account instead of AWS (created on first write)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub local: Option<PathBuf>,
+    /// AWS profile from the shared config files
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS region (IAM is global; default us-east-1)
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// IAM/STS endpoint, e.g. http://127.0.0.1:5000 for moto (AWS_ENDPOINT_URL works too)
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Print API calls by operation at the end (stderr)
+    #[arg(long, global = true)]
+    pub stats: bool,
+    /// More logs on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Colour: auto (terminal only, honours NO_COLOR), always, never
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// For people.
+    #[default]
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// The spec file option.
+#[derive(Debug, Args, Clone)]
+pub struct SpecArg {
+    /// The spec file
+    #[arg(
+        short = 'f',
+        long = "file",
+        default_value = "iamspec.yaml",
+        value_name = "SPEC"
+    )]
+    pub file: PathBuf,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a spec: errors and lint warnings, no AWS calls
+    Validate {
+        /// The spec.
+        #[command(flatten)]
+        spec: SpecArg,
+        /// Treat warnings as errors
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Print the policies the spec produces, offline
+    Render {
+        /// The spec.
+        #[command(flatten)]
+        spec: SpecArg,
+        /// Only these users
+        #[arg(long = "user", value_name = "NAME")]
+        users: Vec<String>,
+    },
+    /// Show what apply would change
+    Plan {
+        /// The spec.
+        #[command(flatten)]
+        spec: SpecArg,
+        /// Save the plan for `iamspec apply FILE`
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Exit 2 when there are changes (0 none, 1 error)
+        #[arg(long)]
+        detailed_exitcode: bool,
+        /// Only these users (repeatable)
+        #[arg(long = "user", value_name = "NAME")]
+        users: Vec<String>,
+    },
+    /// Make the account match the spec (or execute a saved plan)
+    Apply {
+        /// The spec.
+        #[command(flatten)]
+        spec: SpecArg,
+        /// A saved plan from `plan --out` (instead of -f)
+        #[arg(value_name = "PLANFILE", conflicts_with = "file")]
+        planfile: Option<PathBuf>,
+        /// Do not ask for confirmation (required when not on a terminal)
+        #[arg(long)]
+        auto_approve: bool,
+        /// Users worked on at once
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+        concurrency: u16,
+        /// Refuse the whole apply when it has more destructive changes than this
+        #[arg(long, default_value_t = 5)]
+        max_deletes: usize,
+        /// Write new access key secrets here (one 0600 file per key)
+        #[arg(long, value_name = "DIR")]
+        secrets_dir: Option<PathBuf>,
+        /// Secret file format
+        #[arg(long, value_enum, default_value_t = SecretsFormat::Json)]
+        secrets_format: SecretsFormat,
+        /// Only these users (repeatable)
+        #[arg(long = "user", value_name = "NAME")]
+        users: Vec<String>,
+    },
+    /// Report where live IAM differs from the spec (exit 2 on drift)
+    Drift {
+        /// The spec.
+        #[command(flatten)]
+        spec: SpecArg,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Only these users (repeatable)
+        #[arg(long = "user", value_name = "NAME")]
+        users: Vec<String>,
+    },
+    /// Print the spec's JSON Schema
+    Schema,
+    /// Print shell completions
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+}

@@ -1,0 +1,85 @@
+//! Terminal concerns: colour choice, logging setup, the confirmation prompt and the progress bar.
+
+use std::io::{IsTerminal, Write};
+
+use super::args::ColorChoice;
+use crate::render::text::Style;
+
+/// Whether stdout should be coloured.
+#[must_use]
+pub fn stdout_style(choice: ColorChoice) -> Style {
+    Style {
+        color: use_color(choice, std::io::stdout().is_terminal()),
+    }
+}
+
+/// Whether stderr should be coloured.
+#[must_use]
+pub fn stderr_style(choice: ColorChoice) -> Style {
+    Style {
+        color: use_color(choice, std::io::stderr().is_terminal()),
+    }
+}
+
+fn use_color(choice: ColorChoice, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// Logs to stderr; `-v` raises the level, RUST_LOG overrides it.
+pub fn init_logging(verbose: u8, color: bool) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!(
+            "iamspec={level},{}",
+            if verbose >= 3 { "trace" } else { "warn" }
+        ))
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .with_target(verbose >= 2)
+        .try_init();
+}
+
+/// Asks on the terminal; true only for "yes".
+#[must_use]
+pub fn confirm(question: &str) -> bool {
+    eprint!("{question} Only 'yes' will be accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).is_ok() && answer.trim() == "yes"
+}
+
+/// Whether a person is at the keyboard.
+#[must_use]
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// A progress bar on stderr for applies, drawn only on a terminal.
+#[must_use]
+pub fn progress(total: usize) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() || total < 2 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {wide_msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}

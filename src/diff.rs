@@ -1,0 +1,750 @@
+//! The pure diff: desired (the spec) against live (an [`Account`]) gives a [`Plan`].
+//!
+//! No I/O, no clock (`now` is passed in), no randomness. Ownership rules of DESIGN.md live here: the owner tag,
+//! `adopt`, case-insensitive names, exclusivity over owned users, pruning, and the per-user ordering rule.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{Account, KeyStatus, User, GRANTS_POLICY, OWNER_TAG};
+use crate::plan::{Action, Change, GrantChange, Notice, NoticeKind, Op, Plan};
+use crate::policy::{summarize, PolicyDocument, ACCESS_KEY_LIMIT, INLINE_USER_LIMIT, TAG_LIMIT};
+use crate::spec::{Spec, SpecUser};
+
+const DAY: i64 = 86_400;
+
+/// Inputs of a diff besides the two sides.
+#[derive(Debug, Clone, Default)]
+pub struct DiffOptions {
+    /// Current time, seconds since the epoch (key ages).
+    pub now: i64,
+    /// Limit the plan to these users (lower-cased), like terraform's `-target`.
+    pub only: Option<BTreeSet<String>>,
+}
+
+impl DiffOptions {
+    fn in_scope(&self, name: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|o| o.contains(&name.to_ascii_lowercase()))
+    }
+}
+
+/// Why no plan could be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DiffError {
+    /// Spec users iamspec may not write to.
+    #[error("{} spec user(s) conflict with live users iamspec does not own", .0.len())]
+    Conflicts(Vec<Conflict>),
+}
+
+/// One spec user that cannot be planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// The spec's name.
+    pub user: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to resolve it.
+    pub help: String,
+}
+
+/// The users that `prune` would delete: owned, not in the spec, not ignored, in scope. The caller reads their
+/// dependents (keys, login profile, MFA...) before calling [`diff`].
+#[must_use]
+pub fn prune_candidates(spec: &Spec, live: &Account, opts: &DiffOptions) -> Vec<String> {
+    if !spec.prune {
+        return Vec::new();
+    }
+    live.users
+        .values()
+        .filter(|u| {
+            u.is_owned_by(&spec.owner)
+                && spec.user(&u.name).is_none()
+                && !spec.ignores(u)
+                && opts.in_scope(&u.name)
+        })
+        .map(|u| u.name.clone())
+        .collect()
+}
+
+/// Users whose access keys the plan needs: owned (or adopted) spec users that declare keys.
+#[must_use]
+pub fn key_users(spec: &Spec) -> BTreeSet<String> {
+    spec.users
+        .iter()
+        .filter(|u| u.access_keys.is_some())
+        .map(|u| u.name.to_ascii_lowercase())
+        .collect()
+}
+
+/// The desired model user for a spec user (what the account should hold).
+#[must_use]
+pub fn desired_user(spec: &Spec, su: &SpecUser) -> User {
+    let mut user = User::new(su.name.clone(), spec.path.clone());
+    user.tags = su.tags.clone();
+    user.tags.insert(OWNER_TAG.to_owned(), spec.owner.clone());
+    if let Some(doc) = su.grants_policy() {
+        user.inline_policies.insert(GRANTS_POLICY.to_owned(), doc);
+    }
+    user.attached_policies = su.managed_policies.clone();
+    user.groups = su.groups.clone();
+    user.permissions_boundary = su.permissions_boundary.clone();
+    user
+}
+
+/// Computes the plan that makes `live` match `spec`.
+///
+/// # Errors
+/// [`DiffError::Conflicts`] when spec users match live users iamspec may not write to.
+pub fn diff(spec: &Spec, live: &Account, opts: &DiffOptions) -> Result<Plan, DiffError> {
+    let mut plan = Plan::new();
+    let mut conflicts = Vec::new();
+    let mut per_user: Vec<(String, Vec<Change>)> = Vec::new();
+
+    for su in spec.users.iter().filter(|u| opts.in_scope(&u.name)) {
+        let want = desired_user(spec, su);
+        let changes = match live.find_user(&su.name) {
+            None => create_user(&want, su),
+            Some(have) => {
+                if have.name != su.name {
+                    conflicts.push(Conflict {
+                        user: su.name.clone(),
+                        message: format!(
+                            "spec user `{}` matches live user `{}`: IAM user names are case-insensitive",
+                            su.name, have.name
+                        ),
+                        help: format!("rename the spec entry to `{}`", have.name),
+                    });
+                    continue;
+                }
+                let owned = have.is_owned_by(&spec.owner);
+                if !owned {
+                    if let Some(other) = have.tags.get(OWNER_TAG) {
+                        conflicts.push(Conflict {
+                            user: su.name.clone(),
+                            message: format!(
+                                "user `{}` is owned by `{other}`, not `{}`",
+                                su.name, spec.owner
+                            ),
+                            help: "two specs must not manage one user; remove it from one of them"
+                                .into(),
+                        });
+                        continue;
+                    }
+                    if !su.adopt {
+                        conflicts.push(Conflict {
+                            user: su.name.clone(),
+                            message: format!(
+                                "user `{}` exists but is not owned by iamspec (no tag {OWNER_TAG}={})",
+                                su.name, spec.owner
+                            ),
+                            help: "add `adopt: true` to the user to take it over (the plan will tag it)".into(),
+                        });
+                        continue;
+                    }
+                }
+                update_user(spec, su, &want, have, owned, opts.now, &mut plan.notices)
+            }
+        };
+        if !changes.is_empty() {
+            per_user.push((su.name.clone(), changes));
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(DiffError::Conflicts(conflicts));
+    }
+
+    for have in live.users.values().filter(|u| opts.in_scope(&u.name)) {
+        if spec.user(&have.name).is_some() {
+            continue;
+        }
+        if spec.ignores(have) {
+            plan.notices.push(Notice {
+                kind: NoticeKind::Ignored,
+                user: have.name.clone(),
+                message: "ignored by an `ignore` rule".into(),
+            });
+        } else if have.is_owned_by(&spec.owner) {
+            if spec.prune {
+                per_user.push((have.name.clone(), delete_user(have)));
+            } else {
+                plan.notices.push(Notice {
+                    kind: NoticeKind::OwnedNotInSpec,
+                    user: have.name.clone(),
+                    message: "owned by iamspec but not in the spec; `prune: true` would delete it"
+                        .into(),
+                });
+            }
+        } else if have.path == spec.path {
+            let message = match have.tags.get(OWNER_TAG) {
+                Some(other) => format!(
+                    "under {} but owned by `{other}`, not `{}`; left alone",
+                    spec.path, spec.owner
+                ),
+                None => format!("under {} without the owner tag; left alone", spec.path),
+            };
+            plan.notices.push(Notice {
+                kind: NoticeKind::Unmanaged,
+                user: have.name.clone(),
+                message,
+            });
+        }
+    }
+
+    per_user.sort_by(|a, b| {
+        a.0.to_ascii_lowercase()
+            .cmp(&b.0.to_ascii_lowercase())
+            .then(a.0.cmp(&b.0))
+    });
+    plan.changes = per_user.into_iter().flat_map(|(_, c)| c).collect();
+    plan.notices.sort();
+    Ok(plan)
+}
+
+fn change(user: &str, action: Action, op: Op, reason: impl Into<String>) -> Change {
+    Change {
+        user: user.to_owned(),
+        action,
+        op,
+        reason: reason.into(),
+        grants: Vec::new(),
+        before: None,
+    }
+}
+
+fn grant_changes(
+    before: Option<&PolicyDocument>,
+    after: Option<&PolicyDocument>,
+) -> Vec<GrantChange> {
+    let b = before.map(summarize).unwrap_or_default();
+    let a = after.map(summarize).unwrap_or_default();
+    let keys: BTreeSet<_> = b.keys().chain(a.keys()).cloned().collect();
+    keys.into_iter()
+        .filter_map(|k| {
+            let before = b.get(&k).map(|s| s.describe());
+            let after = a.get(&k).map(|s| s.describe());
+            (before != after).then(|| GrantChange {
+                target: k.to_string(),
+                before,
+                after,
+            })
+        })
+        .collect()
+}
+
+fn put_policy(
+    user: &str,
+    name: &str,
+    doc: &PolicyDocument,
+    before: Option<&PolicyDocument>,
+    reason: &str,
+) -> Change {
+    let action = if before.is_some() {
+        Action::Update
+    } else {
+        Action::Create
+    };
+    let mut c = change(
+        user,
+        action,
+        Op::PutUserPolicy {
+            user: user.to_owned(),
+            policy_name: name.to_owned(),
+            document: doc.clone(),
+        },
+        reason,
+    );
+    if name == GRANTS_POLICY {
+        c.grants = grant_changes(before, Some(doc));
+    }
+    c.before = before.cloned();
+    c
+}
+
+fn create_user(want: &User, su: &SpecUser) -> Vec<Change> {
+    let name = want.name.as_str();
+    let mut out = vec![change(
+        name,
+        Action::Create,
+        Op::CreateUser {
+            user: want.name.clone(),
+            path: want.path.clone(),
+            tags: want.tags.clone(),
+        },
+        "in the spec, not in the account",
+    )];
+    for (policy, doc) in &want.inline_policies {
+        out.push(put_policy(name, policy, doc, None, "grants of a new user"));
+    }
+    for arn in &want.attached_policies {
+        out.push(change(
+            name,
+            Action::Create,
+            Op::AttachUserPolicy {
+                user: name.into(),
+                policy_arn: arn.clone(),
+            },
+            "in managed_policies",
+        ));
+    }
+    for group in &want.groups {
+        out.push(change(
+            name,
+            Action::Create,
+            Op::AddUserToGroup {
+                user: name.into(),
+                group: group.clone(),
+            },
+            "in groups",
+        ));
+    }
+    if let Some(arn) = &want.permissions_boundary {
+        out.push(change(
+            name,
+            Action::Create,
+            Op::PutUserPermissionsBoundary {
+                user: name.into(),
+                policy_arn: arn.clone(),
+            },
+            "permissions_boundary",
+        ));
+    }
+    for _ in 0..su.access_keys.map_or(0, |k| k.count) {
+        out.push(change(
+            name,
+            Action::Create,
+            Op::CreateAccessKey { user: name.into() },
+            "access_keys.count",
+        ));
+    }
+    out
+}
+
+/// Changes for an existing user, ordered: additions before removals, unless a quota forces a removal first.
+fn update_user(
+    spec: &Spec,
+    su: &SpecUser,
+    want: &User,
+    have: &User,
+    owned: bool,
+    now: i64,
+    notices: &mut Vec<Notice>,
+) -> Vec<Change> {
+    let name = have.name.as_str();
+    let mut first = Vec::new(); // removals a quota forces ahead of additions
+    let mut adds = Vec::new();
+    let mut removes = Vec::new();
+
+    // Tags: exclusive over owned users, except ignored keys.
+    let set: BTreeMap<String, String> = want
+        .tags
+        .iter()
+        .filter(|(k, v)| have.tags.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let unset: Vec<String> = have
+        .tags
+        .keys()
+        .filter(|k| !want.tags.contains_key(*k) && !spec.ignore_tags.contains(*k))
+        .cloned()
+        .collect();
+    if !set.is_empty() {
+        let new_keys = set.keys().filter(|k| !have.tags.contains_key(*k)).count();
+        let adopting = !owned;
+        let reason = if adopting {
+            "adopt: true; tagging takes ownership".to_owned()
+        } else {
+            let parts: Vec<String> = set
+                .iter()
+                .map(|(k, v)| match have.tags.get(k) {
+                    Some(old) => format!("{k}: {old} -> {v}"),
+                    None => format!("{k}: new"),
+                })
+                .collect();
+            parts.join("; ")
+        };
+        let action = if adopting || set.keys().any(|k| have.tags.contains_key(k)) {
+            Action::Update
+        } else {
+            Action::Create
+        };
+        adds.push(change(
+            name,
+            action,
+            Op::TagUser {
+                user: name.into(),
+                tags: set,
+            },
+            reason,
+        ));
+        if !unset.is_empty() {
+            let untag = change(
+                name,
+                Action::Delete,
+                Op::UntagUser {
+                    user: name.into(),
+                    keys: unset.clone(),
+                },
+                "not in the spec",
+            );
+            if have.tags.len() + new_keys > TAG_LIMIT {
+                first.push(untag);
+            } else {
+                removes.push(untag);
+            }
+        }
+    } else if !unset.is_empty() {
+        removes.push(change(
+            name,
+            Action::Delete,
+            Op::UntagUser {
+                user: name.into(),
+                keys: unset,
+            },
+            "not in the spec",
+        ));
+    }
+
+    // Inline policies: only the grants policy survives.
+    let stale_inline: Vec<&String> = have
+        .inline_policies
+        .keys()
+        .filter(|k| !want.inline_policies.contains_key(*k))
+        .collect();
+    let kept_size: usize = have
+        .inline_policies
+        .iter()
+        .filter(|(k, _)| !want.inline_policies.contains_key(*k))
+        .map(|(_, d)| d.size())
+        .sum();
+    let new_size: usize = want
+        .inline_policies
+        .values()
+        .map(PolicyDocument::size)
+        .sum();
+    let inline_first = kept_size + new_size > INLINE_USER_LIMIT;
+    for (policy, doc) in &want.inline_policies {
+        let before = have.inline_policies.get(policy);
+        if before != Some(doc) {
+            adds.push(put_policy(name, policy, doc, before, "grants changed"));
+        }
+    }
+    for policy in stale_inline {
+        let mut c = change(
+            name,
+            Action::Delete,
+            Op::DeleteUserPolicy {
+                user: name.into(),
+                policy_name: policy.clone(),
+            },
+            if policy == GRANTS_POLICY {
+                "no grants in the spec"
+            } else {
+                "inline policy not in the spec"
+            },
+        );
+        c.before = have.inline_policies.get(policy).cloned();
+        if policy == GRANTS_POLICY {
+            c.grants = grant_changes(c.before.as_ref(), None);
+        }
+        if inline_first {
+            first.push(c)
+        } else {
+            removes.push(c)
+        }
+    }
+
+    // Attachments.
+    let attach: Vec<&String> = want
+        .attached_policies
+        .difference(&have.attached_policies)
+        .collect();
+    let detach: Vec<&String> = have
+        .attached_policies
+        .difference(&want.attached_policies)
+        .collect();
+    let attach_first = have.attached_policies.len() + attach.len() > spec.max_attached;
+    for arn in attach {
+        adds.push(change(
+            name,
+            Action::Create,
+            Op::AttachUserPolicy {
+                user: name.into(),
+                policy_arn: arn.clone(),
+            },
+            "in managed_policies",
+        ));
+    }
+    for arn in detach {
+        let c = change(
+            name,
+            Action::Delete,
+            Op::DetachUserPolicy {
+                user: name.into(),
+                policy_arn: arn.clone(),
+            },
+            "not in managed_policies",
+        );
+        if attach_first {
+            first.push(c)
+        } else {
+            removes.push(c)
+        }
+    }
+
+    // Groups.
+    for group in want.groups.difference(&have.groups) {
+        adds.push(change(
+            name,
+            Action::Create,
+            Op::AddUserToGroup {
+                user: name.into(),
+                group: group.clone(),
+            },
+            "in groups",
+        ));
+    }
+    for group in have.groups.difference(&want.groups) {
+        removes.push(change(
+            name,
+            Action::Delete,
+            Op::RemoveUserFromGroup {
+                user: name.into(),
+                group: group.clone(),
+            },
+            "not in groups",
+        ));
+    }
+
+    // Permissions boundary.
+    match (&want.permissions_boundary, &have.permissions_boundary) {
+        (Some(w), h) if Some(w) != h.as_ref() => {
+            let action = if h.is_some() {
+                Action::Update
+            } else {
+                Action::Create
+            };
+            adds.push(change(
+                name,
+                action,
+                Op::PutUserPermissionsBoundary {
+                    user: name.into(),
+                    policy_arn: w.clone(),
+                },
+                "permissions_boundary",
+            ));
+        }
+        (None, Some(_)) => removes.push(change(
+            name,
+            Action::Delete,
+            Op::DeleteUserPermissionsBoundary { user: name.into() },
+            "no permissions_boundary in the spec",
+        )),
+        _ => {}
+    }
+
+    if let Some(policy) = su.access_keys {
+        plan_keys(
+            name,
+            policy,
+            have,
+            now,
+            &mut first,
+            &mut adds,
+            &mut removes,
+            notices,
+        );
+    }
+
+    first.extend(adds);
+    first.extend(removes);
+    first
+}
+
+/// Key rotation without state: a key past `max_age_days` is replaced (new key first) and deactivated; an inactive
+/// key past `max_age_days + grace_days` is deleted, which is at least `grace_days` after its deactivation.
+#[allow(clippy::too_many_arguments)]
+fn plan_keys(
+    name: &str,
+    policy: crate::spec::KeyPolicy,
+    have: &User,
+    now: i64,
+    first: &mut Vec<Change>,
+    adds: &mut Vec<Change>,
+    removes: &mut Vec<Change>,
+    notices: &mut Vec<Notice>,
+) {
+    let max_age = i64::from(policy.max_age_days) * DAY;
+    let expire = max_age + i64::from(policy.grace_days) * DAY;
+    let mut keys: Vec<_> = have.access_keys.iter().collect();
+    keys.sort_by_key(|k| (k.created, k.id.clone()));
+    let age = |k: &crate::model::AccessKey| now - k.created;
+    let mut deletes: Vec<(&str, &str)> = Vec::new();
+    let mut deactivate = Vec::new();
+    let mut fresh: Vec<&crate::model::AccessKey> = Vec::new();
+    let mut waiting = Vec::new();
+    for key in &keys {
+        match key.status {
+            KeyStatus::Inactive if age(key) >= expire => {
+                deletes.push((&key.id, "inactive past its grace period"))
+            }
+            KeyStatus::Inactive => waiting.push(*key),
+            KeyStatus::Active if age(key) > max_age => {
+                notices.push(Notice {
+                    kind: NoticeKind::StaleKey,
+                    user: name.to_owned(),
+                    message: format!(
+                        "access key {} is {} days old (max_age_days {})",
+                        key.id,
+                        age(key) / DAY,
+                        policy.max_age_days
+                    ),
+                });
+                deactivate.push(*key);
+            }
+            KeyStatus::Active => fresh.push(key),
+        }
+    }
+    // More fresh keys than wanted: the oldest go.
+    while fresh.len() > policy.count {
+        let k = fresh.remove(0);
+        deletes.push((&k.id, "more active keys than access_keys.count"));
+    }
+    let creates = policy.count - fresh.len();
+    // Stay within IAM's two keys: make room by deleting waiting inactive keys, then stale ones, oldest first.
+    let mut total = keys.len() - deletes.len();
+    let mut room_first: Vec<(&str, &str)> = Vec::new();
+    let mut waiting_iter = waiting.iter();
+    let mut stale_iter = deactivate.clone().into_iter();
+    let mut deactivated = Vec::new();
+    while total + creates > ACCESS_KEY_LIMIT {
+        if let Some(k) = waiting_iter.next() {
+            room_first.push((&k.id, "makes room for a new key"));
+        } else if let Some(k) = stale_iter.next() {
+            room_first.push((&k.id, "stale; makes room for its replacement"));
+            deactivated.push(k.id.clone());
+        } else {
+            break;
+        }
+        total -= 1;
+    }
+    for k in waiting_iter {
+        notices.push(Notice {
+            kind: NoticeKind::InactiveKey,
+            user: name.to_owned(),
+            message: format!(
+                "inactive access key {} is deleted {} days after creation",
+                k.id,
+                expire / DAY
+            ),
+        });
+    }
+    for (id, reason) in room_first {
+        first.push(change(
+            name,
+            Action::Delete,
+            Op::DeleteAccessKey {
+                user: name.into(),
+                key_id: id.into(),
+            },
+            reason,
+        ));
+    }
+    for _ in 0..creates {
+        adds.push(change(
+            name,
+            Action::Create,
+            Op::CreateAccessKey { user: name.into() },
+            "access_keys.count",
+        ));
+    }
+    for k in deactivate.iter().filter(|k| !deactivated.contains(&k.id)) {
+        removes.push(change(
+            name,
+            Action::Update,
+            Op::UpdateAccessKey {
+                user: name.into(),
+                key_id: k.id.clone(),
+                status: KeyStatus::Inactive,
+            },
+            "older than max_age_days; replaced",
+        ));
+    }
+    for (id, reason) in deletes {
+        removes.push(change(
+            name,
+            Action::Delete,
+            Op::DeleteAccessKey {
+                user: name.into(),
+                key_id: id.into(),
+            },
+            reason,
+        ));
+    }
+}
+
+/// Everything DeleteUser requires gone, then the user.
+fn delete_user(have: &User) -> Vec<Change> {
+    let name = have.name.as_str();
+    let why = "owned, not in the spec, prune: true";
+    let mut out = Vec::new();
+    let mut push = |op: Op| out.push(change(name, Action::Delete, op, why));
+    for key in &have.access_keys {
+        push(Op::DeleteAccessKey {
+            user: name.into(),
+            key_id: key.id.clone(),
+        });
+    }
+    if let Some(d) = &have.dependents {
+        if d.login_profile {
+            push(Op::DeleteLoginProfile { user: name.into() });
+        }
+        for serial in &d.mfa_devices {
+            push(Op::DeactivateMfaDevice {
+                user: name.into(),
+                serial: serial.clone(),
+            });
+        }
+        for id in &d.signing_certificates {
+            push(Op::DeleteSigningCertificate {
+                user: name.into(),
+                certificate_id: id.clone(),
+            });
+        }
+        for id in &d.ssh_public_keys {
+            push(Op::DeleteSshPublicKey {
+                user: name.into(),
+                key_id: id.clone(),
+            });
+        }
+        for id in &d.service_credentials {
+            push(Op::DeleteServiceSpecificCredential {
+                user: name.into(),
+                credential_id: id.clone(),
+            });
+        }
+    }
+    for policy in have.inline_policies.keys() {
+        push(Op::DeleteUserPolicy {
+            user: name.into(),
+            policy_name: policy.clone(),
+        });
+    }
+    for arn in &have.attached_policies {
+        push(Op::DetachUserPolicy {
+            user: name.into(),
+            policy_arn: arn.clone(),
+        });
+    }
+    for group in &have.groups {
+        push(Op::RemoveUserFromGroup {
+            user: name.into(),
+            group: group.clone(),
+        });
+    }
+    if have.permissions_boundary.is_some() {
+        push(Op::DeleteUserPermissionsBoundary { user: name.into() });
+    }
+    push(Op::DeleteUser { user: name.into() });
+    out
+}

@@ -1,0 +1,148 @@
+//! The account model both sides share: what the spec wants and what IAM has are both an [`Account`].
+//!
+//! Backends convert their own types (the local JSON file, AWS SDK shapes) into these at the boundary, and policy
+//! documents are canonicalised on the way in, so desired and live compare with plain equality.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::PolicyDocument;
+
+/// The tag key that marks a user as owned by iamspec; its value is the spec's `owner`.
+pub const OWNER_TAG: &str = "iamspec:owner";
+
+/// The name of the one inline policy iamspec renders a user's grants into.
+pub const GRANTS_POLICY: &str = "iamspec-grants";
+
+/// One IAM account: its users (keyed by exact name) and its customer-managed policies.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// Users by their exact (case-preserving) name.
+    #[serde(default)]
+    pub users: BTreeMap<String, User>,
+}
+
+impl Account {
+    /// The user whose name equals `name` ignoring ASCII case, as IAM compares user names.
+    #[must_use]
+    pub fn find_user(&self, name: &str) -> Option<&User> {
+        self.users.get(name).or_else(|| {
+            self.users
+                .values()
+                .find(|u| u.name.eq_ignore_ascii_case(name))
+        })
+    }
+}
+
+/// An IAM user and everything iamspec manages or must clear before deleting it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    /// The user name, case preserved.
+    pub name: String,
+    /// The IAM path, e.g. `/iamspec/`.
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// The ARN, known only on the live side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// Tags by key.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Inline policies by name, canonicalised.
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, PolicyDocument>,
+    /// Attached managed policy ARNs.
+    #[serde(default)]
+    pub attached_policies: BTreeSet<String>,
+    /// Names of the groups the user is in.
+    #[serde(default)]
+    pub groups: BTreeSet<String>,
+    /// The permissions boundary policy ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<String>,
+    /// Access key metadata (never secrets). Empty on the live side unless keys were read for this user.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_keys: Vec<AccessKey>,
+    /// What DeleteUser requires gone besides policies, groups and keys; read only for users about to be pruned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependents: Option<Dependents>,
+}
+
+fn default_path() -> String {
+    "/".to_owned()
+}
+
+impl User {
+    /// A user with only a name and a path.
+    #[must_use]
+    pub fn new(name: impl Into<String>, path: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            path: path.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Whether the user carries the owner tag with this owner's value.
+    #[must_use]
+    pub fn is_owned_by(&self, owner: &str) -> bool {
+        self.tags.get(OWNER_TAG).is_some_and(|v| v == owner)
+    }
+}
+
+/// Access key metadata. The secret is never part of the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessKey {
+    /// The access key id (not secret).
+    pub id: String,
+    /// Whether IAM accepts the key.
+    pub status: KeyStatus,
+    /// Creation time, seconds since the Unix epoch.
+    pub created: i64,
+}
+
+/// IAM's access key status.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub enum KeyStatus {
+    /// The key works.
+    Active,
+    /// The key is kept but refused.
+    Inactive,
+}
+
+impl KeyStatus {
+    /// IAM's spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::Inactive => "Inactive",
+        }
+    }
+}
+
+/// Credentials and devices that must be removed before IAM lets a user be deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dependents {
+    /// Whether the user has a console password.
+    #[serde(default)]
+    pub login_profile: bool,
+    /// Serial numbers of MFA devices enabled for the user.
+    #[serde(default)]
+    pub mfa_devices: Vec<String>,
+    /// Signing certificate ids.
+    #[serde(default)]
+    pub signing_certificates: Vec<String>,
+    /// SSH public key ids.
+    #[serde(default)]
+    pub ssh_public_keys: Vec<String>,
+    /// Service-specific credential ids.
+    #[serde(default)]
+    pub service_credentials: Vec<String>,
+}

@@ -1,0 +1,270 @@
+//! The IAM operations a plan is made of: one variant per API call iamspec makes.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::model::KeyStatus;
+use crate::policy::PolicyDocument;
+
+/// One IAM write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// CreateUser, with its tags in the same call.
+    CreateUser {
+        /// User name.
+        user: String,
+        /// IAM path.
+        path: String,
+        /// Tags, owner tag included.
+        tags: BTreeMap<String, String>,
+    },
+    /// TagUser (adds or overwrites).
+    TagUser {
+        /// User name.
+        user: String,
+        /// Tags to set.
+        tags: BTreeMap<String, String>,
+    },
+    /// UntagUser.
+    UntagUser {
+        /// User name.
+        user: String,
+        /// Keys to remove.
+        keys: Vec<String>,
+    },
+    /// PutUserPolicy.
+    PutUserPolicy {
+        /// User name.
+        user: String,
+        /// Inline policy name.
+        policy_name: String,
+        /// The document.
+        document: PolicyDocument,
+    },
+    /// DeleteUserPolicy.
+    DeleteUserPolicy {
+        /// User name.
+        user: String,
+        /// Inline policy name.
+        policy_name: String,
+    },
+    /// AttachUserPolicy.
+    AttachUserPolicy {
+        /// User name.
+        user: String,
+        /// Managed policy ARN.
+        policy_arn: String,
+    },
+    /// DetachUserPolicy.
+    DetachUserPolicy {
+        /// User name.
+        user: String,
+        /// Managed policy ARN.
+        policy_arn: String,
+    },
+    /// AddUserToGroup.
+    AddUserToGroup {
+        /// User name.
+        user: String,
+        /// Group name.
+        group: String,
+    },
+    /// RemoveUserFromGroup.
+    RemoveUserFromGroup {
+        /// User name.
+        user: String,
+        /// Group name.
+        group: String,
+    },
+    /// PutUserPermissionsBoundary.
+    PutUserPermissionsBoundary {
+        /// User name.
+        user: String,
+        /// Boundary policy ARN.
+        policy_arn: String,
+    },
+    /// DeleteUserPermissionsBoundary.
+    DeleteUserPermissionsBoundary {
+        /// User name.
+        user: String,
+    },
+    /// CreateAccessKey; the secret is delivered, never shown.
+    CreateAccessKey {
+        /// User name.
+        user: String,
+    },
+    /// UpdateAccessKey (activate or deactivate).
+    UpdateAccessKey {
+        /// User name.
+        user: String,
+        /// Access key id.
+        key_id: String,
+        /// New status.
+        status: KeyStatus,
+    },
+    /// DeleteAccessKey.
+    DeleteAccessKey {
+        /// User name.
+        user: String,
+        /// Access key id.
+        key_id: String,
+    },
+    /// DeleteLoginProfile.
+    DeleteLoginProfile {
+        /// User name.
+        user: String,
+    },
+    /// DeactivateMFADevice.
+    DeactivateMfaDevice {
+        /// User name.
+        user: String,
+        /// Device serial number.
+        serial: String,
+    },
+    /// DeleteSigningCertificate.
+    DeleteSigningCertificate {
+        /// User name.
+        user: String,
+        /// Certificate id.
+        certificate_id: String,
+    },
+    /// DeleteSSHPublicKey.
+    DeleteSshPublicKey {
+        /// User name.
+        user: String,
+        /// SSH public key id.
+        key_id: String,
+    },
+    /// DeleteServiceSpecificCredential.
+    DeleteServiceSpecificCredential {
+        /// User name.
+        user: String,
+        /// Credential id.
+        credential_id: String,
+    },
+    /// DeleteUser.
+    DeleteUser {
+        /// User name.
+        user: String,
+    },
+}
+
+impl Op {
+    /// The user this operation writes to.
+    #[must_use]
+    pub fn user(&self) -> &str {
+        match self {
+            Self::CreateUser { user, .. }
+            | Self::TagUser { user, .. }
+            | Self::UntagUser { user, .. }
+            | Self::PutUserPolicy { user, .. }
+            | Self::DeleteUserPolicy { user, .. }
+            | Self::AttachUserPolicy { user, .. }
+            | Self::DetachUserPolicy { user, .. }
+            | Self::AddUserToGroup { user, .. }
+            | Self::RemoveUserFromGroup { user, .. }
+            | Self::PutUserPermissionsBoundary { user, .. }
+            | Self::DeleteUserPermissionsBoundary { user }
+            | Self::CreateAccessKey { user }
+            | Self::UpdateAccessKey { user, .. }
+            | Self::DeleteAccessKey { user, .. }
+            | Self::DeleteLoginProfile { user }
+            | Self::DeactivateMfaDevice { user, .. }
+            | Self::DeleteSigningCertificate { user, .. }
+            | Self::DeleteSshPublicKey { user, .. }
+            | Self::DeleteServiceSpecificCredential { user, .. }
+            | Self::DeleteUser { user } => user,
+        }
+    }
+
+    /// The IAM API operation name.
+    #[must_use]
+    pub fn api_name(&self) -> &'static str {
+        match self {
+            Self::CreateUser { .. } => "CreateUser",
+            Self::TagUser { .. } => "TagUser",
+            Self::UntagUser { .. } => "UntagUser",
+            Self::PutUserPolicy { .. } => "PutUserPolicy",
+            Self::DeleteUserPolicy { .. } => "DeleteUserPolicy",
+            Self::AttachUserPolicy { .. } => "AttachUserPolicy",
+            Self::DetachUserPolicy { .. } => "DetachUserPolicy",
+            Self::AddUserToGroup { .. } => "AddUserToGroup",
+            Self::RemoveUserFromGroup { .. } => "RemoveUserFromGroup",
+            Self::PutUserPermissionsBoundary { .. } => "PutUserPermissionsBoundary",
+            Self::DeleteUserPermissionsBoundary { .. } => "DeleteUserPermissionsBoundary",
+            Self::CreateAccessKey { .. } => "CreateAccessKey",
+            Self::UpdateAccessKey { .. } => "UpdateAccessKey",
+            Self::DeleteAccessKey { .. } => "DeleteAccessKey",
+            Self::DeleteLoginProfile { .. } => "DeleteLoginProfile",
+            Self::DeactivateMfaDevice { .. } => "DeactivateMFADevice",
+            Self::DeleteSigningCertificate { .. } => "DeleteSigningCertificate",
+            Self::DeleteSshPublicKey { .. } => "DeleteSSHPublicKey",
+            Self::DeleteServiceSpecificCredential { .. } => "DeleteServiceSpecificCredential",
+            Self::DeleteUser { .. } => "DeleteUser",
+        }
+    }
+
+    /// Whether the operation takes access or data away (what `--max-deletes` counts).
+    #[must_use]
+    pub fn is_destructive(&self) -> bool {
+        matches!(
+            self,
+            Self::DeleteUser { .. }
+                | Self::DetachUserPolicy { .. }
+                | Self::DeleteUserPolicy { .. }
+                | Self::DeleteAccessKey { .. }
+                | Self::RemoveUserFromGroup { .. }
+        )
+    }
+
+    /// One line for people, in the spec's words where possible. Never includes a secret (there is none here).
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let short = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_owned();
+        match self {
+            Self::CreateUser { path, tags, .. } => {
+                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("create user (path {path}, tags {})", tags.join(", "))
+            }
+            Self::TagUser { tags, .. } => {
+                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("tag {}", tags.join(", "))
+            }
+            Self::UntagUser { keys, .. } => format!("untag {}", keys.join(", ")),
+            Self::PutUserPolicy { policy_name, .. } => format!("put inline policy {policy_name}"),
+            Self::DeleteUserPolicy { policy_name, .. } => {
+                format!("delete inline policy {policy_name}")
+            }
+            Self::AttachUserPolicy { policy_arn, .. } => format!("attach {}", short(policy_arn)),
+            Self::DetachUserPolicy { policy_arn, .. } => format!("detach {}", short(policy_arn)),
+            Self::AddUserToGroup { group, .. } => format!("add to group {group}"),
+            Self::RemoveUserFromGroup { group, .. } => format!("remove from group {group}"),
+            Self::PutUserPermissionsBoundary { policy_arn, .. } => {
+                format!("set permissions boundary {}", short(policy_arn))
+            }
+            Self::DeleteUserPermissionsBoundary { .. } => "remove permissions boundary".into(),
+            Self::CreateAccessKey { .. } => "create access key".into(),
+            Self::UpdateAccessKey { key_id, status, .. } => {
+                let verb = match status {
+                    KeyStatus::Active => "activate",
+                    KeyStatus::Inactive => "deactivate",
+                };
+                format!("{verb} access key {key_id}")
+            }
+            Self::DeleteAccessKey { key_id, .. } => format!("delete access key {key_id}"),
+            Self::DeleteLoginProfile { .. } => "delete console password".into(),
+            Self::DeactivateMfaDevice { serial, .. } => format!("deactivate MFA device {serial}"),
+            Self::DeleteSigningCertificate { certificate_id, .. } => {
+                format!("delete signing certificate {certificate_id}")
+            }
+            Self::DeleteSshPublicKey { key_id, .. } => format!("delete SSH public key {key_id}"),
+            Self::DeleteServiceSpecificCredential { credential_id, .. } => {
+                format!("delete service credential {credential_id}")
+            }
+            Self::DeleteUser { .. } => "delete user".into(),
+        }
+    }
+}

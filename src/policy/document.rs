@@ -1,0 +1,499 @@
+//! IAM policy documents: lenient parsing of what IAM returns, canonical serialisation of what iamspec sends, and
+//! equality by meaning rather than by text.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+/// An IAM policy document.
+///
+/// Equality is semantic (DESIGN.md "Grants -> policy"): two documents are equal when they allow and deny the same
+/// set of (effect, lower-cased action, resource, condition), whatever their statement split, order, duplicates or
+/// Sids. This is what keeps plans free of false changes.
+#[derive(Clone)]
+pub struct PolicyDocument {
+    /// The policy language version, `2012-10-17` for everything iamspec writes.
+    pub version: String,
+    /// The statements in document order.
+    pub statements: Vec<Statement>,
+}
+
+/// Allow or Deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Effect {
+    /// `"Effect": "Allow"`.
+    Allow,
+    /// `"Effect": "Deny"`.
+    Deny,
+}
+
+/// One statement. Rarely used elements (Principal, NotAction, NotResource) are kept so nothing a human wrote is
+/// lost, and compared as opaque canonical JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// The optional statement id.
+    pub sid: Option<String>,
+    /// Allow or Deny.
+    pub effect: Effect,
+    /// `Action` (or, with `not_action`, `NotAction`) entries.
+    pub actions: Vec<String>,
+    /// Whether `actions` came from `NotAction`.
+    pub not_action: bool,
+    /// `Resource` (or `NotResource`) entries.
+    pub resources: Vec<String>,
+    /// Whether `resources` came from `NotResource`.
+    pub not_resource: bool,
+    /// `Condition`: operator -> condition key -> values.
+    pub condition: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// `Principal` (or `NotPrincipal`), verbatim.
+    pub principal: Option<(String, Value)>,
+}
+
+/// Why a document could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyParseError {
+    /// Not JSON at all.
+    #[error("parse policy JSON")]
+    Json(#[from] serde_json::Error),
+    /// JSON, but not of a policy's shape.
+    #[error("read policy document: {0}")]
+    Shape(String),
+}
+
+impl PolicyDocument {
+    /// A document with the current policy language version.
+    #[must_use]
+    pub fn new(statements: Vec<Statement>) -> Self {
+        Self {
+            version: "2012-10-17".to_owned(),
+            statements,
+        }
+    }
+
+    /// Parses a document as IAM returns it (already URL-decoded): strings or lists, any order.
+    pub fn parse(text: &str) -> Result<Self, PolicyParseError> {
+        let value: Value = serde_json::from_str(text)?;
+        Self::from_value(&value)
+    }
+
+    /// Reads a document from a JSON value.
+    pub fn from_value(value: &Value) -> Result<Self, PolicyParseError> {
+        let obj = value
+            .as_object()
+            .ok_or_else(|| PolicyParseError::Shape("a policy must be a JSON object".into()))?;
+        let version = match obj.get("Version") {
+            None => "2008-10-17".to_owned(),
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => return Err(PolicyParseError::Shape("Version must be a string".into())),
+        };
+        let statements = match obj.get("Statement") {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(Statement::from_value)
+                .collect::<Result<_, _>>()?,
+            Some(single @ Value::Object(_)) => vec![Statement::from_value(single)?],
+            Some(_) => {
+                return Err(PolicyParseError::Shape(
+                    "Statement must be an object or a list".into(),
+                ))
+            }
+        };
+        Ok(Self {
+            version,
+            statements,
+        })
+    }
+
+    /// The canonical JSON value iamspec sends: fixed key order, every list sorted.
+    #[must_use]
+    pub fn to_value(&self) -> Value {
+        let mut obj = Map::new();
+        obj.insert("Version".into(), Value::String(self.version.clone()));
+        obj.insert(
+            "Statement".into(),
+            Value::Array(self.statements.iter().map(Statement::to_value).collect()),
+        );
+        Value::Object(obj)
+    }
+
+    /// Compact canonical JSON, the form sent to IAM.
+    #[must_use]
+    pub fn to_compact_json(&self) -> String {
+        self.to_value().to_string()
+    }
+
+    /// Indented canonical JSON, the form shown to people.
+    #[must_use]
+    pub fn to_pretty_json(&self) -> String {
+        serde_json::to_string_pretty(&self.to_value()).unwrap_or_default()
+    }
+
+    /// Size as IAM counts it: characters of the compact form, whitespace excluded.
+    #[must_use]
+    pub fn size(&self) -> usize {
+        non_whitespace_len(&self.to_compact_json())
+    }
+
+    /// The set of atoms this document means; the basis of equality.
+    #[must_use]
+    pub fn atoms(&self) -> BTreeSet<Atom> {
+        let mut atoms = BTreeSet::new();
+        if self.version != "2012-10-17" {
+            // Policy variables mean something else under the old version; keep that visible to comparison.
+            atoms.insert(Atom {
+                effect: Effect::Allow,
+                action: format!("version:{}", self.version),
+                resource: String::new(),
+                extra: String::new(),
+            });
+        }
+        for st in &self.statements {
+            st.atoms_into(&mut atoms);
+        }
+        atoms
+    }
+}
+
+/// One (effect, action, resource, condition) fact of a policy.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Atom {
+    effect: Effect,
+    action: String,
+    resource: String,
+    extra: String,
+}
+
+impl PartialEq for PolicyDocument {
+    fn eq(&self, other: &Self) -> bool {
+        self.atoms() == other.atoms()
+    }
+}
+
+impl Eq for PolicyDocument {}
+
+impl fmt::Debug for PolicyDocument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_compact_json())
+    }
+}
+
+impl Serialize for PolicyDocument {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for PolicyDocument {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Self::from_value(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+impl schemars::JsonSchema for PolicyDocument {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PolicyDocument".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "description": "An IAM policy document (Version, Statement)",
+            "required": ["Statement"]
+        })
+    }
+}
+
+fn string_or_list(value: &Value, what: &str) -> Result<Vec<String>, PolicyParseError> {
+    match value {
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| {
+                scalar_string(v).ok_or_else(|| {
+                    PolicyParseError::Shape(format!("{what} entries must be strings"))
+                })
+            })
+            .collect(),
+        other => scalar_string(other).map(|s| vec![s]).ok_or_else(|| {
+            PolicyParseError::Shape(format!("{what} must be a string or a list of strings"))
+        }),
+    }
+}
+
+fn scalar_string(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn list_value(items: &[String]) -> Value {
+    let mut sorted: Vec<&String> = items.iter().collect();
+    sorted.sort();
+    sorted.dedup();
+    Value::Array(
+        sorted
+            .into_iter()
+            .map(|s| Value::String(s.clone()))
+            .collect(),
+    )
+}
+
+impl Statement {
+    /// An Allow statement on actions and resources, with no condition.
+    #[must_use]
+    pub fn allow(actions: Vec<String>, resources: Vec<String>) -> Self {
+        Self {
+            sid: None,
+            effect: Effect::Allow,
+            actions,
+            not_action: false,
+            resources,
+            not_resource: false,
+            condition: BTreeMap::new(),
+            principal: None,
+        }
+    }
+
+    fn from_value(value: &Value) -> Result<Self, PolicyParseError> {
+        let obj = value
+            .as_object()
+            .ok_or_else(|| PolicyParseError::Shape("each statement must be an object".into()))?;
+        let effect = match obj.get("Effect").and_then(Value::as_str) {
+            Some("Allow") => Effect::Allow,
+            Some("Deny") => Effect::Deny,
+            _ => {
+                return Err(PolicyParseError::Shape(
+                    "Effect must be \"Allow\" or \"Deny\"".into(),
+                ))
+            }
+        };
+        let (actions, not_action) = match (obj.get("Action"), obj.get("NotAction")) {
+            (Some(v), None) => (string_or_list(v, "Action")?, false),
+            (None, Some(v)) => (string_or_list(v, "NotAction")?, true),
+            _ => {
+                return Err(PolicyParseError::Shape(
+                    "a statement needs exactly one of Action, NotAction".into(),
+                ))
+            }
+        };
+        let (resources, not_resource) = match (obj.get("Resource"), obj.get("NotResource")) {
+            (Some(v), None) => (string_or_list(v, "Resource")?, false),
+            (None, Some(v)) => (string_or_list(v, "NotResource")?, true),
+            (None, None) => (Vec::new(), false),
+            _ => {
+                return Err(PolicyParseError::Shape(
+                    "a statement has both Resource and NotResource".into(),
+                ))
+            }
+        };
+        let mut condition = BTreeMap::new();
+        if let Some(cond) = obj.get("Condition") {
+            let ops = cond
+                .as_object()
+                .ok_or_else(|| PolicyParseError::Shape("Condition must be an object".into()))?;
+            for (op, keys) in ops {
+                let keys = keys.as_object().ok_or_else(|| {
+                    PolicyParseError::Shape(format!("Condition {op} must be an object"))
+                })?;
+                let mut entry = BTreeMap::new();
+                for (key, values) in keys {
+                    entry.insert(key.clone(), string_or_list(values, "Condition values")?);
+                }
+                condition.insert(op.clone(), entry);
+            }
+        }
+        let principal = ["Principal", "NotPrincipal"]
+            .iter()
+            .find_map(|k| obj.get(*k).map(|v| ((*k).to_owned(), v.clone())));
+        Ok(Self {
+            sid: obj.get("Sid").and_then(Value::as_str).map(str::to_owned),
+            effect,
+            actions,
+            not_action,
+            resources,
+            not_resource,
+            condition,
+            principal,
+        })
+    }
+
+    fn to_value(&self) -> Value {
+        let mut obj = Map::new();
+        if let Some(sid) = &self.sid {
+            obj.insert("Sid".into(), Value::String(sid.clone()));
+        }
+        let effect = match self.effect {
+            Effect::Allow => "Allow",
+            Effect::Deny => "Deny",
+        };
+        obj.insert("Effect".into(), Value::String(effect.into()));
+        if let Some((key, value)) = &self.principal {
+            obj.insert(key.clone(), value.clone());
+        }
+        let action_key = if self.not_action {
+            "NotAction"
+        } else {
+            "Action"
+        };
+        obj.insert(action_key.into(), list_value(&self.actions));
+        if !self.resources.is_empty() || self.not_resource {
+            let key = if self.not_resource {
+                "NotResource"
+            } else {
+                "Resource"
+            };
+            obj.insert(key.into(), list_value(&self.resources));
+        }
+        if !self.condition.is_empty() {
+            let mut ops = Map::new();
+            for (op, keys) in &self.condition {
+                let mut entry = Map::new();
+                for (key, values) in keys {
+                    entry.insert(key.clone(), list_value(values));
+                }
+                ops.insert(op.clone(), Value::Object(entry));
+            }
+            obj.insert("Condition".into(), Value::Object(ops));
+        }
+        Value::Object(obj)
+    }
+
+    fn atoms_into(&self, out: &mut BTreeSet<Atom>) {
+        // Condition keys are case-insensitive in IAM, operators and values are not; string == one-item list.
+        let mut cond: BTreeMap<&str, BTreeMap<String, BTreeSet<&str>>> = BTreeMap::new();
+        for (op, keys) in &self.condition {
+            let entry = cond.entry(op.as_str()).or_default();
+            for (key, values) in keys {
+                entry
+                    .entry(key.to_ascii_lowercase())
+                    .or_default()
+                    .extend(values.iter().map(String::as_str));
+            }
+        }
+        let mut extra = serde_json::to_string(&cond).unwrap_or_default();
+        if let Some((key, value)) = &self.principal {
+            extra.push_str(&format!("|{key}:{value}"));
+        }
+        if self.not_action {
+            extra.push_str("|NotAction");
+        }
+        if self.not_resource {
+            extra.push_str("|NotResource");
+        }
+        let resources: Vec<&str> = if self.resources.is_empty() {
+            vec![""]
+        } else {
+            self.resources.iter().map(String::as_str).collect()
+        };
+        for action in &self.actions {
+            for resource in &resources {
+                out.insert(Atom {
+                    effect: self.effect,
+                    action: action.to_ascii_lowercase(),
+                    resource: (*resource).to_owned(),
+                    extra: extra.clone(),
+                });
+            }
+        }
+    }
+}
+
+/// Characters of `text` that are not whitespace, as IAM counts policy sizes.
+#[must_use]
+pub fn non_whitespace_len(text: &str) -> usize {
+    text.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_equals_one_item_list_and_order_is_ignored() {
+        let a = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}}"#,
+        )
+        .unwrap();
+        let b = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"X","Effect":"Allow","Action":["S3:getobject","s3:GetObject"],"Resource":["arn:aws:s3:::b/*"]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn statement_split_is_ignored_but_resources_are_not() {
+        let merged = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::b/*"}]}"#,
+        )
+        .unwrap();
+        let split = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::b/*"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#,
+        )
+        .unwrap();
+        let other = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::c/*"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(merged, split);
+        assert_ne!(merged, other);
+    }
+
+    #[test]
+    fn condition_values_and_key_case() {
+        let a = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b","Condition":{"StringLike":{"s3:prefix":"a/*"}}}]}"#,
+        )
+        .unwrap();
+        let b = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b","Condition":{"StringLike":{"S3:Prefix":["a/*"]}}}]}"#,
+        )
+        .unwrap();
+        let c = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b","Condition":{"StringLike":{"s3:prefix":["b/*"]}}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn deny_differs_from_allow() {
+        let allow = PolicyDocument::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#).unwrap();
+        let deny = PolicyDocument::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#).unwrap();
+        assert_ne!(allow, deny);
+    }
+
+    #[test]
+    fn canonical_form_round_trips() {
+        let doc = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:b","s3:a"],"Resource":"arn:aws:s3:::x"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            doc.to_compact_json(),
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:a","s3:b"],"Resource":["arn:aws:s3:::x"]}]}"#
+        );
+        assert_eq!(PolicyDocument::parse(&doc.to_compact_json()).unwrap(), doc);
+    }
+
+    #[test]
+    fn rejects_malformed_documents() {
+        assert!(PolicyDocument::parse("[]").is_err());
+        assert!(
+            PolicyDocument::parse(r#"{"Statement":[{"Effect":"Maybe","Action":"s3:*"}]}"#).is_err()
+        );
+        assert!(PolicyDocument::parse("{").is_err());
+    }
+
+    #[test]
+    fn whitespace_does_not_count() {
+        assert_eq!(non_whitespace_len("{ \"a\" :\n 1 }"), 7);
+    }
+}

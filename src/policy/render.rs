@@ -1,0 +1,394 @@
+//! Grants -> one canonical, least-privilege policy document (DESIGN.md's access table).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{PolicyDocument, Statement};
+
+/// The access levels a grant can name.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccessLevel {
+    /// List the bucket (or the prefix) and find its region.
+    List,
+    /// `list` plus object reads and versions.
+    Read,
+    /// Object writes, deletes and multipart uploads.
+    Write,
+    /// `read` and `write` together.
+    ReadWrite,
+    /// `s3:*` on the bucket and its objects.
+    Full,
+}
+
+impl AccessLevel {
+    /// Every level, in increasing breadth.
+    pub const ALL: [Self; 5] = [
+        Self::List,
+        Self::Read,
+        Self::Write,
+        Self::ReadWrite,
+        Self::Full,
+    ];
+
+    /// The spec's spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::List => "list",
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::ReadWrite => "read-write",
+            Self::Full => "full",
+        }
+    }
+
+    /// Actions on the bucket ARN that stay unconditioned even with a prefix.
+    #[must_use]
+    pub fn bucket_actions(self) -> &'static [&'static str] {
+        match self {
+            Self::List | Self::Read => &["s3:GetBucketLocation"],
+            Self::Write => &["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+            Self::ReadWrite => &["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+            Self::Full => &["s3:*"],
+        }
+    }
+
+    /// Listing actions on the bucket ARN; limited by an `s3:prefix` condition when the grant has a prefix.
+    #[must_use]
+    pub fn list_actions(self) -> &'static [&'static str] {
+        match self {
+            Self::List => &["s3:ListBucket"],
+            Self::Read | Self::ReadWrite => &["s3:ListBucket", "s3:ListBucketVersions"],
+            Self::Write | Self::Full => &[],
+        }
+    }
+
+    /// Actions on `bucket/prefix*` objects.
+    #[must_use]
+    pub fn object_actions(self) -> &'static [&'static str] {
+        match self {
+            Self::List => &[],
+            Self::Read => &["s3:GetObject", "s3:GetObjectVersion"],
+            Self::Write => &[
+                "s3:AbortMultipartUpload",
+                "s3:DeleteObject",
+                "s3:ListMultipartUploadParts",
+                "s3:PutObject",
+            ],
+            Self::ReadWrite => &[
+                "s3:AbortMultipartUpload",
+                "s3:DeleteObject",
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:ListMultipartUploadParts",
+                "s3:PutObject",
+            ],
+            Self::Full => &["s3:*"],
+        }
+    }
+}
+
+/// What a grant gives: a named level or explicit actions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantAccess {
+    /// One of the access levels.
+    Level(AccessLevel),
+    /// Explicit `s3:` actions, on the bucket and its (prefixed) objects.
+    Actions(Vec<String>),
+}
+
+/// One validated grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// Bucket names, `*`, or patterns with `*`.
+    pub buckets: Vec<String>,
+    /// Optional key prefix.
+    pub prefix: Option<String>,
+    /// What is granted.
+    pub access: GrantAccess,
+}
+
+const S3_ARN: &str = "arn:aws:s3:::";
+
+/// Renders a user's grants into one canonical document, or `None` when there are no grants.
+///
+/// Deterministic: the same grants in any order give byte-identical JSON. Statements share a resource list only when
+/// their actions and condition are equal, and a (resource, condition) pair appears in exactly one statement.
+#[must_use]
+pub fn render_grants(grants: &[Grant]) -> Option<PolicyDocument> {
+    // resource -> actions, unconditioned
+    let mut plain: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // (bucket ARN, action) -> prefixes it is limited to
+    let mut listed: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for grant in grants {
+        for bucket in &grant.buckets {
+            let all = bucket == "*";
+            let bucket_arn = format!("{S3_ARN}{bucket}");
+            let prefix = grant.prefix.as_deref().unwrap_or("");
+            // arn:aws:s3:::* already matches every object, so a prefix-less grant on all buckets needs no object ARN.
+            let object_arn =
+                (!all || !prefix.is_empty()).then(|| format!("{S3_ARN}{bucket}/{prefix}*"));
+            let mut add = |resource: &str, action: &str| {
+                plain
+                    .entry(resource.to_owned())
+                    .or_default()
+                    .insert(action.to_owned());
+            };
+            match &grant.access {
+                GrantAccess::Actions(actions) => {
+                    for action in actions {
+                        add(&bucket_arn, action);
+                        if let Some(object_arn) = &object_arn {
+                            add(object_arn, action);
+                        }
+                    }
+                }
+                GrantAccess::Level(level) => {
+                    for action in level.bucket_actions() {
+                        add(&bucket_arn, action);
+                    }
+                    let object_target = object_arn.as_deref().unwrap_or(&bucket_arn).to_owned();
+                    for action in level.object_actions() {
+                        add(&object_target, action);
+                    }
+                    for action in level.list_actions() {
+                        if prefix.is_empty() {
+                            add(&bucket_arn, action);
+                        } else {
+                            listed
+                                .entry((bucket_arn.clone(), (*action).to_owned()))
+                                .or_default()
+                                .insert(format!("{prefix}*"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // An unconditioned listing already covers every prefix of that bucket.
+    listed.retain(|(resource, action), _| !plain.get(resource).is_some_and(|a| a.contains(action)));
+
+    // Regroup: resources sharing the same action set (and condition) share a statement.
+    let mut by_actions: BTreeMap<BTreeSet<String>, BTreeSet<String>> = BTreeMap::new();
+    for (resource, actions) in plain {
+        by_actions.entry(actions).or_default().insert(resource);
+    }
+    let mut by_prefixes: BTreeMap<(String, BTreeSet<String>), BTreeSet<String>> = BTreeMap::new();
+    for ((resource, action), prefixes) in listed {
+        by_prefixes
+            .entry((resource, prefixes))
+            .or_default()
+            .insert(action);
+    }
+    let mut conditioned: BTreeMap<(BTreeSet<String>, BTreeSet<String>), BTreeSet<String>> =
+        BTreeMap::new();
+    for ((resource, prefixes), actions) in by_prefixes {
+        conditioned
+            .entry((actions, prefixes))
+            .or_default()
+            .insert(resource);
+    }
+
+    let mut statements: Vec<(u8, Statement)> = Vec::new();
+    for (actions, resources) in by_actions {
+        let class = if resources.iter().all(|r| r.contains('/')) {
+            1
+        } else if resources.iter().any(|r| r.contains('/')) {
+            2
+        } else {
+            0
+        };
+        statements.push((
+            class,
+            Statement::allow(
+                actions.into_iter().collect(),
+                resources.into_iter().collect(),
+            ),
+        ));
+    }
+    for ((actions, prefixes), resources) in conditioned {
+        let mut st = Statement::allow(
+            actions.into_iter().collect(),
+            resources.into_iter().collect(),
+        );
+        st.condition
+            .entry("StringLike".to_owned())
+            .or_default()
+            .insert("s3:prefix".to_owned(), prefixes.into_iter().collect());
+        statements.push((3, st));
+    }
+    if statements.is_empty() {
+        return None;
+    }
+    statements.sort_by(|a, b| {
+        (a.0, &a.1.resources, &a.1.actions).cmp(&(b.0, &b.1.resources, &b.1.actions))
+    });
+    let mut counters = [0u32; 4];
+    let statements = statements
+        .into_iter()
+        .map(|(class, mut st)| {
+            counters[class as usize] += 1;
+            let name = ["Buckets", "Objects", "BucketsAndObjects", "ListPrefixes"][class as usize];
+            st.sid = Some(format!("{name}{}", counters[class as usize]));
+            st
+        })
+        .collect();
+    Some(PolicyDocument::new(statements))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(buckets: &[&str], prefix: Option<&str>, level: AccessLevel) -> Grant {
+        Grant {
+            buckets: buckets.iter().map(|s| (*s).to_owned()).collect(),
+            prefix: prefix.map(str::to_owned),
+            access: GrantAccess::Level(level),
+        }
+    }
+
+    #[test]
+    fn read_write_on_two_buckets_merges_resources() {
+        let doc = render_grants(&[grant(
+            &["photos-prod", "photos-thumbs"],
+            None,
+            AccessLevel::ReadWrite,
+        )])
+        .unwrap();
+        let json = doc.to_pretty_json();
+        assert_eq!(doc.statements.len(), 2, "{json}");
+        assert_eq!(
+            doc.statements[0].resources,
+            vec!["arn:aws:s3:::photos-prod", "arn:aws:s3:::photos-thumbs"]
+        );
+        assert_eq!(
+            doc.statements[0].actions,
+            vec![
+                "s3:GetBucketLocation",
+                "s3:ListBucket",
+                "s3:ListBucketMultipartUploads",
+                "s3:ListBucketVersions"
+            ]
+        );
+        assert_eq!(
+            doc.statements[1].resources,
+            vec!["arn:aws:s3:::photos-prod/*", "arn:aws:s3:::photos-thumbs/*"]
+        );
+    }
+
+    #[test]
+    fn prefix_conditions_listing_only() {
+        let doc =
+            render_grants(&[grant(&["archive"], Some("originals/"), AccessLevel::Read)]).unwrap();
+        let v = doc.to_value();
+        let sts = v["Statement"].as_array().unwrap();
+        assert_eq!(sts.len(), 3);
+        assert_eq!(
+            sts[0]["Action"],
+            serde_json::json!(["s3:GetBucketLocation"])
+        );
+        assert!(sts[0].get("Condition").is_none());
+        assert_eq!(
+            sts[1]["Resource"],
+            serde_json::json!(["arn:aws:s3:::archive/originals/*"])
+        );
+        assert_eq!(
+            sts[2]["Condition"],
+            serde_json::json!({"StringLike": {"s3:prefix": ["originals/*"]}})
+        );
+        assert_eq!(
+            sts[2]["Action"],
+            serde_json::json!(["s3:ListBucket", "s3:ListBucketVersions"])
+        );
+    }
+
+    #[test]
+    fn several_prefixes_on_one_bucket_share_one_list() {
+        let doc = render_grants(&[
+            grant(&["b1"], Some("a/"), AccessLevel::Read),
+            grant(&["b1"], Some("c/"), AccessLevel::Read),
+        ])
+        .unwrap();
+        let cond: Vec<_> = doc
+            .statements
+            .iter()
+            .filter(|s| !s.condition.is_empty())
+            .collect();
+        assert_eq!(cond.len(), 1);
+        assert_eq!(
+            cond[0].condition["StringLike"]["s3:prefix"],
+            vec!["a/*", "c/*"]
+        );
+    }
+
+    #[test]
+    fn unprefixed_listing_covers_prefixed_one() {
+        let doc = render_grants(&[
+            grant(&["b1"], None, AccessLevel::List),
+            grant(&["b1"], Some("x/"), AccessLevel::Read),
+        ])
+        .unwrap();
+        let conditioned: Vec<_> = doc
+            .statements
+            .iter()
+            .filter(|s| !s.condition.is_empty())
+            .collect();
+        assert_eq!(conditioned.len(), 1);
+        assert_eq!(conditioned[0].actions, vec!["s3:ListBucketVersions"]);
+    }
+
+    #[test]
+    fn order_of_grants_does_not_matter() {
+        let a = grant(&["one"], None, AccessLevel::Read);
+        let b = grant(&["two"], Some("p/"), AccessLevel::Write);
+        let x = render_grants(&[a.clone(), b.clone()])
+            .unwrap()
+            .to_compact_json();
+        let y = render_grants(&[b, a]).unwrap().to_compact_json();
+        assert_eq!(x, y);
+    }
+
+    #[test]
+    fn all_buckets_with_actions_is_one_resource() {
+        let g = Grant {
+            buckets: vec!["*".into()],
+            prefix: None,
+            access: GrantAccess::Actions(vec!["s3:Get*".into(), "s3:List*".into()]),
+        };
+        let doc = render_grants(&[g]).unwrap();
+        assert_eq!(doc.statements.len(), 1);
+        assert_eq!(doc.statements[0].resources, vec!["arn:aws:s3:::*"]);
+    }
+
+    #[test]
+    fn no_grants_no_policy() {
+        assert!(render_grants(&[]).is_none());
+    }
+
+    #[test]
+    fn every_level_renders_its_table_row() {
+        for level in AccessLevel::ALL {
+            let doc = render_grants(&[grant(&["bkt"], None, level)]).unwrap();
+            let atoms = doc.atoms();
+            let expected = level.bucket_actions().len()
+                + level.list_actions().len()
+                + level.object_actions().len();
+            assert_eq!(atoms.len(), expected, "{level:?}");
+        }
+    }
+}

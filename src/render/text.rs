@@ -1,0 +1,164 @@
+//! The human plan: terraform-like lines in the spec's words, then each inline policy's JSON diff, then the summary.
+
+use std::io::{self, Write};
+
+use similar::TextDiff;
+
+use crate::plan::{Action, Change, Op, Plan};
+
+/// Styling for text output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    /// Whether to use ANSI colours (only on a terminal, never with NO_COLOR).
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn action(self, action: Action, text: &str) -> String {
+        let code = match action {
+            Action::Create => "32",
+            Action::Update => "33",
+            Action::Delete => "31",
+        };
+        self.paint(code, text)
+    }
+
+    /// Dims text (reasons, hints).
+    #[must_use]
+    pub fn dim(self, text: &str) -> String {
+        self.paint("2", text)
+    }
+
+    /// Bold text (headings).
+    #[must_use]
+    pub fn bold(self, text: &str) -> String {
+        self.paint("1", text)
+    }
+}
+
+/// The summary line: "Plan: X to add, Y to change, Z to destroy." or "No changes.".
+#[must_use]
+pub fn summary_line(plan: &Plan) -> String {
+    if plan.is_empty() {
+        return "No changes. The account matches the spec.".to_owned();
+    }
+    let s = plan.summary();
+    format!(
+        "Plan: {} to add, {} to change, {} to destroy.",
+        s.add, s.change, s.destroy
+    )
+}
+
+/// Writes the plan.
+///
+/// # Errors
+/// Write errors of `w`.
+pub fn plan(w: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<()> {
+    if !plan.is_empty() {
+        writeln!(w, "iamspec will make these changes:")?;
+        for (_, changes) in plan.by_user() {
+            writeln!(w)?;
+            for c in changes {
+                change(w, c, style)?;
+            }
+        }
+        writeln!(w)?;
+    }
+    notices(w, plan, style)?;
+    writeln!(w, "{}", style.bold(&summary_line(plan)))
+}
+
+/// Writes the notices block, if any.
+///
+/// # Errors
+/// Write errors of `w`.
+pub fn notices(w: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<()> {
+    if plan.notices.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "Notices:")?;
+    for n in &plan.notices {
+        writeln!(w, "  ! {}: {}", n.user, style.dim(&n.message))?;
+    }
+    writeln!(w)
+}
+
+fn change(w: &mut dyn Write, c: &Change, style: Style) -> io::Result<()> {
+    for g in &c.grants {
+        let (action, text) = match (&g.before, &g.after) {
+            (None, Some(after)) => (Action::Create, format!("grant {} {after}", g.target)),
+            (Some(before), Some(after)) => (
+                Action::Update,
+                format!("grant {} {before} -> {after}", g.target),
+            ),
+            (Some(before), None) => (Action::Delete, format!("grant {} {before}", g.target)),
+            (None, None) => continue,
+        };
+        writeln!(
+            w,
+            "{}",
+            style.action(action, &format!("{} {}: {text}", action.symbol(), c.user))
+        )?;
+    }
+    let line = format!("{} {}: {}", c.action.symbol(), c.user, c.op.describe());
+    writeln!(
+        w,
+        "{}  {}",
+        style.action(c.action, &line),
+        style.dim(&format!("# {}", c.reason))
+    )?;
+    match &c.op {
+        Op::PutUserPolicy { document, .. } => {
+            let before = c
+                .before
+                .as_ref()
+                .map(|d| d.to_pretty_json())
+                .unwrap_or_default();
+            json_diff(w, &before, &document.to_pretty_json(), style)?;
+        }
+        Op::DeleteUserPolicy { .. } => {
+            if let Some(before) = &c.before {
+                json_diff(w, &before.to_pretty_json(), "", style)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn json_diff(w: &mut dyn Write, before: &str, after: &str, style: Style) -> io::Result<()> {
+    let before = if before.is_empty() {
+        String::new()
+    } else {
+        format!("{before}\n")
+    };
+    let after = if after.is_empty() {
+        String::new()
+    } else {
+        format!("{after}\n")
+    };
+    let diff = TextDiff::from_lines(&before, &after);
+    let text = diff
+        .unified_diff()
+        .context_radius(3)
+        .header("live", "spec")
+        .to_string();
+    for line in text.lines() {
+        let styled = match line.chars().next() {
+            Some('+') if !line.starts_with("+++") => style.action(Action::Create, line),
+            Some('-') if !line.starts_with("---") => style.action(Action::Delete, line),
+            Some('@') => style.dim(line),
+            _ => line.to_owned(),
+        };
+        writeln!(w, "      {styled}")?;
+    }
+    Ok(())
+}

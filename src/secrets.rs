@@ -1,0 +1,171 @@
+//! Secret delivery: each new access key's secret is written to its own file, fsynced, before any other call.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::apply::KeySink;
+use crate::backend::NewAccessKey;
+
+/// The file layout of a delivered secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SecretsFormat {
+    /// `{"AccessKeyId", "SecretAccessKey", "UserName", "CreateDate"}`.
+    #[default]
+    Json,
+    /// `AWS_ACCESS_KEY_ID=...` lines for a dotenv file.
+    Env,
+    /// An `[iamspec-USER]` profile for ~/.aws/credentials.
+    AwsCredentials,
+}
+
+/// Writes each secret to `DIR/USER-KEYID.EXT` with mode 0600, in a directory of mode 0700.
+#[derive(Debug)]
+pub struct SecretsDir {
+    dir: PathBuf,
+    format: SecretsFormat,
+}
+
+impl SecretsDir {
+    /// Prepares the directory: created with 0700 when missing; refused when others can read it.
+    ///
+    /// # Errors
+    /// When the directory cannot be created or is readable by others.
+    pub fn prepare(dir: &Path, format: SecretsFormat) -> std::io::Result<Self> {
+        if !dir.exists() {
+            fs::create_dir_all(dir)?;
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+        }
+        let mode = fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "secrets directory {} has mode {:o}; others could read the secrets (run `chmod 700 {}`)",
+                    dir.display(),
+                    mode & 0o777,
+                    dir.display()
+                ),
+            ));
+        }
+        Ok(Self {
+            dir: dir.to_owned(),
+            format,
+        })
+    }
+}
+
+fn rfc3339(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// The bytes of a secret file in `format`.
+#[must_use]
+pub fn render_secret(key: &NewAccessKey, format: SecretsFormat) -> (String, String) {
+    match format {
+        SecretsFormat::Json => {
+            let doc = serde_json::json!({
+                "AccessKeyId": key.id,
+                "SecretAccessKey": key.secret.expose(),
+                "UserName": key.user,
+                "CreateDate": rfc3339(key.created),
+            });
+            (
+                "json".into(),
+                format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&doc).unwrap_or_default()
+                ),
+            )
+        }
+        SecretsFormat::Env => (
+            "env".into(),
+            format!(
+                "AWS_ACCESS_KEY_ID={}\nAWS_SECRET_ACCESS_KEY={}\n",
+                key.id,
+                key.secret.expose()
+            ),
+        ),
+        SecretsFormat::AwsCredentials => (
+            "ini".into(),
+            format!(
+                "[iamspec-{}]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+                key.user,
+                key.id,
+                key.secret.expose()
+            ),
+        ),
+    }
+}
+
+impl KeySink for SecretsDir {
+    fn deliver(&self, key: &NewAccessKey) -> std::io::Result<String> {
+        let (ext, body) = render_secret(key, self.format);
+        let path = self.dir.join(format!("{}-{}.{ext}", key.user, key.id));
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?;
+        f.write_all(body.as_bytes())?;
+        f.sync_all()?;
+        fs::File::open(&self.dir)?.sync_all()?;
+        Ok(path.display().to_string())
+    }
+}
+
+/// The sink when no destination was given: refuses, so no key is created whose secret would be lost.
+#[derive(Debug)]
+pub struct NoSink;
+
+impl KeySink for NoSink {
+    fn deliver(&self, _key: &NewAccessKey) -> std::io::Result<String> {
+        Err(std::io::Error::other(
+            "no --secrets-dir or --encrypt-to given",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Secret;
+
+    #[test]
+    fn writes_0600_in_0700_and_refuses_open_dirs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("secrets");
+        let sink = SecretsDir::prepare(&dir, SecretsFormat::Json).unwrap();
+        let key = NewAccessKey {
+            user: "u".into(),
+            id: "AKIA1".into(),
+            secret: Secret::new("s3cr3t".into()),
+            created: 0,
+        };
+        let path = sink.deliver(&key).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        let body: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(body["SecretAccessKey"], "s3cr3t");
+        assert_eq!(body["CreateDate"], "1970-01-01T00:00:00Z");
+
+        let open = tmp.path().join("open");
+        fs::create_dir(&open).unwrap();
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(SecretsDir::prepare(&open, SecretsFormat::Json).is_err());
+    }
+}

@@ -1,0 +1,11 @@
+//! The spec: YAML -> [`RawSpec`] (serde) -> [`Spec`] (validated), with located diagnostics and lint warnings.
+
+mod diagnostic;
+mod raw;
+mod structure;
+pub mod tree;
+mod validate;
+
+pub use diagnostic::{Diagnostic, Diagnostics, Report, Severity};
+pub use raw::{json_schema, RawAccessKeys, RawGrant, RawIgnore, RawSpec, RawUser};
+pub use validate::{glob_match, load, IgnoreRule, KeyPolicy, Loaded, Spec, SpecUser};

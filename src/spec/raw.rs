@@ -1,0 +1,121 @@
+//! The spec as serde reads it: field names, types and defaults, nothing checked yet. Its JSON Schema is generated
+//! from these types (`iamspec schema`, schemas/iamspec.schema.json).
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::policy::AccessLevel;
+
+/// An iamspec spec file (version 1).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "iamspec spec")]
+pub struct RawSpec {
+    /// Spec format version; must be 1.
+    pub version: u32,
+    /// The 12-digit AWS account this spec is for; checked before any other call. Required with `prune: true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// Value of the `iamspec:owner` tag on the users this spec manages (default `iamspec`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// IAM path for the users iamspec creates (default `/iamspec/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Delete owned users that are no longer in the spec (requires `account_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune: Option<bool>,
+    /// Tag keys on managed users that iamspec neither reports nor removes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_tags: Option<Vec<String>>,
+    /// The account's quota of managed policies per user (IAM default 10, at most 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attached_policies: Option<u32>,
+    /// Live users iamspec must neither report nor touch, by name glob and/or tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore: Option<Vec<RawIgnore>>,
+    /// The users, by IAM user name.
+    #[serde(default)]
+    pub users: IndexMap<String, RawUser>,
+}
+
+/// One user.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawUser {
+    /// Tags (besides the owner tag, which iamspec adds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<IndexMap<String, String>>,
+    /// S3 bucket grants, rendered into the inline policy `iamspec-grants`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<RawGrant>>,
+    /// Managed policy ARNs to attach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_policies: Option<Vec<String>>,
+    /// IAM group names the user belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    /// Permissions boundary policy ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<String>,
+    /// Take over a live user that has no owner tag (the plan tags it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<bool>,
+    /// Access keys iamspec creates, delivers and rotates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_keys: Option<RawAccessKeys>,
+}
+
+/// One grant: buckets, an optional prefix, and an access level or explicit actions.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrant {
+    /// Bucket names, `*` for every bucket, or patterns with `*`.
+    pub buckets: Vec<String>,
+    /// Limit object actions and listing to keys under this prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// An access level (give this or `actions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<AccessLevel>,
+    /// Explicit `s3:` actions (give this or `access`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Vec<String>>,
+}
+
+/// Access key policy for a user.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccessKeys {
+    /// How many active keys the user keeps (0-2; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// Keys older than this are rotated (default 90).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_days: Option<u32>,
+    /// Days a rotated key stays (deactivated) before it is deleted (default 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_days: Option<u32>,
+}
+
+/// A rule for live users iamspec ignores.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawIgnore {
+    /// A user-name glob (`*` and `?`), matched case-insensitively.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<String>,
+    /// Tags that must all be present with these values (`*` matches any value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<IndexMap<String, String>>,
+}
+
+/// The spec's JSON Schema, as a pretty JSON string with a trailing newline.
+#[must_use]
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(RawSpec);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,956 @@
+//! Validation: a [`RawSpec`] and its YAML tree become a [`Spec`], or every error of the file at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use super::diagnostic::{field_path, Diagnostic, Diagnostics, Severity};
+use super::raw::{RawGrant, RawSpec, RawUser};
+use super::structure;
+use super::tree::{self, Node, Pos, Seg};
+use crate::model::{self, OWNER_TAG};
+use crate::policy::{
+    render_grants, AccessLevel, Grant, GrantAccess, PolicyDocument, ACCESS_KEY_LIMIT,
+    DEFAULT_ATTACHED_LIMIT, INLINE_USER_LIMIT, MAX_ATTACHED_LIMIT, TAG_LIMIT,
+};
+
+/// A validated spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    /// The pinned account, if any.
+    pub account_id: Option<String>,
+    /// The owner tag value.
+    pub owner: String,
+    /// Path for created users.
+    pub path: String,
+    /// Whether owned users missing from the spec are deleted.
+    pub prune: bool,
+    /// Tag keys left alone on managed users.
+    pub ignore_tags: BTreeSet<String>,
+    /// Managed-policy attachment quota per user.
+    pub max_attached: usize,
+    /// Live users to leave alone entirely.
+    pub ignore: Vec<IgnoreRule>,
+    /// Users in spec order.
+    pub users: Vec<SpecUser>,
+}
+
+/// A validated user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecUser {
+    /// IAM user name.
+    pub name: String,
+    /// Tags, without the owner tag.
+    pub tags: BTreeMap<String, String>,
+    /// Bucket grants.
+    pub grants: Vec<Grant>,
+    /// Managed policy ARNs.
+    pub managed_policies: BTreeSet<String>,
+    /// Group names.
+    pub groups: BTreeSet<String>,
+    /// Permissions boundary ARN.
+    pub permissions_boundary: Option<String>,
+    /// Whether a live, untagged user of this name may be taken over.
+    pub adopt: bool,
+    /// Access key policy, when the spec declares keys.
+    pub access_keys: Option<KeyPolicy>,
+}
+
+/// How many keys a user keeps and when they rotate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct KeyPolicy {
+    /// Active keys wanted (0-2).
+    pub count: usize,
+    /// Rotation age in days.
+    pub max_age_days: u32,
+    /// Days a rotated key stays deactivated before deletion.
+    pub grace_days: u32,
+}
+
+/// A rule naming live users iamspec ignores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoreRule {
+    /// Case-insensitive user-name glob.
+    pub users: Option<String>,
+    /// Tags that must all match (`*` for any value).
+    pub tags: BTreeMap<String, String>,
+}
+
+impl IgnoreRule {
+    /// Whether this rule covers the user.
+    #[must_use]
+    pub fn matches(&self, user: &model::User) -> bool {
+        self.users
+            .as_ref()
+            .is_none_or(|g| glob_match(g, &user.name))
+            && self
+                .tags
+                .iter()
+                .all(|(k, v)| user.tags.get(k).is_some_and(|live| v == "*" || live == v))
+    }
+}
+
+/// A loaded spec with its warnings.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The spec.
+    pub spec: Spec,
+    /// Lint warnings (no errors).
+    pub warnings: Diagnostics,
+}
+
+impl Spec {
+    /// Whether any ignore rule covers the user.
+    #[must_use]
+    pub fn ignores(&self, user: &model::User) -> bool {
+        self.ignore.iter().any(|r| r.matches(user))
+    }
+
+    /// The spec user matching `name` case-insensitively.
+    #[must_use]
+    pub fn user(&self, name: &str) -> Option<&SpecUser> {
+        self.users
+            .iter()
+            .find(|u| u.name.eq_ignore_ascii_case(name))
+    }
+}
+
+impl SpecUser {
+    /// The rendered inline grants policy, if the user has grants.
+    #[must_use]
+    pub fn grants_policy(&self) -> Option<PolicyDocument> {
+        render_grants(&self.grants)
+    }
+}
+
+/// Case-insensitive glob match with `*` and `?`.
+#[must_use]
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
+    let t: Vec<char> = text.to_ascii_lowercase().chars().collect();
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+struct Ctx<'a> {
+    tree: &'a Node,
+    items: Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    fn locate(&self, path: &[Seg<'_>], at_key: bool) -> Pos {
+        for n in (0..=path.len()).rev() {
+            if let Some((node, key)) = self.tree.find(&path[..n]) {
+                return match (at_key || n < path.len(), key) {
+                    (true, Some(key)) => key.pos,
+                    _ => node.pos,
+                };
+            }
+        }
+        self.tree.pos
+    }
+
+    fn add(
+        &mut self,
+        severity: Severity,
+        path: &[Seg<'_>],
+        at_key: bool,
+        message: String,
+        help: Option<&str>,
+    ) {
+        let pos = self.locate(path, at_key);
+        self.items.push(Diagnostic {
+            severity,
+            field: field_path(path),
+            message,
+            help: help.map(str::to_owned),
+            pos,
+        });
+    }
+
+    fn error(&mut self, path: &[Seg<'_>], message: String, help: Option<&str>) {
+        self.add(Severity::Error, path, false, message, help);
+    }
+
+    fn error_at_key(&mut self, path: &[Seg<'_>], message: String, help: Option<&str>) {
+        self.add(Severity::Error, path, true, message, help);
+    }
+
+    fn warn(&mut self, path: &[Seg<'_>], message: String, help: Option<&str>) {
+        self.add(Severity::Warning, path, false, message, help);
+    }
+}
+
+/// Loads and validates a spec from its text. Pure: the caller reads the file.
+///
+/// # Errors
+/// Every error in the file (with the warnings), when there is at least one.
+pub fn load(file: &str, text: &str) -> Result<Loaded, Diagnostics> {
+    let source: Arc<str> = Arc::from(text);
+    let fail = |items: Vec<Diagnostic>| Diagnostics {
+        file: file.to_owned(),
+        source: Arc::clone(&source),
+        items,
+    };
+    let tree = tree::parse(text).map_err(|e| {
+        fail(vec![Diagnostic {
+            severity: Severity::Error,
+            field: "(document)".into(),
+            message: e.message,
+            help: e.help,
+            pos: e.pos,
+        }])
+    })?;
+    if !matches!(tree.value, tree::Value::Map(_)) {
+        return Err(fail(vec![Diagnostic {
+            severity: Severity::Error,
+            field: "(document)".into(),
+            message: format!(
+                "a spec is a mapping with `version` and `users`, found {}",
+                tree.kind()
+            ),
+            help: Some("start from one of the files in examples/".into()),
+            pos: tree.pos,
+        }]));
+    }
+    let shape = structure::check(&tree);
+    if !shape.is_empty() {
+        return Err(fail(shape));
+    }
+    let raw: RawSpec = serde_norway::from_str(text).map_err(|e| {
+        let (line, col, offset) = e
+            .location()
+            .map_or((1, 1, 0), |l| (l.line(), l.column(), l.index()));
+        fail(vec![Diagnostic {
+            severity: Severity::Error,
+            field: "(document)".into(),
+            message: e.to_string(),
+            help: None,
+            pos: Pos {
+                line,
+                col,
+                offset,
+                len: 1,
+            },
+        }])
+    })?;
+    let mut ctx = Ctx {
+        tree: &tree,
+        items: Vec::new(),
+    };
+    let spec = validate(&raw, &mut ctx);
+    ctx.items.sort_by_key(|d| (d.pos.offset, d.severity));
+    let diags = fail(ctx.items);
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(Loaded {
+        spec,
+        warnings: diags,
+    })
+}
+
+fn validate(raw: &RawSpec, ctx: &mut Ctx<'_>) -> Spec {
+    if raw.version != 1 {
+        ctx.error(
+            &[Seg::Key("version")],
+            format!("unsupported spec version {}", raw.version),
+            Some("this iamspec reads version 1"),
+        );
+    }
+    if let Some(id) = &raw.account_id {
+        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+            ctx.error(
+                &[Seg::Key("account_id")],
+                format!("account id `{id}` is not 12 digits"),
+                Some("quote it (\"012345678901\") so YAML keeps leading zeros"),
+            );
+        }
+    }
+    let owner = raw.owner.clone().unwrap_or_else(|| "iamspec".to_owned());
+    if owner.is_empty() || owner.chars().count() > 256 || !owner.chars().all(tag_char) {
+        ctx.error(
+            &[Seg::Key("owner")],
+            format!("owner `{owner}` is not a valid tag value"),
+            Some("use 1-256 letters, digits, spaces and _ . : / = + - @"),
+        );
+    }
+    let path = raw.path.clone().unwrap_or_else(|| "/iamspec/".to_owned());
+    if !valid_iam_path(&path) {
+        ctx.error(
+            &[Seg::Key("path")],
+            format!("`{path}` is not an IAM path"),
+            Some("a path starts and ends with `/`, e.g. /iamspec/ (at most 512 printable ASCII characters)"),
+        );
+    }
+    let prune = raw.prune.unwrap_or(false);
+    if prune && raw.account_id.is_none() {
+        ctx.error(
+            &[Seg::Key("prune")],
+            "`prune: true` needs a pinned `account_id`".into(),
+            Some("prune deletes users; pin the account so a wrong profile can never delete users elsewhere"),
+        );
+    }
+    let max_attached = match raw.max_attached_policies {
+        None => DEFAULT_ATTACHED_LIMIT,
+        Some(n) if (1..=MAX_ATTACHED_LIMIT as u32).contains(&n) => n as usize,
+        Some(n) => {
+            ctx.error(
+                &[Seg::Key("max_attached_policies")],
+                format!("{n} is outside IAM's range for attached policies per user (1-{MAX_ATTACHED_LIMIT})"),
+                None,
+            );
+            DEFAULT_ATTACHED_LIMIT
+        }
+    };
+    let mut ignore_tags = BTreeSet::new();
+    for (i, key) in raw.ignore_tags.iter().flatten().enumerate() {
+        check_tag_key(ctx, &[Seg::Key("ignore_tags"), Seg::Index(i)], key);
+        if key == OWNER_TAG {
+            ctx.error(
+                &[Seg::Key("ignore_tags"), Seg::Index(i)],
+                format!("`{OWNER_TAG}` cannot be ignored: it is how iamspec knows what it owns"),
+                None,
+            );
+        }
+        ignore_tags.insert(key.clone());
+    }
+    let mut ignore = Vec::new();
+    for (i, rule) in raw.ignore.iter().flatten().enumerate() {
+        let at = [Seg::Key("ignore"), Seg::Index(i)];
+        if rule.users.is_none() && rule.tags.as_ref().is_none_or(|t| t.is_empty()) {
+            ctx.error(
+                &at,
+                "an ignore rule needs `users`, `tags` or both".into(),
+                None,
+            );
+        }
+        ignore.push(IgnoreRule {
+            users: rule.users.clone(),
+            tags: rule
+                .tags
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        });
+    }
+
+    let mut users = Vec::new();
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for (name, raw_user) in &raw.users {
+        let at = [Seg::Key("users"), Seg::Key(name)];
+        if !valid_user_name(name) {
+            ctx.error_at_key(
+                &at,
+                format!("`{name}` is not a valid IAM user name"),
+                Some("use 1-64 characters from A-Z a-z 0-9 and + = , . @ _ -"),
+            );
+        }
+        if let Some(first) = seen.insert(name.to_ascii_lowercase(), name) {
+            ctx.error_at_key(
+                &at,
+                format!("user `{name}` duplicates `{first}`: IAM user names are case-insensitive"),
+                Some("keep one of them"),
+            );
+        }
+        if let Some(user) = validate_user(name, raw_user, ctx, &at, max_attached) {
+            users.push(user);
+        }
+    }
+    Spec {
+        account_id: raw.account_id.clone(),
+        owner,
+        path,
+        prune,
+        ignore_tags,
+        max_attached,
+        ignore,
+        users,
+    }
+}
+
+fn validate_user(
+    name: &str,
+    raw: &RawUser,
+    ctx: &mut Ctx<'_>,
+    at: &[Seg<'_>],
+    max_attached: usize,
+) -> Option<SpecUser> {
+    let sub = |seg: Seg<'static>| -> Vec<Seg<'_>> {
+        let mut p = at.to_vec();
+        p.push(seg);
+        p
+    };
+    let mut tags = BTreeMap::new();
+    let mut tag_keys_lower = BTreeSet::new();
+    for (key, value) in raw.tags.iter().flatten() {
+        let mut p = sub(Seg::Key("tags"));
+        p.push(Seg::Key(key));
+        check_tag_key(ctx, &p, key);
+        if key.eq_ignore_ascii_case(OWNER_TAG) {
+            ctx.error_at_key(
+                &p,
+                format!("`{OWNER_TAG}` is set by iamspec from `owner`"),
+                Some("remove this tag"),
+            );
+        }
+        if !tag_keys_lower.insert(key.to_ascii_lowercase()) {
+            ctx.error_at_key(
+                &p,
+                format!("tag key `{key}` repeats another key but for case"),
+                None,
+            );
+        }
+        if value.chars().count() > 256 || !value.chars().all(tag_char) {
+            ctx.error(
+                &p,
+                format!("tag value `{value}` is not valid"),
+                Some("use at most 256 letters, digits, spaces and _ . : / = + - @"),
+            );
+        }
+        tags.insert(key.clone(), value.clone());
+    }
+    if tags.len() + 1 > TAG_LIMIT {
+        ctx.error(
+            &sub(Seg::Key("tags")),
+            format!(
+                "{} tags plus the owner tag exceed IAM's {TAG_LIMIT} tags per user by {}",
+                tags.len(),
+                tags.len() + 1 - TAG_LIMIT
+            ),
+            None,
+        );
+    }
+
+    let mut grants = Vec::new();
+    for (i, grant) in raw.grants.iter().flatten().enumerate() {
+        let mut p = sub(Seg::Key("grants"));
+        p.push(Seg::Index(i));
+        if let Some(g) = validate_grant(grant, ctx, &p) {
+            grants.push(g);
+        }
+    }
+
+    let mut managed_policies = BTreeSet::new();
+    for (i, arn) in raw.managed_policies.iter().flatten().enumerate() {
+        let mut p = sub(Seg::Key("managed_policies"));
+        p.push(Seg::Index(i));
+        if !valid_policy_arn(arn) {
+            ctx.error(
+                &p,
+                format!("`{arn}` is not a managed policy ARN"),
+                Some("expected arn:aws:iam::aws:policy/NAME or arn:aws:iam::123456789012:policy/PATH/NAME"),
+            );
+        }
+        if !managed_policies.insert(arn.clone()) {
+            ctx.error(&p, format!("`{arn}` is listed twice"), None);
+        }
+    }
+    if managed_policies.len() > max_attached {
+        ctx.error(
+            &sub(Seg::Key("managed_policies")),
+            format!(
+                "{} managed policies exceed the quota of {max_attached} per user by {}",
+                managed_policies.len(),
+                managed_policies.len() - max_attached
+            ),
+            Some("raise `max_attached_policies` (up to 20) if the account's quota was raised"),
+        );
+    }
+    let mut groups = BTreeSet::new();
+    for (i, group) in raw.groups.iter().flatten().enumerate() {
+        let mut p = sub(Seg::Key("groups"));
+        p.push(Seg::Index(i));
+        if group.is_empty() || group.len() > 128 || !group.chars().all(iam_name_char) {
+            ctx.error(
+                &p,
+                format!("`{group}` is not a valid IAM group name"),
+                Some("use 1-128 characters from A-Z a-z 0-9 and + = , . @ _ -"),
+            );
+        }
+        if !groups.insert(group.clone()) {
+            ctx.error(&p, format!("group `{group}` is listed twice"), None);
+        }
+    }
+    if let Some(arn) = &raw.permissions_boundary {
+        if !valid_policy_arn(arn) {
+            ctx.error(
+                &sub(Seg::Key("permissions_boundary")),
+                format!("`{arn}` is not a managed policy ARN"),
+                Some("expected arn:aws:iam::aws:policy/NAME or arn:aws:iam::123456789012:policy/PATH/NAME"),
+            );
+        }
+    }
+    let access_keys = raw.access_keys.as_ref().map(|k| {
+        let count = k.count.unwrap_or(1) as usize;
+        if count > ACCESS_KEY_LIMIT {
+            let mut p = sub(Seg::Key("access_keys"));
+            p.push(Seg::Key("count"));
+            ctx.error(
+                &p,
+                format!("{count} access keys exceed IAM's limit of {ACCESS_KEY_LIMIT} per user"),
+                None,
+            );
+        }
+        let max_age_days = k.max_age_days.unwrap_or(90);
+        if max_age_days == 0 {
+            let mut p = sub(Seg::Key("access_keys"));
+            p.push(Seg::Key("max_age_days"));
+            ctx.error(&p, "max_age_days must be at least 1".into(), None);
+        }
+        KeyPolicy {
+            count,
+            max_age_days,
+            grace_days: k.grace_days.unwrap_or(7),
+        }
+    });
+
+    let user = SpecUser {
+        name: name.to_owned(),
+        tags,
+        grants,
+        managed_policies,
+        groups,
+        permissions_boundary: raw.permissions_boundary.clone(),
+        adopt: raw.adopt.unwrap_or(false),
+        access_keys,
+    };
+    if let Some(doc) = user.grants_policy() {
+        let size = doc.size();
+        if size > INLINE_USER_LIMIT {
+            ctx.error(
+                &sub(Seg::Key("grants")),
+                format!(
+                    "the grants of `{name}` render to a {size}-character inline policy, {} over IAM's {INLINE_USER_LIMIT}-character limit",
+                    size - INLINE_USER_LIMIT
+                ),
+                Some("group buckets with one access level into one grant, or use a bucket pattern (`photos-*`)"),
+            );
+        }
+    }
+    Some(user)
+}
+
+fn validate_grant(raw: &RawGrant, ctx: &mut Ctx<'_>, at: &[Seg<'_>]) -> Option<Grant> {
+    let sub = |seg: Seg<'static>| -> Vec<Seg<'_>> {
+        let mut p = at.to_vec();
+        p.push(seg);
+        p
+    };
+    let access = match (&raw.access, &raw.actions) {
+        (Some(level), None) => Some(GrantAccess::Level(*level)),
+        (None, Some(actions)) => Some(GrantAccess::Actions(actions.clone())),
+        (Some(_), Some(_)) => {
+            ctx.error(
+                &sub(Seg::Key("actions")),
+                "a grant has `access` or `actions`, not both".into(),
+                Some("keep `access` for a standard level, or list every action under `actions`"),
+            );
+            None
+        }
+        (None, None) => {
+            ctx.error(
+                at,
+                "a grant needs `access` (list, read, write, read-write, full) or `actions`".into(),
+                None,
+            );
+            None
+        }
+    };
+    if raw.buckets.is_empty() {
+        ctx.error(
+            &sub(Seg::Key("buckets")),
+            "a grant needs at least one bucket".into(),
+            None,
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (i, bucket) in raw.buckets.iter().enumerate() {
+        let mut p = sub(Seg::Key("buckets"));
+        p.push(Seg::Index(i));
+        if !seen.insert(bucket.as_str()) {
+            ctx.error(
+                &p,
+                format!("bucket `{bucket}` is listed twice in this grant"),
+                None,
+            );
+        }
+        check_bucket(ctx, &p, bucket);
+    }
+    if let Some(prefix) = &raw.prefix {
+        let p = sub(Seg::Key("prefix"));
+        if prefix.is_empty() {
+            ctx.error(
+                &p,
+                "an empty prefix; leave `prefix` out to grant the whole bucket".into(),
+                None,
+            );
+        } else if prefix.contains(['*', '?']) || prefix.contains("${") {
+            ctx.error(
+                &p,
+                format!(
+                    "prefix `{prefix}` contains a wildcard or policy variable (`*`, `?`, `${{`)"
+                ),
+                Some("a prefix is literal; iamspec appends the `*` itself"),
+            );
+        } else if prefix.len() > 1024 {
+            ctx.error(
+                &p,
+                "prefix is longer than S3's 1,024-byte key limit".into(),
+                None,
+            );
+        }
+        if raw.access == Some(AccessLevel::Full) {
+            ctx.error(
+                &p,
+                "`full` cannot take a prefix: s3:* includes bucket-wide actions".into(),
+                Some("use `read-write` with the prefix, or `full` on the whole bucket"),
+            );
+        }
+    }
+    if raw.access == Some(AccessLevel::Full) {
+        ctx.warn(
+            &sub(Seg::Key("access")),
+            "`full` grants s3:*, including deleting the bucket and changing its policy".into(),
+            Some("most services need `read-write`"),
+        );
+    }
+    for (i, action) in raw.actions.iter().flatten().enumerate() {
+        let mut p = sub(Seg::Key("actions"));
+        p.push(Seg::Index(i));
+        check_action(ctx, &p, action);
+    }
+    let access = access?;
+    Some(Grant {
+        buckets: raw.buckets.clone(),
+        prefix: raw.prefix.clone(),
+        access,
+    })
+}
+
+const SENSITIVE: [&str; 6] = [
+    "s3:PutBucketPolicy",
+    "s3:PutBucketAcl",
+    "s3:DeleteBucketPolicy",
+    "s3:DeleteBucket",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutObjectAcl",
+];
+
+fn check_action(ctx: &mut Ctx<'_>, at: &[Seg<'_>], action: &str) {
+    let Some(name) = action.get(3..).filter(|_| {
+        action
+            .get(..3)
+            .is_some_and(|p| p.eq_ignore_ascii_case("s3:"))
+    }) else {
+        ctx.error(
+            at,
+            format!("action `{action}` is not an S3 action"),
+            Some("grants manage S3 access only; actions start with `s3:`"),
+        );
+        return;
+    };
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '?')
+    {
+        ctx.error(
+            at,
+            format!("action `{action}` is not a valid action name"),
+            None,
+        );
+        return;
+    }
+    if name == "*" {
+        ctx.warn(
+            at,
+            "`s3:*` allows every S3 action, including deleting buckets".into(),
+            Some("list the actions the service needs"),
+        );
+    } else if name.contains(['*', '?']) {
+        let hits: Vec<&str> = SENSITIVE
+            .iter()
+            .copied()
+            .filter(|s| glob_match(action, s))
+            .collect();
+        if !hits.is_empty() {
+            ctx.warn(
+                at,
+                format!("`{action}` includes {}", hits.join(", ")),
+                Some("a wildcard action lets the user change who else can read the bucket; list the actions it needs"),
+            );
+        }
+    }
+}
+
+fn check_bucket(ctx: &mut Ctx<'_>, at: &[Seg<'_>], bucket: &str) {
+    if bucket == "*" {
+        ctx.warn(
+            at,
+            "grant on every bucket in the account".into(),
+            Some("name the buckets the service works on"),
+        );
+        return;
+    }
+    if bucket.contains('*') {
+        let literal = bucket.replace('*', "");
+        if literal
+            .chars()
+            .any(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-'))
+        {
+            ctx.error(
+                at,
+                format!("bucket pattern `{bucket}` has characters no bucket name can have"),
+                None,
+            );
+        } else {
+            ctx.warn(
+                at,
+                format!("bucket pattern `{bucket}` also matches buckets created later"),
+                None,
+            );
+        }
+        return;
+    }
+    match bucket_problem(bucket) {
+        None => {}
+        Some(problem) => {
+            let legacy = (3..=255).contains(&bucket.len())
+                && bucket
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                && bucket.chars().any(|c| c.is_ascii_uppercase() || c == '_');
+            if legacy {
+                ctx.warn(
+                    at,
+                    format!("`{bucket}` is a legacy bucket name ({problem})"),
+                    Some("only buckets created in us-east-1 before 2018 can have such names; check the spelling"),
+                );
+            } else {
+                ctx.error(at, format!("`{bucket}` is not a valid S3 bucket name: {problem}"), Some("bucket names are 3-63 characters of a-z 0-9 . -, starting and ending with a letter or digit"));
+            }
+        }
+    }
+}
+
+/// What is wrong with a bucket name under today's S3 rules, if anything.
+fn bucket_problem(b: &str) -> Option<&'static str> {
+    if b.len() < 3 || b.len() > 63 {
+        return Some("it must be 3-63 characters long");
+    }
+    if b.chars().any(|c| c.is_ascii_uppercase()) {
+        return Some("it has capital letters");
+    }
+    if !b
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+    {
+        return Some("it has characters other than a-z 0-9 . -");
+    }
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    if !edge(b.chars().next()) || !edge(b.chars().last()) {
+        return Some("it must start and end with a letter or digit");
+    }
+    if b.contains("..") {
+        return Some("it has two adjacent periods");
+    }
+    if b.parse::<Ipv4Addr>().is_ok() {
+        return Some("it is formatted as an IP address");
+    }
+    if ["xn--", "sthree-", "amzn-s3-demo-"]
+        .iter()
+        .any(|p| b.starts_with(p))
+    {
+        return Some("it starts with a reserved prefix");
+    }
+    if ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"]
+        .iter()
+        .any(|s| b.ends_with(s))
+    {
+        return Some("it ends with a reserved suffix");
+    }
+    None
+}
+
+fn iam_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)
+}
+
+fn valid_user_name(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.chars().all(iam_name_char)
+}
+
+fn tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
+}
+
+fn check_tag_key(ctx: &mut Ctx<'_>, at: &[Seg<'_>], key: &str) {
+    if key.is_empty() || key.chars().count() > 128 || !key.chars().all(tag_char) {
+        ctx.error_at_key(
+            at,
+            format!("tag key `{key}` is not valid"),
+            Some("use 1-128 letters, digits, spaces and _ . : / = + - @"),
+        );
+    } else if key.to_ascii_lowercase().starts_with("aws:") {
+        ctx.error_at_key(
+            at,
+            format!("tag key `{key}` uses the reserved `aws:` prefix"),
+            None,
+        );
+    }
+}
+
+fn valid_iam_path(path: &str) -> bool {
+    path == "/"
+        || (path.len() <= 512
+            && path.len() >= 2
+            && path.starts_with('/')
+            && path.ends_with('/')
+            && path.chars().all(|c| ('\u{21}'..='\u{7e}').contains(&c))
+            && !path.contains("//"))
+}
+
+/// `arn:PARTITION:iam::(aws|ACCOUNT):policy/[PATH/]NAME`.
+pub(crate) fn valid_policy_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" || parts[2] != "iam" || !parts[3].is_empty() {
+        return false;
+    }
+    if !matches!(
+        parts[1],
+        "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b"
+    ) {
+        return false;
+    }
+    if parts[4] != "aws" && !(parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit()))
+    {
+        return false;
+    }
+    let Some(rest) = parts[5].strip_prefix("policy/") else {
+        return false;
+    };
+    let name = rest.rsplit('/').next().unwrap_or("");
+    !name.is_empty()
+        && name.len() <= 128
+        && name.chars().all(iam_name_char)
+        && rest.chars().all(|c| c == '/' || iam_name_char(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_rules() {
+        assert_eq!(bucket_problem("photos-prod"), None);
+        assert_eq!(bucket_problem("a.b-c1"), None);
+        assert!(bucket_problem("ab").is_some());
+        assert!(bucket_problem("192.168.1.1").is_some());
+        assert!(bucket_problem("a..b").is_some());
+        assert!(bucket_problem("-abc").is_some());
+        assert!(bucket_problem("xn--abc").is_some());
+        assert!(bucket_problem(&"a".repeat(64)).is_some());
+    }
+
+    #[test]
+    fn policy_arns() {
+        assert!(valid_policy_arn(
+            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+        ));
+        assert!(valid_policy_arn(
+            "arn:aws:iam::123456789012:policy/team/s3-read"
+        ));
+        assert!(!valid_policy_arn("arn:aws:iam::12345:policy/x"));
+        assert!(!valid_policy_arn("AmazonS3ReadOnlyAccess"));
+        assert!(!valid_policy_arn("arn:aws:iam::aws:role/x"));
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("s3:Put*", "s3:PutBucketPolicy"));
+        assert!(glob_match("S3:put*", "s3:PutBucketPolicy"));
+        assert!(!glob_match("s3:Get*", "s3:PutBucketPolicy"));
+        assert!(glob_match("break-glass-?", "break-glass-1"));
+        assert!(glob_match("*", ""));
+    }
+
+    #[test]
+    fn paths() {
+        assert!(valid_iam_path("/"));
+        assert!(valid_iam_path("/iamspec/"));
+        assert!(valid_iam_path("/a/b/"));
+        assert!(!valid_iam_path("iamspec/"));
+        assert!(!valid_iam_path("/iamspec"));
+        assert!(!valid_iam_path("/a//b/"));
+    }
+
+    #[test]
+    fn loads_the_design_example() {
+        let text = r#"
+version: 1
+account_id: "123456789012"
+owner: web-platform
+path: /iamspec/
+prune: false
+users:
+  iam_pixelshift:
+    tags: { team: web }
+    grants:
+      - buckets: [photos-prod, photos-thumbs]
+        access: read-write
+      - buckets: [photos-archive]
+        prefix: originals/
+        access: read
+    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]
+    access_keys: { count: 1, max_age_days: 90, grace_days: 7 }
+  ewww-optimizer:
+    grants:
+      - buckets: ["*"]
+        actions: [s3:CreateBucket, s3:DeleteObject, "s3:Put*", "s3:Get*", "s3:List*"]
+"#;
+        let loaded = load("spec.yaml", text).unwrap();
+        assert_eq!(loaded.spec.users.len(), 2);
+        assert_eq!(loaded.spec.owner, "web-platform");
+        let warnings: Vec<&str> = loaded
+            .warnings
+            .items
+            .iter()
+            .map(|d| d.field.as_str())
+            .collect();
+        assert_eq!(
+            warnings,
+            vec![
+                "users.ewww-optimizer.grants[0].buckets[0]",
+                "users.ewww-optimizer.grants[0].actions[2]"
+            ]
+        );
+    }
+
+    #[test]
+    fn case_insensitive_duplicates_name_both() {
+        let err = load("s.yaml", "version: 1\nusers:\n  Alice: {}\n  alice: {}\n").unwrap_err();
+        let plain = err.to_plain();
+        assert!(
+            plain.contains("s.yaml:4:3: users.alice: user `alice` duplicates `Alice`"),
+            "{plain}"
+        );
+    }
+}
