@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use aws_config::meta::region::ProvideRegion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
@@ -28,6 +29,9 @@ use crate::apply::RetryPolicy;
 use crate::model::{AccessKey, Account, Dependents, KeyStatus, User};
 use crate::plan::Op;
 use crate::policy::PolicyDocument;
+
+/// Reads stop retrying after this long, so an unreachable endpoint fails well within 30 s.
+const READ_DEADLINE: Duration = Duration::from_secs(15);
 
 /// How to reach AWS.
 #[derive(Debug, Clone, Default)]
@@ -91,7 +95,10 @@ where
         SdkError::ServiceError(ctx) => {
             let err = ctx.err();
             let code = err.code().unwrap_or("Unknown");
+            let status = ctx.raw().status().as_u16();
             let kind = match code {
+                // A bare 500 with no IAM error code is not IAM talking: emulators answer so for calls they lack.
+                "Unknown" if status == 500 => ErrorKind::Unsupported,
                 "EntityAlreadyExists" => ErrorKind::AlreadyExists,
                 "NoSuchEntity" => ErrorKind::NoSuchEntity,
                 "DeleteConflict" => ErrorKind::DeleteConflict,
@@ -168,7 +175,7 @@ impl AwsBackend {
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
-                    .operation_attempt_timeout(Duration::from_secs(20))
+                    .operation_attempt_timeout(Duration::from_secs(10))
                     .build(),
             );
         if let Some(profile) = &opts.profile {
@@ -177,15 +184,22 @@ impl AwsBackend {
         if let Some(url) = &opts.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        let explicit = opts.region.clone().map(Region::new);
-        let region = match explicit {
-            Some(r) => Some(r),
+        // Region from the flag, the environment or the profile; never IMDS (IAM is global, and a lookup there
+        // costs seconds off EC2).
+        let region = match opts.region.clone() {
+            Some(r) => Some(Region::new(r)),
             None => {
-                aws_config::default_provider::region::DefaultRegionChain::builder()
-                    .profile_name(opts.profile.as_deref().unwrap_or("default"))
-                    .build()
-                    .region()
-                    .await
+                let env = aws_config::environment::region::EnvironmentVariableRegionProvider::new();
+                match env.region().await {
+                    Some(r) => Some(r),
+                    None => {
+                        let mut profile = aws_config::profile::ProfileFileRegionProvider::builder();
+                        if let Some(name) = &opts.profile {
+                            profile = profile.profile_name(name);
+                        }
+                        ProvideRegion::region(&profile.build()).await
+                    }
+                }
             }
         };
         loader = loader.region(region.unwrap_or_else(|| Region::new("us-east-1")));
@@ -229,13 +243,19 @@ impl AwsBackend {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, BackendError>>,
     {
+        let started = std::time::Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.count(op);
             match call().await {
                 Ok(v) => return Ok(v),
-                Err(e) if e.is_retryable() && attempt < self.read_retry.attempts => {
+                // Past the deadline an unreachable endpoint must fail, not hang: the caller is waiting.
+                Err(e)
+                    if e.is_retryable()
+                        && attempt < self.read_retry.attempts
+                        && started.elapsed() < READ_DEADLINE =>
+                {
                     let delay = self.read_retry.delay(attempt, rand::random::<f64>());
                     tracing::debug!(operation = op, attempt, ?delay, error = %e, "retrying read");
                     tokio::time::sleep(delay).await;
@@ -335,11 +355,8 @@ impl AwsBackend {
                 .iter()
                 .map(|c| c.service_specific_credential_id().to_owned())
                 .collect(),
-            // Emulators (moto) lack this call; real IAM has it. Unknown-action errors mean "none here".
-            Err(e)
-                if e.kind == ErrorKind::Other
-                    || e.kind == ErrorKind::Server && e.message.contains("not yet implemented") =>
-            {
+            // Emulators (moto) lack this call; real IAM has it. An endpoint without it has no such credentials.
+            Err(e) if e.kind == ErrorKind::Unsupported => {
                 tracing::debug!(error = %e, "ListServiceSpecificCredentials unavailable; assuming none");
                 Vec::new()
             }

@@ -23,6 +23,8 @@ pub enum ErrorKind {
     Transport,
     /// The request was refused as malformed.
     Invalid,
+    /// The endpoint does not implement the call (an emulator).
+    Unsupported,
     /// The local account file is unusable.
     LocalFile,
     /// Anything else.

@@ -1,0 +1,429 @@
+//! Test support: one moto_server per test binary, and a per-test HTTP proxy in front of it that selects the moto
+//! account (x-moto-account-id), records the IAM actions sent, and injects faults (throttling, 5xx, dropped
+//! connections, refused credentials) or serves canned pages.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The shared moto server of this test binary.
+pub struct Moto {
+    pub addr: SocketAddr,
+    _child: Option<Mutex<Child>>,
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The moto server: `IAMSPEC_MOTO_URL` when CI started one, otherwise started here. It is stopped when this test
+/// process exits: a shell holds it and kills it when our end of its stdin closes.
+pub fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        if let Ok(url) = std::env::var("IAMSPEC_MOTO_URL") {
+            let addr = url.trim_start_matches("http://").trim_end_matches('/').parse().expect("IAMSPEC_MOTO_URL");
+            return Moto { addr, _child: None };
+        }
+        let port = free_port();
+        let script = format!(
+            "moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & p=$!; read _; kill $p 2>/dev/null; wait $p 2>/dev/null"
+        );
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start moto_server (pip install 'moto[server]==5.2.1')");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not start on {addr}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // Our stdin handle lives in the static: when this process exits, the shell reads EOF and stops moto.
+        Moto { addr, _child: Some(Mutex::new(child)) }
+    })
+}
+
+/// A fresh 12-digit account id, unique within this process.
+pub fn new_account() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    format!("{:04}{:08}", std::process::id() % 10_000, n + 1)
+}
+
+/// What the proxy does to requests.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Share of requests answered with a Throttling error (400).
+    pub throttle: f64,
+    /// Share answered with InternalFailure (500).
+    pub server_error: f64,
+    /// Share whose connection is dropped before forwarding.
+    pub drop_before: f64,
+    /// Share forwarded to moto, then dropped without an answer (the write happened: ambiguous).
+    pub drop_after: f64,
+    /// Answer every request with this (status, code, message).
+    pub always: Option<(u16, String, String)>,
+    /// Serve GetAccountAuthorizationDetails from these canned pages instead of moto.
+    pub gaad_pages: Option<Vec<String>>,
+    /// Only inject faults into these actions (all when empty).
+    pub only_actions: Vec<String>,
+}
+
+struct State {
+    account: String,
+    upstream: SocketAddr,
+    faults: Mutex<Faults>,
+    actions: Mutex<Vec<String>>,
+    injected: AtomicU64,
+    rng: Mutex<rand::rngs::StdRng>,
+    user_agents: Mutex<Vec<String>>,
+}
+
+/// A proxy for one test, in its own thread and runtime.
+pub struct Proxy {
+    pub port: u16,
+    state: Arc<State>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Proxy {
+    /// A proxy into a fresh moto account.
+    pub fn new() -> Self {
+        Self::for_account(&new_account())
+    }
+
+    /// A proxy into `account`.
+    pub fn for_account(account: &str) -> Self {
+        let upstream = moto().addr;
+        let state = Arc::new(State {
+            account: account.to_owned(),
+            upstream,
+            faults: Mutex::new(Faults::default()),
+            actions: Mutex::new(Vec::new()),
+            injected: AtomicU64::new(0),
+            rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(7)),
+            user_agents: Mutex::new(Vec::new()),
+        });
+        let listener = StdListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let st = Arc::clone(&state);
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = TcpListener::from_std(listener).unwrap();
+                let accept = async {
+                    loop {
+                        let Ok((conn, _)) = listener.accept().await else {
+                            continue;
+                        };
+                        tokio::spawn(serve(conn, Arc::clone(&st)));
+                    }
+                };
+                tokio::select! {
+                    _ = accept => {}
+                    _ = rx => {}
+                }
+            });
+        });
+        Self {
+            port,
+            state,
+            stop: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn account(&self) -> &str {
+        &self.state.account
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        *self.state.faults.lock().unwrap() = faults;
+    }
+
+    /// IAM/STS actions seen so far, in order.
+    pub fn actions(&self) -> Vec<String> {
+        self.state.actions.lock().unwrap().clone()
+    }
+
+    pub fn clear_actions(&self) {
+        self.state.actions.lock().unwrap().clear();
+    }
+
+    /// How many faults were injected.
+    pub fn injected(&self) -> u64 {
+        self.state.injected.load(Ordering::SeqCst)
+    }
+
+    pub fn user_agents(&self) -> Vec<String> {
+        self.state.user_agents.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn form_value(body: &str, key: &str) -> Option<String> {
+    body.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == key).then(|| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .replace('+', " ")
+        })
+    })
+}
+
+fn error_response(status: u16, code: &str, message: &str) -> Vec<u8> {
+    let body = format!(
+        "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>"
+    );
+    let reason = match status {
+        400 => "Bad Request",
+        403 => "Forbidden",
+        500 => "Internal Server Error",
+        _ => "Error",
+    };
+    format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn ok_response(body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+async fn serve(mut conn: TcpStream, state: Arc<State>) {
+    let mut buf = Vec::new();
+    loop {
+        // Read one request head.
+        let head_end = loop {
+            if let Some(i) = find(&buf, b"\r\n\r\n") {
+                break i + 4;
+            }
+            let mut chunk = [0u8; 8192];
+            match conn.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            })
+            .and_then(|(_, v)| v.trim().parse().ok())
+            .unwrap_or(0);
+        while buf.len() < head_end + length {
+            let mut chunk = [0u8; 8192];
+            match conn.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).to_string();
+        let request: Vec<u8> = buf.drain(..head_end + length).collect();
+        let action = form_value(&body, "Action").unwrap_or_default();
+        if let Some(ua) = head.lines().find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+        }) {
+            state
+                .user_agents
+                .lock()
+                .unwrap()
+                .push(ua.1.trim().to_owned());
+        }
+        state.actions.lock().unwrap().push(action.clone());
+
+        let faults = state.faults.lock().unwrap().clone();
+        if let Some((status, code, message)) = &faults.always {
+            state.injected.fetch_add(1, Ordering::SeqCst);
+            let _ = conn
+                .write_all(&error_response(*status, code, message))
+                .await;
+            continue;
+        }
+        if action == "GetAccountAuthorizationDetails" {
+            if let Some(pages) = &faults.gaad_pages {
+                let marker = form_value(&body, "Marker");
+                let index = marker
+                    .and_then(|m| m.trim_start_matches("page-").parse::<usize>().ok())
+                    .unwrap_or(0);
+                let _ = conn
+                    .write_all(&ok_response(&pages[index.min(pages.len() - 1)]))
+                    .await;
+                continue;
+            }
+        }
+        let eligible = faults.only_actions.is_empty() || faults.only_actions.contains(&action);
+        let roll: f64 = state.rng.lock().unwrap().random();
+        let mut edge = 0.0;
+        let mut pick = |p: f64| {
+            edge += p;
+            eligible && roll < edge
+        };
+        if pick(faults.throttle) {
+            state.injected.fetch_add(1, Ordering::SeqCst);
+            let _ = conn
+                .write_all(&error_response(400, "Throttling", "Rate exceeded"))
+                .await;
+            continue;
+        }
+        if pick(faults.server_error) {
+            state.injected.fetch_add(1, Ordering::SeqCst);
+            let _ = conn
+                .write_all(&error_response(500, "InternalFailure", "injected failure"))
+                .await;
+            continue;
+        }
+        if pick(faults.drop_before) {
+            state.injected.fetch_add(1, Ordering::SeqCst);
+            return;
+        }
+        let drop_after = pick(faults.drop_after);
+        let response = match forward(&state, &request, head_end).await {
+            Some(r) => r,
+            None => return,
+        };
+        if drop_after {
+            state.injected.fetch_add(1, Ordering::SeqCst);
+            return;
+        }
+        if conn.write_all(&response).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Sends one request to moto with the account header, returns the whole response.
+async fn forward(state: &State, request: &[u8], head_end: usize) -> Option<Vec<u8>> {
+    let head = String::from_utf8_lossy(&request[..head_end - 2]).to_string();
+    let mut out = String::new();
+    for line in head.split("\r\n").filter(|l| !l.is_empty()) {
+        if line.to_ascii_lowercase().starts_with("connection:") {
+            continue;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out.push_str(&format!(
+        "x-moto-account-id: {}\r\nconnection: close\r\n\r\n",
+        state.account
+    ));
+    let mut upstream = TcpStream::connect(state.upstream).await.ok()?;
+    upstream.write_all(out.as_bytes()).await.ok()?;
+    upstream.write_all(&request[head_end..]).await.ok()?;
+    let mut response = Vec::new();
+    upstream.read_to_end(&mut response).await.ok()?;
+    // Keep the client's connection open: drop moto's `Connection: close`.
+    let end = find(&response, b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&response[..end]).to_string();
+    let kept: String = head
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .map(|l| format!("{l}\r\n"))
+        .collect::<String>();
+    let mut fixed = kept.trim_end_matches("\r\n").to_owned().into_bytes();
+    fixed.extend_from_slice(b"\r\n\r\n");
+    fixed.extend_from_slice(&response[end..]);
+    Some(fixed)
+}
+
+/// Environment for running iamspec or the SDK against the proxy: fixed test credentials, no IMDS, no profiles.
+pub fn aws_env() -> Vec<(&'static str, String)> {
+    let dir = std::env::temp_dir();
+    let config = dir.join("iamspec-test-aws-config");
+    let credentials = dir.join("iamspec-test-aws-credentials");
+    for f in [&config, &credentials] {
+        if !f.exists() {
+            std::fs::write(f, "").unwrap();
+        }
+    }
+    vec![
+        ("AWS_ACCESS_KEY_ID", "AKIATESTTESTTEST".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test-secret".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_CONFIG_FILE", config.display().to_string()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            credentials.display().to_string(),
+        ),
+        ("NO_COLOR", "1".into()),
+    ]
+}
+
+/// An SDK IAM client through the proxy, for out-of-band edits.
+pub fn iam_client(proxy: &Proxy) -> aws_sdk_iam::Client {
+    let creds = aws_sdk_iam::config::Credentials::new(
+        "AKIATESTTESTTEST",
+        "test-secret",
+        None,
+        None,
+        "test",
+    );
+    let conf = aws_sdk_iam::Config::builder()
+        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+        .region(aws_sdk_iam::config::Region::new("us-east-1"))
+        .credentials_provider(creds)
+        .endpoint_url(proxy.url())
+        .build();
+    aws_sdk_iam::Client::from_conf(conf)
+}
+
+/// Reads the lines of a child's stderr (for debugging failing tests).
+pub fn lines(bytes: &[u8]) -> Vec<String> {
+    BufReader::new(bytes)
+        .lines()
+        .map_while(Result::ok)
+        .collect()
+}

@@ -1,0 +1,491 @@
+//! The AWS backend against a real moto_server, reached by the real SDK through a per-test proxy (one moto account
+//! per test). Every IAM operation iamspec performs is exercised here, except those moto lacks (see apply's tests).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use common::{aws_env, iam_client, Faults, Proxy};
+
+fn run(proxy: &Proxy, args: &[&str]) -> Output {
+    let mut cmd = Command::cargo_bin("iamspec").unwrap();
+    for (k, v) in aws_env() {
+        cmd.env(k, v);
+    }
+    cmd.env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("RUST_LOG");
+    cmd.args(args).args(["--endpoint-url", &proxy.url()]);
+    cmd.timeout(Duration::from_secs(120));
+    cmd.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn write_spec(dir: &Path, body: &str) -> PathBuf {
+    let path = dir.join("spec.yaml");
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn example(name: &str) -> String {
+    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn assert_no_changes(proxy: &Proxy, spec: &str) {
+    let o = run(proxy, &["plan", "-f", spec, "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(stdout(&o).contains("No changes."), "{}", text(&o));
+}
+
+#[test]
+fn every_example_applies_from_scratch_then_plans_clean() {
+    for name in ["pixelshift.yaml", "ewww-s3-optimizer.yaml", "team.yaml"] {
+        let proxy = Proxy::new();
+        let spec = example(name);
+        let o = run(&proxy, &["apply", "-f", &spec, "--auto-approve", "--stats"]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", text(&o));
+        assert!(stdout(&o).contains("Apply complete"), "{}", text(&o));
+        assert_no_changes(&proxy, &spec);
+    }
+}
+
+#[test]
+fn apply_makes_only_the_minimal_calls_and_tags_the_user_agent() {
+    let proxy = Proxy::new();
+    let spec = example("team.yaml");
+    let o = run(&proxy, &["apply", "-f", &spec, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let mut writes: Vec<String> = proxy
+        .actions()
+        .into_iter()
+        .filter(|a| !a.starts_with("Get") && !a.starts_with("List"))
+        .collect();
+    writes.sort();
+    assert_eq!(
+        writes,
+        vec![
+            "AttachUserPolicy",
+            "CreateUser",
+            "CreateUser",
+            "CreateUser",
+            "PutUserPolicy",
+            "PutUserPolicy",
+            "PutUserPolicy"
+        ]
+    );
+    let ua = proxy.user_agents();
+    assert!(
+        ua.iter()
+            .all(|u| u.contains(concat!("iamspec/", env!("CARGO_PKG_VERSION")))),
+        "{ua:?}"
+    );
+
+    // A no-change plan: GetCallerIdentity and one GetAccountAuthorizationDetails page, nothing per user.
+    proxy.clear_actions();
+    assert_no_changes(&proxy, &spec);
+    assert_eq!(
+        proxy.actions(),
+        vec!["GetCallerIdentity", "GetAccountAuthorizationDetails"]
+    );
+}
+
+#[test]
+fn out_of_band_edits_are_planned_and_repaired() {
+    let proxy = Proxy::new();
+    let spec = example("team.yaml");
+    assert_eq!(
+        run(&proxy, &["apply", "-f", &spec, "--auto-approve"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let iam = iam_client(&proxy);
+    rt().block_on(async {
+        iam.put_user_policy()
+            .user_name("cdn-origin")
+            .policy_name("iamspec-grants")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#)
+            .send()
+            .await
+            .unwrap();
+        iam.attach_user_policy()
+            .user_name("backup-agent")
+            .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+            .send()
+            .await
+            .unwrap();
+        iam.untag_user().user_name("backup-agent").tag_keys("service").send().await.unwrap();
+        iam.detach_user_policy()
+            .user_name("reporting")
+            .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+            .send()
+            .await
+            .unwrap();
+        iam.delete_user_policy().user_name("reporting").policy_name("iamspec-grants").send().await.unwrap();
+        iam.delete_user().user_name("reporting").send().await.unwrap();
+    });
+    let o = run(&proxy, &["plan", "-f", &spec, "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = stdout(&o);
+    for expected in [
+        "+ cdn-origin: grant assets-prod read",
+        "- cdn-origin: grant (other) s3:*",
+        "- backup-agent: detach AdministratorAccess",
+        "+ backup-agent: tag service=backups",
+        "+ reporting: create user",
+        "+ reporting: attach AmazonS3ReadOnlyAccess",
+    ] {
+        assert!(
+            out.contains(expected),
+            "missing {expected:?} in\n{}",
+            text(&o)
+        );
+    }
+    let o = run(&proxy, &["apply", "-f", &spec, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_no_changes(&proxy, &spec);
+}
+
+#[test]
+fn prune_deletes_an_owned_user_and_everything_it_holds() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let account = proxy.account().to_owned();
+    let both = write_spec(
+        dir.path(),
+        &format!(
+            "version: 1\naccount_id: \"{account}\"\nprune: true\nusers:\n  keeper:\n    grants: [{{buckets: [b-one], access: read}}]\n  leaver:\n    grants: [{{buckets: [b-two], access: write}}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    groups: [deployers]\n"
+        ),
+    );
+    let iam = iam_client(&proxy);
+    rt().block_on(async {
+        iam.create_group()
+            .group_name("deployers")
+            .send()
+            .await
+            .unwrap()
+    });
+    let o = run(
+        &proxy,
+        &["apply", "-f", both.to_str().unwrap(), "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    rt().block_on(async {
+        iam.create_access_key()
+            .user_name("leaver")
+            .send()
+            .await
+            .unwrap();
+        iam.create_login_profile()
+            .user_name("leaver")
+            .password("Correct-Horse-9")
+            .send()
+            .await
+            .unwrap();
+    });
+    let only_keeper = write_spec(
+        dir.path(),
+        &format!("version: 1\naccount_id: \"{account}\"\nprune: true\nusers:\n  keeper:\n    grants: [{{buckets: [b-one], access: read}}]\n"),
+    );
+    let spec = only_keeper.to_str().unwrap();
+    let o = run(
+        &proxy,
+        &["apply", "-f", spec, "--auto-approve", "--max-deletes", "10"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let plan = stdout(&o);
+    for expected in [
+        "- leaver: delete access key",
+        "- leaver: delete console password",
+        "- leaver: delete inline policy iamspec-grants",
+        "- leaver: detach AmazonS3ReadOnlyAccess",
+        "- leaver: remove from group deployers",
+        "- leaver: delete user",
+    ] {
+        assert!(
+            plan.contains(expected),
+            "missing {expected:?}:\n{}",
+            text(&o)
+        );
+    }
+    let users = rt().block_on(async { iam.list_users().send().await.unwrap() });
+    let names: Vec<&str> = users.users().iter().map(|u| u.user_name()).collect();
+    assert_eq!(names, vec!["keeper"]);
+    assert_no_changes(&proxy, spec);
+}
+
+#[test]
+fn an_untagged_live_user_is_refused_and_untouched_unless_adopted() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let iam = iam_client(&proxy);
+    rt().block_on(async {
+        iam.create_user().user_name("handmade").send().await.unwrap();
+        iam.put_user_policy()
+            .user_name("handmade")
+            .policy_name("by-hand")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::x/*"}]}"#)
+            .send()
+            .await
+            .unwrap();
+    });
+    let spec = write_spec(
+        dir.path(),
+        "version: 1\nusers:\n  handmade:\n    grants: [{buckets: [photos], access: read}]\n",
+    );
+    proxy.clear_actions();
+    let o = run(
+        &proxy,
+        &["apply", "-f", spec.to_str().unwrap(), "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("user `handmade` exists but is not owned by iamspec"),
+        "{}",
+        text(&o)
+    );
+    assert!(err.contains("adopt: true"), "{}", text(&o));
+    assert_eq!(
+        proxy.actions(),
+        vec!["GetCallerIdentity", "GetAccountAuthorizationDetails"]
+    );
+
+    // Case-insensitive names: a spec `HandMade` is the same IAM user.
+    let spec = write_spec(
+        dir.path(),
+        "version: 1\nusers:\n  HandMade:\n    adopt: true\n",
+    );
+    let o = run(&proxy, &["plan", "-f", spec.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("matches live user `handmade`"),
+        "{}",
+        text(&o)
+    );
+
+    let spec = write_spec(dir.path(), "version: 1\nusers:\n  handmade:\n    adopt: true\n    grants: [{buckets: [photos], access: read}]\n");
+    let o = run(
+        &proxy,
+        &["apply", "-f", spec.to_str().unwrap(), "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("~ handmade: tag iamspec:owner=iamspec"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        stdout(&o).contains("- handmade: delete inline policy by-hand"),
+        "{}",
+        text(&o)
+    );
+    assert_no_changes(&proxy, spec.to_str().unwrap());
+}
+
+#[test]
+fn a_wrong_account_is_refused_before_any_other_call() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(
+        dir.path(),
+        "version: 1\naccount_id: \"999999999999\"\nusers:\n  someone: {}\n",
+    );
+    let o = run(
+        &proxy,
+        &["apply", "-f", spec.to_str().unwrap(), "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "pinned to account 999999999999, but the credentials are for account {}",
+            proxy.account()
+        )),
+        "{err}"
+    );
+    assert_eq!(proxy.actions(), vec!["GetCallerIdentity"]);
+}
+
+#[test]
+fn an_account_with_over_1000_foreign_users_plans_correctly() {
+    let proxy = Proxy::new();
+    let iam = iam_client(&proxy);
+    rt().block_on(async {
+        let mut set = tokio::task::JoinSet::new();
+        for chunk in 0..8 {
+            let iam = iam.clone();
+            set.spawn(async move {
+                for i in (chunk..1010).step_by(8) {
+                    iam.create_user()
+                        .user_name(format!("foreign-{i:04}"))
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            });
+        }
+        while set.join_next().await.is_some() {}
+    });
+    let spec = example("pixelshift.yaml");
+    let o = run(&proxy, &["apply", "-f", &spec, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("Plan: 2 to add, 0 to change, 0 to destroy."),
+        "{}",
+        text(&o)
+    );
+    assert_no_changes(&proxy, &spec);
+}
+
+/// moto ignores MaxItems, so paging is proven with canned truncated pages.
+#[test]
+fn paging_follows_markers_however_few_items_a_page_holds() {
+    let proxy = Proxy::new();
+    let page = |users: &[&str], next: Option<&str>| {
+        let members: String = users
+            .iter()
+            .map(|u| format!("<member><UserName>{u}</UserName><Path>/iamspec/</Path><Arn>arn:aws:iam::123456789012:user/iamspec/{u}</Arn><UserId>AIDA{u}</UserId><CreateDate>2026-01-01T00:00:00Z</CreateDate><Tags><member><Key>iamspec:owner</Key><Value>iamspec</Value></member></Tags><UserPolicyList/><GroupList/><AttachedManagedPolicies/></member>"))
+            .collect();
+        let (truncated, marker) = match next {
+            Some(m) => ("true", format!("<Marker>{m}</Marker>")),
+            None => ("false", String::new()),
+        };
+        format!("<GetAccountAuthorizationDetailsResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><GetAccountAuthorizationDetailsResult><UserDetailList>{members}</UserDetailList><GroupDetailList/><RoleDetailList/><Policies/><IsTruncated>{truncated}</IsTruncated>{marker}</GetAccountAuthorizationDetailsResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetAccountAuthorizationDetailsResponse>")
+    };
+    proxy.set_faults(Faults {
+        gaad_pages: Some(vec![
+            page(&["a1", "a2"], Some("page-1")),
+            page(&[], Some("page-2")),
+            page(&["a3"], None),
+        ]),
+        ..Faults::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(
+        dir.path(),
+        "version: 1\nusers:\n  a1: {}\n  a2: {}\n  a3: {}\n",
+    );
+    let o = run(
+        &proxy,
+        &["plan", "-f", spec.to_str().unwrap(), "--detailed-exitcode"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let reads = proxy
+        .actions()
+        .iter()
+        .filter(|a| *a == "GetAccountAuthorizationDetails")
+        .count();
+    assert_eq!(reads, 3);
+}
+
+#[test]
+fn an_unreachable_endpoint_fails_fast_with_a_clear_message() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let mut cmd = Command::cargo_bin("iamspec").unwrap();
+    for (k, v) in aws_env() {
+        cmd.env(k, v);
+    }
+    let started = Instant::now();
+    let o = cmd
+        .args([
+            "plan",
+            "-f",
+            &example("pixelshift.yaml"),
+            "--endpoint-url",
+            &format!("http://127.0.0.1:{port}"),
+        ])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("GetCallerIdentity"), "{err}");
+    assert!(err.contains("--endpoint-url"), "{err}");
+}
+
+#[test]
+fn refused_credentials_fail_with_a_hint() {
+    for (status, code, expect) in [
+        (403, "InvalidClientTokenId", "refresh the session"),
+        (403, "AccessDenied", "self-policy"),
+    ] {
+        let proxy = Proxy::new();
+        proxy.set_faults(Faults {
+            always: Some((status, code.into(), format!("{code} from the test proxy"))),
+            ..Faults::default()
+        });
+        let started = Instant::now();
+        let o = run(&proxy, &["plan", "-f", &example("pixelshift.yaml")]);
+        assert!(started.elapsed() < Duration::from_secs(30));
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(code) && err.contains(expect), "{code}: {err}");
+    }
+}
+
+#[test]
+fn throttling_5xx_and_dropped_connections_are_retried_to_convergence() {
+    let proxy = Proxy::new();
+    proxy.set_faults(Faults {
+        throttle: 0.15,
+        server_error: 0.1,
+        drop_before: 0.05,
+        drop_after: 0.1,
+        ..Faults::default()
+    });
+    let spec = example("team.yaml");
+    let o = run(&proxy, &["apply", "-f", &spec, "--auto-approve", "--stats"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(proxy.injected() > 0, "no fault was injected");
+    let stats = String::from_utf8_lossy(&o.stderr);
+    let total: u64 = stats
+        .lines()
+        .find_map(|l| l.strip_prefix("API calls: "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("stats line");
+    assert!(total > 9, "stats show no retries: {stats}");
+    proxy.set_faults(Faults::default());
+    assert_no_changes(&proxy, &spec);
+    let iam = iam_client(&proxy);
+    let (users, attached) = rt().block_on(async {
+        let users = iam.list_users().send().await.unwrap();
+        let attached = iam
+            .list_attached_user_policies()
+            .user_name("reporting")
+            .send()
+            .await
+            .unwrap();
+        (users.users().len(), attached.attached_policies().len())
+    });
+    assert_eq!((users, attached), (3, 1));
+}
