@@ -223,14 +223,29 @@ struct Planned {
     plan: Plan,
 }
 
+/// The spec, read and validated before any backend exists: an invalid spec makes no AWS call.
+struct SpecInput {
+    spec: Spec,
+    text: String,
+}
+
+fn spec_input(path: &Path, g: &Global) -> Result<SpecInput, CliError> {
+    let (loaded, text) = load_spec(path, g.color)?;
+    Ok(SpecInput {
+        spec: loaded.spec,
+        text,
+    })
+}
+
 async fn make_plan(
     backend: &AnyBackend,
-    path: &Path,
-    g: &Global,
+    input: SpecInput,
     users: &[String],
 ) -> Result<Planned, CliError> {
-    let (loaded, spec_text) = load_spec(path, g.color)?;
-    let spec = loaded.spec;
+    let SpecInput {
+        spec,
+        text: spec_text,
+    } = input;
     let account_id = checked_account(backend, spec.account_id.as_deref()).await?;
     let opts = diff_options(users);
     let live = read_for_plan(backend, &spec, &opts).await?;
@@ -268,9 +283,10 @@ async fn plan(
     detailed: bool,
     users: &[String],
 ) -> Result<u8, CliError> {
+    let input = spec_input(path, g)?;
     let backend = connect(g).await?;
     let result = async {
-        let p = make_plan(&backend, path, g, users).await?;
+        let p = make_plan(&backend, input, users).await?;
         print_plan(&p.plan, format, g.color)?;
         if let Some(out) = out {
             let saved = SavedPlan {
@@ -345,9 +361,10 @@ async fn apply_spec(
     args: &ApplyArgs,
     sink: &dyn KeySink,
 ) -> Result<u8, CliError> {
+    let input = spec_input(path, g)?;
     let backend = connect(g).await?;
     let result = async {
-        let p = make_plan(&backend, path, g, &args.users).await?;
+        let p = make_plan(&backend, input, &args.users).await?;
         print_plan(&p.plan, Format::Text, g.color)?;
         if p.plan.is_empty() {
             return Ok(exit::OK);
@@ -557,9 +574,10 @@ async fn settle(
 }
 
 async fn drift(g: &Global, path: &Path, format: Format, users: &[String]) -> Result<u8, CliError> {
+    let input = spec_input(path, g)?;
     let backend = connect(g).await?;
     let result = async {
-        let p = make_plan(&backend, path, g, users).await?;
+        let p = make_plan(&backend, input, users).await?;
         let now = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();

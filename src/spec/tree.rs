@@ -362,6 +362,13 @@ impl Builder<'_> {
                         (node, anchor)
                     }
                     Some(Frame::Map(mut node, entries, _, anchor)) => {
+                        // A block mapping's start event points past its first key: start it at that key instead.
+                        if let Some((first, _)) = entries.first() {
+                            node.pos = Pos {
+                                len: node.pos.len.max(1),
+                                ..first.pos
+                            };
+                        }
                         node.value = Value::Map(entries);
                         (node, anchor)
                     }

@@ -428,7 +428,7 @@ fn validate_user(
         tags.insert(key.clone(), value.clone());
     }
     if tags.len() + 1 > TAG_LIMIT {
-        ctx.error(
+        ctx.error_at_key(
             &sub(Seg::Key("tags")),
             format!(
                 "{} tags plus the owner tag exceed IAM's {TAG_LIMIT} tags per user by {}",
@@ -464,7 +464,7 @@ fn validate_user(
         }
     }
     if managed_policies.len() > max_attached {
-        ctx.error(
+        ctx.error_at_key(
             &sub(Seg::Key("managed_policies")),
             format!(
                 "{} managed policies exceed the quota of {max_attached} per user by {}",
@@ -535,7 +535,7 @@ fn validate_user(
     if let Some(doc) = user.grants_policy() {
         let size = doc.size();
         if size > INLINE_USER_LIMIT {
-            ctx.error(
+            ctx.error_at_key(
                 &sub(Seg::Key("grants")),
                 format!(
                     "the grants of `{name}` render to a {size}-character inline policy, {} over IAM's {INLINE_USER_LIMIT}-character limit",

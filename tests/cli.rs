@@ -1,0 +1,425 @@
+//! The command line as a user meets it, on the local account: validation corpus, golden plans, the apply cycle,
+//! saved plans, guards, exit codes and the generated schemas.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+fn iamspec() -> Command {
+    let mut cmd = Command::cargo_bin("iamspec").unwrap();
+    cmd.env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    iamspec().args(args).output().unwrap()
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(rel: &str) -> String {
+    root()
+        .join("tests/fixtures")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+fn example(name: &str) -> String {
+    root().join("examples").join(name).display().to_string()
+}
+
+#[test]
+fn invalid_specs_report_every_error_with_position() {
+    insta::glob!("fixtures/invalid/*.yaml", |path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy();
+        let diags = iamspec::spec::load(&name, &text).expect_err("fixture must be invalid");
+        assert!(diags.has_errors());
+        insta::assert_snapshot!(diags.to_plain());
+    });
+}
+
+#[test]
+fn the_cli_shows_errors_with_source_and_makes_no_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let account = dir.path().join("account.json");
+    let o = run(&[
+        "plan",
+        "-f",
+        &fixture("invalid/many-errors-at-once.yaml"),
+        "--local",
+        account.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = err(&o);
+    assert!(e.contains("many-errors-at-once.yaml:7:3: users.\"Bad User\": `Bad User` is not a valid IAM user name"), "{e}");
+    assert!(e.contains("no AWS call was made"), "{e}");
+    assert!(e.contains(" 7 │   Bad User:"), "snippet missing: {e}");
+    assert!(!account.exists());
+}
+
+#[test]
+fn golden_plans() {
+    insta::glob!("fixtures/plans/*/spec.yaml", |spec| {
+        let dir = spec.parent().unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let live = tmp.path().join("live.json");
+        std::fs::copy(dir.join("live.json"), &live).unwrap();
+        let spec = spec.display().to_string();
+        let text = run(&["plan", "-f", &spec, "--local", live.to_str().unwrap()]);
+        assert_eq!(text.status.code(), Some(0), "{}", err(&text));
+        let json = run(&[
+            "plan",
+            "-f",
+            &spec,
+            "--local",
+            live.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(json.status.code(), Some(0), "{}", err(&json));
+        let parsed: serde_json::Value =
+            serde_json::from_slice(&json.stdout).expect("stdout is one JSON document");
+        insta::with_settings!({filters => vec![(r"\d+ days old", "[N] days old")]}, {
+            insta::assert_snapshot!("text", out(&text));
+            insta::assert_json_snapshot!("json", parsed);
+        });
+    });
+}
+
+#[test]
+fn quick_start_apply_then_no_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let account = dir.path().join("demo-account.json");
+    let acct = account.to_str().unwrap();
+    for name in ["team.yaml", "pixelshift.yaml", "ewww-s3-optimizer.yaml"] {
+        let spec = example(name);
+        let o = run(&["apply", "-f", &spec, "--local", acct, "--auto-approve"]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", err(&o));
+        assert!(out(&o).contains("Apply complete"));
+        let o = run(&["plan", "-f", &spec, "--local", acct, "--detailed-exitcode"]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}{}", out(&o), err(&o));
+        assert!(out(&o).contains("No changes."), "{}", out(&o));
+    }
+}
+
+#[test]
+fn detailed_exitcode_and_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let acct = dir.path().join("a.json");
+    let o = run(&[
+        "plan",
+        "-f",
+        &example("team.yaml"),
+        "--local",
+        acct.to_str().unwrap(),
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&[
+        "plan",
+        "-f",
+        &example("team.yaml"),
+        "--local",
+        acct.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    // A typo is an error (1), never "changes present" (2).
+    assert_eq!(run(&["plan", "--detailed-exitcod"]).status.code(), Some(1));
+    assert_eq!(run(&["frobnicate"]).status.code(), Some(1));
+    let o = run(&["--version"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(out(&o).starts_with(concat!("iamspec ", env!("CARGO_PKG_VERSION"))));
+    let help = out(&run(&["--help"]));
+    assert!(
+        help.contains("Examples:") && help.contains("Exit codes"),
+        "{help}"
+    );
+    let comp = run(&["completions", "bash"]);
+    assert_eq!(comp.status.code(), Some(0));
+    assert!(out(&comp).contains("_iamspec"));
+}
+
+#[test]
+fn apply_refuses_without_a_terminal_or_approval() {
+    let dir = tempfile::tempdir().unwrap();
+    let acct = dir.path().join("a.json");
+    let o = iamspec()
+        .args([
+            "apply",
+            "-f",
+            &example("team.yaml"),
+            "--local",
+            acct.to_str().unwrap(),
+        ])
+        .write_stdin("yes\n")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("no terminal to ask on"), "{}", err(&o));
+    assert!(!acct.exists(), "nothing may be written");
+}
+
+#[test]
+fn max_deletes_refuses_the_whole_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let acct = dir.path().join("a.json");
+    std::fs::copy(fixture("plans/prune/live.json"), &acct).unwrap();
+    let before = std::fs::read(&acct).unwrap();
+    let spec = fixture("plans/prune/spec.yaml");
+    let o = run(&[
+        "apply",
+        "-f",
+        &spec,
+        "--local",
+        acct.to_str().unwrap(),
+        "--auto-approve",
+        "--max-deletes",
+        "3",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("destructive changes, more than --max-deletes 3"),
+        "{}",
+        err(&o)
+    );
+    assert_eq!(std::fs::read(&acct).unwrap(), before);
+    let o = run(&[
+        "apply",
+        "-f",
+        &spec,
+        "--local",
+        acct.to_str().unwrap(),
+        "--auto-approve",
+        "--max-deletes",
+        "10",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let o = run(&["plan", "-f", &spec, "--local", acct.to_str().unwrap()]);
+    assert!(out(&o).contains("No changes."), "{}", out(&o));
+}
+
+#[test]
+fn keys_need_a_secrets_destination() {
+    let dir = tempfile::tempdir().unwrap();
+    let acct = dir.path().join("a.json");
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "version: 1\nusers:\n  uploader:\n    access_keys: {count: 1}\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "apply",
+        "-f",
+        spec.to_str().unwrap(),
+        "--local",
+        acct.to_str().unwrap(),
+        "--auto-approve",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("no --secrets-dir"), "{}", err(&o));
+    assert!(!acct.exists());
+    let secrets = dir.path().join("secrets");
+    let o = run(&[
+        "apply",
+        "-f",
+        spec.to_str().unwrap(),
+        "--local",
+        acct.to_str().unwrap(),
+        "--auto-approve",
+        "--secrets-dir",
+        secrets.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let files: Vec<_> = std::fs::read_dir(&secrets).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let o = run(&[
+        "plan",
+        "-f",
+        spec.to_str().unwrap(),
+        "--local",
+        acct.to_str().unwrap(),
+    ]);
+    assert!(out(&o).contains("No changes."), "{}", out(&o));
+}
+
+#[test]
+fn saved_plans_apply_exactly_once_and_refuse_when_stale_or_edited() {
+    let dir = tempfile::tempdir().unwrap();
+    let acct = dir.path().join("a.json");
+    let acct_s = acct.to_str().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::copy(example("team.yaml"), &spec).unwrap();
+    let spec_s = spec.to_str().unwrap();
+    let planfile = dir.path().join("plan.json");
+    let pf = planfile.to_str().unwrap();
+
+    let o = run(&["plan", "-f", spec_s, "--local", acct_s, "--out", pf]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    // Edited plan file: refused.
+    let original = std::fs::read_to_string(&planfile).unwrap();
+    std::fs::write(&planfile, original.replace("assets-prod", "assets-evil")).unwrap();
+    let o = run(&["apply", pf, "--local", acct_s]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("stale") && err(&o).contains("edited"),
+        "{}",
+        err(&o)
+    );
+    std::fs::write(&planfile, &original).unwrap();
+    // Fresh plan: applies without asking, exactly its changes.
+    let o = run(&["apply", pf, "--local", acct_s]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(
+        out(&o).contains("Apply complete: 7 change(s) made."),
+        "{}",
+        out(&o)
+    );
+    // Applying it again: the touched users changed (they exist now) -> stale.
+    let o = run(&["apply", pf, "--local", acct_s]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("stale") && err(&o).contains("changed since the plan was made"),
+        "{}",
+        err(&o)
+    );
+    // Another account: refused.
+    let o = run(&[
+        "plan",
+        "-f",
+        spec_s,
+        "--local",
+        dir.path().join("other.json").to_str().unwrap(),
+        "--out",
+        pf,
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let foreign = dir.path().join("foreign.json");
+    std::fs::write(
+        &foreign,
+        r#"{"iamspec_local_account": 1, "account_id": "999999999999"}"#,
+    )
+    .unwrap();
+    let o = run(&["apply", pf, "--local", foreign.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("made for account 123456789012"),
+        "{}",
+        err(&o)
+    );
+}
+
+#[test]
+fn user_filter_limits_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let acct = dir.path().join("a.json");
+    let o = run(&[
+        "plan",
+        "-f",
+        &example("team.yaml"),
+        "--local",
+        acct.to_str().unwrap(),
+        "--user",
+        "CDN-ORIGIN",
+    ]);
+    let text = out(&o);
+    assert!(text.contains("+ cdn-origin: create user"), "{text}");
+    assert!(!text.contains("backup-agent"), "{text}");
+}
+
+#[test]
+fn render_and_validate() {
+    let o = run(&["render", "-f", &example("ewww-s3-optimizer.yaml")]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = out(&o);
+    let json_start = text.find('{').unwrap();
+    let doc = iamspec::policy::PolicyDocument::parse(text[json_start..].trim()).unwrap();
+    // The image-optimizer guide's hand-written policy, pasted verbatim, means the same as the grant.
+    let guide = std::fs::read_to_string(fixture("ewww-guide-policy.json")).unwrap();
+    assert_eq!(doc, iamspec::policy::PolicyDocument::parse(&guide).unwrap());
+
+    let o = run(&["validate", "-f", &example("ewww-s3-optimizer.yaml")]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        err(&o).contains("grant on every bucket in the account"),
+        "{}",
+        err(&o)
+    );
+    let o = run(&[
+        "validate",
+        "--strict",
+        "-f",
+        &example("ewww-s3-optimizer.yaml"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = run(&["validate", "-f", "/nonexistent/spec.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("read /nonexistent/spec.yaml"),
+        "{}",
+        err(&o)
+    );
+}
+
+#[test]
+fn local_account_files_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{ not json").unwrap();
+    let o = run(&[
+        "plan",
+        "-f",
+        &example("team.yaml"),
+        "--local",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("not valid JSON"), "{}", err(&o));
+}
+
+fn check_schema(rel: &str, generated: &str) {
+    let path = root().join(rel);
+    if std::env::var_os("IAMSPEC_UPDATE_SCHEMAS").is_some() {
+        std::fs::write(&path, generated).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        on_disk == generated,
+        "{rel} is stale; run `IAMSPEC_UPDATE_SCHEMAS=1 cargo test --test cli schemas` and commit it"
+    );
+}
+
+#[test]
+fn schemas_are_fresh() {
+    check_schema("schemas/iamspec.schema.json", &iamspec::spec::json_schema());
+    check_schema(
+        "schemas/plan.schema.json",
+        &iamspec::render::json::plan_schema(),
+    );
+    check_schema("schemas/drift.schema.json", &iamspec::drift::json_schema());
+    let o = run(&["schema"]);
+    assert_eq!(out(&o), iamspec::spec::json_schema());
+}
+
+#[test]
+fn examples_validate_against_their_schema_fields() {
+    for name in ["team.yaml", "pixelshift.yaml", "ewww-s3-optimizer.yaml"] {
+        let text = std::fs::read_to_string(example(name)).unwrap();
+        iamspec::spec::load(name, &text).unwrap_or_else(|d| panic!("{}", d.to_plain()));
+    }
+}
