@@ -1,7 +1,7 @@
 //! The command line as a user meets it, on the local account: validation corpus, golden plans, the apply cycle,
 //! saved plans, guards, exit codes and the generated schemas.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 
 use assert_cmd::Command;
