@@ -407,3 +407,394 @@ async fn reconcile_keys<B: Backend>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, VecDeque};
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::backend::local::LocalAccount;
+    use crate::backend::{CallStats, ReadScope};
+    use crate::model::{AccessKey, Account, Dependents};
+    use crate::plan::{Action, Change};
+
+    /// When a fault fires: instead of the call, or after the call took effect (a lost response).
+    enum When {
+        Instead,
+        After,
+    }
+
+    /// An in-memory account that records every call and fails the ones it is told to.
+    struct Recorder {
+        account: Mutex<LocalAccount>,
+        calls: Mutex<Vec<String>>,
+        faults: Mutex<VecDeque<(&'static str, When, BackendError)>>,
+    }
+
+    impl Recorder {
+        fn new(account: LocalAccount) -> Self {
+            Self {
+                account: Mutex::new(account),
+                calls: Mutex::new(Vec::new()),
+                faults: Mutex::new(VecDeque::new()),
+            }
+        }
+
+        fn fail(&self, op: &'static str, when: When, error: BackendError) {
+            self.faults.lock().unwrap().push_back((op, when, error));
+        }
+
+        fn calls(&self) -> Vec<String> {
+            self.calls.lock().unwrap().clone()
+        }
+    }
+
+    impl Backend for Recorder {
+        async fn account_id(&self) -> Result<String, BackendError> {
+            Ok("123456789012".into())
+        }
+        async fn read(&self, scope: &ReadScope) -> Result<Account, BackendError> {
+            Ok(self.account.lock().unwrap().view(scope))
+        }
+        async fn read_dependents(
+            &self,
+            _: &[String],
+        ) -> Result<BTreeMap<String, (Vec<AccessKey>, Dependents)>, BackendError> {
+            Ok(BTreeMap::new())
+        }
+        async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
+            self.calls
+                .lock()
+                .unwrap()
+                .push(format!("ListAccessKeys {user}"));
+            Ok(self
+                .account
+                .lock()
+                .unwrap()
+                .users
+                .get(user)
+                .map(|u| u.access_keys.clone())
+                .unwrap_or_default())
+        }
+        async fn execute(&self, op: &Op) -> Result<Outcome, BackendError> {
+            self.calls
+                .lock()
+                .unwrap()
+                .push(format!("{} {}", op.api_name(), op.user()));
+            let fault = {
+                let mut faults = self.faults.lock().unwrap();
+                let hit = faults
+                    .iter()
+                    .position(|(name, _, _)| *name == op.api_name());
+                hit.and_then(|i| faults.remove(i))
+            };
+            match fault {
+                Some((_, When::Instead, e)) => Err(e),
+                Some((_, When::After, e)) => {
+                    let _ = self.account.lock().unwrap().apply(op, 0, &mut rand::rng());
+                    Err(e)
+                }
+                None => self.account.lock().unwrap().apply(op, 0, &mut rand::rng()),
+            }
+        }
+        fn stats(&self) -> CallStats {
+            CallStats::new()
+        }
+    }
+
+    struct Sink(Mutex<Vec<String>>, bool);
+
+    impl KeySink for Sink {
+        fn deliver(&self, key: &NewAccessKey) -> std::io::Result<String> {
+            if !self.1 {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.0.lock().unwrap().push(key.id.clone());
+            Ok(format!("mem:{}", key.id))
+        }
+    }
+
+    fn sink() -> Sink {
+        Sink(Mutex::new(Vec::new()), true)
+    }
+
+    fn opts(concurrency: usize) -> (ApplyOptions, Arc<Mutex<Vec<Duration>>>) {
+        let slept = Arc::new(Mutex::new(Vec::new()));
+        let s = Arc::clone(&slept);
+        let sleep: Sleep = Arc::new(move |d| {
+            s.lock().unwrap().push(d);
+            Box::pin(async {})
+        });
+        (
+            ApplyOptions {
+                concurrency,
+                retry: RetryPolicy::default(),
+                sleep,
+                known_keys: BTreeMap::new(),
+            },
+            slept,
+        )
+    }
+
+    fn change(op: Op) -> Change {
+        Change {
+            user: op.user().to_owned(),
+            action: Action::Create,
+            op,
+            reason: String::new(),
+            grants: Vec::new(),
+            before: None,
+        }
+    }
+
+    fn create(user: &str) -> Op {
+        Op::CreateUser {
+            user: user.into(),
+            path: "/".into(),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn attach(user: &str) -> Op {
+        Op::AttachUserPolicy {
+            user: user.into(),
+            policy_arn: "arn:aws:iam::aws:policy/P".into(),
+        }
+    }
+
+    fn plan(ops: Vec<Op>) -> Plan {
+        Plan {
+            changes: ops.into_iter().map(change).collect(),
+            ..Plan::new()
+        }
+    }
+
+    fn noop(_: &Event<'_>) {}
+
+    #[tokio::test]
+    async fn runs_each_users_changes_in_order() {
+        let rec = Recorder::new(LocalAccount::default());
+        let p = plan(vec![create("a"), attach("a"), create("b"), attach("b")]);
+        let (o, _) = opts(8);
+        let report = apply(&rec, &p, &o, &sink(), &noop).await;
+        assert!(report.is_success(), "{report:?}");
+        let calls = rec.calls();
+        let pos = |s: &str| calls.iter().position(|c| c == s).unwrap();
+        assert!(pos("CreateUser a") < pos("AttachUserPolicy a"));
+        assert!(pos("CreateUser b") < pos("AttachUserPolicy b"));
+    }
+
+    #[tokio::test]
+    async fn a_failure_stops_new_work_and_reports_what_was_not_started() {
+        let rec = Recorder::new(LocalAccount::default());
+        rec.fail(
+            "AttachUserPolicy",
+            When::Instead,
+            BackendError::new(ErrorKind::AccessDenied, "AttachUserPolicy", "no"),
+        );
+        let p = plan(vec![
+            create("a"),
+            attach("a"),
+            create("a2"),
+            create("b"),
+            attach("b"),
+        ]);
+        // a2 is its own user; with concurrency 1 users run one after another.
+        let (o, _) = opts(1);
+        let report = apply(&rec, &p, &o, &sink(), &noop).await;
+        assert_eq!(report.done, vec![0]);
+        assert_eq!(
+            report.failed.iter().map(|f| f.0).collect::<Vec<_>>(),
+            vec![1]
+        );
+        assert_eq!(report.not_started, vec![2, 3, 4]);
+        assert_eq!(rec.calls(), vec!["CreateUser a", "AttachUserPolicy a"]);
+    }
+
+    #[tokio::test]
+    async fn throttling_and_eventual_consistency_are_retried_with_backoff() {
+        let rec = Recorder::new(LocalAccount::default());
+        rec.fail(
+            "CreateUser",
+            When::Instead,
+            BackendError::new(ErrorKind::Throttling, "CreateUser", "Rate exceeded"),
+        );
+        rec.fail(
+            "CreateUser",
+            When::Instead,
+            BackendError::new(ErrorKind::Server, "CreateUser", "500"),
+        );
+        rec.fail(
+            "AttachUserPolicy",
+            When::Instead,
+            BackendError::new(ErrorKind::NoSuchEntity, "AttachUserPolicy", "no user yet"),
+        );
+        let p = plan(vec![create("a"), attach("a")]);
+        let (o, slept) = opts(1);
+        let report = apply(&rec, &p, &o, &sink(), &noop).await;
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(report.retries, 3);
+        let slept = slept.lock().unwrap();
+        assert_eq!(slept.len(), 3);
+        assert!(slept.iter().all(|d| *d <= RetryPolicy::default().max));
+    }
+
+    #[tokio::test]
+    async fn no_such_entity_without_a_create_is_not_retried() {
+        let rec = Recorder::new(LocalAccount::default());
+        let p = plan(vec![attach("ghost")]);
+        let (o, slept) = opts(1);
+        let report = apply(&rec, &p, &o, &sink(), &noop).await;
+        assert_eq!(report.failed.len(), 1);
+        assert!(slept.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_ambiguous_create_user_that_took_effect_counts_as_done() {
+        let rec = Recorder::new(LocalAccount::default());
+        let mut lost = BackendError::new(ErrorKind::Transport, "CreateUser", "connection reset");
+        lost.ambiguous = true;
+        rec.fail("CreateUser", When::After, lost);
+        let p = plan(vec![create("a"), attach("a")]);
+        let (o, _) = opts(1);
+        let report = apply(&rec, &p, &o, &sink(), &noop).await;
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(rec.account.lock().unwrap().users.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_ambiguous_create_access_key_is_reconciled_never_duplicated() {
+        let mut acct = LocalAccount::default();
+        acct.apply(&create("k"), 0, &mut rand::rng()).unwrap();
+        let rec = Recorder::new(acct);
+        let mut lost = BackendError::new(ErrorKind::Transport, "CreateAccessKey", "timed out");
+        lost.ambiguous = true;
+        rec.fail("CreateAccessKey", When::After, lost);
+        let p = plan(vec![Op::CreateAccessKey { user: "k".into() }]);
+        let (o, _) = opts(1);
+        let s = sink();
+        let report = apply(&rec, &p, &o, &s, &noop).await;
+        assert!(report.is_success(), "{report:?}");
+        let keys = rec.account.lock().unwrap().users["k"].access_keys.clone();
+        assert_eq!(keys.len(), 1, "exactly one key survives");
+        assert_eq!(
+            s.0.lock().unwrap().clone(),
+            vec![keys[0].id.clone()],
+            "and its secret was delivered"
+        );
+        let calls = rec.calls();
+        assert_eq!(
+            calls,
+            vec![
+                "CreateAccessKey k",
+                "ListAccessKeys k",
+                "DeleteAccessKey k",
+                "CreateAccessKey k"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_whose_secret_cannot_be_stored_is_deleted() {
+        let mut acct = LocalAccount::default();
+        acct.apply(&create("k"), 0, &mut rand::rng()).unwrap();
+        let rec = Recorder::new(acct);
+        let p = plan(vec![Op::CreateAccessKey { user: "k".into() }]);
+        let (o, _) = opts(1);
+        let report = apply(&rec, &p, &o, &Sink(Mutex::new(Vec::new()), false), &noop).await;
+        assert_eq!(report.failed.len(), 1);
+        assert!(report.failed[0].1.message.contains("disk full"));
+        assert!(rec.account.lock().unwrap().users["k"]
+            .access_keys
+            .is_empty());
+    }
+
+    /// moto lacks service-specific credentials; IAM's DeleteConflict ordering is proven here instead.
+    #[tokio::test]
+    async fn prune_clears_every_dependent_before_delete_user() {
+        use crate::spec::Spec;
+        let mut acct = LocalAccount::default();
+        acct.groups.insert("g".into());
+        let mut rng = rand::rng();
+        let owner = BTreeMap::from([(crate::model::OWNER_TAG.to_owned(), "iamspec".to_owned())]);
+        acct.apply(
+            &Op::CreateUser {
+                user: "gone".into(),
+                path: "/iamspec/".into(),
+                tags: owner,
+            },
+            0,
+            &mut rng,
+        )
+        .unwrap();
+        acct.apply(
+            &Op::AddUserToGroup {
+                user: "gone".into(),
+                group: "g".into(),
+            },
+            0,
+            &mut rng,
+        )
+        .unwrap();
+        acct.apply(&attach("gone"), 0, &mut rng).unwrap();
+        acct.apply(
+            &Op::CreateAccessKey {
+                user: "gone".into(),
+            },
+            0,
+            &mut rng,
+        )
+        .unwrap();
+        let deps = acct
+            .users
+            .get_mut("gone")
+            .unwrap()
+            .dependents
+            .get_or_insert_with(Dependents::default);
+        deps.login_profile = true;
+        deps.mfa_devices.push("mfa".into());
+        deps.signing_certificates.push("cert".into());
+        deps.ssh_public_keys.push("ssh".into());
+        deps.service_credentials.push("svc".into());
+        let live = Account {
+            users: acct.users.clone(),
+        };
+        let spec = Spec {
+            account_id: Some("123456789012".into()),
+            owner: "iamspec".into(),
+            path: "/iamspec/".into(),
+            prune: true,
+            ignore_tags: Default::default(),
+            max_attached: 10,
+            ignore: Vec::new(),
+            users: Vec::new(),
+        };
+        let p = crate::diff::diff(&spec, &live, &crate::diff::DiffOptions::default()).unwrap();
+        let rec = Recorder::new(acct);
+        let (o, _) = opts(1);
+        let report = apply(&rec, &p, &o, &sink(), &noop).await;
+        assert!(report.is_success(), "{report:?}");
+        assert!(rec.account.lock().unwrap().users.is_empty());
+        let calls = rec.calls();
+        assert_eq!(calls.last().unwrap(), "DeleteUser gone");
+        assert!(
+            calls.contains(&"DeleteServiceSpecificCredential gone".to_owned()),
+            "{calls:?}"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let r = RetryPolicy {
+            jitter: false,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(r.delay(1, 0.5), Duration::from_millis(200));
+        assert_eq!(r.delay(2, 0.5), Duration::from_millis(400));
+        assert_eq!(r.delay(20, 0.5), r.max);
+        let j = RetryPolicy::default();
+        assert_eq!(j.delay(3, 0.0), Duration::ZERO);
+        assert_eq!(j.delay(3, 1.0), Duration::from_millis(800));
+    }
+}
