@@ -891,22 +891,15 @@ mod tests {
         acct
     }
 
-    fn managed_view(
-        u: &User,
-    ) -> (
-        BTreeMap<String, String>,
-        BTreeMap<String, crate::policy::PolicyDocument>,
-        BTreeSet<String>,
-        BTreeSet<String>,
-        Option<String>,
-    ) {
-        (
-            u.tags.clone(),
-            u.inline_policies.clone(),
-            u.attached_policies.clone(),
-            u.groups.clone(),
-            u.permissions_boundary.clone(),
-        )
+    /// What iamspec manages on a user (everything but path, ARN, keys and dependents).
+    fn managed_view(u: &User) -> User {
+        User {
+            path: String::new(),
+            arn: None,
+            access_keys: Vec::new(),
+            dependents: None,
+            ..u.clone()
+        }
     }
 
     proptest! {
