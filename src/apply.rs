@@ -270,23 +270,58 @@ async fn run_user<B: Backend>(shared: &Shared<'_, B>, indexes: Vec<usize>) {
     }
 }
 
-/// Whether `error` after an earlier ambiguous attempt means the earlier attempt took effect.
-fn already_done(op: &Op, error: &BackendError) -> bool {
-    match error.kind {
-        ErrorKind::AlreadyExists => matches!(op, Op::CreateUser { .. }),
-        ErrorKind::NoSuchEntity => matches!(
-            op,
-            Op::DeleteUser { .. }
-                | Op::DeleteUserPolicy { .. }
-                | Op::DetachUserPolicy { .. }
-                | Op::RemoveUserFromGroup { .. }
-                | Op::DeleteAccessKey { .. }
-                | Op::DeleteLoginProfile { .. }
-                | Op::DeleteSigningCertificate { .. }
-                | Op::DeleteSshPublicKey { .. }
-                | Op::DeleteServiceSpecificCredential { .. }
-        ),
-        _ => false,
+/// Operations whose goal is that something is gone: NoSuchEntity means the goal is met (by an earlier attempt
+/// whose response was lost, or by another run).
+fn is_removal(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::DeleteUser { .. }
+            | Op::DeleteUserPolicy { .. }
+            | Op::DetachUserPolicy { .. }
+            | Op::RemoveUserFromGroup { .. }
+            | Op::DeleteAccessKey { .. }
+            | Op::DeleteLoginProfile { .. }
+            | Op::DeactivateMfaDevice { .. }
+            | Op::DeleteSigningCertificate { .. }
+            | Op::DeleteSshPublicKey { .. }
+            | Op::DeleteServiceSpecificCredential { .. }
+    )
+}
+
+/// CreateUser met EntityAlreadyExists: re-read and accept only a user that is owned and identical (same path and
+/// tags), as another apply of the same spec would have made it. Anything else is never written to.
+async fn same_user_exists<B: Backend>(
+    shared: &Shared<'_, B>,
+    op: &Op,
+    error: BackendError,
+) -> Result<(), BackendError> {
+    let Op::CreateUser { user, path, tags } = op else {
+        return Err(error);
+    };
+    let Some(owner) = tags.get(crate::model::OWNER_TAG) else {
+        return Err(error);
+    };
+    let scope = crate::backend::ReadScope {
+        owner: owner.clone(),
+        key_users: BTreeSet::new(),
+    };
+    let live = shared.backend.read(&scope).await?;
+    match live.find_user(user) {
+        Some(u) if u.name == *user && u.path == *path && u.tags == *tags => {
+            tracing::info!(
+                user,
+                "created concurrently by another run with the same spec; continuing"
+            );
+            Ok(())
+        }
+        _ => {
+            let mut e = error;
+            e.hint = Some(
+                "a user of this name appeared that iamspec does not own (or that differs); run `iamspec plan` again"
+                    .into(),
+            );
+            Err(e)
+        }
     }
 }
 
@@ -297,7 +332,6 @@ async fn run_change<B: Backend>(
     created_user: bool,
 ) -> Result<(), BackendError> {
     let retry = shared.opts.retry;
-    let mut ambiguous_before = false;
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -305,10 +339,14 @@ async fn run_change<B: Backend>(
         let error = match result {
             Ok(Outcome::Done) => return Ok(()),
             Ok(Outcome::AccessKey(key)) => return deliver(shared, key).await,
-            Err(e) if ambiguous_before && already_done(&change.op, &e) => return Ok(()),
+            // Another run (a second pipeline) got there first: fine only if what it made is what we would make.
+            Err(e) if e.kind == ErrorKind::AlreadyExists => {
+                return same_user_exists(shared, &change.op, e).await
+            }
+            // Removing what is already gone is done, whoever removed it.
+            Err(e) if e.kind == ErrorKind::NoSuchEntity && is_removal(&change.op) => return Ok(()),
             Err(e) => e,
         };
-        ambiguous_before |= error.ambiguous;
         if matches!(change.op, Op::CreateAccessKey { .. }) && error.ambiguous {
             // Never retry CreateAccessKey blindly: a key may exist whose secret we will never see.
             reconcile_keys(shared, change.op.user()).await?;
@@ -549,10 +587,11 @@ mod tests {
     }
 
     fn create(user: &str) -> Op {
+        let tags = BTreeMap::from([(crate::model::OWNER_TAG.to_owned(), "iamspec".to_owned())]);
         Op::CreateUser {
             user: user.into(),
             path: "/".into(),
-            tags: BTreeMap::new(),
+            tags,
         }
     }
 
@@ -781,6 +820,48 @@ mod tests {
         assert!(
             calls.contains(&"DeleteServiceSpecificCredential gone".to_owned()),
             "{calls:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn create_user_racing_another_run_continues_only_on_an_identical_owned_user() {
+        let mut acct = LocalAccount::default();
+        acct.apply(&create("same"), 0, &mut rand::rng()).unwrap();
+        acct.apply(
+            &Op::CreateUser {
+                user: "other".into(),
+                path: "/".into(),
+                tags: BTreeMap::new(),
+            },
+            0,
+            &mut rand::rng(),
+        )
+        .unwrap();
+        let rec = Recorder::new(acct);
+        let (o, _) = opts(1);
+        let report = apply(
+            &rec,
+            &plan(vec![create("same"), attach("same")]),
+            &o,
+            &sink(),
+            &noop,
+        )
+        .await;
+        assert!(report.is_success(), "{report:?}");
+        let report = apply(
+            &rec,
+            &plan(vec![create("other"), attach("other")]),
+            &o,
+            &sink(),
+            &noop,
+        )
+        .await;
+        assert_eq!(report.failed.len(), 1);
+        assert!(
+            rec.account.lock().unwrap().users["other"]
+                .attached_policies
+                .is_empty(),
+            "never written to"
         );
     }
 

@@ -68,26 +68,47 @@ pub struct DriftReport {
     pub items: Vec<DriftItem>,
 }
 
+/// What a change says about the live state, in present tense.
 fn detail(c: &Change) -> Vec<String> {
-    let mut out: Vec<String> = c
-        .grants
-        .iter()
-        .map(|g| match (&g.before, &g.after) {
-            (None, Some(a)) => format!("grant {} missing (spec: {a})", g.target),
-            (Some(b), Some(a)) => format!("grant {} is {b}, spec says {a}", g.target),
-            (Some(b), None) => format!("grant {} ({b}) not in the spec", g.target),
-            (None, None) => String::new(),
-        })
-        .collect();
-    if out.is_empty() || !matches!(c.op, Op::PutUserPolicy { .. } | Op::DeleteUserPolicy { .. }) {
-        out.push(format!(
-            "{} {} ({})",
-            c.action.symbol(),
-            c.op.describe(),
-            c.reason
-        ));
-    }
-    out
+    let short = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_owned();
+    let grants = c.grants.iter().map(|g| match (&g.before, &g.after) {
+        (None, Some(a)) => format!("grant {} missing (spec: {a})", g.target),
+        (Some(b), Some(a)) => format!("grant {} is {b}, spec says {a}", g.target),
+        (Some(b), None) => format!("grant {} ({b}) not in the spec", g.target),
+        (None, None) => String::new(),
+    });
+    let line = match &c.op {
+        Op::PutUserPolicy { policy_name, .. } if c.grants.is_empty() => {
+            Some(format!("inline policy {policy_name} differs"))
+        }
+        Op::DeleteUserPolicy { policy_name, .. } if c.grants.is_empty() => {
+            Some(format!("inline policy {policy_name} not in the spec"))
+        }
+        Op::PutUserPolicy { .. } | Op::DeleteUserPolicy { .. } => None,
+        Op::TagUser { .. } => Some(format!("tags differ ({})", c.reason)),
+        Op::UntagUser { keys, .. } => Some(format!("tags not in the spec: {}", keys.join(", "))),
+        Op::AttachUserPolicy { policy_arn, .. } => {
+            Some(format!("{} not attached", short(policy_arn)))
+        }
+        Op::DetachUserPolicy { policy_arn, .. } => {
+            Some(format!("{} attached, not in the spec", short(policy_arn)))
+        }
+        Op::AddUserToGroup { group, .. } => Some(format!("not in group {group}")),
+        Op::RemoveUserFromGroup { group, .. } => Some(format!("in group {group}, not in the spec")),
+        Op::PutUserPermissionsBoundary { policy_arn, .. } => {
+            Some(format!("permissions boundary is not {}", short(policy_arn)))
+        }
+        Op::DeleteUserPermissionsBoundary { .. } => {
+            Some("has a permissions boundary the spec does not declare".into())
+        }
+        Op::CreateAccessKey { .. } => {
+            Some("fewer active access keys than access_keys.count".into())
+        }
+        Op::UpdateAccessKey { key_id, .. } => Some(format!("access key {key_id}: {}", c.reason)),
+        Op::DeleteAccessKey { key_id, .. } => Some(format!("access key {key_id}: {}", c.reason)),
+        other => Some(format!("{} ({})", other.describe(), c.reason)),
+    };
+    grants.chain(line).filter(|l| !l.is_empty()).collect()
 }
 
 /// Builds the report from a plan made with the current time.

@@ -423,3 +423,114 @@ fn examples_validate_against_their_schema_fields() {
         iamspec::spec::load(name, &text).unwrap_or_else(|d| panic!("{}", d.to_plain()));
     }
 }
+
+/// The iamspec command lines of a shell script, split into words (quotes dropped, variables kept as text).
+fn iamspec_commands(script: &str) -> Vec<Vec<String>> {
+    script
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("iamspec "))
+        .map(|l| {
+            let l = l.split(" > ").next().unwrap_or(l);
+            l.split_whitespace()
+                .map(|w| w.trim_matches('"').to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn ci_examples_are_valid_and_use_real_commands() {
+    use clap::Parser;
+    let text = std::fs::read_to_string(root().join("examples/ci/github-actions.yaml")).unwrap();
+    let wf: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    for trigger in ["pull_request", "push", "schedule"] {
+        assert!(wf["on"].get(trigger).is_some(), "workflow lacks {trigger}");
+    }
+    let cron = wf["on"]["schedule"][0]["cron"].as_str().unwrap();
+    assert_eq!(cron.split_whitespace().count(), 5);
+    assert_eq!(
+        wf["permissions"]["id-token"].as_str(),
+        Some("write"),
+        "OIDC needs id-token: write"
+    );
+    let mut seen = Vec::new();
+    for job in ["plan", "apply", "drift"] {
+        let steps = wf["jobs"][job]["steps"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("job {job} has no steps"));
+        assert!(wf["jobs"][job]["runs-on"].as_str().is_some());
+        for step in steps {
+            if let Some(run) = step.get("run").and_then(|r| r.as_str()) {
+                for words in iamspec_commands(run) {
+                    iamspec::cli::Cli::try_parse_from(&words)
+                        .unwrap_or_else(|e| panic!("{words:?}: {e}"));
+                    seen.push(words[1].clone());
+                }
+            }
+        }
+    }
+    assert_eq!(seen, vec!["plan", "apply", "drift"]);
+    assert!(
+        wf["jobs"]["apply"]["concurrency"]["group"]
+            .as_str()
+            .is_some(),
+        "applies must be serialised"
+    );
+
+    let text =
+        std::fs::read_to_string(root().join("examples/ci/kubernetes-drift-cronjob.yaml")).unwrap();
+    let job: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    assert_eq!(job["apiVersion"].as_str(), Some("batch/v1"));
+    assert_eq!(job["kind"].as_str(), Some("CronJob"));
+    assert_eq!(
+        job["spec"]["schedule"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .count(),
+        5
+    );
+    assert_eq!(job["spec"]["concurrencyPolicy"].as_str(), Some("Forbid"));
+    let container = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
+    let mut words = vec!["iamspec".to_owned()];
+    words.extend(
+        container["args"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned()),
+    );
+    iamspec::cli::Cli::try_parse_from(&words).unwrap();
+}
+
+#[test]
+fn drift_reports_and_exits_2_then_0_after_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let acct = dir.path().join("a.json");
+    std::fs::copy(fixture("plans/changes/live.json"), &acct).unwrap();
+    let spec = fixture("plans/changes/spec.yaml");
+    let a = acct.to_str().unwrap();
+    let text = run(&["drift", "-f", &spec, "--local", a]);
+    assert_eq!(text.status.code(), Some(2));
+    insta::assert_snapshot!("drift_text", out(&text));
+    let json = run(&["drift", "-f", &spec, "--local", a, "--format", "json"]);
+    assert_eq!(json.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["account_id"], "123456789012");
+    assert_eq!(report["counts"]["changed"], 1);
+    assert!(report["timestamp"].as_str().unwrap().ends_with('Z'));
+    insta::assert_json_snapshot!("drift_json", report, {".timestamp" => "[timestamp]"});
+    assert_eq!(
+        run(&["apply", "-f", &spec, "--local", a, "--auto-approve"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let clean = run(&["drift", "-f", &spec, "--local", a]);
+    assert_eq!(clean.status.code(), Some(0));
+    assert_eq!(
+        out(&clean),
+        "No drift: account 123456789012 matches the spec.\n"
+    );
+}

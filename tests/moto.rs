@@ -489,3 +489,95 @@ fn throttling_5xx_and_dropped_connections_are_retried_to_convergence() {
     });
     assert_eq!((users, attached), (3, 1));
 }
+
+#[test]
+fn drift_against_moto_reports_missing_changed_and_unmanaged() {
+    let proxy = Proxy::new();
+    let spec = example("team.yaml");
+    assert_eq!(
+        run(&proxy, &["apply", "-f", &spec, "--auto-approve"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let o = run(&proxy, &["drift", "-f", &spec]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let iam = iam_client(&proxy);
+    rt().block_on(async {
+        iam.create_user()
+            .user_name("intruder")
+            .path("/iamspec/")
+            .send()
+            .await
+            .unwrap();
+        iam.untag_user()
+            .user_name("cdn-origin")
+            .tag_keys("team")
+            .send()
+            .await
+            .unwrap();
+        iam.delete_user_policy()
+            .user_name("reporting")
+            .policy_name("iamspec-grants")
+            .send()
+            .await
+            .unwrap();
+        iam.detach_user_policy()
+            .user_name("reporting")
+            .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+            .send()
+            .await
+            .unwrap();
+        iam.delete_user()
+            .user_name("reporting")
+            .send()
+            .await
+            .unwrap();
+    });
+    let o = run(&proxy, &["drift", "-f", &spec, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["account_id"].as_str(), Some(proxy.account()));
+    assert_eq!(report["counts"]["missing"], 1);
+    assert_eq!(report["counts"]["changed"], 1);
+    assert_eq!(report["counts"]["unmanaged"], 1);
+    let o = run(&proxy, &["drift", "-f", &spec]);
+    assert!(
+        stdout(&o).trim_end().ends_with(&format!(
+            "Drift in account {}: 1 missing, 1 changed, 1 unmanaged, 0 with stale keys.",
+            proxy.account()
+        )),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn two_pipelines_applying_at_once_both_succeed_and_converge() {
+    // Both runs plan against an empty account, so both send CreateUser (6 in all, measured): the loser meets
+    // EntityAlreadyExists, re-reads, finds an owned identical user, and carries on.
+    let proxy = Proxy::new();
+    let spec = example("team.yaml");
+    let (a, b) = std::thread::scope(|s| {
+        let one = s.spawn(|| run(&proxy, &["apply", "-f", &spec, "--auto-approve"]));
+        let two = s.spawn(|| run(&proxy, &["apply", "-f", &spec, "--auto-approve"]));
+        (one.join().unwrap(), two.join().unwrap())
+    });
+    assert_eq!(a.status.code(), Some(0), "{}", text(&a));
+    assert_eq!(b.status.code(), Some(0), "{}", text(&b));
+    assert_no_changes(&proxy, &spec);
+    let iam = iam_client(&proxy);
+    let (users, attached) = rt().block_on(async {
+        let users = iam.list_users().send().await.unwrap().users().len();
+        let attached = iam
+            .list_attached_user_policies()
+            .user_name("reporting")
+            .send()
+            .await
+            .unwrap()
+            .attached_policies()
+            .len();
+        (users, attached)
+    });
+    assert_eq!((users, attached), (3, 1));
+}

@@ -595,13 +595,8 @@ async fn drift(g: &Global, path: &Path, format: Format, users: &[String]) -> Res
                 writeln!(out).map_err(io)?;
             }
             Format::Text => {
-                for item in &report.items {
-                    writeln!(out, "{} ({:?})", item.user, item.kind).map_err(io)?;
-                    for d in &item.details {
-                        writeln!(out, "    {d}").map_err(io)?;
-                    }
-                }
-                writeln!(out, "{}", report.summary_line()).map_err(io)?;
+                render::text::drift(&mut out, &report, output::stdout_style(g.color))
+                    .map_err(io)?;
             }
         }
         Ok(if report.drifted {

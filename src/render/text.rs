@@ -162,3 +162,43 @@ fn json_diff(w: &mut dyn Write, before: &str, after: &str, style: Style) -> io::
     }
     Ok(())
 }
+
+/// Writes a drift report: one block per user, then the one-line summary.
+///
+/// # Errors
+/// Write errors of `w`.
+pub fn drift(
+    w: &mut dyn Write,
+    report: &crate::drift::DriftReport,
+    style: Style,
+) -> io::Result<()> {
+    use crate::drift::DriftKind;
+    for item in &report.items {
+        let (action, label) = match item.kind {
+            DriftKind::Missing => (Action::Create, "missing"),
+            DriftKind::Changed => (Action::Update, "changed"),
+            DriftKind::Unmanaged => (Action::Delete, "unmanaged"),
+            DriftKind::Prunable => (Action::Delete, "prunable"),
+            DriftKind::StaleKey => (Action::Update, "stale key"),
+            DriftKind::Ignored => {
+                writeln!(w, "{}", style.dim(&format!("  {} (ignored)", item.user)))?;
+                continue;
+            }
+        };
+        writeln!(
+            w,
+            "{}",
+            style.action(
+                action,
+                &format!("{} {}: {label}", action.symbol(), item.user)
+            )
+        )?;
+        for d in &item.details {
+            writeln!(w, "      {d}")?;
+        }
+    }
+    if !report.items.is_empty() {
+        writeln!(w)?;
+    }
+    writeln!(w, "{}", style.bold(&report.summary_line()))
+}
