@@ -396,7 +396,7 @@ async fn deliver<B: Backend>(
                     key_id: key.id.clone(),
                     location,
                 });
-            Ok(())
+            mark_delivered(shared, &key).await
         }
         Err(io) => {
             // A key nobody can use is a liability: delete it rather than keep it.
@@ -417,6 +417,38 @@ async fn deliver<B: Backend>(
                 format!("delete access key {} by hand: its secret is lost", key.id)
             });
             Err(e)
+        }
+    }
+}
+
+/// Tags the user `iamspec:key:<id>=delivered` once the secret is stored, so a later run can tell a key whose
+/// secret was lost (no tag) from one that is in use.
+async fn mark_delivered<B: Backend>(
+    shared: &Shared<'_, B>,
+    key: &NewAccessKey,
+) -> Result<(), BackendError> {
+    let tag = format!("{}{}", crate::model::KEY_TAG_PREFIX, key.id);
+    let op = Op::TagUser {
+        user: key.user.clone(),
+        tags: BTreeMap::from([(tag, "delivered".to_owned())]),
+    };
+    let retry = shared.opts.retry;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match shared.backend.execute(&op).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_retryable() && attempt < retry.attempts => {
+                shared.report.lock().expect("report lock").retries += 1;
+                (shared.opts.sleep)(retry.delay(attempt, rand::random::<f64>())).await;
+            }
+            Err(mut e) => {
+                e.hint = Some(format!(
+                    "the secret of {} was stored, but the key is not marked delivered; the next apply replaces it",
+                    key.id
+                ));
+                return Err(e);
+            }
         }
     }
 }
@@ -729,7 +761,8 @@ mod tests {
                 "CreateAccessKey k",
                 "ListAccessKeys k",
                 "DeleteAccessKey k",
-                "CreateAccessKey k"
+                "CreateAccessKey k",
+                "TagUser k"
             ]
         );
     }

@@ -5,7 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Account, KeyStatus, User, GRANTS_POLICY, OWNER_TAG};
+use crate::model::{
+    is_internal_tag, Account, KeyStatus, User, GRANTS_POLICY, KEYS_SINCE_TAG, KEY_TAG_PREFIX,
+    OWNER_TAG,
+};
 use crate::plan::{Action, Change, GrantChange, Notice, NoticeKind, Op, Plan};
 use crate::policy::{summarize, PolicyDocument, ACCESS_KEY_LIMIT, INLINE_USER_LIMIT, TAG_LIMIT};
 use crate::spec::{Spec, SpecUser};
@@ -102,9 +105,15 @@ pub fn diff(spec: &Spec, live: &Account, opts: &DiffOptions) -> Result<Plan, Dif
     let mut per_user: Vec<(String, Vec<Change>)> = Vec::new();
 
     for su in spec.users.iter().filter(|u| opts.in_scope(&u.name)) {
-        let want = desired_user(spec, su);
+        let mut want = desired_user(spec, su);
         let changes = match live.find_user(&su.name) {
-            None => create_user(&want, su),
+            None => {
+                if su.access_keys.is_some() {
+                    want.tags
+                        .insert(KEYS_SINCE_TAG.to_owned(), opts.now.to_string());
+                }
+                create_user(&want, su)
+            }
             Some(have) => {
                 if have.name != su.name {
                     conflicts.push(Conflict {
@@ -143,6 +152,7 @@ pub fn diff(spec: &Spec, live: &Account, opts: &DiffOptions) -> Result<Plan, Dif
                         continue;
                     }
                 }
+                want.tags.extend(internal_tags(su, have, opts.now));
                 update_user(spec, su, &want, have, owned, opts.now, &mut plan.notices)
             }
         };
@@ -199,6 +209,42 @@ pub fn diff(spec: &Spec, live: &Account, opts: &DiffOptions) -> Result<Plan, Dif
     plan.changes = per_user.into_iter().flat_map(|(_, c)| c).collect();
     plan.notices.sort();
     Ok(plan)
+}
+
+/// iamspec's bookkeeping tags a live user should carry: with keys declared, `keys-since` (kept, or set now) and
+/// the delivery tags of keys that still exist; without, whatever bookkeeping is there stays untouched.
+fn internal_tags(su: &SpecUser, have: &User, now: i64) -> BTreeMap<String, String> {
+    let mut tags: BTreeMap<String, String> = BTreeMap::new();
+    if su.access_keys.is_none() {
+        tags.extend(
+            have.tags
+                .iter()
+                .filter(|(k, _)| is_internal_tag(k))
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        return tags;
+    }
+    let since = have
+        .tags
+        .get(KEYS_SINCE_TAG)
+        .cloned()
+        .unwrap_or_else(|| now.to_string());
+    tags.insert(KEYS_SINCE_TAG.to_owned(), since);
+    for key in &have.access_keys {
+        let tag = format!("{KEY_TAG_PREFIX}{}", key.id);
+        if let Some(v) = have.tags.get(&tag) {
+            tags.insert(tag, v.clone());
+        }
+    }
+    tags
+}
+
+fn untag_reason(keys: &[String]) -> &'static str {
+    if keys.iter().all(|k| is_internal_tag(k)) {
+        "bookkeeping of access keys that no longer exist"
+    } else {
+        "not in the spec"
+    }
 }
 
 fn change(user: &str, action: Action, op: Op, reason: impl Into<String>) -> Change {
@@ -331,6 +377,26 @@ fn update_user(
     notices: &mut Vec<Notice>,
 ) -> Vec<Change> {
     let name = have.name.as_str();
+    let keys = su
+        .access_keys
+        .map(|policy| plan_keys(name, policy, have, now, notices))
+        .unwrap_or_default();
+    // A key deleted by this plan takes its delivery tag with it.
+    let doomed: BTreeSet<&str> = keys
+        .first
+        .iter()
+        .chain(&keys.removes)
+        .filter_map(|c| match &c.op {
+            Op::DeleteAccessKey { key_id, .. } => Some(key_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut want = want.clone();
+    want.tags.retain(|k, _| {
+        !k.strip_prefix(KEY_TAG_PREFIX)
+            .is_some_and(|id| doomed.contains(id))
+    });
+    let want = &want;
     let mut first = Vec::new(); // removals a quota forces ahead of additions
     let mut adds = Vec::new();
     let mut removes = Vec::new();
@@ -385,7 +451,7 @@ fn update_user(
                     user: name.into(),
                     keys: unset.clone(),
                 },
-                "not in the spec",
+                untag_reason(&unset),
             );
             if have.tags.len() + new_keys > TAG_LIMIT {
                 first.push(untag);
@@ -399,9 +465,9 @@ fn update_user(
             Action::Delete,
             Op::UntagUser {
                 user: name.into(),
-                keys: unset,
+                keys: unset.clone(),
             },
-            "not in the spec",
+            untag_reason(&unset),
         ));
     }
 
@@ -543,37 +609,33 @@ fn update_user(
         _ => {}
     }
 
-    if let Some(policy) = su.access_keys {
-        plan_keys(
-            name,
-            policy,
-            have,
-            now,
-            &mut first,
-            &mut adds,
-            &mut removes,
-            notices,
-        );
-    }
-
+    first.extend(keys.first);
     first.extend(adds);
+    first.extend(keys.adds);
     first.extend(removes);
+    first.extend(keys.removes);
     first
+}
+
+/// Key changes by when they run: before additions, with them, or after.
+#[derive(Default)]
+struct KeyChanges {
+    first: Vec<Change>,
+    adds: Vec<Change>,
+    removes: Vec<Change>,
 }
 
 /// Key rotation without state: a key past `max_age_days` is replaced (new key first) and deactivated; an inactive
 /// key past `max_age_days + grace_days` is deleted, which is at least `grace_days` after its deactivation.
-#[allow(clippy::too_many_arguments)]
 fn plan_keys(
     name: &str,
     policy: crate::spec::KeyPolicy,
     have: &User,
     now: i64,
-    first: &mut Vec<Change>,
-    adds: &mut Vec<Change>,
-    removes: &mut Vec<Change>,
     notices: &mut Vec<Notice>,
-) {
+) -> KeyChanges {
+    let mut out = KeyChanges::default();
+    let (first, adds, removes) = (&mut out.first, &mut out.adds, &mut out.removes);
     let max_age = i64::from(policy.max_age_days) * DAY;
     let expire = max_age + i64::from(policy.grace_days) * DAY;
     let mut keys: Vec<_> = have.access_keys.iter().collect();
@@ -583,7 +645,19 @@ fn plan_keys(
     let mut deactivate = Vec::new();
     let mut fresh: Vec<&crate::model::AccessKey> = Vec::new();
     let mut waiting = Vec::new();
+    let since: Option<i64> = have.tags.get(KEYS_SINCE_TAG).and_then(|v| v.parse().ok());
     for key in &keys {
+        let undelivered = since.is_some_and(|s| key.created >= s)
+            && !have
+                .tags
+                .contains_key(&format!("{KEY_TAG_PREFIX}{}", key.id));
+        if undelivered {
+            deletes.push((
+                &key.id,
+                "created by iamspec, but its secret was never delivered",
+            ));
+            continue;
+        }
         match key.status {
             KeyStatus::Inactive if age(key) >= expire => {
                 deletes.push((&key.id, "inactive past its grace period"))
@@ -670,8 +744,9 @@ fn plan_keys(
             "older than max_age_days; replaced",
         ));
     }
+    // Keys nobody can or should use go before any new key: they count against IAM's limit of two.
     for (id, reason) in deletes {
-        removes.push(change(
+        first.push(change(
             name,
             Action::Delete,
             Op::DeleteAccessKey {
@@ -681,6 +756,7 @@ fn plan_keys(
             reason,
         ));
     }
+    out
 }
 
 /// Everything DeleteUser requires gone, then the user.
@@ -994,5 +1070,174 @@ mod tests {
             .unwrap()
             .changes
             .is_empty());
+    }
+}
+
+#[cfg(test)]
+mod rotation_tests {
+    use super::*;
+    use crate::backend::local::LocalAccount;
+    use crate::backend::Outcome;
+    use crate::spec::KeyPolicy;
+
+    fn spec(count: usize) -> Spec {
+        Spec {
+            account_id: None,
+            owner: "iamspec".into(),
+            path: "/iamspec/".into(),
+            prune: false,
+            ignore_tags: BTreeSet::new(),
+            max_attached: 10,
+            ignore: Vec::new(),
+            users: vec![SpecUser {
+                name: "svc".into(),
+                tags: BTreeMap::new(),
+                grants: Vec::new(),
+                managed_policies: BTreeSet::new(),
+                groups: BTreeSet::new(),
+                permissions_boundary: None,
+                adopt: false,
+                access_keys: Some(KeyPolicy {
+                    count,
+                    max_age_days: 90,
+                    grace_days: 7,
+                }),
+            }],
+        }
+    }
+
+    /// Plans and applies on simulated day `day`, delivering secrets as the executor does. Returns the ops.
+    fn day(acct: &mut LocalAccount, spec: &Spec, day: i64) -> Vec<String> {
+        let now = day * DAY;
+        let live = Account {
+            users: acct.users.clone(),
+        };
+        let plan = diff(spec, &live, &DiffOptions { now, only: None }).unwrap();
+        let mut rng = rand::rng();
+        for c in &plan.changes {
+            if let Outcome::AccessKey(k) = acct.apply(&c.op, now, &mut rng).unwrap() {
+                let tags =
+                    BTreeMap::from([(format!("{KEY_TAG_PREFIX}{}", k.id), "delivered".to_owned())]);
+                acct.apply(&Op::TagUser { user: k.user, tags }, now, &mut rng)
+                    .unwrap();
+            }
+        }
+        plan.changes
+            .iter()
+            .map(|c| c.op.api_name().to_owned())
+            .collect()
+    }
+
+    fn statuses(acct: &LocalAccount) -> Vec<(i64, KeyStatus)> {
+        acct.users["svc"]
+            .access_keys
+            .iter()
+            .map(|k| (k.created / DAY, k.status))
+            .collect()
+    }
+
+    #[test]
+    fn one_key_rotates_new_first_then_deletes_after_grace() {
+        let mut acct = LocalAccount::default();
+        let s = spec(1);
+        assert_eq!(day(&mut acct, &s, 0), vec!["CreateUser", "CreateAccessKey"]);
+        assert!(
+            day(&mut acct, &s, 90).is_empty(),
+            "not stale at exactly 90 days"
+        );
+        assert_eq!(
+            day(&mut acct, &s, 91),
+            vec!["CreateAccessKey", "UpdateAccessKey"]
+        );
+        assert_eq!(
+            statuses(&acct),
+            vec![(0, KeyStatus::Inactive), (91, KeyStatus::Active)]
+        );
+        assert!(day(&mut acct, &s, 96).is_empty(), "inside the grace period");
+        assert_eq!(day(&mut acct, &s, 97), vec!["DeleteAccessKey", "UntagUser"]);
+        assert_eq!(statuses(&acct), vec![(91, KeyStatus::Active)]);
+        assert!(day(&mut acct, &s, 98).is_empty());
+    }
+
+    #[test]
+    fn two_keys_delete_the_stale_one_first() {
+        let mut acct = LocalAccount::default();
+        let s = spec(2);
+        assert_eq!(
+            day(&mut acct, &s, 0),
+            vec!["CreateUser", "CreateAccessKey", "CreateAccessKey"]
+        );
+        let ops = day(&mut acct, &s, 91);
+        assert_eq!(
+            &ops[..4],
+            [
+                "DeleteAccessKey",
+                "DeleteAccessKey",
+                "CreateAccessKey",
+                "CreateAccessKey"
+            ]
+        );
+        assert_eq!(
+            statuses(&acct),
+            vec![(91, KeyStatus::Active), (91, KeyStatus::Active)]
+        );
+        assert!(day(&mut acct, &s, 92).is_empty());
+    }
+
+    #[test]
+    fn a_key_without_delivery_is_replaced() {
+        let mut acct = LocalAccount::default();
+        let s = spec(1);
+        day(&mut acct, &s, 0);
+        // A crash between CreateAccessKey and storing the secret: a key with no delivery tag.
+        let mut rng = rand::rng();
+        let tag = acct.users["svc"]
+            .tags
+            .keys()
+            .find(|k| k.starts_with(KEY_TAG_PREFIX))
+            .unwrap()
+            .clone();
+        acct.apply(
+            &Op::UntagUser {
+                user: "svc".into(),
+                keys: vec![tag],
+            },
+            DAY,
+            &mut rng,
+        )
+        .unwrap();
+        assert_eq!(
+            day(&mut acct, &s, 1),
+            vec!["DeleteAccessKey", "CreateAccessKey"]
+        );
+        assert_eq!(acct.users["svc"].access_keys.len(), 1);
+        assert!(day(&mut acct, &s, 2).is_empty());
+    }
+
+    #[test]
+    fn keys_older_than_keys_since_are_kept_on_adoption() {
+        let mut acct = LocalAccount::default();
+        let mut rng = rand::rng();
+        acct.apply(
+            &Op::CreateUser {
+                user: "svc".into(),
+                path: "/".into(),
+                tags: BTreeMap::new(),
+            },
+            0,
+            &mut rng,
+        )
+        .unwrap();
+        acct.apply(&Op::CreateAccessKey { user: "svc".into() }, 0, &mut rng)
+            .unwrap();
+        let mut s = spec(1);
+        s.users[0].adopt = true;
+        assert_eq!(
+            day(&mut acct, &s, 10),
+            vec!["TagUser"],
+            "the hand-made key is not touched"
+        );
+        assert_eq!(acct.users["svc"].access_keys.len(), 1);
+        assert!(day(&mut acct, &s, 11).is_empty());
     }
 }

@@ -12,6 +12,19 @@ use crate::policy::PolicyDocument;
 /// The tag key that marks a user as owned by iamspec; its value is the spec's `owner`.
 pub const OWNER_TAG: &str = "iamspec:owner";
 
+/// Set when iamspec starts managing a user's keys (seconds since the epoch): keys created after it without a
+/// delivery tag were made by iamspec and their secret never delivered.
+pub const KEYS_SINCE_TAG: &str = "iamspec:keys-since";
+
+/// Prefix of the per-key delivery tag, `iamspec:key:<AccessKeyId>=delivered`, set right after the secret is stored.
+pub const KEY_TAG_PREFIX: &str = "iamspec:key:";
+
+/// Whether a tag key is iamspec's own bookkeeping (not the owner tag, not the user's).
+#[must_use]
+pub fn is_internal_tag(key: &str) -> bool {
+    key.starts_with("iamspec:") && key != OWNER_TAG
+}
+
 /// The name of the one inline policy iamspec renders a user's grants into.
 pub const GRANTS_POLICY: &str = "iamspec-grants";
 

@@ -410,6 +410,12 @@ fn validate_user(
                 format!("`{OWNER_TAG}` is set by iamspec from `owner`"),
                 Some("remove this tag"),
             );
+        } else if key.to_ascii_lowercase().starts_with("iamspec:") {
+            ctx.error_at_key(
+                &p,
+                format!("tag key `{key}` uses the `iamspec:` prefix iamspec keeps for itself"),
+                None,
+            );
         }
         if !tag_keys_lower.insert(key.to_ascii_lowercase()) {
             ctx.error_at_key(
@@ -427,15 +433,21 @@ fn validate_user(
         }
         tags.insert(key.clone(), value.clone());
     }
-    if tags.len() + 1 > TAG_LIMIT {
+    // iamspec's own tags: the owner tag, and with keys `keys-since` plus one delivery tag per key.
+    let key_count = raw
+        .access_keys
+        .as_ref()
+        .map(|k| k.count.unwrap_or(1) as usize);
+    let reserved = 1 + key_count.map_or(0, |n| 1 + n.min(ACCESS_KEY_LIMIT));
+    if tags.len() + reserved > TAG_LIMIT {
         ctx.error_at_key(
             &sub(Seg::Key("tags")),
             format!(
-                "{} tags plus the owner tag exceed IAM's {TAG_LIMIT} tags per user by {}",
+                "{} tags plus iamspec's {reserved} exceed IAM's {TAG_LIMIT} tags per user by {}",
                 tags.len(),
-                tags.len() + 1 - TAG_LIMIT
+                tags.len() + reserved - TAG_LIMIT
             ),
-            None,
+            Some("iamspec keeps the owner tag, and with access_keys one tag per key plus one"),
         );
     }
 
