@@ -121,6 +121,65 @@ impl KeySink for SecretsDir {
     }
 }
 
+/// Writes each secret encrypted to an age recipient: `DIR/USER-KEYID.EXT.age`. The files are safe to upload as a CI
+/// artifact; only the holder of the matching identity can read them.
+pub struct AgeSink {
+    dir: PathBuf,
+    recipient: age::x25519::Recipient,
+    format: SecretsFormat,
+}
+
+impl std::fmt::Debug for AgeSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgeSink")
+            .field("dir", &self.dir)
+            .field("recipient", &self.recipient.to_string())
+            .finish()
+    }
+}
+
+impl AgeSink {
+    /// Parses the recipient (`age1...`) and prepares the directory (created with 0700 when missing).
+    ///
+    /// # Errors
+    /// An invalid recipient or an unusable directory.
+    pub fn prepare(dir: &Path, recipient: &str, format: SecretsFormat) -> std::io::Result<Self> {
+        let recipient: age::x25519::Recipient = recipient.trim().parse().map_err(|e: &str| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("--encrypt-to: not an age recipient: {e}"),
+            )
+        })?;
+        if !dir.exists() {
+            fs::create_dir_all(dir)?;
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(Self {
+            dir: dir.to_owned(),
+            recipient,
+            format,
+        })
+    }
+}
+
+impl KeySink for AgeSink {
+    fn deliver(&self, key: &NewAccessKey) -> std::io::Result<String> {
+        let (ext, body) = render_secret(key, self.format);
+        let sealed =
+            age::encrypt(&self.recipient, body.as_bytes()).map_err(std::io::Error::other)?;
+        let path = self.dir.join(format!("{}-{}.{ext}.age", key.user, key.id));
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?;
+        f.write_all(&sealed)?;
+        f.sync_all()?;
+        fs::File::open(&self.dir)?.sync_all()?;
+        Ok(path.display().to_string())
+    }
+}
+
 /// The sink when no destination was given: refuses, so no key is created whose secret would be lost.
 #[derive(Debug)]
 pub struct NoSink;
@@ -162,6 +221,23 @@ mod tests {
             serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(body["SecretAccessKey"], "s3cr3t");
         assert_eq!(body["CreateDate"], "1970-01-01T00:00:00Z");
+
+        let identity = age::x25519::Identity::generate();
+        let age_sink = AgeSink::prepare(
+            &tmp.path().join("sealed"),
+            &identity.to_public().to_string(),
+            SecretsFormat::Env,
+        )
+        .unwrap();
+        let sealed = age_sink.deliver(&key).unwrap();
+        let bytes = fs::read(&sealed).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains("s3cr3t"));
+        let opened = String::from_utf8(age::decrypt(&identity, &bytes).unwrap()).unwrap();
+        assert_eq!(
+            opened,
+            "AWS_ACCESS_KEY_ID=AKIA1\nAWS_SECRET_ACCESS_KEY=s3cr3t\n"
+        );
+        assert!(AgeSink::prepare(tmp.path(), "not-a-recipient", SecretsFormat::Json).is_err());
 
         let open = tmp.path().join("open");
         fs::create_dir(&open).unwrap();

@@ -581,3 +581,130 @@ fn two_pipelines_applying_at_once_both_succeed_and_converge() {
     });
     assert_eq!((users, attached), (3, 1));
 }
+
+/// Every secret written to --secrets-dir, by file content.
+fn secrets_in(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(entry.path()).unwrap()).unwrap();
+        out.push(doc["SecretAccessKey"].as_str().unwrap().to_owned());
+    }
+    out
+}
+
+#[test]
+fn access_keys_are_created_delivered_rotated_and_never_leak_even_at_trace_level() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    let planfile = dir.path().join("plan.json");
+    let account = proxy.account().to_owned();
+    let spec_one = write_spec(
+        dir.path(),
+        "version: 1\nusers:\n  uploader:\n    access_keys: {count: 1}\n",
+    );
+    let spec = spec_one.to_str().unwrap().to_owned();
+    let mut transcript = String::new();
+    let mut record = |o: &Output| {
+        transcript.push_str(&String::from_utf8_lossy(&o.stdout));
+        transcript.push_str(&String::from_utf8_lossy(&o.stderr));
+    };
+    let trace = |args: &[&str]| {
+        let mut cmd = Command::cargo_bin("iamspec").unwrap();
+        for (k, v) in aws_env() {
+            cmd.env(k, v);
+        }
+        cmd.env("RUST_LOG", "trace")
+            .args(args)
+            .args(["-vvv", "--endpoint-url", &proxy.url()]);
+        cmd.timeout(Duration::from_secs(120)).output().unwrap()
+    };
+
+    let o = trace(&["plan", "-f", &spec, "--out", planfile.to_str().unwrap()]);
+    record(&o);
+    assert!(
+        stdout(&o).contains("+ uploader: create access key (secret -> --secrets-dir"),
+        "{}",
+        text(&o)
+    );
+    let o = trace(&[
+        "apply",
+        planfile.to_str().unwrap(),
+        "--secrets-dir",
+        secrets.to_str().unwrap(),
+    ]);
+    record(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let first = secrets_in(&secrets);
+    assert_eq!(first.len(), 1);
+    // The delivered key is in use: nothing to do.
+    let o = trace(&[
+        "plan",
+        "-f",
+        &spec,
+        "--format",
+        "json",
+        "--detailed-exitcode",
+    ]);
+    record(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // Two keys, then back to one: a second key is created and then the older one deleted.
+    let spec_two = write_spec(
+        dir.path(),
+        "version: 1\nusers:\n  uploader:\n    access_keys: {count: 2}\n",
+    );
+    let o = trace(&[
+        "apply",
+        "-f",
+        spec_two.to_str().unwrap(),
+        "--auto-approve",
+        "--secrets-dir",
+        secrets.to_str().unwrap(),
+    ]);
+    record(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    write_spec(
+        dir.path(),
+        "version: 1\nusers:\n  uploader:\n    access_keys: {count: 1}\n",
+    );
+    let o = trace(&[
+        "apply",
+        "-f",
+        &spec,
+        "--auto-approve",
+        "--secrets-dir",
+        secrets.to_str().unwrap(),
+    ]);
+    record(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(stdout(&o).contains("delete access key"), "{}", text(&o));
+    let o = trace(&["drift", "-f", &spec, "--format", "json"]);
+    record(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // Prune takes the user and its key.
+    let gone = write_spec(
+        dir.path(),
+        &format!("version: 1\naccount_id: \"{account}\"\nprune: true\nusers: {{}}\n"),
+    );
+    let o = trace(&["apply", "-f", gone.to_str().unwrap(), "--auto-approve"]);
+    record(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    let all = secrets_in(&secrets);
+    assert_eq!(all.len(), 2);
+    let plan_text = std::fs::read_to_string(&planfile).unwrap();
+    assert!(transcript.contains("TRACE"), "trace logging was not on");
+    for secret in &all {
+        assert!(
+            !transcript.contains(secret.as_str()),
+            "a secret leaked into stdout/stderr"
+        );
+        assert!(
+            !plan_text.contains(secret.as_str()),
+            "a secret leaked into the plan file"
+        );
+    }
+}

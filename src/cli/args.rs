@@ -147,6 +147,9 @@ pub enum Command {
         /// Write new access key secrets here (one 0600 file per key)
         #[arg(long, value_name = "DIR")]
         secrets_dir: Option<PathBuf>,
+        /// Encrypt new secrets to this age recipient (age1...); files go to --secrets-dir or ./iamspec-secrets
+        #[arg(long, value_name = "AGE_RECIPIENT")]
+        encrypt_to: Option<String>,
         /// Secret file format
         #[arg(long, value_enum, default_value_t = SecretsFormat::Json)]
         secrets_format: SecretsFormat,

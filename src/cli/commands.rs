@@ -18,7 +18,7 @@ use crate::model::Account;
 use crate::plan::{Op, Plan};
 use crate::render;
 use crate::saved::{fingerprint, sha256_hex, SavedPlan};
-use crate::secrets::{NoSink, SecretsDir};
+use crate::secrets::{AgeSink, NoSink, SecretsDir};
 use crate::spec::{self, Loaded, Spec};
 
 /// Runs a parsed command line.
@@ -54,28 +54,23 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             concurrency,
             max_deletes,
             secrets_dir,
+            encrypt_to,
             secrets_format,
             users,
         } => {
-            let sink: Box<dyn KeySink> = match &secrets_dir {
-                Some(dir) => {
-                    Box::new(SecretsDir::prepare(dir, secrets_format).map_err(|source| {
-                        CliError::Io {
-                            action: "prepare secrets directory",
-                            path: dir.display().to_string(),
-                            source,
-                        }
-                    })?)
-                }
-                None => Box::new(NoSink),
-            };
+            let sink = make_sink(
+                secrets_dir.as_deref(),
+                encrypt_to.as_deref(),
+                secrets_format,
+            )?;
             let opts = ApplyArgs {
                 auto_approve,
                 concurrency: usize::from(concurrency),
                 max_deletes,
-                has_sink: secrets_dir.is_some(),
+                has_sink: sink.is_some(),
                 users,
             };
+            let sink: Box<dyn KeySink> = sink.unwrap_or_else(|| Box::new(NoSink));
             match planfile {
                 Some(path) => apply_saved(g, &path, &opts, sink.as_ref()).await,
                 None => apply_spec(g, &spec.file, &opts, sink.as_ref()).await,
@@ -100,6 +95,32 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             Ok(exit::OK)
         }
     }
+}
+
+/// Where new secrets go: encrypted with --encrypt-to, plain 0600 files with --secrets-dir, else nowhere.
+fn make_sink(
+    dir: Option<&Path>,
+    encrypt_to: Option<&str>,
+    format: crate::secrets::SecretsFormat,
+) -> Result<Option<Box<dyn KeySink>>, CliError> {
+    let io = |dir: &Path| {
+        let path = dir.display().to_string();
+        move |source| CliError::Io {
+            action: "prepare secrets directory",
+            path,
+            source,
+        }
+    };
+    Ok(match (dir, encrypt_to) {
+        (dir, Some(recipient)) => {
+            let dir = dir.unwrap_or(Path::new("iamspec-secrets"));
+            Some(Box::new(
+                AgeSink::prepare(dir, recipient, format).map_err(io(dir))?,
+            ))
+        }
+        (Some(dir), None) => Some(Box::new(SecretsDir::prepare(dir, format).map_err(io(dir))?)),
+        (None, None) => None,
+    })
 }
 
 fn read_text(path: &Path) -> Result<String, CliError> {

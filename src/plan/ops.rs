@@ -246,7 +246,9 @@ impl Op {
                 format!("set permissions boundary {}", short(policy_arn))
             }
             Self::DeleteUserPermissionsBoundary { .. } => "remove permissions boundary".into(),
-            Self::CreateAccessKey { .. } => "create access key".into(),
+            Self::CreateAccessKey { .. } => {
+                "create access key (secret -> --secrets-dir or --encrypt-to)".into()
+            }
             Self::UpdateAccessKey { key_id, status, .. } => {
                 let verb = match status {
                     KeyStatus::Active => "activate",
