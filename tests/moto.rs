@@ -708,3 +708,57 @@ fn access_keys_are_created_delivered_rotated_and_never_leak_even_at_trace_level(
         );
     }
 }
+
+#[path = "../examples/bench/synth.rs"]
+mod synth;
+
+/// The benchmark's N = 100 case with its call counts asserted (not timed): a regression to per-user reads or
+/// extra writes fails here.
+#[test]
+fn a_hundred_users_cost_the_minimal_calls() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.yaml");
+    let changed = dir.path().join("changed.yaml");
+    std::fs::write(&base, synth::spec(100, false)).unwrap();
+    std::fs::write(&changed, synth::spec(100, true)).unwrap();
+    let count = |actions: &[String], name: &str| actions.iter().filter(|a| *a == name).count();
+
+    let o = run(
+        &proxy,
+        &["apply", "-f", base.to_str().unwrap(), "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let a = proxy.actions();
+    assert_eq!(count(&a, "CreateUser"), 100);
+    assert_eq!(count(&a, "PutUserPolicy"), 100);
+    assert_eq!(count(&a, "AttachUserPolicy"), 100);
+    assert_eq!(count(&a, "GetCallerIdentity"), 1);
+    // One read to plan, one to confirm the applied state (moto serves the whole account in one page).
+    assert_eq!(count(&a, "GetAccountAuthorizationDetails"), 2);
+    assert_eq!(a.len(), 303, "{a:?}");
+
+    proxy.clear_actions();
+    assert_no_changes(&proxy, base.to_str().unwrap());
+    assert_eq!(
+        proxy.actions(),
+        vec!["GetCallerIdentity", "GetAccountAuthorizationDetails"]
+    );
+
+    proxy.clear_actions();
+    let o = run(
+        &proxy,
+        &["apply", "-f", changed.to_str().unwrap(), "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let writes: Vec<String> = proxy
+        .actions()
+        .into_iter()
+        .filter(|a| !a.starts_with("Get") && !a.starts_with("List"))
+        .collect();
+    assert_eq!(
+        writes,
+        vec!["PutUserPolicy"],
+        "1% of 100 users changed one grant"
+    );
+}

@@ -119,10 +119,22 @@ impl PolicyDocument {
         Value::Object(obj)
     }
 
-    /// Compact canonical JSON, the form sent to IAM.
+    /// Compact canonical JSON, the form sent to IAM. Written directly (same text as `to_value().to_string()`):
+    /// validation sizes every user's policy, and building a `Value` tree first costs more than the rest of it.
     #[must_use]
     pub fn to_compact_json(&self) -> String {
-        self.to_value().to_string()
+        let mut out = String::with_capacity(256);
+        out.push_str("{\"Version\":");
+        push_json_str(&mut out, &self.version);
+        out.push_str(",\"Statement\":[");
+        for (i, st) in self.statements.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            st.write_compact(&mut out);
+        }
+        out.push_str("]}");
+        out
     }
 
     /// Indented canonical JSON, the form shown to people.
@@ -168,7 +180,9 @@ pub struct Atom {
 
 impl PartialEq for PolicyDocument {
     fn eq(&self, other: &Self) -> bool {
-        self.atoms() == other.atoms()
+        // Identical statements are the common case (IAM hands back what iamspec wrote): skip building atom sets.
+        (self.version == other.version && self.statements == other.statements)
+            || self.atoms() == other.atoms()
     }
 }
 
@@ -364,6 +378,61 @@ impl Statement {
         Value::Object(obj)
     }
 
+    /// The compact form of `to_value`, written directly.
+    fn write_compact(&self, out: &mut String) {
+        out.push('{');
+        if let Some(sid) = &self.sid {
+            out.push_str("\"Sid\":");
+            push_json_str(out, sid);
+            out.push(',');
+        }
+        out.push_str(match self.effect {
+            Effect::Allow => "\"Effect\":\"Allow\"",
+            Effect::Deny => "\"Effect\":\"Deny\"",
+        });
+        if let Some((key, value)) = &self.principal {
+            out.push(',');
+            push_json_str(out, key);
+            out.push(':');
+            out.push_str(&value.to_string());
+        }
+        out.push_str(if self.not_action {
+            ",\"NotAction\":"
+        } else {
+            ",\"Action\":"
+        });
+        push_json_list(out, &self.actions);
+        if !self.resources.is_empty() || self.not_resource {
+            out.push_str(if self.not_resource {
+                ",\"NotResource\":"
+            } else {
+                ",\"Resource\":"
+            });
+            push_json_list(out, &self.resources);
+        }
+        if !self.condition.is_empty() {
+            out.push_str(",\"Condition\":{");
+            for (i, (op, keys)) in self.condition.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_json_str(out, op);
+                out.push_str(":{");
+                for (j, (key, values)) in keys.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    push_json_str(out, key);
+                    out.push(':');
+                    push_json_list(out, values);
+                }
+                out.push('}');
+            }
+            out.push('}');
+        }
+        out.push('}');
+    }
+
     fn atoms_into(&self, out: &mut BTreeSet<Atom>) {
         // Condition keys are case-insensitive in IAM, operators and values are not; string == one-item list.
         let mut cond: BTreeMap<&str, BTreeMap<String, BTreeSet<&str>>> = BTreeMap::new();
@@ -402,6 +471,39 @@ impl Statement {
             }
         }
     }
+}
+
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// A sorted, de-duplicated JSON list of strings.
+fn push_json_list(out: &mut String, items: &[String]) {
+    let mut sorted: Vec<&String> = items.iter().collect();
+    sorted.sort();
+    sorted.dedup();
+    out.push('[');
+    for (i, item) in sorted.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_str(out, item);
+    }
+    out.push(']');
 }
 
 /// Characters of `text` that are not whitespace, as IAM counts policy sizes.
@@ -481,6 +583,15 @@ mod tests {
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:a","s3:b"],"Resource":["arn:aws:s3:::x"]}]}"#
         );
         assert_eq!(PolicyDocument::parse(&doc.to_compact_json()).unwrap(), doc);
+    }
+
+    #[test]
+    fn direct_compact_form_equals_serde_json() {
+        let doc = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"A\"b","Effect":"Deny","Principal":{"AWS":["x","y"]},"NotAction":["s3:b","s3:a","s3:a"],"NotResource":"arn:aws:s3:::x/\u0001\\","Condition":{"StringLike":{"s3:prefix":["b*","a\n*"]},"Bool":{"aws:SecureTransport":false}}},{"Effect":"Allow","Action":"s3:*"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(doc.to_compact_json(), doc.to_value().to_string());
     }
 
     #[test]

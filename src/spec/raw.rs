@@ -36,7 +36,7 @@ pub struct RawSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignore: Option<Vec<RawIgnore>>,
     /// The users, by IAM user name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_map")]
     pub users: IndexMap<String, RawUser>,
 }
 
@@ -45,7 +45,11 @@ pub struct RawSpec {
 #[serde(deny_unknown_fields)]
 pub struct RawUser {
     /// Tags (besides the owner tag, which iamspec adds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "unique_map_opt"
+    )]
     pub tags: Option<IndexMap<String, String>>,
     /// S3 bucket grants, rendered into the inline policy `iamspec-grants`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -107,8 +111,56 @@ pub struct RawIgnore {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<String>,
     /// Tags that must all be present with these values (`*` matches any value).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "unique_map_opt"
+    )]
     pub tags: Option<IndexMap<String, String>>,
+}
+
+/// A mapping that refuses duplicate keys (a plain map would keep the last one silently). The error sends `load`
+/// to the position-keeping tree, which names both lines.
+fn unique_map<'de, D, V>(deserializer: D) -> Result<IndexMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Visitor<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<V> {
+        type Value = IndexMap<String, V>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a mapping")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = IndexMap::with_capacity(map.size_hint().unwrap_or(0));
+            while let Some((k, v)) = map.next_entry::<String, V>()? {
+                if out.contains_key(&k) {
+                    return Err(serde::de::Error::custom(format!("duplicate key `{k}`")));
+                }
+                out.insert(k, v);
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_map(Visitor(std::marker::PhantomData))
+}
+
+fn unique_map_opt<'de, D, V>(deserializer: D) -> Result<Option<IndexMap<String, V>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Unique<V>(IndexMap<String, V>);
+    impl<'de, V: Deserialize<'de>> Deserialize<'de> for Unique<V> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            unique_map(d).map(Unique)
+        }
+    }
+    Ok(Option::<Unique<V>>::deserialize(deserializer)?.map(|u| u.0))
 }
 
 /// The spec's JSON Schema, as a pretty JSON string with a trailing newline.

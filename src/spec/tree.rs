@@ -225,7 +225,40 @@ pub fn parse(text: &str) -> Result<Node, TreeError> {
 
 enum Frame {
     Seq(Node, Vec<Node>, usize),
-    Map(Node, Vec<(Node, Node)>, Option<Node>, usize),
+    Map(Node, Vec<(Node, Node)>, Option<Node>, usize, KeyIndex),
+}
+
+/// Finds duplicate keys: a scan for small mappings, a hash index once a mapping grows (the users mapping can hold
+/// 100,000 entries, and a scan per key would be quadratic).
+#[derive(Default)]
+struct KeyIndex(Option<HashMap<String, usize>>);
+
+impl KeyIndex {
+    const SCAN_LIMIT: usize = 16;
+
+    /// The line of an earlier identical key, if any; records this one.
+    fn check(&mut self, entries: &[(Node, Node)], key: &Node) -> Option<usize> {
+        let text = key.as_str().unwrap_or("~");
+        if self.0.is_none() && entries.len() < Self::SCAN_LIMIT {
+            return entries
+                .iter()
+                .find(|(k, _)| k.as_str() == key.as_str())
+                .map(|(k, _)| k.pos.line);
+        }
+        let index = self.0.get_or_insert_with(|| {
+            entries
+                .iter()
+                .map(|(k, _)| (k.as_str().unwrap_or("~").to_owned(), k.pos.line))
+                .collect()
+        });
+        match index.get(text) {
+            Some(line) => Some(*line),
+            None => {
+                index.insert(text.to_owned(), key.pos.line);
+                None
+            }
+        }
+    }
 }
 
 struct Builder<'a> {
@@ -351,6 +384,7 @@ impl Builder<'_> {
                         Vec::new(),
                         None,
                         anchor,
+                        KeyIndex::default(),
                     ),
                     pos,
                 )?;
@@ -361,7 +395,7 @@ impl Builder<'_> {
                         node.value = Value::Seq(items);
                         (node, anchor)
                     }
-                    Some(Frame::Map(mut node, entries, _, anchor)) => {
+                    Some(Frame::Map(mut node, entries, _, anchor, _)) => {
                         // A block mapping's start event points past its first key: start it at that key instead.
                         if let Some((first, _)) = entries.first() {
                             node.pos = Pos {
@@ -399,34 +433,32 @@ impl Builder<'_> {
         match self.stack.last_mut() {
             None => self.root = Some(node),
             Some(Frame::Seq(_, items, _)) => items.push(node),
-            Some(Frame::Map(_, entries, pending, _)) => {
-                match pending.take() {
-                    None => {
-                        if !matches!(node.value, Value::Scalar { .. } | Value::Null) {
-                            return Err(TreeError {
-                                message: "mapping keys must be plain scalars".into(),
-                                help: None,
-                                pos: node.pos,
-                            });
-                        }
-                        if let Some((prev, _)) =
-                            entries.iter().find(|(k, _)| k.as_str() == node.as_str())
-                        {
-                            return Err(TreeError {
-                            message: format!(
-                                "duplicate key `{}` (first at line {})",
-                                node.as_str().unwrap_or("~"),
-                                prev.pos.line
-                            ),
-                            help: Some("YAML keys must be unique within a mapping; merge the two entries".into()),
+            Some(Frame::Map(_, entries, pending, _, index)) => match pending.take() {
+                None => {
+                    if !matches!(node.value, Value::Scalar { .. } | Value::Null) {
+                        return Err(TreeError {
+                            message: "mapping keys must be plain scalars".into(),
+                            help: None,
                             pos: node.pos,
                         });
-                        }
-                        *pending = Some(node);
                     }
-                    Some(key) => entries.push((key, node)),
+                    if let Some(line) = index.check(entries, &node) {
+                        return Err(TreeError {
+                            message: format!(
+                                "duplicate key `{}` (first at line {line})",
+                                node.as_str().unwrap_or("~"),
+                            ),
+                            help: Some(
+                                "YAML keys must be unique within a mapping; merge the two entries"
+                                    .into(),
+                            ),
+                            pos: node.pos,
+                        });
+                    }
+                    *pending = Some(node);
                 }
-            }
+                Some(key) => entries.push((key, node)),
+            },
         }
         Ok(())
     }

@@ -119,6 +119,8 @@ impl SpecUser {
     /// The rendered inline grants policy, if the user has grants.
     #[must_use]
     pub fn grants_policy(&self) -> Option<PolicyDocument> {
+        // Rendered on demand, not kept: at 100,000 users the kept documents would cost more memory (and page
+        // faults) than rendering twice costs time.
         render_grants(&self.grants)
     }
 }
@@ -148,22 +150,64 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// Validation state. The position-keeping tree is parsed only when a finding needs a position: a valid spec never
+/// pays for it (a 100,000-user spec would spend more time and memory on the tree than on everything else).
 struct Ctx<'a> {
-    tree: &'a Node,
+    text: &'a str,
+    tree: std::cell::OnceCell<Option<Node>>,
+    users: std::cell::OnceCell<std::collections::HashMap<String, usize>>,
     items: Vec<Diagnostic>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            tree: std::cell::OnceCell::new(),
+            users: std::cell::OnceCell::new(),
+            items: Vec::new(),
+        }
+    }
+
     fn locate(&self, path: &[Seg<'_>], at_key: bool) -> Pos {
-        for n in (0..=path.len()).rev() {
-            if let Some((node, key)) = self.tree.find(&path[..n]) {
-                return match (at_key || n < path.len(), key) {
+        let Some(tree) = self.tree.get_or_init(|| tree::parse(self.text).ok()) else {
+            return Pos {
+                line: 1,
+                col: 1,
+                offset: 0,
+                len: 1,
+            };
+        };
+        // The users mapping can be huge: jump to the user through an index instead of scanning.
+        let (base, rest, base_key) = match (path, tree.get("users")) {
+            ([Seg::Key("users"), Seg::Key(name), rest @ ..], Some((_, users))) => {
+                let index = self.users.get_or_init(|| match &users.value {
+                    tree::Value::Map(entries) => entries
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, (k, _))| k.as_str().map(|k| (k.to_owned(), i)))
+                        .collect(),
+                    _ => std::collections::HashMap::new(),
+                });
+                match (index.get(*name), &users.value) {
+                    (Some(i), tree::Value::Map(entries)) => {
+                        (&entries[*i].1, rest, Some(&entries[*i].0))
+                    }
+                    _ => (tree, path, None),
+                }
+            }
+            _ => (tree, path, None),
+        };
+        for n in (0..=rest.len()).rev() {
+            if let Some((node, key)) = base.find(&rest[..n]) {
+                let key = key.or(if n == 0 { base_key } else { None });
+                return match (at_key || n < rest.len(), key) {
                     (true, Some(key)) => key.pos,
                     _ => node.pos,
                 };
             }
         }
-        self.tree.pos
+        tree.pos
     }
 
     fn add(
@@ -197,6 +241,51 @@ impl Ctx<'_> {
     }
 }
 
+/// Every located problem of a file serde refused: tree errors (syntax, hostile input), shape errors (unknown fields,
+/// types), or, when the tree finds nothing, serde's own message at serde's position.
+fn explain_refusal(text: &str, e: &serde_norway::Error) -> Vec<Diagnostic> {
+    let doc = |message: String, help: Option<String>, pos: Pos| {
+        vec![Diagnostic {
+            severity: Severity::Error,
+            field: "(document)".into(),
+            message,
+            help,
+            pos,
+        }]
+    };
+    let tree = match tree::parse(text) {
+        Ok(tree) => tree,
+        Err(t) => return doc(t.message, t.help, t.pos),
+    };
+    if !matches!(tree.value, tree::Value::Map(_)) {
+        return doc(
+            format!(
+                "a spec is a mapping with `version` and `users`, found {}",
+                tree.kind()
+            ),
+            Some("start from one of the files in examples/".into()),
+            tree.pos,
+        );
+    }
+    let shape = structure::check(&tree);
+    if !shape.is_empty() {
+        return shape;
+    }
+    let (line, col, offset) = e
+        .location()
+        .map_or((1, 1, 0), |l| (l.line(), l.column(), l.index()));
+    doc(
+        e.to_string(),
+        None,
+        Pos {
+            line,
+            col,
+            offset,
+            len: 1,
+        },
+    )
+}
+
 /// Loads and validates a spec from its text. Pure: the caller reads the file.
 ///
 /// # Errors
@@ -208,53 +297,34 @@ pub fn load(file: &str, text: &str) -> Result<Loaded, Diagnostics> {
         source: Arc::clone(&source),
         items,
     };
-    let tree = tree::parse(text).map_err(|e| {
-        fail(vec![Diagnostic {
-            severity: Severity::Error,
-            field: "(document)".into(),
-            message: e.message,
-            help: e.help,
-            pos: e.pos,
-        }])
-    })?;
-    if !matches!(tree.value, tree::Value::Map(_)) {
+    if text.len() > tree::MAX_BYTES {
         return Err(fail(vec![Diagnostic {
             severity: Severity::Error,
             field: "(document)".into(),
             message: format!(
-                "a spec is a mapping with `version` and `users`, found {}",
-                tree.kind()
+                "spec is {} bytes; the limit is {} bytes",
+                text.len(),
+                tree::MAX_BYTES
             ),
-            help: Some("start from one of the files in examples/".into()),
-            pos: tree.pos,
-        }]));
-    }
-    let shape = structure::check(&tree);
-    if !shape.is_empty() {
-        return Err(fail(shape));
-    }
-    let raw: RawSpec = serde_norway::from_str(text).map_err(|e| {
-        let (line, col, offset) = e
-            .location()
-            .map_or((1, 1, 0), |l| (l.line(), l.column(), l.index()));
-        fail(vec![Diagnostic {
-            severity: Severity::Error,
-            field: "(document)".into(),
-            message: e.to_string(),
-            help: None,
+            help: Some(
+                "a spec this large is not a hand-written spec; split it by team or account".into(),
+            ),
             pos: Pos {
-                line,
-                col,
-                offset,
+                line: 1,
+                col: 1,
+                offset: 0,
                 len: 1,
             },
-        }])
-    })?;
-    let mut ctx = Ctx {
-        tree: &tree,
-        items: Vec::new(),
+        }]));
+    }
+    // serde first: it is fast, and it bounds recursion and alias expansion itself. Only when it refuses the file
+    // does the position-keeping tree run, to report every problem of the file (serde stops at the first).
+    let raw: RawSpec = match serde_norway::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => return Err(fail(explain_refusal(text, &e))),
     };
-    let spec = validate(&raw, &mut ctx);
+    let mut ctx = Ctx::new(text);
+    let spec = validate(raw, &mut ctx);
     ctx.items.sort_by_key(|d| (d.pos.offset, d.severity));
     let diags = fail(ctx.items);
     if diags.has_errors() {
@@ -266,7 +336,10 @@ pub fn load(file: &str, text: &str) -> Result<Loaded, Diagnostics> {
     })
 }
 
-fn validate(raw: &RawSpec, ctx: &mut Ctx<'_>) -> Spec {
+fn validate(mut raw: RawSpec, ctx: &mut Ctx<'_>) -> Spec {
+    // Consumed user by user, so each raw user's memory is reused for its validated form.
+    let raw_users = std::mem::take(&mut raw.users);
+    let raw = &raw;
     if raw.version != 1 {
         ctx.error(
             &[Seg::Key("version")],
@@ -353,8 +426,9 @@ fn validate(raw: &RawSpec, ctx: &mut Ctx<'_>) -> Spec {
     }
 
     let mut users = Vec::new();
-    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
-    for (name, raw_user) in &raw.users {
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for (name, raw_user) in raw_users {
+        let name = name.as_str();
         let at = [Seg::Key("users"), Seg::Key(name)];
         if !valid_user_name(name) {
             ctx.error_at_key(
@@ -363,14 +437,20 @@ fn validate(raw: &RawSpec, ctx: &mut Ctx<'_>) -> Spec {
                 Some("use 1-64 characters from A-Z a-z 0-9 and + = , . @ _ -"),
             );
         }
-        if let Some(first) = seen.insert(name.to_ascii_lowercase(), name) {
-            ctx.error_at_key(
+        match seen.entry(name.to_ascii_lowercase()) {
+            std::collections::btree_map::Entry::Occupied(first) => ctx.error_at_key(
                 &at,
-                format!("user `{name}` duplicates `{first}`: IAM user names are case-insensitive"),
+                format!(
+                    "user `{name}` duplicates `{}`: IAM user names are case-insensitive",
+                    first.get()
+                ),
                 Some("keep one of them"),
-            );
+            ),
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(name.to_owned());
+            }
         }
-        if let Some(user) = validate_user(name, raw_user, ctx, &at, max_attached) {
+        if let Some(user) = validate_user(name, &raw_user, ctx, &at, max_attached) {
             users.push(user);
         }
     }

@@ -1,0 +1,291 @@
+//! The benchmark program. `cargo run --release --example bench -- core` times the pure core at 5,000 and 100,000
+//! users in-process; `cargo run --release --example bench -- moto [N...]` runs the release CLI against a
+//! moto_server (one per size, started here) for apply from scratch, a no-change plan, a plan after 1% changed and the apply of that change,
+//! printing wall time, API calls by operation and peak memory, with PASS/FAIL against the targets of BENCHMARKS.md.
+
+mod synth;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use iamspec::diff::{desired_user, diff, DiffOptions};
+use iamspec::model::Account;
+
+/// Peak resident memory of a process so far, in KiB (Linux VmHWM).
+fn peak_kib(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "PASS"
+    } else {
+        "FAIL"
+    }
+}
+
+fn core(sizes: &[usize]) -> bool {
+    let mut all = true;
+    println!("| users | spec MiB | load+validate+render | diff | total | peak RSS | target |");
+    println!("|---:|---:|---:|---:|---:|---:|---|");
+    for &n in sizes {
+        let text = synth::spec(n, false);
+        let t0 = Instant::now();
+        let loaded = iamspec::spec::load("bench.yaml", &text).expect("valid spec");
+        let load = t0.elapsed();
+
+        let mut live = Account::default();
+        for su in &loaded.spec.users {
+            let u = desired_user(&loaded.spec, su);
+            live.users.insert(u.name.clone(), u);
+        }
+        let t1 = Instant::now();
+        let plan = diff(&loaded.spec, &live, &DiffOptions::default()).expect("plan");
+        let d = t1.elapsed();
+        assert!(plan.changes.is_empty());
+        let total = load + d;
+        let peak = peak_kib("self");
+        let ok = n < 100_000 || (total < Duration::from_secs(2) && peak < 1024 * 1024);
+        all &= ok;
+        println!(
+            "| {n} | {:.1} | {:.3} s | {:.3} s | {:.3} s | {:.0} MiB | {} |",
+            text.len() as f64 / 1048576.0,
+            load.as_secs_f64(),
+            d.as_secs_f64(),
+            total.as_secs_f64(),
+            mib(peak),
+            if n >= 100_000 { verdict(ok) } else { "-" }
+        );
+    }
+    all
+}
+
+struct Run {
+    wall: Duration,
+    calls: BTreeMap<String, u64>,
+    peak_kib: u64,
+    code: i32,
+}
+
+fn iamspec_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("exe");
+    // target/release/examples/bench -> target/release/iamspec
+    exe.parent()
+        .and_then(Path::parent)
+        .map(|p| p.join("iamspec"))
+        .expect("release dir")
+}
+
+fn run_cli(endpoint: &str, args: &[&str]) -> Run {
+    let started = Instant::now();
+    let mut child = Command::new(iamspec_bin())
+        .args(args)
+        .args(["--endpoint-url", endpoint, "--stats"])
+        .env("AWS_ACCESS_KEY_ID", "AKIABENCHBENCHBENCH")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run iamspec (build it with `cargo build --release` first)");
+    let pid = child.id().to_string();
+    let mut peak = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        peak = peak.max(peak_kib(&pid));
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let wall = started.elapsed();
+    let mut stderr = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .ok();
+    let mut calls = BTreeMap::new();
+    for line in stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("API calls:"))
+        .skip(1)
+    {
+        let mut parts = line.split_whitespace();
+        if let (Some(op), Some(n)) = (parts.next(), parts.next().and_then(|n| n.parse().ok())) {
+            calls.insert(op.to_owned(), n);
+        }
+    }
+    if !status.success() && status.code() != Some(2) {
+        eprintln!("{stderr}");
+    }
+    Run {
+        wall,
+        calls,
+        peak_kib: peak,
+        code: status.code().unwrap_or(-1),
+    }
+}
+
+fn calls_text(calls: &BTreeMap<String, u64>) -> String {
+    calls
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A moto_server of its own for one size, on a free loopback port; stopped on drop.
+struct MotoServer(std::process::Child, String);
+
+impl MotoServer {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server on PATH (pip install 'moto[server]==5.2.1')");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self(child, format!("http://127.0.0.1:{port}"))
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn moto(sizes: &[usize]) -> bool {
+    let mut all = true;
+    println!("| users | scenario | wall | API calls | peak RSS | target |");
+    println!("|---:|---|---:|---|---:|---|");
+    for &n in sizes {
+        let server = MotoServer::start();
+        let endpoint = server.1.as_str();
+        let dir = tempfile::tempdir().expect("tmp");
+        let base = dir.path().join("spec.yaml");
+        let changed = dir.path().join("changed.yaml");
+        std::fs::write(&base, synth::spec(n, false)).unwrap();
+        std::fs::write(&changed, synth::spec(n, true)).unwrap();
+        let (b, c) = (base.to_str().unwrap(), changed.to_str().unwrap());
+        let pages = n.div_ceil(1000) as u64;
+        let get = |r: &Run, op: &str| r.calls.get(op).copied().unwrap_or(0);
+
+        let r = run_cli(endpoint, &["apply", "-f", b, "--auto-approve"]);
+        let attaches = n as u64;
+        let writes_ok = get(&r, "CreateUser") == n as u64
+            && get(&r, "PutUserPolicy") == n as u64
+            && get(&r, "AttachUserPolicy") == attaches
+            && r.calls.keys().all(|k| {
+                [
+                    "CreateUser",
+                    "PutUserPolicy",
+                    "AttachUserPolicy",
+                    "GetCallerIdentity",
+                    "GetAccountAuthorizationDetails",
+                ]
+                .contains(&k.as_str())
+            });
+        all &= writes_ok && r.code == 0;
+        row(
+            n,
+            "apply from scratch",
+            &r,
+            &format!("{} (minimal writes)", verdict(writes_ok && r.code == 0)),
+        );
+
+        let r = run_cli(endpoint, &["plan", "-f", b, "--detailed-exitcode"]);
+        let reads_ok = get(&r, "GetAccountAuthorizationDetails") <= pages
+            && r.calls.values().sum::<u64>() <= pages + 2
+            && r.code == 0;
+        let fast = n != 1000 || r.wall < Duration::from_secs(3);
+        all &= reads_ok && fast;
+        let target = format!(
+            "{} (<= {pages} GAAD + 2){}",
+            verdict(reads_ok),
+            if n == 1000 {
+                format!(", {} (< 3 s)", verdict(fast))
+            } else {
+                String::new()
+            }
+        );
+        row(n, "plan, no change", &r, &target);
+
+        let r = run_cli(endpoint, &["plan", "-f", c, "--detailed-exitcode"]);
+        let ok = r.code == 2 && r.calls.values().sum::<u64>() <= pages + 2;
+        all &= ok;
+        row(n, "plan, 1% changed", &r, verdict(ok));
+
+        let r = run_cli(endpoint, &["apply", "-f", c, "--auto-approve"]);
+        let want = n.div_ceil(100) as u64;
+        let ok = r.code == 0 && get(&r, "PutUserPolicy") == want;
+        all &= ok;
+        row(
+            n,
+            "apply 1% change",
+            &r,
+            &format!("{} ({want} PutUserPolicy)", verdict(ok)),
+        );
+    }
+    all
+}
+
+fn row(n: usize, scenario: &str, r: &Run, target: &str) {
+    println!(
+        "| {n} | {scenario} | {:.2} s | {} | {:.0} MiB | {target} |",
+        r.wall.as_secs_f64(),
+        calls_text(&r.calls),
+        mib(r.peak_kib)
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mode = args.first().map_or("core", String::as_str);
+    let sizes: Vec<usize> = args.iter().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let ok = match mode {
+        "core" => core(if sizes.is_empty() {
+            &[5_000, 100_000]
+        } else {
+            &sizes
+        }),
+        "moto" => moto(if sizes.is_empty() {
+            &[100, 1_000, 5_000]
+        } else {
+            &sizes
+        }),
+        other => {
+            eprintln!("usage: bench [core|moto] [N...] (got {other})");
+            std::process::exit(1);
+        }
+    };
+    std::process::exit(if ok { 0 } else { 1 });
+}
