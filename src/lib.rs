@@ -9,6 +9,19 @@
 //!
 //! Everything up to and including [`diff`] is pure: no I/O, no clock, no randomness. I/O lives in [`backend`],
 //! [`apply`], [`secrets`] and the CLI.
+//!
+//! The pure half, end to end:
+//!
+//! ```
+//! use iamspec::diff::{diff, DiffOptions};
+//! use iamspec::model::Account;
+//!
+//! let text = "version: 1\nusers:\n  pixelshift:\n    grants:\n      - buckets: [photos-prod]\n        access: read-write\n";
+//! let loaded = iamspec::spec::load("iamspec.yaml", text).expect("valid spec");
+//! let plan = diff(&loaded.spec, &Account::default(), &DiffOptions::default()).expect("no conflicts");
+//! assert_eq!(iamspec::render::text::summary_line(&plan), "Plan: 2 to add, 0 to change, 0 to destroy.");
+//! assert_eq!(plan.changes[1].grants[0].after.as_deref(), Some("read-write"));
+//! ```
 
 #![forbid(unsafe_code)]
 
