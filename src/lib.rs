@@ -36,4 +36,5 @@ pub mod policy;
 pub mod render;
 pub mod saved;
 pub mod secrets;
+pub mod selfpolicy;
 pub mod spec;

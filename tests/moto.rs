@@ -762,3 +762,105 @@ fn a_hundred_users_cost_the_minimal_calls() {
         "1% of 100 users changed one grant"
     );
 }
+
+fn stats_ops(o: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .skip_while(|l| !l.starts_with("API calls:"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+/// moto lacks PutUserPermissionsBoundary (a bare HTTP 500), so boundaries are proven on the local account and in
+/// the property tests; this run covers every other call.
+#[test]
+fn self_policy_allows_every_call_of_a_full_run() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let account = proxy.account().to_owned();
+    let secrets = dir.path().join("secrets");
+    let iam = iam_client(&proxy);
+    rt().block_on(async {
+        iam.create_group()
+            .group_name("readers")
+            .send()
+            .await
+            .unwrap()
+    });
+    let full = write_spec(
+        dir.path(),
+        &format!(
+            "version: 1\naccount_id: \"{account}\"\nprune: true\nusers:\n  keeper: {{}}\n  busy:\n    tags: {{team: x}}\n    grants: [{{buckets: [b-one], access: read}}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    groups: [readers]\n    access_keys: {{count: 1}}\n"
+        ),
+    );
+    let mut ops = Vec::new();
+    let secrets_arg = secrets.to_str().unwrap();
+    let o = run(
+        &proxy,
+        &[
+            "apply",
+            "-f",
+            full.to_str().unwrap(),
+            "--auto-approve",
+            "--stats",
+            "--secrets-dir",
+            secrets_arg,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    ops.extend(stats_ops(&o));
+    rt().block_on(async {
+        iam.create_login_profile()
+            .user_name("busy")
+            .password("Correct-Horse-9")
+            .send()
+            .await
+            .unwrap();
+    });
+    let policy = run(&proxy, &["self-policy", "-f", full.to_str().unwrap()]);
+    assert_eq!(policy.status.code(), Some(0), "{}", text(&policy));
+    let pruned = write_spec(
+        dir.path(),
+        &format!("version: 1\naccount_id: \"{account}\"\nprune: true\nusers:\n  keeper: {{}}\n"),
+    );
+    let o = run(
+        &proxy,
+        &[
+            "apply",
+            "-f",
+            pruned.to_str().unwrap(),
+            "--auto-approve",
+            "--stats",
+            "--max-deletes",
+            "20",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    ops.extend(stats_ops(&o));
+
+    let doc: serde_json::Value = serde_json::from_slice(&policy.stdout).unwrap();
+    let allowed: Vec<String> = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["Action"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert!(
+        ops.contains(&"DeleteLoginProfile".to_owned())
+            && ops.contains(&"CreateAccessKey".to_owned()),
+        "{ops:?}"
+    );
+    for op in ops.iter().filter(|op| *op != "GetCallerIdentity") {
+        assert!(
+            allowed.contains(&format!("iam:{op}")),
+            "iam:{op} is not in the self-policy: {allowed:?}"
+        );
+    }
+}

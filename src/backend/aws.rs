@@ -127,7 +127,11 @@ where
                 _ if ctx.raw().status().is_server_error() => ErrorKind::Server,
                 _ => ErrorKind::Other,
             };
-            let message = format!("{code}: {}", err.message().unwrap_or("no message"));
+            let message = if kind == ErrorKind::Unsupported {
+                format!("the endpoint does not implement {operation} (HTTP 500 without an IAM error code)")
+            } else {
+                format!("{code}: {}", err.message().unwrap_or("no message"))
+            };
             // A 5xx may have been applied before the failure.
             (kind, message, kind == ErrorKind::Server)
         }

@@ -169,6 +169,12 @@ pub enum Command {
         #[arg(long = "user", value_name = "NAME")]
         users: Vec<String>,
     },
+    /// Print the least-privilege IAM policy iamspec needs for this spec
+    SelfPolicy {
+        /// The spec.
+        #[command(flatten)]
+        spec: SpecArg,
+    },
     /// Print the spec's JSON Schema
     Schema,
     /// Print shell completions

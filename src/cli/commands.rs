@@ -81,6 +81,12 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             format,
             users,
         } => drift(g, &spec.file, format, &users).await,
+        Command::SelfPolicy { spec } => {
+            let (loaded, _) = load_spec(&spec.file, g.color)?;
+            let doc = crate::selfpolicy::policy(&loaded.spec);
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            Ok(exit::OK)
+        }
         Command::Schema => {
             print!("{}", spec::json_schema());
             Ok(exit::OK)
