@@ -6,8 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    is_internal_tag, Account, KeyStatus, User, GRANTS_POLICY, KEYS_SINCE_TAG, KEY_TAG_PREFIX,
-    OWNER_TAG,
+    is_internal_tag, Account, KeyStatus, User, KEYS_SINCE_TAG, KEY_TAG_PREFIX, OWNER_TAG,
 };
 use crate::plan::{Action, Change, GrantChange, Notice, NoticeKind, Op, Plan};
 use crate::policy::{summarize, PolicyDocument, ACCESS_KEY_LIMIT, INLINE_USER_LIMIT, TAG_LIMIT};
@@ -103,7 +102,8 @@ pub fn key_users(spec: &Spec) -> BTreeSet<String> {
 pub fn desired_user(spec: &Spec, su: &SpecUser) -> User {
     let mut user = desired_shell(spec, su);
     if let Some(doc) = su.grants_policy() {
-        user.inline_policies.insert(GRANTS_POLICY.to_owned(), doc);
+        user.inline_policies
+            .insert(su.grants_policy_name.clone(), doc);
     }
     user
 }
@@ -114,6 +114,7 @@ fn desired_shell(spec: &Spec, su: &SpecUser) -> User {
     let mut user = User::new(su.name.clone(), spec.path.clone());
     user.tags = su.tags.clone();
     user.tags.insert(OWNER_TAG.to_owned(), spec.owner.clone());
+    user.inline_policies = su.raw_policies.clone();
     user.attached_policies = su.managed_policies.clone();
     user.groups = su.groups.clone();
     user.permissions_boundary = su.permissions_boundary.clone();
@@ -137,7 +138,7 @@ pub fn diff(spec: &Spec, live: &Account, opts: &DiffOptions) -> Result<Plan, Dif
         let grants = rendered.as_ref();
         let changes = match live_by_name.get(&su.name.to_ascii_lowercase()).copied() {
             None => {
-                if su.access_keys.is_some() {
+                if su.access_keys.is_some_and(|k| k.count > 0) {
                     want.tags
                         .insert(KEYS_SINCE_TAG.to_owned(), opts.now.to_string());
                 }
@@ -181,7 +182,6 @@ pub fn diff(spec: &Spec, live: &Account, opts: &DiffOptions) -> Result<Plan, Dif
                         continue;
                     }
                 }
-                want.tags.extend(internal_tags(su, have, opts.now));
                 update_user(
                     spec,
                     su,
@@ -245,9 +245,15 @@ pub fn diff(spec: &Spec, live: &Account, opts: &DiffOptions) -> Result<Plan, Dif
     Ok(plan)
 }
 
-/// iamspec's bookkeeping tags a live user should carry: with keys declared, `keys-since` (kept, or set now) and
+/// iamspec's bookkeeping tags a live user should carry: with keys declared, `keys-since` (kept, or set when this
+/// plan creates the first key) and
 /// the delivery tags of keys that still exist; without, whatever bookkeeping is there stays untouched.
-fn internal_tags(su: &SpecUser, have: &User, now: i64) -> BTreeMap<String, String> {
+fn internal_tags(
+    su: &SpecUser,
+    have: &User,
+    now: i64,
+    creates_keys: bool,
+) -> BTreeMap<String, String> {
     let mut tags: BTreeMap<String, String> = BTreeMap::new();
     if su.access_keys.is_none() {
         tags.extend(
@@ -258,12 +264,16 @@ fn internal_tags(su: &SpecUser, have: &User, now: i64) -> BTreeMap<String, Strin
         );
         return tags;
     }
-    let since = have
-        .tags
-        .get(KEYS_SINCE_TAG)
-        .cloned()
-        .unwrap_or_else(|| now.to_string());
-    tags.insert(KEYS_SINCE_TAG.to_owned(), since);
+    // Set when iamspec first creates a key for the user: keys older than the mark are someone else's.
+    match have.tags.get(KEYS_SINCE_TAG) {
+        Some(since) => {
+            tags.insert(KEYS_SINCE_TAG.to_owned(), since.clone());
+        }
+        None if creates_keys => {
+            tags.insert(KEYS_SINCE_TAG.to_owned(), now.to_string());
+        }
+        None => {}
+    }
     for key in &have.access_keys {
         let tag = format!("{KEY_TAG_PREFIX}{}", key.id);
         if let Some(v) = have.tags.get(&tag) {
@@ -318,6 +328,7 @@ fn put_policy(
     doc: &PolicyDocument,
     before: Option<&PolicyDocument>,
     reason: &str,
+    is_grants: bool,
 ) -> Change {
     let action = if before.is_some() {
         Action::Update
@@ -334,7 +345,7 @@ fn put_policy(
         },
         reason,
     );
-    if name == GRANTS_POLICY {
+    if is_grants {
         c.grants = grant_changes(before, Some(doc));
     }
     c.before = before.cloned();
@@ -356,10 +367,21 @@ fn create_user(want: &User, grants: Option<&PolicyDocument>, su: &SpecUser) -> V
     if let Some(doc) = grants {
         out.push(put_policy(
             name,
-            GRANTS_POLICY,
+            &su.grants_policy_name,
             doc,
             None,
             "grants of a new user",
+            true,
+        ));
+    }
+    for (policy, doc) in &want.inline_policies {
+        out.push(put_policy(
+            name,
+            policy,
+            doc,
+            None,
+            "raw_policies of a new user",
+            false,
         ));
     }
     for arn in &want.attached_policies {
@@ -436,7 +458,12 @@ fn update_user(
             _ => None,
         })
         .collect();
+    let creates_keys = keys
+        .adds
+        .iter()
+        .any(|c| matches!(c.op, Op::CreateAccessKey { .. }));
     let mut want = want.clone();
+    want.tags.extend(internal_tags(su, have, now, creates_keys));
     want.tags.retain(|k, _| {
         !k.strip_prefix(KEY_TAG_PREFIX)
             .is_some_and(|id| doomed.contains(id))
@@ -520,7 +547,10 @@ fn update_user(
     let stale_inline: Vec<&String> = have
         .inline_policies
         .keys()
-        .filter(|k| !(grants.is_some() && k.as_str() == GRANTS_POLICY))
+        .filter(|k| {
+            !want.inline_policies.contains_key(*k)
+                && !(grants.is_some() && **k == su.grants_policy_name)
+        })
         .collect();
     // IAM counts every inline policy of a user against one limit: if the stale ones and the new one do not fit
     // together, the stale ones go first. Sizes cost a serialisation, so only when something is stale.
@@ -529,18 +559,37 @@ fn update_user(
             .iter()
             .map(|k| have.inline_policies[*k].size())
             .sum();
-        let new: usize = grants.map_or(0, PolicyDocument::size);
+        let new: usize = grants.map_or(0, PolicyDocument::size)
+            + want
+                .inline_policies
+                .values()
+                .map(PolicyDocument::size)
+                .sum::<usize>();
         kept + new > INLINE_USER_LIMIT
     };
     if let Some(doc) = grants {
-        let before = have.inline_policies.get(GRANTS_POLICY);
+        let before = have.inline_policies.get(&su.grants_policy_name);
         if before != Some(doc) {
             adds.push(put_policy(
                 name,
-                GRANTS_POLICY,
+                &su.grants_policy_name,
                 doc,
                 before,
                 "grants changed",
+                true,
+            ));
+        }
+    }
+    for (policy, doc) in &want.inline_policies {
+        let before = have.inline_policies.get(policy);
+        if before != Some(doc) {
+            adds.push(put_policy(
+                name,
+                policy,
+                doc,
+                before,
+                "raw_policies changed",
+                false,
             ));
         }
     }
@@ -552,14 +601,14 @@ fn update_user(
                 user: name.into(),
                 policy_name: policy.clone(),
             },
-            if policy == GRANTS_POLICY {
+            if *policy == su.grants_policy_name {
                 "no grants in the spec"
             } else {
                 "inline policy not in the spec"
             },
         );
         c.before = have.inline_policies.get(policy).cloned();
-        if policy == GRANTS_POLICY {
+        if *policy == su.grants_policy_name {
             c.grants = grant_changes(c.before.as_ref(), None);
         }
         if inline_first {
@@ -945,6 +994,8 @@ mod tests {
                 permissions_boundary: boundary.map(str::to_owned),
                 adopt: true,
                 access_keys: None,
+                grants_policy_name: crate::model::GRANTS_POLICY.into(),
+                raw_policies: BTreeMap::new(),
             })
     }
 
@@ -1086,6 +1137,8 @@ mod tests {
             permissions_boundary: None,
             adopt: false,
             access_keys: None,
+            grants_policy_name: crate::model::GRANTS_POLICY.into(),
+            raw_policies: BTreeMap::new(),
         };
         let mut live = Account::default();
         live.users.insert("Alice".into(), User::new("Alice", "/"));
@@ -1151,6 +1204,8 @@ mod rotation_tests {
                     max_age_days: 90,
                     grace_days: 7,
                 }),
+                grants_policy_name: crate::model::GRANTS_POLICY.into(),
+                raw_policies: BTreeMap::new(),
             }],
         }
     }

@@ -69,6 +69,12 @@ pub struct RawUser {
     /// Access keys iamspec creates, delivers and rotates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_keys: Option<RawAccessKeys>,
+    /// Name of the inline policy the grants render into (default `iamspec-grants`; `import` keeps a live name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants_policy_name: Option<String>,
+    /// Inline policies kept verbatim, by name: the escape hatch for statements grants cannot express.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_policies: Option<IndexMap<String, crate::policy::PolicyDocument>>,
 }
 
 /// One grant: buckets, an optional prefix, and an access level or explicit actions.

@@ -54,6 +54,10 @@ pub struct SpecUser {
     pub adopt: bool,
     /// Access key policy, when the spec declares keys.
     pub access_keys: Option<KeyPolicy>,
+    /// The inline policy name the grants render into.
+    pub grants_policy_name: String,
+    /// Inline policies kept verbatim.
+    pub raw_policies: BTreeMap<String, PolicyDocument>,
 }
 
 /// How many keys a user keeps and when they rotate.
@@ -614,6 +618,37 @@ fn validate_user(
         }
     });
 
+    let grants_policy_name = raw
+        .grants_policy_name
+        .clone()
+        .unwrap_or_else(|| crate::model::GRANTS_POLICY.to_owned());
+    if !valid_policy_name(&grants_policy_name) {
+        ctx.error(
+            &sub(Seg::Key("grants_policy_name")),
+            format!("`{grants_policy_name}` is not a valid inline policy name"),
+            Some("use 1-128 characters from A-Z a-z 0-9 and + = , . @ _ -"),
+        );
+    }
+    let mut raw_policies = BTreeMap::new();
+    for (policy, doc) in raw.raw_policies.iter().flatten() {
+        let mut p = sub(Seg::Key("raw_policies"));
+        p.push(Seg::Key(policy));
+        if !valid_policy_name(policy) {
+            ctx.error_at_key(
+                &p,
+                format!("`{policy}` is not a valid inline policy name"),
+                None,
+            );
+        }
+        if *policy == grants_policy_name {
+            ctx.error_at_key(
+                &p,
+                format!("`{policy}` is the name the grants render into"),
+                Some("rename one of them"),
+            );
+        }
+        raw_policies.insert(policy.clone(), doc.clone());
+    }
     let user = SpecUser {
         name: name.to_owned(),
         tags,
@@ -623,14 +658,20 @@ fn validate_user(
         permissions_boundary: raw.permissions_boundary.clone(),
         adopt: raw.adopt.unwrap_or(false),
         access_keys,
+        grants_policy_name: grants_policy_name.clone(),
+        raw_policies: raw_policies.clone(),
     };
-    if let Some(doc) = user.grants_policy() {
-        let size = doc.size();
+    let raw_size: usize = user.raw_policies.values().map(PolicyDocument::size).sum();
+    if let Some(size) = user
+        .grants_policy()
+        .map(|d| d.size() + raw_size)
+        .or((raw_size > 0).then_some(raw_size))
+    {
         if size > INLINE_USER_LIMIT {
             ctx.error_at_key(
                 &sub(Seg::Key("grants")),
                 format!(
-                    "the grants of `{name}` render to a {size}-character inline policy, {} over IAM's {INLINE_USER_LIMIT}-character limit",
+                    "the inline policies of `{name}` total {size} characters, {} over IAM's {INLINE_USER_LIMIT}-character limit",
                     size - INLINE_USER_LIMIT
                 ),
                 Some("group buckets with one access level into one grant, or use a bucket pattern (`photos-*`)"),
@@ -884,6 +925,10 @@ fn bucket_problem(b: &str) -> Option<&'static str> {
 
 fn iam_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)
+}
+
+fn valid_policy_name(name: &str) -> bool {
+    (1..=128).contains(&name.len()) && name.chars().all(iam_name_char)
 }
 
 fn valid_user_name(name: &str) -> bool {
