@@ -548,8 +548,9 @@ fn update_user(
         .inline_policies
         .keys()
         .filter(|k| {
-            !want.inline_policies.contains_key(*k)
-                && !(grants.is_some() && **k == su.grants_policy_name)
+            let wanted = want.inline_policies.contains_key(*k)
+                || (grants.is_some() && **k == su.grants_policy_name);
+            !wanted
         })
         .collect();
     // IAM counts every inline policy of a user against one limit: if the stale ones and the new one do not fit
