@@ -30,6 +30,7 @@ pub mod backend;
 pub mod cli;
 pub mod diff;
 pub mod drift;
+pub mod import;
 pub mod model;
 pub mod plan;
 pub mod policy;

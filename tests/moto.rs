@@ -864,3 +864,87 @@ fn self_policy_allows_every_call_of_a_full_run() {
         );
     }
 }
+
+/// The two setups image-service guides have people click together, imported and adopted.
+#[test]
+fn import_adopts_hand_made_guide_users_with_no_changes_after() {
+    let proxy = Proxy::new();
+    let iam = iam_client(&proxy);
+    let per_bucket = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:ListBucket","s3:GetBucketLocation"],"Resource":"arn:aws:s3:::customer-photos"},{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject","s3:DeleteObject"],"Resource":"arn:aws:s3:::customer-photos/*"}]}"#;
+    let guide = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/ewww-guide-policy.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    rt().block_on(async {
+        iam.create_user()
+            .user_name("pixelshift")
+            .send()
+            .await
+            .unwrap();
+        iam.put_user_policy()
+            .user_name("pixelshift")
+            .policy_name("pixelshift-s3")
+            .policy_document(per_bucket)
+            .send()
+            .await
+            .unwrap();
+        iam.create_access_key()
+            .user_name("pixelshift")
+            .send()
+            .await
+            .unwrap();
+        iam.create_user()
+            .user_name("ewww-optimizer")
+            .send()
+            .await
+            .unwrap();
+        iam.put_user_policy()
+            .user_name("ewww-optimizer")
+            .policy_name("ewww-s3")
+            .policy_document(&guide)
+            .send()
+            .await
+            .unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("imported.yaml");
+    let o = run(&proxy, &["import", "--adopt", "-o", spec.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let yaml = std::fs::read_to_string(&spec).unwrap();
+    let raw: serde_json::Value = serde_norway::from_str(&yaml).unwrap();
+    let ewww = &raw["users"]["ewww-optimizer"];
+    assert_eq!(ewww["adopt"], true, "{yaml}");
+    assert_eq!(ewww["grants_policy_name"], "ewww-s3", "{yaml}");
+    assert_eq!(
+        ewww["grants"][0]["buckets"],
+        serde_json::json!(["*"]),
+        "{yaml}"
+    );
+    let pixel = &raw["users"]["pixelshift"];
+    // ListBucket on the bucket alone has no grant spelling: kept verbatim rather than changed.
+    assert!(pixel["raw_policies"]["pixelshift-s3"].is_object(), "{yaml}");
+    assert_eq!(pixel["access_keys"]["count"], 1, "{yaml}");
+
+    let o = run(&proxy, &["plan", "-f", spec.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let plan = stdout(&o);
+    assert!(
+        plan.contains("~ ewww-optimizer: tag iamspec:owner=iamspec"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("~ pixelshift: tag iamspec:owner=iamspec"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Plan: 0 to add, 2 to change, 0 to destroy."),
+        "{plan}"
+    );
+    let o = run(
+        &proxy,
+        &["apply", "-f", spec.to_str().unwrap(), "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_no_changes(&proxy, spec.to_str().unwrap());
+}

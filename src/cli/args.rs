@@ -169,6 +169,21 @@ pub enum Command {
         #[arg(long = "user", value_name = "NAME")]
         users: Vec<String>,
     },
+    /// Write a spec describing live users (to adopt hand-made users)
+    Import {
+        /// Only users whose IAM path starts with this
+        #[arg(long, value_name = "PATH")]
+        path: Option<String>,
+        /// Only these users (repeatable)
+        #[arg(long = "user", value_name = "NAME")]
+        users: Vec<String>,
+        /// Mark users without the owner tag `adopt: true` (the next apply tags them)
+        #[arg(long)]
+        adopt: bool,
+        /// Write the spec here instead of stdout
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Print the least-privilege IAM policy iamspec needs for this spec
     SelfPolicy {
         /// The spec.

@@ -81,6 +81,12 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             format,
             users,
         } => drift(g, &spec.file, format, &users).await,
+        Command::Import {
+            path,
+            users,
+            adopt,
+            output,
+        } => import(g, path, &users, adopt, output.as_deref()).await,
         Command::SelfPolicy { spec } => {
             let (loaded, _) = load_spec(&spec.file, g.color)?;
             let doc = crate::selfpolicy::policy(&loaded.spec);
@@ -631,6 +637,53 @@ async fn drift(g: &Global, path: &Path, format: Format, users: &[String]) -> Res
         } else {
             exit::OK
         })
+    }
+    .await;
+    print_stats(&backend, g.stats);
+    result
+}
+
+async fn import(
+    g: &Global,
+    path: Option<String>,
+    users: &[String],
+    adopt: bool,
+    output: Option<&Path>,
+) -> Result<u8, CliError> {
+    let backend = connect(g).await?;
+    let result = async {
+        let account_id = backend.account_id().await?;
+        let mut live = backend.read(&ReadScope::default()).await?;
+        let opts = crate::import::ImportOptions {
+            path,
+            users: users.iter().map(|u| u.to_ascii_lowercase()).collect(),
+            adopt,
+            account_id: Some(account_id.clone()),
+        };
+        let spec = crate::import::import(&live, &opts);
+        // Key counts are carried over: list them for the imported users only.
+        for name in spec.users.keys() {
+            let keys = backend.list_access_keys(name).await?;
+            if let Some(u) = live.users.get_mut(name) {
+                u.access_keys = keys;
+            }
+        }
+        let spec = crate::import::import(&live, &opts);
+        let yaml = crate::import::to_yaml(&spec, &format!("account {account_id}"));
+        match output {
+            Some(file) => {
+                crate::backend::local::write_atomic(file, yaml.as_bytes()).map_err(|source| {
+                    CliError::Io {
+                        action: "write",
+                        path: file.display().to_string(),
+                        source,
+                    }
+                })?;
+                eprintln!("Wrote {} user(s) to {}.", spec.users.len(), file.display());
+            }
+            None => print!("{yaml}"),
+        }
+        Ok(exit::OK)
     }
     .await;
     print_stats(&backend, g.stats);

@@ -1,0 +1,246 @@
+//! `import`: a spec that describes live users, so hand-made users can be brought under iamspec.
+//!
+//! Pure: live [`Account`] in, [`RawSpec`] out. An inline policy becomes grants only when the grants render back to
+//! a policy that means the same; otherwise it is kept verbatim under `raw_policies`. So the round-trip law holds:
+//! `import`, then `plan`, shows no changes (besides the tagging `adopt: true` asks for).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use indexmap::IndexMap;
+
+use crate::model::{is_internal_tag, Account, KeyStatus, User, GRANTS_POLICY, OWNER_TAG};
+use crate::policy::{render_grants, summarize, Grant, GrantAccess, PolicyDocument};
+use crate::spec::{RawAccessKeys, RawGrant, RawSpec, RawUser};
+
+/// What to import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Only users whose path starts with this.
+    pub path: Option<String>,
+    /// Only these users (lower-cased); all when empty.
+    pub users: BTreeSet<String>,
+    /// Mark users without the owner tag `adopt: true`.
+    pub adopt: bool,
+    /// The account id to pin in the spec.
+    pub account_id: Option<String>,
+}
+
+/// Grants that render to a policy meaning the same as `doc`, if there are any.
+#[must_use]
+pub fn grants_for(doc: &PolicyDocument) -> Option<Vec<RawGrant>> {
+    let summary = summarize(doc);
+    if summary.keys().any(|k| k.bucket == "(other)") || summary.is_empty() {
+        return None;
+    }
+    // One grant per (prefix, access), listing its buckets.
+    let mut grouped: BTreeMap<
+        (Option<String>, String),
+        (Option<crate::policy::AccessLevel>, Vec<String>, Vec<String>),
+    > = BTreeMap::new();
+    for (key, s) in summary {
+        let access_key = s.level.map_or_else(
+            || s.actions.iter().cloned().collect::<Vec<_>>().join(","),
+            |l| l.as_str().to_owned(),
+        );
+        let entry = grouped
+            .entry((key.prefix.clone(), access_key))
+            .or_insert_with(|| (s.level, Vec::new(), s.actions.iter().cloned().collect()));
+        entry.1.push(key.bucket);
+    }
+    let raw: Vec<RawGrant> = grouped
+        .into_iter()
+        .map(|((prefix, _), (level, buckets, actions))| RawGrant {
+            buckets,
+            prefix,
+            access: level,
+            actions: level.is_none().then_some(actions),
+        })
+        .collect();
+    let grants: Vec<Grant> = raw
+        .iter()
+        .map(|g| Grant {
+            buckets: g.buckets.clone(),
+            prefix: g.prefix.clone(),
+            access: match (&g.access, &g.actions) {
+                (Some(l), _) => GrantAccess::Level(*l),
+                (None, Some(a)) => GrantAccess::Actions(a.clone()),
+                (None, None) => GrantAccess::Actions(Vec::new()),
+            },
+        })
+        .collect();
+    (render_grants(&grants).as_ref() == Some(doc)).then_some(raw)
+}
+
+fn import_user(user: &User, owner: &str, adopt: bool) -> RawUser {
+    let tags: IndexMap<String, String> = user
+        .tags
+        .iter()
+        .filter(|(k, _)| k.as_str() != OWNER_TAG && !is_internal_tag(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut grants = None;
+    let mut grants_policy_name = None;
+    let mut raw_policies = IndexMap::new();
+    // The iamspec policy first, so that a user iamspec already manages keeps its grants.
+    let mut names: Vec<&String> = user.inline_policies.keys().collect();
+    names.sort_by_key(|n| (n.as_str() != GRANTS_POLICY, (*n).clone()));
+    for name in names {
+        let doc = &user.inline_policies[name];
+        match (grants.is_none(), grants_for(doc)) {
+            (true, Some(g)) => {
+                grants = Some(g);
+                grants_policy_name = (name != GRANTS_POLICY).then(|| name.clone());
+            }
+            _ => {
+                raw_policies.insert(name.clone(), doc.clone());
+            }
+        }
+    }
+    let active = user
+        .access_keys
+        .iter()
+        .filter(|k| k.status == KeyStatus::Active)
+        .count();
+    RawUser {
+        tags: (!tags.is_empty()).then_some(tags),
+        grants,
+        managed_policies: (!user.attached_policies.is_empty())
+            .then(|| user.attached_policies.iter().cloned().collect()),
+        groups: (!user.groups.is_empty()).then(|| user.groups.iter().cloned().collect()),
+        permissions_boundary: user.permissions_boundary.clone(),
+        adopt: (adopt && !user.is_owned_by(owner)).then_some(true),
+        access_keys: (active > 0).then(|| RawAccessKeys {
+            count: Some(active as u32),
+            ..RawAccessKeys::default()
+        }),
+        grants_policy_name,
+        raw_policies: (!raw_policies.is_empty()).then_some(raw_policies),
+    }
+}
+
+/// A spec describing the selected live users.
+#[must_use]
+pub fn import(live: &Account, opts: &ImportOptions) -> RawSpec {
+    let selected: Vec<&User> = live
+        .users
+        .values()
+        .filter(|u| {
+            opts.path
+                .as_ref()
+                .is_none_or(|p| u.path.starts_with(p.as_str()))
+        })
+        .filter(|u| opts.users.is_empty() || opts.users.contains(&u.name.to_ascii_lowercase()))
+        .collect();
+    // The owner most selected users already carry, else the default.
+    let mut owners: BTreeMap<&str, usize> = BTreeMap::new();
+    for u in &selected {
+        if let Some(o) = u.tags.get(OWNER_TAG) {
+            *owners.entry(o.as_str()).or_default() += 1;
+        }
+    }
+    let owner = owners
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map_or("iamspec", |(o, _)| *o)
+        .to_owned();
+    let users = selected
+        .iter()
+        .map(|u| (u.name.clone(), import_user(u, &owner, opts.adopt)))
+        .collect();
+    RawSpec {
+        version: 1,
+        account_id: opts.account_id.clone(),
+        owner: (owner != "iamspec").then_some(owner),
+        path: opts.path.clone(),
+        users,
+        ..RawSpec::default()
+    }
+}
+
+/// The spec as YAML, with a header saying where it came from.
+#[must_use]
+pub fn to_yaml(spec: &RawSpec, source: &str) -> String {
+    let body = serde_norway::to_string(spec).unwrap_or_default();
+    format!(
+        "# Imported by iamspec {} from {source}. Review it, then `iamspec plan`.\n{body}",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::{diff, DiffOptions};
+
+    fn user_with(name: &str, policies: &[(&str, &str)], owned: bool) -> User {
+        let mut u = User::new(name, "/");
+        for (n, doc) in policies {
+            u.inline_policies
+                .insert((*n).to_owned(), PolicyDocument::parse(doc).unwrap());
+        }
+        if owned {
+            u.tags.insert(OWNER_TAG.into(), "iamspec".into());
+        }
+        u.tags.insert("team".into(), "web".into());
+        u.attached_policies
+            .insert("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess".into());
+        u
+    }
+
+    const GUIDE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:CreateBucket","s3:DeleteObject","s3:Put*","s3:Get*","s3:List*"],"Resource":["arn:aws:s3:::*"]}]}"#;
+    const MIXED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::photos"},{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::photos/*"},{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"*"}]}"#;
+
+    #[test]
+    fn exact_levels_become_grants_and_the_rest_stays_verbatim() {
+        let rendered = render_grants(&[Grant {
+            buckets: vec!["photos-prod".into(), "photos-thumbs".into()],
+            prefix: None,
+            access: GrantAccess::Level(crate::policy::AccessLevel::ReadWrite),
+        }])
+        .unwrap()
+        .to_compact_json();
+        let mut live = Account::default();
+        for u in [
+            user_with("pixelshift", &[("s3-rw", &rendered)], false),
+            user_with("ewww", &[("optimizer", GUIDE)], false),
+            user_with("mixed", &[("hand", MIXED)], true),
+        ] {
+            live.users.insert(u.name.clone(), u);
+        }
+        let raw = import(
+            &live,
+            &ImportOptions {
+                adopt: true,
+                ..ImportOptions::default()
+            },
+        );
+        let px = &raw.users["pixelshift"];
+        let g = px.grants.as_ref().unwrap();
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].buckets, vec!["photos-prod", "photos-thumbs"]);
+        assert_eq!(px.grants_policy_name.as_deref(), Some("s3-rw"));
+        assert_eq!(px.adopt, Some(true));
+        assert!(raw.users["ewww"].grants.as_ref().unwrap()[0]
+            .actions
+            .is_some());
+        assert!(raw.users["mixed"]
+            .raw_policies
+            .as_ref()
+            .unwrap()
+            .contains_key("hand"));
+        assert_eq!(raw.users["mixed"].adopt, None, "already owned");
+
+        // Round trip: the imported spec plans no changes but the adoption tags.
+        let yaml = to_yaml(&raw, "test");
+        let spec = crate::spec::load("imported.yaml", &yaml)
+            .unwrap_or_else(|d| panic!("{}", d.to_plain()))
+            .spec;
+        let plan = diff(&spec, &live, &DiffOptions::default()).unwrap();
+        let ops: Vec<String> = plan
+            .changes
+            .iter()
+            .map(|c| format!("{} {}", c.op.api_name(), c.user))
+            .collect();
+        assert_eq!(ops, vec!["TagUser ewww", "TagUser pixelshift"], "{yaml}");
+    }
+}
