@@ -33,29 +33,24 @@ pub fn grants_for(doc: &PolicyDocument) -> Option<Vec<RawGrant>> {
         return None;
     }
     // One grant per (prefix, access), listing its buckets.
-    let mut grouped: BTreeMap<
-        (Option<String>, String),
-        (Option<crate::policy::AccessLevel>, Vec<String>, Vec<String>),
-    > = BTreeMap::new();
+    let mut grouped: BTreeMap<(Option<String>, String), RawGrant> = BTreeMap::new();
     for (key, s) in summary {
-        let access_key = s.level.map_or_else(
-            || s.actions.iter().cloned().collect::<Vec<_>>().join(","),
-            |l| l.as_str().to_owned(),
-        );
-        let entry = grouped
+        let actions: Vec<String> = s.actions.iter().cloned().collect();
+        let access_key = s
+            .level
+            .map_or_else(|| actions.join(","), |l| l.as_str().to_owned());
+        grouped
             .entry((key.prefix.clone(), access_key))
-            .or_insert_with(|| (s.level, Vec::new(), s.actions.iter().cloned().collect()));
-        entry.1.push(key.bucket);
+            .or_insert_with(|| RawGrant {
+                buckets: Vec::new(),
+                prefix: key.prefix.clone(),
+                access: s.level,
+                actions: s.level.is_none().then_some(actions),
+            })
+            .buckets
+            .push(key.bucket);
     }
-    let raw: Vec<RawGrant> = grouped
-        .into_iter()
-        .map(|((prefix, _), (level, buckets, actions))| RawGrant {
-            buckets,
-            prefix,
-            access: level,
-            actions: level.is_none().then_some(actions),
-        })
-        .collect();
+    let raw: Vec<RawGrant> = grouped.into_values().collect();
     let grants: Vec<Grant> = raw
         .iter()
         .map(|g| Grant {
