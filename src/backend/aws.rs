@@ -6,7 +6,6 @@
 //! `--stats` counts every attempt.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_config::meta::region::ProvideRegion;
@@ -50,7 +49,7 @@ pub struct AwsOptions {
 pub struct AwsBackend {
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
-    stats: Mutex<CallStats>,
+    stats: super::CallCounter,
     page_size: i32,
     read_retry: RetryPolicy,
 }
@@ -221,7 +220,7 @@ impl AwsBackend {
         Self {
             iam,
             sts,
-            stats: Mutex::new(CallStats::new()),
+            stats: super::CallCounter::default(),
             page_size: opts.page_size.unwrap_or(1000).clamp(1, 1000),
             read_retry: RetryPolicy {
                 base: Duration::from_millis(250),
@@ -233,12 +232,7 @@ impl AwsBackend {
     }
 
     fn count(&self, op: &str) {
-        *self
-            .stats
-            .lock()
-            .expect("stats lock")
-            .entry(op.to_owned())
-            .or_default() += 1;
+        self.stats.count(op);
     }
 
     /// Runs a read with the backend's retry policy (reads are idempotent).
@@ -730,6 +724,6 @@ impl Backend for AwsBackend {
     }
 
     fn stats(&self) -> CallStats {
-        self.stats.lock().expect("stats lock").clone()
+        self.stats.snapshot()
     }
 }

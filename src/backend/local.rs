@@ -422,7 +422,7 @@ fn remove_item(items: &mut Vec<String>, item: &str) -> Option<()> {
 pub struct LocalBackend {
     path: PathBuf,
     state: Mutex<LocalAccount>,
-    stats: Mutex<CallStats>,
+    stats: super::CallCounter,
     clock: fn() -> i64,
 }
 
@@ -461,7 +461,7 @@ impl LocalBackend {
         Ok(Self {
             path: path.to_owned(),
             state: Mutex::new(state),
-            stats: Mutex::new(CallStats::new()),
+            stats: super::CallCounter::default(),
             clock: system_now,
         })
     }
@@ -474,12 +474,7 @@ impl LocalBackend {
     }
 
     fn count(&self, op: &str) {
-        *self
-            .stats
-            .lock()
-            .expect("stats lock")
-            .entry(op.to_owned())
-            .or_default() += 1;
+        self.stats.count(op);
     }
 
     fn save(&self, state: &LocalAccount) -> Result<(), BackendError> {
@@ -608,7 +603,7 @@ impl Backend for LocalBackend {
     }
 
     fn stats(&self) -> CallStats {
-        self.stats.lock().expect("stats lock").clone()
+        self.stats.snapshot()
     }
 }
 

@@ -134,13 +134,49 @@ pub async fn read_for_plan<B: Backend>(
     };
     let mut live = backend.read(&scope).await?;
     let candidates = crate::diff::prune_candidates(spec, &live, opts);
-    if !candidates.is_empty() {
-        for (name, (keys, deps)) in backend.read_dependents(&candidates).await? {
-            if let Some(user) = live.users.get_mut(&name) {
-                user.access_keys = keys;
-                user.dependents = Some(deps);
-            }
+    add_dependents(backend, &mut live, &candidates).await?;
+    Ok(live)
+}
+
+/// Reads the keys and dependents of `users` (about to be deleted) into `live`.
+///
+/// # Errors
+/// Backend errors.
+pub async fn add_dependents<B: Backend>(
+    backend: &B,
+    live: &mut Account,
+    users: &[String],
+) -> Result<(), BackendError> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    for (name, (keys, deps)) in backend.read_dependents(users).await? {
+        if let Some(user) = live.users.get_mut(&name) {
+            user.access_keys = keys;
+            user.dependents = Some(deps);
         }
     }
-    Ok(live)
+    Ok(())
+}
+
+/// API calls by operation, shared by the backends' `stats()`.
+#[derive(Debug, Default)]
+pub struct CallCounter(std::sync::Mutex<CallStats>);
+
+impl CallCounter {
+    /// Counts one call of `op`.
+    pub fn count(&self, op: &str) {
+        *self
+            .0
+            .lock()
+            .expect("stats lock")
+            .entry(op.to_owned())
+            .or_default() += 1;
+    }
+
+    /// The counts so far.
+    #[must_use]
+    pub fn snapshot(&self) -> CallStats {
+        self.0.lock().expect("stats lock").clone()
+    }
 }

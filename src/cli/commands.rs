@@ -467,14 +467,7 @@ async fn apply_saved(
             .filter(|c| matches!(c.op, Op::DeleteUser { .. }))
             .map(|c| c.user.clone())
             .collect();
-        if !pruned.is_empty() {
-            for (name, (keys, deps)) in backend.read_dependents(&pruned).await? {
-                if let Some(u) = live.users.get_mut(&name) {
-                    u.access_keys = keys;
-                    u.dependents = Some(deps);
-                }
-            }
-        }
+        crate::backend::add_dependents(&backend, &mut live, &pruned).await?;
         saved.check_fresh(&live).map_err(stale)?;
         print_plan(&saved.plan, Format::Text, g.color)?;
         if saved.plan.is_empty() {
