@@ -71,6 +71,10 @@ pub(crate) fn print_diagnostics(diags: &Diagnostics, color: bool) {
 }
 
 fn print_error(e: &CliError, color: bool) {
+    // `iamspec plan | head`: the reader left; that is not worth a message.
+    if matches!(e, CliError::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe) {
+        return;
+    }
     let red = |s: &str| {
         if color {
             format!("\x1b[31;1m{s}\x1b[0m")
