@@ -43,7 +43,7 @@ pub struct Global {
     /// IAM/STS endpoint, e.g. http://127.0.0.1:5000 for moto (AWS_ENDPOINT_URL works too)
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
-    /// Print API calls by operation at the end (stderr)
+    /// Print API calls by operation at the end (stderr; -v does too)
     #[arg(long, global = true)]
     pub stats: bool,
     /// More logs on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides

@@ -356,7 +356,7 @@ async fn plan(
         })
     }
     .await;
-    print_stats(&backend, g.stats);
+    print_stats(&backend, g.stats || g.verbose > 0);
     result
 }
 
@@ -420,7 +420,7 @@ async fn apply_spec(
         Ok(exit::OK)
     }
     .await;
-    print_stats(&backend, g.stats);
+    print_stats(&backend, g.stats || g.verbose > 0);
     result
 }
 
@@ -479,7 +479,7 @@ async fn apply_saved(
         Ok(exit::OK)
     }
     .await;
-    print_stats(&backend, g.stats);
+    print_stats(&backend, g.stats || g.verbose > 0);
     result
 }
 
@@ -632,7 +632,7 @@ async fn drift(g: &Global, path: &Path, format: Format, users: &[String]) -> Res
         })
     }
     .await;
-    print_stats(&backend, g.stats);
+    print_stats(&backend, g.stats || g.verbose > 0);
     result
 }
 
@@ -679,6 +679,6 @@ async fn import(
         Ok(exit::OK)
     }
     .await;
-    print_stats(&backend, g.stats);
+    print_stats(&backend, g.stats || g.verbose > 0);
     result
 }
