@@ -948,3 +948,73 @@ fn import_adopts_hand_made_guide_users_with_no_changes_after() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_no_changes(&proxy, spec.to_str().unwrap());
 }
+
+/// A CreateAccessKey whose response is lost (the key exists, its secret never arrived) is reconciled: the orphan is
+/// deleted, a new key created and delivered, and exactly one key remains.
+#[test]
+fn a_lost_create_access_key_response_leaves_exactly_one_delivered_key() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    let spec = write_spec(
+        dir.path(),
+        "version: 1\nusers:\n  uploader:\n    access_keys: {count: 1}\n",
+    );
+    proxy.set_faults(Faults {
+        drop_after: 1.0,
+        only_actions: vec!["CreateAccessKey".into()],
+        max_faults: Some(1),
+        ..Faults::default()
+    });
+    let o = run(
+        &proxy,
+        &[
+            "apply",
+            "-f",
+            spec.to_str().unwrap(),
+            "--auto-approve",
+            "--secrets-dir",
+            secrets.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    proxy.set_faults(Faults::default());
+    let actions = proxy.actions();
+    let creates = actions.iter().filter(|a| *a == "CreateAccessKey").count();
+    let iam = iam_client(&proxy);
+    let keys = rt().block_on(async {
+        iam.list_access_keys()
+            .user_name("uploader")
+            .send()
+            .await
+            .unwrap()
+    });
+    let ids: Vec<&str> = keys
+        .access_key_metadata()
+        .iter()
+        .filter_map(|k| k.access_key_id())
+        .collect();
+    assert_eq!(ids.len(), 1, "{actions:?}");
+    let delivered = secrets_in(&secrets);
+    assert_eq!(delivered.len(), 1);
+    let file = std::fs::read_dir(&secrets)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name();
+    assert!(
+        file.to_string_lossy().contains(ids[0]),
+        "the delivered secret is the surviving key's"
+    );
+    assert_eq!(creates, 2, "{actions:?}");
+    assert!(
+        actions.iter().any(|a| a == "ListAccessKeys"),
+        "reconciled by listing: {actions:?}"
+    );
+    assert!(
+        actions.iter().any(|a| a == "DeleteAccessKey"),
+        "the orphan was deleted: {actions:?}"
+    );
+    assert_no_changes(&proxy, spec.to_str().unwrap());
+}

@@ -85,6 +85,8 @@ pub struct Faults {
     pub gaad_pages: Option<Vec<String>>,
     /// Only inject faults into these actions (all when empty).
     pub only_actions: Vec<String>,
+    /// Stop injecting after this many faults.
+    pub max_faults: Option<u64>,
 }
 
 struct State {
@@ -304,7 +306,11 @@ async fn serve(mut conn: TcpStream, state: Arc<State>) {
                 continue;
             }
         }
-        let eligible = faults.only_actions.is_empty() || faults.only_actions.contains(&action);
+        let exhausted = faults
+            .max_faults
+            .is_some_and(|m| state.injected.load(Ordering::SeqCst) >= m);
+        let eligible =
+            !exhausted && (faults.only_actions.is_empty() || faults.only_actions.contains(&action));
         let roll: f64 = state.rng.lock().unwrap().random();
         let mut edge = 0.0;
         let mut pick = |p: f64| {
