@@ -1,0 +1,62 @@
+//! Static dispatch over the backends the CLI can select.
+
+use std::collections::BTreeMap;
+
+use super::{aws, local, Backend, BackendError, CallStats, Outcome, ReadScope};
+use crate::model::{AccessKey, Account, Dependents};
+use crate::plan::Op;
+
+/// The backends the CLI can select, dispatched statically.
+pub enum AnyBackend {
+    /// A local account file.
+    Local(local::LocalBackend),
+    /// AWS IAM.
+    Aws(Box<aws::AwsBackend>),
+}
+
+impl Backend for AnyBackend {
+    async fn account_id(&self) -> Result<String, BackendError> {
+        match self {
+            Self::Local(b) => b.account_id().await,
+            Self::Aws(b) => b.account_id().await,
+        }
+    }
+
+    async fn read(&self, scope: &ReadScope) -> Result<Account, BackendError> {
+        match self {
+            Self::Local(b) => b.read(scope).await,
+            Self::Aws(b) => b.read(scope).await,
+        }
+    }
+
+    async fn read_dependents(
+        &self,
+        users: &[String],
+    ) -> Result<BTreeMap<String, (Vec<AccessKey>, Dependents)>, BackendError> {
+        match self {
+            Self::Local(b) => b.read_dependents(users).await,
+            Self::Aws(b) => b.read_dependents(users).await,
+        }
+    }
+
+    async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
+        match self {
+            Self::Local(b) => b.list_access_keys(user).await,
+            Self::Aws(b) => b.list_access_keys(user).await,
+        }
+    }
+
+    async fn execute(&self, op: &Op) -> Result<Outcome, BackendError> {
+        match self {
+            Self::Local(b) => b.execute(op).await,
+            Self::Aws(b) => b.execute(op).await,
+        }
+    }
+
+    fn stats(&self) -> CallStats {
+        match self {
+            Self::Local(b) => b.stats(),
+            Self::Aws(b) => b.stats(),
+        }
+    }
+}

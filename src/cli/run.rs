@@ -1,0 +1,108 @@
+//! Entry point: parse, run, print errors once, map them to exit codes.
+
+use std::io::Write;
+
+use clap::Parser;
+
+use super::args::Cli;
+use super::error::CliError;
+use super::{commands, exit, output};
+
+use crate::spec::Diagnostics;
+
+/// Runs the CLI with the process's arguments and returns the exit code.
+#[must_use]
+pub fn main() -> u8 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit::OK
+                }
+                // Usage errors exit 1, not clap's 2: a typo must never read as "changes present".
+                _ => exit::ERROR,
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let err_style = output::stderr_style(cli.global.color);
+    output::init_logging(cli.global.verbose, err_style.color);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: failed to start the async runtime: {e}");
+            return exit::ERROR;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            print_error(&e, err_style.color);
+            exit::ERROR
+        }
+    }
+}
+
+/// Prints spec diagnostics with source snippets to stderr.
+pub(crate) fn print_diagnostics(diags: &Diagnostics, color: bool) {
+    let theme = if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_context_lines(1);
+    let mut out = String::new();
+    for report in diags.reports() {
+        let _ = handler.render_report(&mut out, &report);
+        out.push('\n');
+    }
+    let _ = std::io::stderr().write_all(out.as_bytes());
+}
+
+fn print_error(e: &CliError, color: bool) {
+    // `iamspec plan | head`: the reader left; that is not worth a message.
+    if matches!(e, CliError::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe) {
+        return;
+    }
+    let red = |s: &str| {
+        if color {
+            format!("\x1b[31;1m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
+    };
+    match e {
+        CliError::Spec(diags) => {
+            print_diagnostics(diags, color);
+            let (errors, warnings) = diags.counts();
+            eprintln!(
+                "{} {}: {errors} error(s), {warnings} warning(s); no AWS call was made",
+                red("error:"),
+                diags.file
+            );
+        }
+        CliError::Conflicts(conflicts) => {
+            for c in conflicts {
+                eprintln!("{} {}\n  hint: {}", red("error:"), c.message, c.help);
+            }
+            eprintln!("{} {e}; nothing was changed", red("error:"));
+        }
+        _ => {
+            eprintln!("{} {e}", red("error:"));
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            if let Some(hint) = e.hint() {
+                eprintln!("  hint: {hint}");
+            }
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Plan, Change, Action, Notice: the data a plan is made of, and its summary counts.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Op;
+
+/// The JSON shape version of plans and saved plan files.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What a change does to its target, in terraform's terms.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Something new (a user, an attachment, a grant, a key).
+    Create,
+    /// Something replaced in place.
+    Update,
+    /// Something removed.
+    Delete,
+}
+
+impl Action {
+    /// `+`, `~` or `-`.
+    #[must_use]
+    pub fn symbol(self) -> char {
+        match self {
+            Self::Create => '+',
+            Self::Update => '~',
+            Self::Delete => '-',
+        }
+    }
+}
+
+/// One bucket grant as it changes, in the spec's words: `photos-prod read -> read-write`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GrantChange {
+    /// `bucket` or `bucket/prefix/`.
+    pub target: String,
+    /// Live access, absent when new.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// Spec access, absent when removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// One IAM operation with its target and why it is needed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Change {
+    /// The user this change belongs to (changes of one user run in order; users run concurrently).
+    pub user: String,
+    /// Create, update or delete.
+    pub action: Action,
+    /// The operation.
+    pub op: Op,
+    /// Why, for people. Apply never reads it.
+    pub reason: String,
+    /// For grants policy changes: the grants that change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<GrantChange>,
+    /// For policy changes: the live document being replaced or deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<crate::policy::PolicyDocument>,
+}
+
+impl Change {
+    /// Whether this change takes something away (counted by `--max-deletes`).
+    #[must_use]
+    pub fn is_destructive(&self) -> bool {
+        self.op.is_destructive()
+    }
+}
+
+/// Something the plan reports without changing it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub struct Notice {
+    /// What kind of report.
+    pub kind: NoticeKind,
+    /// The user concerned.
+    pub user: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// Kinds of notices.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoticeKind {
+    /// An owned user not in the spec, kept because `prune` is off.
+    OwnedNotInSpec,
+    /// An untagged user under the spec's path.
+    Unmanaged,
+    /// A user covered by an `ignore` rule.
+    Ignored,
+    /// An access key past its maximum age.
+    StaleKey,
+    /// A deactivated key waiting for its grace period to end.
+    InactiveKey,
+}
+
+/// The plan: ordered changes and notices.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Plan {
+    /// [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// Changes in execution order.
+    pub changes: Vec<Change>,
+    /// Reports that change nothing.
+    #[serde(default)]
+    pub notices: Vec<Notice>,
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    /// Changes that add.
+    pub add: usize,
+    /// Changes that replace.
+    pub change: usize,
+    /// Changes that remove.
+    pub destroy: usize,
+}
+
+impl Plan {
+    /// An empty plan.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            changes: Vec::new(),
+            notices: Vec::new(),
+        }
+    }
+
+    /// Whether there is nothing to do.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Counts by action.
+    #[must_use]
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Delete => s.destroy += 1,
+            }
+        }
+        s
+    }
+
+    /// How many changes take something away.
+    #[must_use]
+    pub fn destructive_count(&self) -> usize {
+        self.changes.iter().filter(|c| c.is_destructive()).count()
+    }
+
+    /// Changes grouped by user, each group in execution order; groups in plan order.
+    #[must_use]
+    pub fn by_user(&self) -> Vec<(&str, Vec<&Change>)> {
+        let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut groups: Vec<(&str, Vec<&Change>)> = Vec::new();
+        for c in &self.changes {
+            let i = *index.entry(c.user.as_str()).or_insert_with(|| {
+                groups.push((c.user.as_str(), Vec::new()));
+                groups.len() - 1
+            });
+            groups[i].1.push(c);
+        }
+        groups
+    }
+}
