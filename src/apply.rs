@@ -214,22 +214,36 @@ pub async fn apply<B: Backend>(
             });
         groups[g].push(i);
     }
-    let mut pending = groups.into_iter();
-    let mut running = FuturesUnordered::new();
-    loop {
-        while running.len() < opts.concurrency.max(1) && !shared.stop.load(Ordering::SeqCst) {
-            match pending.next() {
-                Some(g) => running.push(run_user(&shared, g)),
-                None => break,
+    // Shared policies a user will attach exist before any user change; policies users stop attaching go after.
+    let phase = |g: &Vec<usize>| {
+        g.iter()
+            .map(|i| plan.changes[*i].op.phase())
+            .max()
+            .unwrap_or(1)
+    };
+    let mut not_started = Vec::new();
+    for current in 0..=2u8 {
+        let mut pending = groups.iter().filter(|g| phase(g) == current).cloned();
+        if shared.stop.load(Ordering::SeqCst) {
+            not_started.extend(pending.flatten());
+            continue;
+        }
+        let mut running = FuturesUnordered::new();
+        loop {
+            while running.len() < opts.concurrency.max(1) && !shared.stop.load(Ordering::SeqCst) {
+                match pending.next() {
+                    Some(g) => running.push(run_user(&shared, g)),
+                    None => break,
+                }
+            }
+            if running.next().await.is_none() {
+                break;
             }
         }
-        if running.next().await.is_none() {
-            break;
-        }
+        not_started.extend(pending.flatten());
     }
-    drop(running);
     let mut report = shared.report.into_inner().expect("report lock");
-    report.not_started.extend(pending.flatten());
+    report.not_started.extend(not_started);
     report.not_started.sort_unstable();
     report.done.sort_unstable();
     report
@@ -831,6 +845,7 @@ mod tests {
         deps.service_credentials.push("svc".into());
         let live = Account {
             users: acct.users.clone(),
+            ..Account::default()
         };
         let spec = Spec {
             account_id: Some("123456789012".into()),
@@ -840,6 +855,7 @@ mod tests {
             ignore_tags: Default::default(),
             max_attached: 10,
             ignore: Vec::new(),
+            policies: Vec::new(),
             users: Vec::new(),
         };
         let p = crate::diff::diff(&spec, &live, &crate::diff::DiffOptions::default()).unwrap();

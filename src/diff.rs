@@ -21,6 +21,17 @@ pub struct DiffOptions {
     pub now: i64,
     /// Limit the plan to these users (lower-cased), like terraform's `-target`.
     pub only: Option<BTreeSet<String>>,
+    /// The account, for the ARNs of the spec's shared policies (default: the spec's `account_id`).
+    pub account_id: Option<String>,
+}
+
+/// The ARN a shared policy of the spec has (or will have).
+#[must_use]
+pub fn policy_arn(spec: &Spec, account: Option<&str>, name: &str) -> String {
+    let account = account
+        .or(spec.account_id.as_deref())
+        .unwrap_or("000000000000");
+    format!("arn:aws:iam::{account}:policy{}{name}", spec.path)
 }
 
 impl DiffOptions {
@@ -100,7 +111,7 @@ pub fn key_users(spec: &Spec) -> BTreeSet<String> {
 /// The desired model user for a spec user (what the account should hold).
 #[must_use]
 pub fn desired_user(spec: &Spec, su: &SpecUser) -> User {
-    let mut user = desired_shell(spec, su);
+    let mut user = desired_shell(spec, su, None);
     if let Some(doc) = su.grants_policy() {
         user.inline_policies
             .insert(su.grants_policy_name.clone(), doc);
@@ -110,12 +121,14 @@ pub fn desired_user(spec: &Spec, su: &SpecUser) -> User {
 
 /// The desired user without its inline policy: the diff compares the grants policy by reference, never cloning
 /// a document it does not send.
-fn desired_shell(spec: &Spec, su: &SpecUser) -> User {
+fn desired_shell(spec: &Spec, su: &SpecUser, account: Option<&str>) -> User {
     let mut user = User::new(su.name.clone(), spec.path.clone());
     user.tags = su.tags.clone();
     user.tags.insert(OWNER_TAG.to_owned(), spec.owner.clone());
     user.inline_policies = su.raw_policies.clone();
     user.attached_policies = su.managed_policies.clone();
+    user.attached_policies
+        .extend(su.policies.iter().map(|p| policy_arn(spec, account, p)));
     user.groups = su.groups.clone();
     user.permissions_boundary = su.permissions_boundary.clone();
     user
@@ -133,7 +146,7 @@ pub fn diff(spec: &Spec, live: &Account, opts: &DiffOptions) -> Result<Plan, Dif
     let in_spec = spec_names(spec);
 
     for su in spec.users.iter().filter(|u| opts.in_scope(&u.name)) {
-        let mut want = desired_shell(spec, su);
+        let mut want = desired_shell(spec, su, opts.account_id.as_deref());
         let rendered = su.grants_policy();
         let grants = rendered.as_ref();
         let changes = match live_by_name.get(&su.name.to_ascii_lowercase()).copied() {
@@ -240,9 +253,114 @@ pub fn diff(spec: &Spec, live: &Account, opts: &DiffOptions) -> Result<Plan, Dif
     }
 
     per_user.sort_by_cached_key(|(name, _)| (name.to_ascii_lowercase(), name.clone()));
-    plan.changes = per_user.into_iter().flat_map(|(_, c)| c).collect();
+    let (before, after) = policy_changes(spec, live, opts, &mut plan.notices);
+    plan.changes = before
+        .into_iter()
+        .chain(per_user.into_iter().flat_map(|(_, c)| c))
+        .chain(after)
+        .collect();
     plan.notices.sort();
     Ok(plan)
+}
+
+/// The target name of a shared policy's changes, apart from user names.
+fn policy_target(name: &str) -> String {
+    format!("policy/{name}")
+}
+
+/// Changes to the spec's shared policies: creates and new versions (run before any user change, so attachments
+/// find them) and deletions (run after users stopped attaching them). Policies under the spec's path are iamspec's.
+fn policy_changes(
+    spec: &Spec,
+    live: &Account,
+    opts: &DiffOptions,
+    notices: &mut Vec<Notice>,
+) -> (Vec<Change>, Vec<Change>) {
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    if opts.only.is_some() {
+        // `--user` plans leave shared policies alone: they belong to every user.
+        return (before, after);
+    }
+    for sp in &spec.policies {
+        let Some(doc) = sp.document() else { continue };
+        let target = policy_target(&sp.name);
+        match live.policies.get(&sp.name).filter(|p| p.path == spec.path) {
+            None => {
+                let tags = BTreeMap::from([(OWNER_TAG.to_owned(), spec.owner.clone())]);
+                let mut c = change(
+                    &target,
+                    Action::Create,
+                    Op::CreatePolicy {
+                        policy: sp.name.clone(),
+                        path: spec.path.clone(),
+                        description: sp.description.clone(),
+                        document: doc.clone(),
+                        tags,
+                    },
+                    "in the spec's policies, not in the account",
+                );
+                c.grants = grant_changes(None, Some(&doc));
+                before.push(c);
+            }
+            Some(lp) if lp.document != doc => {
+                // IAM keeps five versions: make room by deleting the oldest non-default one.
+                if lp.other_versions.len() >= 4 {
+                    before.push(change(
+                        &target,
+                        Action::Delete,
+                        Op::DeletePolicyVersion {
+                            policy: sp.name.clone(),
+                            policy_arn: lp.arn.clone(),
+                            version_id: lp.other_versions[0].clone(),
+                        },
+                        "IAM keeps at most five versions",
+                    ));
+                }
+                let mut c = change(
+                    &target,
+                    Action::Update,
+                    Op::CreatePolicyVersion {
+                        policy: sp.name.clone(),
+                        policy_arn: lp.arn.clone(),
+                        document: doc.clone(),
+                    },
+                    "grants changed",
+                );
+                c.grants = grant_changes(Some(&lp.document), Some(&doc));
+                c.before = Some(lp.document.clone());
+                before.push(c);
+            }
+            Some(_) => {}
+        }
+    }
+    let in_spec: std::collections::HashSet<&str> =
+        spec.policies.iter().map(|p| p.name.as_str()).collect();
+    for lp in live
+        .policies
+        .values()
+        .filter(|p| p.path == spec.path && !in_spec.contains(p.name.as_str()))
+    {
+        if spec.prune {
+            after.push(change(
+                &policy_target(&lp.name),
+                Action::Delete,
+                Op::DeletePolicy {
+                    policy: lp.name.clone(),
+                    policy_arn: lp.arn.clone(),
+                    versions: lp.other_versions.clone(),
+                },
+                "under the spec's path, not in its policies, prune: true",
+            ));
+        } else {
+            notices.push(Notice {
+                kind: NoticeKind::OwnedNotInSpec,
+                user: policy_target(&lp.name),
+                message: "managed policy under the spec's path but not in its policies; `prune: true` would delete it"
+                    .into(),
+            });
+        }
+    }
+    (before, after)
 }
 
 /// iamspec's bookkeeping tags a live user should carry: with keys declared, `keys-since` (kept, or set when this
@@ -996,6 +1114,7 @@ mod tests {
                 adopt: true,
                 access_keys: None,
                 grants_policy_name: crate::model::GRANTS_POLICY.into(),
+                policies: BTreeSet::new(),
                 raw_policies: BTreeMap::new(),
             })
     }
@@ -1032,6 +1151,7 @@ mod tests {
             ignore_tags: BTreeSet::new(),
             max_attached: 10,
             ignore: Vec::new(),
+            policies: Vec::new(),
             users,
         }
     }
@@ -1114,7 +1234,7 @@ mod tests {
                     prop_assert_eq!(acct.users.get(name), Some(before), "{} was touched", name);
                 }
             }
-            let after = Account { users: acct.users.clone() };
+            let after = Account { users: acct.users.clone(), ..Account::default() };
             let again = diff(&spec, &after, &DiffOptions::default()).unwrap();
             prop_assert!(again.changes.is_empty(), "second plan: {:?}", again.changes);
         }
@@ -1139,6 +1259,7 @@ mod tests {
             adopt: false,
             access_keys: None,
             grants_policy_name: crate::model::GRANTS_POLICY.into(),
+            policies: BTreeSet::new(),
             raw_policies: BTreeMap::new(),
         };
         let mut live = Account::default();
@@ -1167,6 +1288,7 @@ mod tests {
         let only = DiffOptions {
             now: 0,
             only: Some(["someone-else".to_owned()].into()),
+            account_id: None,
         };
         assert!(diff(&spec, &live, &only).unwrap().changes.is_empty());
         assert!(!diff(&spec, &live, &DiffOptions::default())
@@ -1192,6 +1314,7 @@ mod rotation_tests {
             ignore_tags: BTreeSet::new(),
             max_attached: 10,
             ignore: Vec::new(),
+            policies: Vec::new(),
             users: vec![SpecUser {
                 name: "svc".into(),
                 tags: BTreeMap::new(),
@@ -1206,6 +1329,7 @@ mod rotation_tests {
                     grace_days: 7,
                 }),
                 grants_policy_name: crate::model::GRANTS_POLICY.into(),
+                policies: BTreeSet::new(),
                 raw_policies: BTreeMap::new(),
             }],
         }
@@ -1216,8 +1340,18 @@ mod rotation_tests {
         let now = day * DAY;
         let live = Account {
             users: acct.users.clone(),
+            ..Account::default()
         };
-        let plan = diff(spec, &live, &DiffOptions { now, only: None }).unwrap();
+        let plan = diff(
+            spec,
+            &live,
+            &DiffOptions {
+                now,
+                only: None,
+                account_id: None,
+            },
+        )
+        .unwrap();
         let mut rng = rand::rng();
         for c in &plan.changes {
             if let Outcome::AccessKey(k) = acct.apply(&c.op, now, &mut rng).unwrap() {

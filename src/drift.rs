@@ -118,12 +118,12 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
     for (user, changes) in plan.by_user() {
         let kind = if changes
             .iter()
-            .any(|c| matches!(c.op, Op::CreateUser { .. }))
+            .any(|c| matches!(c.op, Op::CreateUser { .. } | Op::CreatePolicy { .. }))
         {
             DriftKind::Missing
         } else if changes
             .iter()
-            .any(|c| matches!(c.op, Op::DeleteUser { .. }))
+            .any(|c| matches!(c.op, Op::DeleteUser { .. } | Op::DeletePolicy { .. }))
         {
             DriftKind::Prunable
         } else {

@@ -34,6 +34,28 @@ pub struct Account {
     /// Users by their exact (case-preserving) name.
     #[serde(default)]
     pub users: BTreeMap<String, User>,
+    /// Customer-managed policies by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policies: BTreeMap<String, ManagedPolicy>,
+}
+
+/// A customer-managed policy: its default version's document and the other versions IAM keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagedPolicy {
+    /// The policy name.
+    pub name: String,
+    /// The IAM path.
+    pub path: String,
+    /// The ARN.
+    pub arn: String,
+    /// The default version's document.
+    pub document: PolicyDocument,
+    /// The default version id (`v1`, `v2`...).
+    pub default_version: String,
+    /// Non-default version ids, oldest first (IAM keeps at most 5 versions in all).
+    #[serde(default)]
+    pub other_versions: Vec<String>,
 }
 
 impl Account {

@@ -82,6 +82,14 @@ pub fn policy(spec: &Spec) -> Value {
             "Resource": format!("arn:aws:iam::{account}:group/*")
         }),
     ];
+    if !spec.policies.is_empty() || spec.prune {
+        statements.push(json!({
+            "Sid": "ManageSharedPolicies",
+            "Effect": "Allow",
+            "Action": ["iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:DeletePolicy", "iam:TagPolicy"],
+            "Resource": format!("arn:aws:iam::{account}:policy{}*", spec.path)
+        }));
+    }
     if !adopted.is_empty() {
         // An adopted user has no owner tag yet: tagging it is how iamspec takes it over.
         statements.push(json!({

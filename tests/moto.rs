@@ -1018,3 +1018,67 @@ fn a_lost_create_access_key_response_leaves_exactly_one_delivered_key() {
     );
     assert_no_changes(&proxy, spec.to_str().unwrap());
 }
+
+/// Shared policies on moto: created once and attached, updated as new default versions within IAM's five, and with
+/// prune detached from every user before they are deleted.
+#[test]
+fn shared_policies_are_created_versioned_and_pruned() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let account = proxy.account().to_owned();
+    let spec_with = |bucket: &str| {
+        format!(
+            "version: 1\naccount_id: \"{account}\"\nprune: true\npolicies:\n  team-read:\n    description: team buckets\n    grants:\n      - buckets: [team-assets, {bucket}]\n        access: read\nusers:\n  alice:\n    policies: [team-read]\n  bob:\n    policies: [team-read]\n"
+        )
+    };
+    let spec = write_spec(dir.path(), &spec_with("team-reports"));
+    let s = spec.to_str().unwrap();
+    let o = run(&proxy, &["apply", "-f", s, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        stdout(&o).matches("create managed policy").count(),
+        1,
+        "shown once: {}",
+        text(&o)
+    );
+    assert_no_changes(&proxy, s);
+    for i in 1..=5 {
+        write_spec(dir.path(), &spec_with(&format!("team-reports-{i}")));
+        let o = run(&proxy, &["apply", "-f", s, "--auto-approve"]);
+        assert_eq!(o.status.code(), Some(0), "update {i}: {}", text(&o));
+        assert!(
+            stdout(&o).contains("~ policy/team-read: new default version"),
+            "{}",
+            text(&o)
+        );
+        if i >= 5 {
+            assert!(
+                stdout(&o).contains("delete old policy version"),
+                "{}",
+                text(&o)
+            );
+        }
+    }
+    assert_no_changes(&proxy, s);
+    write_spec(dir.path(), &format!("version: 1\naccount_id: \"{account}\"\nprune: true\nusers:\n  alice: {{}}\n  bob: {{}}\n"));
+    let o = run(&proxy, &["apply", "-f", s, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = stdout(&o);
+    let detach = out.find("- alice: detach team-read").expect("detached");
+    let delete = out
+        .find("- policy/team-read: delete managed policy")
+        .expect("deleted");
+    assert!(detach < delete, "{out}");
+    assert_no_changes(&proxy, s);
+    let iam = iam_client(&proxy);
+    let left = rt().block_on(async {
+        iam.list_policies()
+            .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+            .send()
+            .await
+            .unwrap()
+            .policies()
+            .len()
+    });
+    assert_eq!(left, 0);
+}

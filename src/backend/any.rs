@@ -9,7 +9,7 @@ use crate::plan::Op;
 /// The backends the CLI can select, dispatched statically.
 pub enum AnyBackend {
     /// A local account file.
-    Local(local::LocalBackend),
+    Local(Box<local::LocalBackend>),
     /// AWS IAM.
     Aws(Box<aws::AwsBackend>),
 }

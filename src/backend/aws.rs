@@ -495,6 +495,39 @@ impl Backend for AwsBackend {
                     .map(str::to_owned);
                 account.users.insert(name, user);
             }
+            for p in page.policies() {
+                // moto leaves PolicyName out of this response; the ARN's last segment is the name.
+                let Some(name) = p
+                    .policy_name()
+                    .or_else(|| p.arn().and_then(|a| a.rsplit('/').next()))
+                else {
+                    continue;
+                };
+                let default = p.default_version_id().unwrap_or_default().to_owned();
+                let mut versions: Vec<(i64, String)> = Vec::new();
+                let mut document = None;
+                for v in p.policy_version_list() {
+                    let id = v.version_id().unwrap_or_default().to_owned();
+                    if v.is_default_version() || id == default {
+                        document = Some(decode_policy(name, name, v.document().unwrap_or("{}"))?);
+                    } else {
+                        versions.push((seconds(v.create_date()), id));
+                    }
+                }
+                versions.sort();
+                let Some(document) = document else { continue };
+                account.policies.insert(
+                    name.to_owned(),
+                    crate::model::ManagedPolicy {
+                        name: name.to_owned(),
+                        path: p.path().unwrap_or("/").to_owned(),
+                        arn: p.arn().unwrap_or_default().to_owned(),
+                        document,
+                        default_version: default,
+                        other_versions: versions.into_iter().map(|(_, id)| id).collect(),
+                    },
+                );
+            }
             match (page.is_truncated(), page.marker()) {
                 (true, Some(next)) => marker = Some(next.to_owned()),
                 _ => break,
@@ -708,6 +741,71 @@ impl Backend for AwsBackend {
                 iam.delete_service_specific_credential()
                     .user_name(user)
                     .service_specific_credential_id(credential_id)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::CreatePolicy {
+                path,
+                description,
+                document,
+                tags,
+                ..
+            } => {
+                iam.create_policy()
+                    .policy_name(user)
+                    .path(path)
+                    .set_description(description.clone())
+                    .policy_document(document.to_compact_json())
+                    .set_tags(Some(tags_of(tags)))
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::CreatePolicyVersion {
+                policy_arn,
+                document,
+                ..
+            } => {
+                iam.create_policy_version()
+                    .policy_arn(policy_arn)
+                    .policy_document(document.to_compact_json())
+                    .set_as_default(true)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DeletePolicyVersion {
+                policy_arn,
+                version_id,
+                ..
+            } => {
+                iam.delete_policy_version()
+                    .policy_arn(policy_arn)
+                    .version_id(version_id)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DeletePolicy {
+                policy_arn,
+                versions,
+                ..
+            } => {
+                for version in versions {
+                    self.count("DeletePolicyVersion");
+                    let res = iam
+                        .delete_policy_version()
+                        .policy_arn(policy_arn)
+                        .version_id(version)
+                        .send();
+                    match res.map_err_into("DeletePolicyVersion", user).await {
+                        Err(e) if e.kind != ErrorKind::NoSuchEntity => return Err(e),
+                        _ => {}
+                    }
+                }
+                iam.delete_policy()
+                    .policy_arn(policy_arn)
                     .send()
                     .map_err_into(name, user)
                     .await?;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Backend, BackendError, CallStats, ErrorKind, NewAccessKey, Outcome, ReadScope, Secret,
 };
-use crate::model::{AccessKey, Account, Dependents, KeyStatus, User};
+use crate::model::{AccessKey, Account, Dependents, KeyStatus, ManagedPolicy, User};
 use crate::plan::Op;
 use crate::policy::{ACCESS_KEY_LIMIT, DEFAULT_ATTACHED_LIMIT, INLINE_USER_LIMIT, TAG_LIMIT};
 
@@ -47,6 +47,9 @@ pub struct LocalAccount {
     /// Counter for access key ids.
     #[serde(default)]
     pub next_key: u64,
+    /// Customer-managed policies iamspec manages, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub managed: BTreeMap<String, ManagedPolicy>,
 }
 
 fn default_attached() -> usize {
@@ -75,6 +78,7 @@ impl LocalAccount {
             policies: BTreeSet::new(),
             max_attached_policies: DEFAULT_ATTACHED_LIMIT,
             next_key: 0,
+            managed: BTreeMap::new(),
         }
     }
 
@@ -100,7 +104,22 @@ impl LocalAccount {
     }
 
     fn policy_exists(&self, arn: &str) -> bool {
-        arn.starts_with("arn:aws:iam::aws:policy/") || self.policies.contains(arn)
+        arn.starts_with("arn:aws:iam::aws:policy/")
+            || self.policies.contains(arn)
+            || self.managed.values().any(|p| p.arn == arn)
+    }
+
+    fn managed_mut(&mut self, op: &Op, arn: &str) -> Result<&mut ManagedPolicy, BackendError> {
+        self.managed
+            .values_mut()
+            .find(|p| p.arn == arn)
+            .ok_or_else(|| {
+                err(
+                    ErrorKind::NoSuchEntity,
+                    op,
+                    format!("policy {arn} does not exist"),
+                )
+            })
     }
 
     /// The account as a plan sees it: keys only for owned users in `scope`, no dependents.
@@ -119,7 +138,10 @@ impl LocalAccount {
                 (u.name.clone(), u)
             })
             .collect();
-        Account { users }
+        Account {
+            users,
+            policies: self.managed.clone(),
+        }
     }
 
     /// Applies one operation as IAM would. `now` stamps new keys; `rng` makes their ids and secrets.
@@ -372,6 +394,106 @@ impl LocalAccount {
                     .get_or_insert_with(Dependents::default);
                 remove_item(&mut d.service_credentials, credential_id)
                     .ok_or_else(|| err(ErrorKind::NoSuchEntity, op, "credential not found"))?;
+            }
+            Op::CreatePolicy {
+                policy,
+                path,
+                document,
+                ..
+            } => {
+                if self.managed.contains_key(policy) {
+                    return Err(err(
+                        ErrorKind::AlreadyExists,
+                        op,
+                        format!("a policy called {policy} already exists"),
+                    ));
+                }
+                if document.size() > crate::policy::MANAGED_POLICY_LIMIT {
+                    return Err(err(
+                        ErrorKind::LimitExceeded,
+                        op,
+                        "cannot exceed quota for PolicySize: 6144",
+                    ));
+                }
+                let arn = format!("arn:aws:iam::{}:policy{path}{policy}", self.account_id);
+                self.managed.insert(
+                    policy.clone(),
+                    ManagedPolicy {
+                        name: policy.clone(),
+                        path: path.clone(),
+                        arn,
+                        document: document.clone(),
+                        default_version: "v1".into(),
+                        other_versions: Vec::new(),
+                    },
+                );
+            }
+            Op::CreatePolicyVersion {
+                policy_arn,
+                document,
+                ..
+            } => {
+                let p = self.managed_mut(op, policy_arn)?;
+                if p.other_versions.len() + 1 >= 5 {
+                    return Err(err(
+                        ErrorKind::LimitExceeded,
+                        op,
+                        "cannot exceed quota for PolicyVersionsPerPolicy: 5",
+                    ));
+                }
+                let next = std::iter::once(&p.default_version)
+                    .chain(&p.other_versions)
+                    .filter_map(|v| v.trim_start_matches('v').parse::<u32>().ok())
+                    .max()
+                    .unwrap_or(0)
+                    + 1;
+                let old = std::mem::replace(&mut p.default_version, format!("v{next}"));
+                p.other_versions.push(old);
+                p.document = document.clone();
+            }
+            Op::DeletePolicyVersion {
+                policy_arn,
+                version_id,
+                ..
+            } => {
+                let p = self.managed_mut(op, policy_arn)?;
+                remove_item(&mut p.other_versions, version_id).ok_or_else(|| {
+                    err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        format!("version {version_id} not found"),
+                    )
+                })?;
+            }
+            Op::DeletePolicy {
+                policy_arn,
+                versions,
+                ..
+            } => {
+                if self
+                    .users
+                    .values()
+                    .any(|u| u.attached_policies.contains(policy_arn))
+                {
+                    return Err(err(
+                        ErrorKind::DeleteConflict,
+                        op,
+                        "cannot delete a policy attached to entities",
+                    ));
+                }
+                let p = self.managed_mut(op, policy_arn)?;
+                for v in versions {
+                    let _ = remove_item(&mut p.other_versions, v);
+                }
+                if !p.other_versions.is_empty() {
+                    return Err(err(
+                        ErrorKind::DeleteConflict,
+                        op,
+                        "cannot delete a policy with non-default versions",
+                    ));
+                }
+                let name = p.name.clone();
+                self.managed.remove(&name);
             }
             Op::DeleteUser { .. } => {
                 let u = self.user_mut(op)?;

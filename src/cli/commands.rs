@@ -200,7 +200,7 @@ fn render_policies(path: &Path, users: &[String], color: ColorChoice) -> Result<
 
 async fn connect(g: &Global) -> Result<AnyBackend, CliError> {
     Ok(match &g.local {
-        Some(path) => AnyBackend::Local(LocalBackend::open(path)?),
+        Some(path) => AnyBackend::Local(Box::new(LocalBackend::open(path)?)),
         None => AnyBackend::Aws(Box::new(
             AwsBackend::connect(&AwsOptions {
                 profile: g.profile.clone(),
@@ -241,10 +241,11 @@ async fn checked_account(backend: &AnyBackend, expected: Option<&str>) -> Result
     Ok(actual)
 }
 
-fn diff_options(users: &[String]) -> DiffOptions {
+fn diff_options(users: &[String], account_id: &str) -> DiffOptions {
     DiffOptions {
         now: system_now(),
         only: (!users.is_empty()).then(|| users.iter().map(|u| u.to_ascii_lowercase()).collect()),
+        account_id: Some(account_id.to_owned()),
     }
 }
 
@@ -280,7 +281,7 @@ async fn make_plan(
         text: spec_text,
     } = input;
     let account_id = checked_account(backend, spec.account_id.as_deref()).await?;
-    let opts = diff_options(users);
+    let opts = diff_options(users, &account_id);
     let live = read_for_plan(backend, &spec, &opts).await?;
     let plan = match diff(&spec, &live, &opts) {
         Ok(p) => p,
@@ -416,7 +417,7 @@ async fn apply_spec(
             }
         }
         execute(&backend, &p.plan, &p.live, args, sink, g).await?;
-        settle(&backend, &p.spec, &p.plan, &args.users).await?;
+        settle(&backend, &p.spec, &p.plan, &args.users, &p.account_id).await?;
         Ok(exit::OK)
     }
     .await;
@@ -570,13 +571,14 @@ async fn settle(
     spec: &Spec,
     plan: &Plan,
     users: &[String],
+    account_id: &str,
 ) -> Result<(), CliError> {
     let touched: BTreeSet<String> = plan
         .changes
         .iter()
         .map(|c| c.user.to_ascii_lowercase())
         .collect();
-    let mut opts = diff_options(users);
+    let mut opts = diff_options(users, account_id);
     opts.only = Some(match opts.only {
         Some(only) => only.intersection(&touched).cloned().collect(),
         None => touched,

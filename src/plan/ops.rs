@@ -150,6 +150,46 @@ pub enum Op {
         /// User name.
         user: String,
     },
+    /// CreatePolicy, with the owner tag, under the spec's path.
+    CreatePolicy {
+        /// Policy name.
+        policy: String,
+        /// IAM path.
+        path: String,
+        /// Description.
+        description: Option<String>,
+        /// The document.
+        document: PolicyDocument,
+        /// Tags, owner tag included.
+        tags: BTreeMap<String, String>,
+    },
+    /// CreatePolicyVersion, set as the default.
+    CreatePolicyVersion {
+        /// Policy name.
+        policy: String,
+        /// Policy ARN.
+        policy_arn: String,
+        /// The new document.
+        document: PolicyDocument,
+    },
+    /// DeletePolicyVersion (a non-default version, to stay within IAM's five).
+    DeletePolicyVersion {
+        /// Policy name.
+        policy: String,
+        /// Policy ARN.
+        policy_arn: String,
+        /// Version id.
+        version_id: String,
+    },
+    /// DeletePolicy, after its non-default versions (DeletePolicyVersion each) and attachments are gone.
+    DeletePolicy {
+        /// Policy name.
+        policy: String,
+        /// Policy ARN.
+        policy_arn: String,
+        /// Non-default version ids deleted first.
+        versions: Vec<String>,
+    },
 }
 
 impl Op {
@@ -177,6 +217,23 @@ impl Op {
             | Self::DeleteSshPublicKey { user, .. }
             | Self::DeleteServiceSpecificCredential { user, .. }
             | Self::DeleteUser { user } => user,
+            Self::CreatePolicy { policy, .. }
+            | Self::CreatePolicyVersion { policy, .. }
+            | Self::DeletePolicyVersion { policy, .. }
+            | Self::DeletePolicy { policy, .. } => policy,
+        }
+    }
+
+    /// When the operation runs: 0 before any user change (policies users will attach), 1 with the users, 2 after
+    /// them (policies users stopped attaching).
+    #[must_use]
+    pub fn phase(&self) -> u8 {
+        match self {
+            Self::CreatePolicy { .. }
+            | Self::CreatePolicyVersion { .. }
+            | Self::DeletePolicyVersion { .. } => 0,
+            Self::DeletePolicy { .. } => 2,
+            _ => 1,
         }
     }
 
@@ -204,6 +261,10 @@ impl Op {
             Self::DeleteSshPublicKey { .. } => "DeleteSSHPublicKey",
             Self::DeleteServiceSpecificCredential { .. } => "DeleteServiceSpecificCredential",
             Self::DeleteUser { .. } => "DeleteUser",
+            Self::CreatePolicy { .. } => "CreatePolicy",
+            Self::CreatePolicyVersion { .. } => "CreatePolicyVersion",
+            Self::DeletePolicyVersion { .. } => "DeletePolicyVersion",
+            Self::DeletePolicy { .. } => "DeletePolicy",
         }
     }
 
@@ -217,6 +278,7 @@ impl Op {
                 | Self::DeleteUserPolicy { .. }
                 | Self::DeleteAccessKey { .. }
                 | Self::RemoveUserFromGroup { .. }
+                | Self::DeletePolicy { .. }
         )
     }
 
@@ -267,6 +329,12 @@ impl Op {
                 format!("delete service credential {credential_id}")
             }
             Self::DeleteUser { .. } => "delete user".into(),
+            Self::CreatePolicy { path, .. } => format!("create managed policy (path {path})"),
+            Self::CreatePolicyVersion { .. } => "new default version of the managed policy".into(),
+            Self::DeletePolicyVersion { version_id, .. } => {
+                format!("delete old policy version {version_id}")
+            }
+            Self::DeletePolicy { .. } => "delete managed policy".into(),
         }
     }
 }

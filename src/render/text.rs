@@ -116,7 +116,9 @@ fn change(w: &mut dyn Write, c: &Change, style: Style) -> io::Result<()> {
         style.dim(&format!("# {}", c.reason))
     )?;
     match &c.op {
-        Op::PutUserPolicy { document, .. } => {
+        Op::PutUserPolicy { document, .. }
+        | Op::CreatePolicy { document, .. }
+        | Op::CreatePolicyVersion { document, .. } => {
             let before = c
                 .before
                 .as_ref()

@@ -7,5 +7,5 @@ pub mod tree;
 mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Report, Severity};
-pub use raw::{json_schema, RawAccessKeys, RawGrant, RawIgnore, RawSpec, RawUser};
-pub use validate::{glob_match, load, IgnoreRule, KeyPolicy, Loaded, Spec, SpecUser};
+pub use raw::{json_schema, RawAccessKeys, RawGrant, RawIgnore, RawPolicy, RawSpec, RawUser};
+pub use validate::{glob_match, load, IgnoreRule, KeyPolicy, Loaded, Spec, SpecPolicy, SpecUser};

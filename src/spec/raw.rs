@@ -35,9 +35,27 @@ pub struct RawSpec {
     /// Live users iamspec must neither report nor touch, by name glob and/or tag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignore: Option<Vec<RawIgnore>>,
+    /// Shared grant sets, each a customer-managed policy under `path` that users attach by name.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "unique_map_opt"
+    )]
+    pub policies: Option<IndexMap<String, RawPolicy>>,
     /// The users, by IAM user name.
     #[serde(default, deserialize_with = "unique_map")]
     pub users: IndexMap<String, RawUser>,
+}
+
+/// A named grant set, rendered to a customer-managed policy.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    /// What the policy is for (the IAM policy description).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The grants, as for users.
+    pub grants: Vec<RawGrant>,
 }
 
 /// One user.
@@ -57,6 +75,9 @@ pub struct RawUser {
     /// Managed policy ARNs to attach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed_policies: Option<Vec<String>>,
+    /// Names of the spec's shared `policies` to attach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Vec<String>>,
     /// IAM group names the user belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<String>>,

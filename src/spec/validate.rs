@@ -31,8 +31,29 @@ pub struct Spec {
     pub max_attached: usize,
     /// Live users to leave alone entirely.
     pub ignore: Vec<IgnoreRule>,
+    /// Shared grant sets (customer-managed policies), in spec order.
+    pub policies: Vec<SpecPolicy>,
     /// Users in spec order.
     pub users: Vec<SpecUser>,
+}
+
+/// A shared grant set, rendered to a customer-managed policy under the spec's path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecPolicy {
+    /// The policy name.
+    pub name: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// Its grants.
+    pub grants: Vec<Grant>,
+}
+
+impl SpecPolicy {
+    /// The rendered document.
+    #[must_use]
+    pub fn document(&self) -> Option<PolicyDocument> {
+        render_grants(&self.grants)
+    }
 }
 
 /// A validated user.
@@ -46,6 +67,8 @@ pub struct SpecUser {
     pub grants: Vec<Grant>,
     /// Managed policy ARNs.
     pub managed_policies: BTreeSet<String>,
+    /// Names of the spec's shared policies the user attaches.
+    pub policies: BTreeSet<String>,
     /// Group names.
     pub groups: BTreeSet<String>,
     /// Permissions boundary ARN.
@@ -429,6 +452,53 @@ fn validate(mut raw: RawSpec, ctx: &mut Ctx<'_>) -> Spec {
         });
     }
 
+    let mut policies = Vec::new();
+    for (name, rp) in raw.policies.iter().flatten() {
+        let at = [Seg::Key("policies"), Seg::Key(name)];
+        if !valid_policy_name(name) {
+            ctx.error_at_key(
+                &at,
+                format!("`{name}` is not a valid policy name"),
+                Some("use 1-128 characters from A-Z a-z 0-9 and + = , . @ _ -"),
+            );
+        }
+        if rp.grants.is_empty() {
+            ctx.error_at_key(&at, format!("policy `{name}` has no grants"), None);
+        }
+        let mut grants = Vec::new();
+        for (i, g) in rp.grants.iter().enumerate() {
+            let p = [
+                Seg::Key("policies"),
+                Seg::Key(name),
+                Seg::Key("grants"),
+                Seg::Index(i),
+            ];
+            if let Some(g) = validate_grant(g, ctx, &p) {
+                grants.push(g);
+            }
+        }
+        let policy = SpecPolicy {
+            name: name.clone(),
+            description: rp.description.clone(),
+            grants,
+        };
+        if let Some(size) = policy.document().map(|d| d.size()) {
+            if size > crate::policy::MANAGED_POLICY_LIMIT {
+                ctx.error_at_key(
+                    &[Seg::Key("policies"), Seg::Key(name), Seg::Key("grants")],
+                    format!(
+                        "policy `{name}` renders to {size} characters, {} over IAM's {}-character limit for a managed policy",
+                        size - crate::policy::MANAGED_POLICY_LIMIT,
+                        crate::policy::MANAGED_POLICY_LIMIT
+                    ),
+                    Some("split the grants into two policies"),
+                );
+            }
+        }
+        policies.push(policy);
+    }
+    let known: BTreeSet<String> = policies.iter().map(|p| p.name.clone()).collect();
+
     let mut users = Vec::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for (name, raw_user) in raw_users {
@@ -454,7 +524,7 @@ fn validate(mut raw: RawSpec, ctx: &mut Ctx<'_>) -> Spec {
                 slot.insert(name.to_owned());
             }
         }
-        if let Some(user) = validate_user(name, &raw_user, ctx, &at, max_attached) {
+        if let Some(user) = validate_user(name, &raw_user, ctx, &at, max_attached, &known) {
             users.push(user);
         }
     }
@@ -466,6 +536,7 @@ fn validate(mut raw: RawSpec, ctx: &mut Ctx<'_>) -> Spec {
         ignore_tags,
         max_attached,
         ignore,
+        policies,
         users,
     }
 }
@@ -476,6 +547,7 @@ fn validate_user(
     ctx: &mut Ctx<'_>,
     at: &[Seg<'_>],
     max_attached: usize,
+    known_policies: &BTreeSet<String>,
 ) -> Option<SpecUser> {
     let sub = |seg: Seg<'static>| -> Vec<Seg<'_>> {
         let mut p = at.to_vec();
@@ -559,13 +631,35 @@ fn validate_user(
             ctx.error(&p, format!("`{arn}` is listed twice"), None);
         }
     }
-    if managed_policies.len() > max_attached {
+    let mut policies = BTreeSet::new();
+    for (i, policy) in raw.policies.iter().flatten().enumerate() {
+        let mut p = sub(Seg::Key("policies"));
+        p.push(Seg::Index(i));
+        if !known_policies.contains(policy) {
+            let help = known_policies
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            ctx.error(
+                &p,
+                format!("no policy `{policy}` in the spec's `policies`"),
+                Some(&format!("known: {help}")),
+            );
+        }
+        policies.insert(policy.clone());
+    }
+    let attached = managed_policies.len() + policies.len();
+    if attached > max_attached {
         ctx.error_at_key(
-            &sub(Seg::Key("managed_policies")),
+            &sub(Seg::Key(if raw.managed_policies.is_some() {
+                "managed_policies"
+            } else {
+                "policies"
+            })),
             format!(
-                "{} managed policies exceed the quota of {max_attached} per user by {}",
-                managed_policies.len(),
-                managed_policies.len() - max_attached
+                "{attached} managed policies exceed the quota of {max_attached} per user by {}",
+                attached - max_attached
             ),
             Some("raise `max_attached_policies` (up to 20) if the account's quota was raised"),
         );
@@ -654,6 +748,7 @@ fn validate_user(
         tags,
         grants,
         managed_policies,
+        policies,
         groups,
         permissions_boundary: raw.permissions_boundary.clone(),
         adopt: raw.adopt.unwrap_or(false),
