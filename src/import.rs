@@ -111,6 +111,7 @@ fn import_user(user: &User, owner: &str, adopt: bool) -> RawUser {
         grants_policy_name,
         raw_policies: (!raw_policies.is_empty()).then_some(raw_policies),
         policies: None,
+        policy_mode: None,
     }
 }
 

@@ -534,3 +534,28 @@ fn drift_reports_and_exits_2_then_0_after_apply() {
         "No drift: account 123456789012 matches the spec.\n"
     );
 }
+
+#[test]
+fn policy_mode_managed_moves_large_grants_to_the_users_own_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("invalid/inline-policy-too-large.yaml")).unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        text.replace("  alice:\n", "  alice:\n    policy_mode: managed\n"),
+    )
+    .unwrap();
+    let acct = dir.path().join("a.json");
+    let (s, a) = (spec.to_str().unwrap(), acct.to_str().unwrap());
+    let o = run(&["apply", "-f", s, "--local", a, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let plan = out(&o);
+    assert!(
+        plan.contains("+ policy/iamspec-alice: create managed policy"),
+        "{plan}"
+    );
+    assert!(plan.contains("+ alice: attach iamspec-alice"), "{plan}");
+    assert!(!plan.contains("put inline policy"), "{plan}");
+    let o = run(&["plan", "-f", s, "--local", a, "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+}

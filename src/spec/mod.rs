@@ -7,5 +7,7 @@ pub mod tree;
 mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Report, Severity};
-pub use raw::{json_schema, RawAccessKeys, RawGrant, RawIgnore, RawPolicy, RawSpec, RawUser};
+pub use raw::{
+    json_schema, PolicyMode, RawAccessKeys, RawGrant, RawIgnore, RawPolicy, RawSpec, RawUser,
+};
 pub use validate::{glob_match, load, IgnoreRule, KeyPolicy, Loaded, Spec, SpecPolicy, SpecUser};

@@ -78,6 +78,10 @@ pub struct RawUser {
     /// Names of the spec's shared `policies` to attach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policies: Option<Vec<String>>,
+    /// Where the grants go: `inline` (default, the 2,048-character inline policy) or `managed` (the user's own
+    /// customer-managed policy `iamspec-<user>`, up to 6,144 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_mode: Option<PolicyMode>,
     /// IAM group names the user belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<String>>,
@@ -96,6 +100,16 @@ pub struct RawUser {
     /// Inline policies kept verbatim, by name: the escape hatch for statements grants cannot express.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw_policies: Option<IndexMap<String, crate::policy::PolicyDocument>>,
+}
+
+/// Where a user's grants are rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyMode {
+    /// The inline policy (default).
+    Inline,
+    /// A customer-managed policy of the user's own.
+    Managed,
 }
 
 /// One grant: buckets, an optional prefix, and an access level or explicit actions.

@@ -500,6 +500,7 @@ fn validate(mut raw: RawSpec, ctx: &mut Ctx<'_>) -> Spec {
     let known: BTreeSet<String> = policies.iter().map(|p| p.name.clone()).collect();
 
     let mut users = Vec::new();
+    let mut extra_policies = Vec::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for (name, raw_user) in raw_users {
         let name = name.as_str();
@@ -524,7 +525,41 @@ fn validate(mut raw: RawSpec, ctx: &mut Ctx<'_>) -> Spec {
                 slot.insert(name.to_owned());
             }
         }
-        if let Some(user) = validate_user(name, &raw_user, ctx, &at, max_attached, &known) {
+        if let Some(mut user) = validate_user(name, &raw_user, ctx, &at, max_attached, &known) {
+            if raw_user.policy_mode == Some(super::raw::PolicyMode::Managed)
+                && !user.grants.is_empty()
+            {
+                // The user's own managed policy, planned like any shared one.
+                let policy = SpecPolicy {
+                    name: format!("iamspec-{name}"),
+                    description: Some(format!("Grants of {name} (policy_mode: managed)")),
+                    grants: std::mem::take(&mut user.grants),
+                };
+                let mut p = at.to_vec();
+                p.push(Seg::Key("policy_mode"));
+                if known.contains(&policy.name) {
+                    ctx.error(
+                        &p,
+                        format!("`{}` is already a policy in `policies`", policy.name),
+                        None,
+                    );
+                }
+                if let Some(size) = policy.document().map(|d| d.size()) {
+                    if size > crate::policy::MANAGED_POLICY_LIMIT {
+                        ctx.error(
+                            &p,
+                            format!(
+                                "the grants of `{name}` render to {size} characters, {} over IAM's {}-character limit for a managed policy",
+                                size - crate::policy::MANAGED_POLICY_LIMIT,
+                                crate::policy::MANAGED_POLICY_LIMIT
+                            ),
+                            Some("move some grants to a shared policy under `policies`"),
+                        );
+                    }
+                }
+                user.policies.insert(policy.name.clone());
+                extra_policies.push(policy);
+            }
             users.push(user);
         }
     }
@@ -536,7 +571,7 @@ fn validate(mut raw: RawSpec, ctx: &mut Ctx<'_>) -> Spec {
         ignore_tags,
         max_attached,
         ignore,
-        policies,
+        policies: policies.into_iter().chain(extra_policies).collect(),
         users,
     }
 }
@@ -649,7 +684,9 @@ fn validate_user(
         }
         policies.insert(policy.clone());
     }
-    let attached = managed_policies.len() + policies.len();
+    let own_policy = raw.policy_mode == Some(super::raw::PolicyMode::Managed)
+        && raw.grants.as_ref().is_some_and(|g| !g.is_empty());
+    let attached = managed_policies.len() + policies.len() + usize::from(own_policy);
     if attached > max_attached {
         ctx.error_at_key(
             &sub(Seg::Key(if raw.managed_policies.is_some() {
@@ -757,8 +794,13 @@ fn validate_user(
         raw_policies: raw_policies.clone(),
     };
     let raw_size: usize = user.raw_policies.values().map(PolicyDocument::size).sum();
-    if let Some(size) = user
-        .grants_policy()
+    let managed_mode = raw.policy_mode == Some(super::raw::PolicyMode::Managed);
+    let inline_grants = if managed_mode {
+        None
+    } else {
+        user.grants_policy()
+    };
+    if let Some(size) = inline_grants
         .map(|d| d.size() + raw_size)
         .or((raw_size > 0).then_some(raw_size))
     {
@@ -769,7 +811,7 @@ fn validate_user(
                     "the inline policies of `{name}` total {size} characters, {} over IAM's {INLINE_USER_LIMIT}-character limit",
                     size - INLINE_USER_LIMIT
                 ),
-                Some("group buckets with one access level into one grant, or use a bucket pattern (`photos-*`)"),
+                Some("`policy_mode: managed` moves the grants to a managed policy (6,144 characters); or group buckets with one access level into one grant"),
             );
         }
     }
