@@ -5,6 +5,10 @@
 
 mod synth;
 
+// The same allocator as the iamspec binary, so in-process figures match what the CLI does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
