@@ -624,15 +624,19 @@ fn update_user(
         } else {
             Action::Create
         };
-        adds.push(change(
-            name,
-            action,
+        // Adoption is its own change kind: a reviewer must see that iamspec takes a user over.
+        let op = if adopting {
+            Op::AdoptUser {
+                user: name.into(),
+                tags: set,
+            }
+        } else {
             Op::TagUser {
                 user: name.into(),
                 tags: set,
-            },
-            reason,
-        ));
+            }
+        };
+        adds.push(change(name, action, op, reason));
         if !unset.is_empty() {
             let untag = change(
                 name,

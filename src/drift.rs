@@ -86,6 +86,7 @@ fn detail(c: &Change) -> Vec<String> {
         }
         Op::PutUserPolicy { .. } | Op::DeleteUserPolicy { .. } => None,
         Op::TagUser { .. } => Some(format!("tags differ ({})", c.reason)),
+        Op::AdoptUser { .. } => Some("not yet adopted: no owner tag".into()),
         Op::UntagUser { keys, .. } => Some(format!("tags not in the spec: {}", keys.join(", "))),
         Op::AttachUserPolicy { policy_arn, .. } => {
             Some(format!("{} not attached", short(policy_arn)))

@@ -239,5 +239,9 @@ mod tests {
             .map(|c| format!("{} {}", c.op.api_name(), c.user))
             .collect();
         assert_eq!(ops, vec!["TagUser ewww", "TagUser pixelshift"], "{yaml}");
+        assert!(plan
+            .changes
+            .iter()
+            .all(|c| matches!(c.op, crate::plan::Op::AdoptUser { .. })));
     }
 }

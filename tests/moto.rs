@@ -293,7 +293,7 @@ fn an_untagged_live_user_is_refused_and_untouched_unless_adopted() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
-        stdout(&o).contains("~ handmade: tag iamspec:owner=iamspec"),
+        stdout(&o).contains("~ handmade: adopt (tag iamspec:owner=iamspec)"),
         "{}",
         text(&o)
     );
@@ -930,11 +930,11 @@ fn import_adopts_hand_made_guide_users_with_no_changes_after() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let plan = stdout(&o);
     assert!(
-        plan.contains("~ ewww-optimizer: tag iamspec:owner=iamspec"),
+        plan.contains("~ ewww-optimizer: adopt (tag iamspec:owner=iamspec)"),
         "{plan}"
     );
     assert!(
-        plan.contains("~ pixelshift: tag iamspec:owner=iamspec"),
+        plan.contains("~ pixelshift: adopt (tag iamspec:owner=iamspec)"),
         "{plan}"
     );
     assert!(

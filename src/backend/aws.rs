@@ -580,7 +580,7 @@ impl Backend for AwsBackend {
                     .map_err_into(name, user)
                     .await?;
             }
-            Op::TagUser { tags, .. } => {
+            Op::TagUser { tags, .. } | Op::AdoptUser { tags, .. } => {
                 iam.tag_user()
                     .user_name(user)
                     .set_tags(Some(tags_of(tags)))

@@ -175,7 +175,7 @@ impl LocalAccount {
                 u.dependents = Some(Dependents::default());
                 self.users.insert(user.clone(), u);
             }
-            Op::TagUser { tags, .. } => {
+            Op::TagUser { tags, .. } | Op::AdoptUser { tags, .. } => {
                 let u = self.user_mut(op)?;
                 let after: BTreeSet<&String> = u.tags.keys().chain(tags.keys()).collect();
                 if after.len() > TAG_LIMIT {

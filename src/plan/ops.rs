@@ -28,6 +28,13 @@ pub enum Op {
         /// Tags to set.
         tags: BTreeMap<String, String>,
     },
+    /// TagUser on a user without the owner tag (`adopt: true`): iamspec takes it over. Its path and ARN stay.
+    AdoptUser {
+        /// User name.
+        user: String,
+        /// Tags to set, owner tag included.
+        tags: BTreeMap<String, String>,
+    },
     /// UntagUser.
     UntagUser {
         /// User name.
@@ -199,6 +206,7 @@ impl Op {
         match self {
             Self::CreateUser { user, .. }
             | Self::TagUser { user, .. }
+            | Self::AdoptUser { user, .. }
             | Self::UntagUser { user, .. }
             | Self::PutUserPolicy { user, .. }
             | Self::DeleteUserPolicy { user, .. }
@@ -242,7 +250,7 @@ impl Op {
     pub fn api_name(&self) -> &'static str {
         match self {
             Self::CreateUser { .. } => "CreateUser",
-            Self::TagUser { .. } => "TagUser",
+            Self::TagUser { .. } | Self::AdoptUser { .. } => "TagUser",
             Self::UntagUser { .. } => "UntagUser",
             Self::PutUserPolicy { .. } => "PutUserPolicy",
             Self::DeleteUserPolicy { .. } => "DeleteUserPolicy",
@@ -294,6 +302,10 @@ impl Op {
             Self::TagUser { tags, .. } => {
                 let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 format!("tag {}", tags.join(", "))
+            }
+            Self::AdoptUser { tags, .. } => {
+                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("adopt (tag {})", tags.join(", "))
             }
             Self::UntagUser { keys, .. } => format!("untag {}", keys.join(", ")),
             Self::PutUserPolicy { policy_name, .. } => format!("put inline policy {policy_name}"),
