@@ -284,24 +284,6 @@ async fn run_user<B: Backend>(shared: &Shared<'_, B>, indexes: Vec<usize>) {
     }
 }
 
-/// Operations whose goal is that something is gone: NoSuchEntity means the goal is met (by an earlier attempt
-/// whose response was lost, or by another run).
-fn is_removal(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::DeleteUser { .. }
-            | Op::DeleteUserPolicy { .. }
-            | Op::DetachUserPolicy { .. }
-            | Op::RemoveUserFromGroup { .. }
-            | Op::DeleteAccessKey { .. }
-            | Op::DeleteLoginProfile { .. }
-            | Op::DeactivateMfaDevice { .. }
-            | Op::DeleteSigningCertificate { .. }
-            | Op::DeleteSshPublicKey { .. }
-            | Op::DeleteServiceSpecificCredential { .. }
-    )
-}
-
 /// CreateUser met EntityAlreadyExists: re-read and accept only a user that is owned and identical (same path and
 /// tags), as another apply of the same spec would have made it. Anything else is never written to.
 async fn same_user_exists<B: Backend>(
@@ -358,7 +340,7 @@ async fn run_change<B: Backend>(
                 return same_user_exists(shared, &change.op, e).await
             }
             // Removing what is already gone is done, whoever removed it.
-            Err(e) if e.kind == ErrorKind::NoSuchEntity && is_removal(&change.op) => return Ok(()),
+            Err(e) if e.kind == ErrorKind::NoSuchEntity && change.op.is_removal() => return Ok(()),
             Err(e) => e,
         };
         if matches!(change.op, Op::CreateAccessKey { .. }) && error.ambiguous {

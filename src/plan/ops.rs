@@ -276,6 +276,27 @@ impl Op {
         }
     }
 
+    /// Whether the goal of the operation is that something is gone: IAM's NoSuchEntity then means the goal is met
+    /// (by an earlier attempt whose response was lost, or by another run).
+    #[must_use]
+    pub fn is_removal(&self) -> bool {
+        matches!(
+            self,
+            Self::DeleteUser { .. }
+                | Self::DeleteUserPolicy { .. }
+                | Self::DetachUserPolicy { .. }
+                | Self::RemoveUserFromGroup { .. }
+                | Self::DeleteAccessKey { .. }
+                | Self::DeleteLoginProfile { .. }
+                | Self::DeactivateMfaDevice { .. }
+                | Self::DeleteSigningCertificate { .. }
+                | Self::DeleteSshPublicKey { .. }
+                | Self::DeleteServiceSpecificCredential { .. }
+                | Self::DeletePolicyVersion { .. }
+                | Self::DeletePolicy { .. }
+        )
+    }
+
     /// Whether the operation takes access or data away (what `--max-deletes` counts).
     #[must_use]
     pub fn is_destructive(&self) -> bool {
