@@ -1082,3 +1082,35 @@ fn shared_policies_are_created_versioned_and_pruned() {
     });
     assert_eq!(left, 0);
 }
+
+/// An endpoint that accepts connections and never answers (a black hole) still fails within 30 s.
+#[test]
+fn a_silent_endpoint_fails_within_30_seconds() {
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hole.local_addr().unwrap().port();
+    let mut cmd = Command::cargo_bin("iamspec").unwrap();
+    for (k, v) in aws_env() {
+        cmd.env(k, v);
+    }
+    let started = Instant::now();
+    let o = cmd
+        .args([
+            "plan",
+            "-f",
+            &example("pixelshift.yaml"),
+            "--endpoint-url",
+            &format!("http://127.0.0.1:{port}"),
+        ])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    drop(hole);
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("timed out"),
+        "{}",
+        text(&o)
+    );
+}
