@@ -1,8 +1,6 @@
 //! Synthetic specs and live accounts for benchmarks and call-count tests: N users, each with 2-3 grants, one
 //! managed policy and tags, generated deterministically from the user index.
 
-#![allow(dead_code)]
-
 use std::fmt::Write;
 
 const LEVELS: [&str; 4] = ["list", "read", "write", "read-write"];

@@ -2,9 +2,6 @@
 //! account (x-moto-account-id), records the IAM actions sent, and injects faults (throttling, 5xx, dropped
 //! connections, refused credentials) or serves canned pages.
 
-#![allow(dead_code)]
-
-use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -424,12 +421,4 @@ pub fn iam_client(proxy: &Proxy) -> aws_sdk_iam::Client {
         .endpoint_url(proxy.url())
         .build();
     aws_sdk_iam::Client::from_conf(conf)
-}
-
-/// Reads the lines of a child's stderr (for debugging failing tests).
-pub fn lines(bytes: &[u8]) -> Vec<String> {
-    BufReader::new(bytes)
-        .lines()
-        .map_while(Result::ok)
-        .collect()
 }
