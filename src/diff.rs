@@ -1109,17 +1109,13 @@ mod tests {
             proptest::option::of(Just(ARNS[0])),
         )
             .prop_map(move |(grants, arns, groups, tags, boundary)| SpecUser {
-                name: name.to_owned(),
                 tags,
                 grants,
                 managed_policies: arns.into_iter().map(str::to_owned).collect(),
                 groups: groups.into_iter().map(str::to_owned).collect(),
                 permissions_boundary: boundary.map(str::to_owned),
                 adopt: true,
-                access_keys: None,
-                grants_policy_name: crate::model::GRANTS_POLICY.into(),
-                policies: BTreeSet::new(),
-                raw_policies: BTreeMap::new(),
+                ..SpecUser::new(name)
             })
     }
 
@@ -1253,19 +1249,7 @@ mod tests {
 
     #[test]
     fn unowned_user_without_adopt_is_a_conflict_naming_it() {
-        let mut su = SpecUser {
-            name: "alice".into(),
-            tags: BTreeMap::new(),
-            grants: Vec::new(),
-            managed_policies: BTreeSet::new(),
-            groups: BTreeSet::new(),
-            permissions_boundary: None,
-            adopt: false,
-            access_keys: None,
-            grants_policy_name: crate::model::GRANTS_POLICY.into(),
-            policies: BTreeSet::new(),
-            raw_policies: BTreeMap::new(),
-        };
+        let mut su = SpecUser::new("alice");
         let mut live = Account::default();
         live.users.insert("Alice".into(), User::new("Alice", "/"));
         let err = diff(
@@ -1320,21 +1304,12 @@ mod rotation_tests {
             ignore: Vec::new(),
             policies: Vec::new(),
             users: vec![SpecUser {
-                name: "svc".into(),
-                tags: BTreeMap::new(),
-                grants: Vec::new(),
-                managed_policies: BTreeSet::new(),
-                groups: BTreeSet::new(),
-                permissions_boundary: None,
-                adopt: false,
                 access_keys: Some(KeyPolicy {
                     count,
                     max_age_days: 90,
                     grace_days: 7,
                 }),
-                grants_policy_name: crate::model::GRANTS_POLICY.into(),
-                policies: BTreeSet::new(),
-                raw_policies: BTreeMap::new(),
+                ..SpecUser::new("svc")
             }],
         }
     }

@@ -115,11 +115,10 @@ fn import_user(user: &User, owner: &str, adopt: bool) -> RawUser {
     }
 }
 
-/// A spec describing the selected live users.
+/// The live users `opts` selects (by path prefix and names).
 #[must_use]
-pub fn import(live: &Account, opts: &ImportOptions) -> RawSpec {
-    let selected: Vec<&User> = live
-        .users
+pub fn selected<'a>(live: &'a Account, opts: &ImportOptions) -> Vec<&'a User> {
+    live.users
         .values()
         .filter(|u| {
             opts.path
@@ -127,7 +126,13 @@ pub fn import(live: &Account, opts: &ImportOptions) -> RawSpec {
                 .is_none_or(|p| u.path.starts_with(p.as_str()))
         })
         .filter(|u| opts.users.is_empty() || opts.users.contains(&u.name.to_ascii_lowercase()))
-        .collect();
+        .collect()
+}
+
+/// A spec describing the selected live users.
+#[must_use]
+pub fn import(live: &Account, opts: &ImportOptions) -> RawSpec {
+    let selected = selected(live, opts);
     // The owner most selected users already carry, else the default.
     let mut owners: BTreeMap<&str, usize> = BTreeMap::new();
     for u in &selected {

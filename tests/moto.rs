@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use common::{aws_env, iam_client, Faults, Proxy};
 
-fn run(proxy: &Proxy, args: &[&str]) -> Output {
+/// Runs iamspec against `endpoint` with the test credentials (and `env` on top).
+fn run_at(endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::cargo_bin("iamspec").unwrap();
     for (k, v) in aws_env() {
         cmd.env(k, v);
@@ -18,9 +19,16 @@ fn run(proxy: &Proxy, args: &[&str]) -> Output {
     cmd.env_remove("AWS_PROFILE")
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("RUST_LOG");
-    cmd.args(args).args(["--endpoint-url", &proxy.url()]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.args(args).args(["--endpoint-url", endpoint]);
     cmd.timeout(Duration::from_secs(120));
     cmd.output().unwrap()
+}
+
+fn run(proxy: &Proxy, args: &[&str]) -> Output {
+    run_at(&proxy.url(), args, &[])
 }
 
 fn text(o: &Output) -> String {
@@ -406,22 +414,12 @@ fn an_unreachable_endpoint_fails_fast_with_a_clear_message() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = dead.local_addr().unwrap().port();
     drop(dead);
-    let mut cmd = Command::cargo_bin("iamspec").unwrap();
-    for (k, v) in aws_env() {
-        cmd.env(k, v);
-    }
     let started = Instant::now();
-    let o = cmd
-        .args([
-            "plan",
-            "-f",
-            &example("pixelshift.yaml"),
-            "--endpoint-url",
-            &format!("http://127.0.0.1:{port}"),
-        ])
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
+    let o = run_at(
+        &format!("http://127.0.0.1:{port}"),
+        &["plan", "-f", &example("pixelshift.yaml")],
+        &[],
+    );
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "took {:?}",
@@ -611,14 +609,8 @@ fn access_keys_are_created_delivered_rotated_and_never_leak_even_at_trace_level(
         transcript.push_str(&String::from_utf8_lossy(&o.stderr));
     };
     let trace = |args: &[&str]| {
-        let mut cmd = Command::cargo_bin("iamspec").unwrap();
-        for (k, v) in aws_env() {
-            cmd.env(k, v);
-        }
-        cmd.env("RUST_LOG", "trace")
-            .args(args)
-            .args(["-vvv", "--endpoint-url", &proxy.url()]);
-        cmd.timeout(Duration::from_secs(120)).output().unwrap()
+        let args: Vec<&str> = args.iter().copied().chain(["-vvv"]).collect();
+        run_at(&proxy.url(), &args, &[("RUST_LOG", "trace")])
     };
 
     let o = trace(&["plan", "-f", &spec, "--out", planfile.to_str().unwrap()]);
@@ -1088,22 +1080,12 @@ fn shared_policies_are_created_versioned_and_pruned() {
 fn a_silent_endpoint_fails_within_30_seconds() {
     let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = hole.local_addr().unwrap().port();
-    let mut cmd = Command::cargo_bin("iamspec").unwrap();
-    for (k, v) in aws_env() {
-        cmd.env(k, v);
-    }
     let started = Instant::now();
-    let o = cmd
-        .args([
-            "plan",
-            "-f",
-            &example("pixelshift.yaml"),
-            "--endpoint-url",
-            &format!("http://127.0.0.1:{port}"),
-        ])
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
+    let o = run_at(
+        &format!("http://127.0.0.1:{port}"),
+        &["plan", "-f", &example("pixelshift.yaml")],
+        &[],
+    );
     let took = started.elapsed();
     drop(hole);
     assert!(took < Duration::from_secs(30), "took {took:?}");

@@ -655,11 +655,14 @@ async fn import(
             adopt,
             account_id: Some(account_id.clone()),
         };
-        let spec = crate::import::import(&live, &opts);
         // Key counts are carried over: list them for the imported users only.
-        for name in spec.users.keys() {
-            let keys = backend.list_access_keys(name).await?;
-            if let Some(u) = live.users.get_mut(name) {
+        let names: Vec<String> = crate::import::selected(&live, &opts)
+            .iter()
+            .map(|u| u.name.clone())
+            .collect();
+        for name in names {
+            let keys = backend.list_access_keys(&name).await?;
+            if let Some(u) = live.users.get_mut(&name) {
                 u.access_keys = keys;
             }
         }

@@ -143,6 +143,24 @@ impl Spec {
 }
 
 impl SpecUser {
+    /// A user with only a name: no grants, tags, policies, groups or keys.
+    #[must_use]
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            tags: BTreeMap::new(),
+            grants: Vec::new(),
+            managed_policies: BTreeSet::new(),
+            policies: BTreeSet::new(),
+            groups: BTreeSet::new(),
+            permissions_boundary: None,
+            adopt: false,
+            access_keys: None,
+            grants_policy_name: crate::model::GRANTS_POLICY.to_owned(),
+            raw_policies: BTreeMap::new(),
+        }
+    }
+
     /// The rendered inline grants policy, if the user has grants.
     #[must_use]
     pub fn grants_policy(&self) -> Option<PolicyDocument> {
