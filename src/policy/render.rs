@@ -130,30 +130,49 @@ const S3_ARN: &str = "arn:aws:s3:::";
 /// their actions and condition are equal, and a (resource, condition) pair appears in exactly one statement.
 #[must_use]
 pub fn render_grants(grants: &[Grant]) -> Option<PolicyDocument> {
+    // Every user's policy is rendered at load and again in the diff, so this borrows what it can: actions stay
+    // `&str` until the statements are built, and each resource ARN is allocated once.
     // resource -> actions, unconditioned
-    let mut plain: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut plain: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
     // (bucket ARN, action) -> prefixes it is limited to
-    let mut listed: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    let mut listed: BTreeMap<(String, &str), BTreeSet<&str>> = BTreeMap::new();
+    let mut bucket_arn = String::new();
+    let mut object_arn = String::new();
     for grant in grants {
+        let prefix = grant.prefix.as_deref().unwrap_or("");
         for bucket in &grant.buckets {
             let all = bucket == "*";
-            let bucket_arn = format!("{S3_ARN}{bucket}");
-            let prefix = grant.prefix.as_deref().unwrap_or("");
+            bucket_arn.clear();
+            bucket_arn.push_str(S3_ARN);
+            bucket_arn.push_str(bucket);
             // arn:aws:s3:::* already matches every object, so a prefix-less grant on all buckets needs no object ARN.
-            let object_arn =
-                (!all || !prefix.is_empty()).then(|| format!("{S3_ARN}{bucket}/{prefix}*"));
-            let mut add = |resource: &str, action: &str| {
-                plain
-                    .entry(resource.to_owned())
-                    .or_default()
-                    .insert(action.to_owned());
+            let has_objects = !all || !prefix.is_empty();
+            object_arn.clear();
+            if has_objects {
+                object_arn.push_str(&bucket_arn);
+                object_arn.push('/');
+                object_arn.push_str(prefix);
+                object_arn.push('*');
+            }
+            let object_target = if has_objects {
+                &object_arn
+            } else {
+                &bucket_arn
+            };
+            let mut add = |resource: &str, action| match plain.get_mut(resource) {
+                Some(actions) => {
+                    actions.insert(action);
+                }
+                None => {
+                    plain.insert(resource.to_owned(), BTreeSet::from([action]));
+                }
             };
             match &grant.access {
                 GrantAccess::Actions(actions) => {
                     for action in actions {
-                        add(&bucket_arn, action);
-                        if let Some(object_arn) = &object_arn {
-                            add(object_arn, action);
+                        add(&bucket_arn, action.as_str());
+                        if has_objects {
+                            add(&object_arn, action.as_str());
                         }
                     }
                 }
@@ -161,18 +180,17 @@ pub fn render_grants(grants: &[Grant]) -> Option<PolicyDocument> {
                     for action in level.bucket_actions() {
                         add(&bucket_arn, action);
                     }
-                    let object_target = object_arn.as_deref().unwrap_or(&bucket_arn).to_owned();
                     for action in level.object_actions() {
-                        add(&object_target, action);
+                        add(object_target, action);
                     }
                     for action in level.list_actions() {
                         if prefix.is_empty() {
                             add(&bucket_arn, action);
                         } else {
                             listed
-                                .entry((bucket_arn.clone(), (*action).to_owned()))
+                                .entry((bucket_arn.clone(), action))
                                 .or_default()
-                                .insert(format!("{prefix}*"));
+                                .insert(prefix);
                         }
                     }
                 }
@@ -183,18 +201,32 @@ pub fn render_grants(grants: &[Grant]) -> Option<PolicyDocument> {
     listed.retain(|(resource, action), _| !plain.get(resource).is_some_and(|a| a.contains(action)));
 
     // Regroup: resources sharing the same action set (and condition) share a statement.
-    let mut by_actions: BTreeMap<BTreeSet<String>, BTreeSet<String>> = BTreeMap::new();
+    let mut by_actions: BTreeMap<BTreeSet<&str>, BTreeSet<String>> = BTreeMap::new();
     for (resource, actions) in plain {
         by_actions.entry(actions).or_default().insert(resource);
     }
-    let mut by_prefixes: BTreeMap<(String, BTreeSet<String>), BTreeSet<String>> = BTreeMap::new();
+    // The condition lists `prefix*`, sorted as those strings (not as the bare prefixes: `a!*` < `a*`).
+    let patterns = |prefixes: BTreeSet<&str>| {
+        let mut out: Vec<String> = prefixes
+            .into_iter()
+            .map(|p| {
+                let mut pattern = String::with_capacity(p.len() + 1);
+                pattern.push_str(p);
+                pattern.push('*');
+                pattern
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    };
+    let mut by_prefixes: BTreeMap<(String, Vec<String>), BTreeSet<&str>> = BTreeMap::new();
     for ((resource, action), prefixes) in listed {
         by_prefixes
-            .entry((resource, prefixes))
+            .entry((resource, patterns(prefixes)))
             .or_default()
             .insert(action);
     }
-    let mut conditioned: BTreeMap<(BTreeSet<String>, BTreeSet<String>), BTreeSet<String>> =
+    let mut conditioned: BTreeMap<(BTreeSet<&str>, Vec<String>), BTreeSet<String>> =
         BTreeMap::new();
     for ((resource, prefixes), actions) in by_prefixes {
         conditioned
@@ -203,6 +235,7 @@ pub fn render_grants(grants: &[Grant]) -> Option<PolicyDocument> {
             .insert(resource);
     }
 
+    let owned = |actions: BTreeSet<&str>| actions.into_iter().map(str::to_owned).collect();
     let mut statements: Vec<(u8, Statement)> = Vec::new();
     for (actions, resources) in by_actions {
         let class = if resources.iter().all(|r| r.contains('/')) {
@@ -214,21 +247,15 @@ pub fn render_grants(grants: &[Grant]) -> Option<PolicyDocument> {
         };
         statements.push((
             class,
-            Statement::allow(
-                actions.into_iter().collect(),
-                resources.into_iter().collect(),
-            ),
+            Statement::allow(owned(actions), resources.into_iter().collect()),
         ));
     }
     for ((actions, prefixes), resources) in conditioned {
-        let mut st = Statement::allow(
-            actions.into_iter().collect(),
-            resources.into_iter().collect(),
-        );
+        let mut st = Statement::allow(owned(actions), resources.into_iter().collect());
         st.condition
             .entry("StringLike".to_owned())
             .or_default()
-            .insert("s3:prefix".to_owned(), prefixes.into_iter().collect());
+            .insert("s3:prefix".to_owned(), prefixes);
         statements.push((3, st));
     }
     if statements.is_empty() {
@@ -253,7 +280,6 @@ pub fn render_grants(grants: &[Grant]) -> Option<PolicyDocument> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
     fn grant(buckets: &[&str], prefix: Option<&str>, level: AccessLevel) -> Grant {
         Grant {
             buckets: buckets.iter().map(|s| (*s).to_owned()).collect(),
