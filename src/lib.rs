@@ -32,6 +32,7 @@ pub mod diff;
 pub mod drift;
 pub mod import;
 pub mod model;
+mod par;
 pub mod plan;
 pub mod policy;
 pub mod render;

@@ -2,6 +2,7 @@
 
 mod diagnostic;
 mod raw;
+mod split;
 mod structure;
 pub mod tree;
 mod validate;

@@ -162,7 +162,7 @@ pub struct RawIgnore {
 
 /// A mapping that refuses duplicate keys (a plain map would keep the last one silently). The error sends `load`
 /// to the position-keeping tree, which names both lines.
-fn unique_map<'de, D, V>(deserializer: D) -> Result<IndexMap<String, V>, D::Error>
+pub(super) fn unique_map<'de, D, V>(deserializer: D) -> Result<IndexMap<String, V>, D::Error>
 where
     D: serde::Deserializer<'de>,
     V: Deserialize<'de>,

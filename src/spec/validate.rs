@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::diagnostic::{field_path, Diagnostic, Diagnostics, Severity};
 use super::raw::{RawGrant, RawSpec, RawUser};
+use super::split;
 use super::structure;
 use super::tree::{self, Node, Pos, Seg};
 use crate::model::{self, OWNER_TAG};
@@ -195,22 +196,97 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
-/// Validation state. The position-keeping tree is parsed only when a finding needs a position: a valid spec never
-/// pays for it (a 100,000-user spec would spend more time and memory on the tree than on everything else).
-struct Ctx<'a> {
+/// What validation found, with field paths but no positions yet: users are validated on every core, and positions
+/// come from one tree afterwards ([`Locator`]).
+#[derive(Default)]
+struct Ctx {
+    found: Vec<Finding>,
+}
+
+/// One problem before it is located.
+struct Finding {
+    severity: Severity,
+    path: Vec<PathSeg>,
+    at_key: bool,
+    message: String,
+    help: Option<String>,
+}
+
+/// An owned [`Seg`].
+enum PathSeg {
+    Key(String),
+    Index(usize),
+}
+
+impl Ctx {
+    fn add(
+        &mut self,
+        severity: Severity,
+        path: &[Seg<'_>],
+        at_key: bool,
+        message: String,
+        help: Option<&str>,
+    ) {
+        self.found.push(Finding {
+            severity,
+            path: path
+                .iter()
+                .map(|seg| match seg {
+                    Seg::Key(k) => PathSeg::Key((*k).to_owned()),
+                    Seg::Index(i) => PathSeg::Index(*i),
+                })
+                .collect(),
+            at_key,
+            message,
+            help: help.map(str::to_owned),
+        });
+    }
+
+    fn error(&mut self, path: &[Seg<'_>], message: String, help: Option<&str>) {
+        self.add(Severity::Error, path, false, message, help);
+    }
+
+    fn error_at_key(&mut self, path: &[Seg<'_>], message: String, help: Option<&str>) {
+        self.add(Severity::Error, path, true, message, help);
+    }
+
+    fn warn(&mut self, path: &[Seg<'_>], message: String, help: Option<&str>) {
+        self.add(Severity::Warning, path, false, message, help);
+    }
+}
+
+/// Positions for findings. The position-keeping tree is parsed only when a finding needs a position: a valid spec
+/// never pays for it (a 100,000-user spec would spend more time and memory on the tree than on everything else).
+struct Locator<'a> {
     text: &'a str,
     tree: std::cell::OnceCell<Option<Node>>,
     users: std::cell::OnceCell<std::collections::HashMap<String, usize>>,
-    items: Vec<Diagnostic>,
 }
 
-impl<'a> Ctx<'a> {
+impl<'a> Locator<'a> {
     fn new(text: &'a str) -> Self {
         Self {
             text,
             tree: std::cell::OnceCell::new(),
             users: std::cell::OnceCell::new(),
-            items: Vec::new(),
+        }
+    }
+
+    fn diagnostic(&self, finding: Finding) -> Diagnostic {
+        let path: Vec<Seg<'_>> = finding
+            .path
+            .iter()
+            .map(|seg| match seg {
+                PathSeg::Key(k) => Seg::Key(k),
+                PathSeg::Index(i) => Seg::Index(*i),
+            })
+            .collect();
+        Diagnostic {
+            severity: finding.severity,
+            field: field_path(&path),
+            message: finding.message,
+            help: finding.help,
+            pos: self.locate(&path, finding.at_key),
         }
     }
 
@@ -253,36 +329,6 @@ impl<'a> Ctx<'a> {
             }
         }
         tree.pos
-    }
-
-    fn add(
-        &mut self,
-        severity: Severity,
-        path: &[Seg<'_>],
-        at_key: bool,
-        message: String,
-        help: Option<&str>,
-    ) {
-        let pos = self.locate(path, at_key);
-        self.items.push(Diagnostic {
-            severity,
-            field: field_path(path),
-            message,
-            help: help.map(str::to_owned),
-            pos,
-        });
-    }
-
-    fn error(&mut self, path: &[Seg<'_>], message: String, help: Option<&str>) {
-        self.add(Severity::Error, path, false, message, help);
-    }
-
-    fn error_at_key(&mut self, path: &[Seg<'_>], message: String, help: Option<&str>) {
-        self.add(Severity::Error, path, true, message, help);
-    }
-
-    fn warn(&mut self, path: &[Seg<'_>], message: String, help: Option<&str>) {
-        self.add(Severity::Warning, path, false, message, help);
     }
 }
 
@@ -364,14 +410,26 @@ pub fn load(file: &str, text: &str) -> Result<Loaded, Diagnostics> {
     }
     // serde first: it is fast, and it bounds recursion and alias expansion itself. Only when it refuses the file
     // does the position-keeping tree run, to report every problem of the file (serde stops at the first).
-    let raw: RawSpec = match serde_norway::from_str(text) {
+    let cut = (text.len() >= split::MIN_BYTES)
+        .then(|| {
+            let threads = std::thread::available_parallelism().map_or(1, usize::from);
+            split::read(text, split::PIECE_BYTES, threads)
+        })
+        .flatten();
+    let raw: RawSpec = match cut.map_or_else(|| serde_norway::from_str(text), Ok) {
         Ok(raw) => raw,
         Err(e) => return Err(fail(explain_refusal(text, &e))),
     };
-    let mut ctx = Ctx::new(text);
+    let mut ctx = Ctx::default();
     let spec = validate(raw, &mut ctx);
-    ctx.items.sort_by_key(|d| (d.pos.offset, d.severity));
-    let diags = fail(ctx.items);
+    let locator = Locator::new(text);
+    let mut items: Vec<Diagnostic> = ctx
+        .found
+        .into_iter()
+        .map(|f| locator.diagnostic(f))
+        .collect();
+    items.sort_by_key(|d| (d.pos.offset, d.severity));
+    let diags = fail(items);
     if diags.has_errors() {
         return Err(diags);
     }
@@ -381,7 +439,7 @@ pub fn load(file: &str, text: &str) -> Result<Loaded, Diagnostics> {
     })
 }
 
-fn validate(mut raw: RawSpec, ctx: &mut Ctx<'_>) -> Spec {
+fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
     // Consumed user by user, so each raw user's memory is reused for its validated form.
     let raw_users = std::mem::take(&mut raw.users);
     let raw = &raw;
@@ -517,69 +575,47 @@ fn validate(mut raw: RawSpec, ctx: &mut Ctx<'_>) -> Spec {
     }
     let known: BTreeSet<String> = policies.iter().map(|p| p.name.clone()).collect();
 
+    // Names repeat case-insensitively anywhere in the list: found in one pass, before users are validated in parts.
+    let mut seen: std::collections::HashMap<String, usize> =
+        std::collections::HashMap::with_capacity(raw_users.len());
+    let mut entries: Vec<(String, RawUser, Option<String>)> = Vec::with_capacity(raw_users.len());
+    for (name, user) in raw_users {
+        let first = match seen.entry(name.to_ascii_lowercase()) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                Some(entries[*first.get()].0.clone())
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(entries.len());
+                None
+            }
+        };
+        entries.push((name, user, first));
+    }
+    drop(seen);
+    let parts = crate::par::map_parts(entries, USERS_PER_THREAD, |part| {
+        let mut ctx = Ctx::default();
+        let mut users = Vec::with_capacity(part.len());
+        let mut extra = Vec::new();
+        for (name, raw_user, first) in part {
+            let (user, policy) = validate_entry(
+                &name,
+                &raw_user,
+                first.as_deref(),
+                &mut ctx,
+                max_attached,
+                &known,
+            );
+            users.extend(user);
+            extra.extend(policy);
+        }
+        (users, extra, ctx)
+    });
     let mut users = Vec::new();
     let mut extra_policies = Vec::new();
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    for (name, raw_user) in raw_users {
-        let name = name.as_str();
-        let at = [Seg::Key("users"), Seg::Key(name)];
-        if !valid_user_name(name) {
-            ctx.error_at_key(
-                &at,
-                format!("`{name}` is not a valid IAM user name"),
-                Some("use 1-64 characters from A-Z a-z 0-9 and + = , . @ _ -"),
-            );
-        }
-        match seen.entry(name.to_ascii_lowercase()) {
-            std::collections::btree_map::Entry::Occupied(first) => ctx.error_at_key(
-                &at,
-                format!(
-                    "user `{name}` duplicates `{}`: IAM user names are case-insensitive",
-                    first.get()
-                ),
-                Some("keep one of them"),
-            ),
-            std::collections::btree_map::Entry::Vacant(slot) => {
-                slot.insert(name.to_owned());
-            }
-        }
-        if let Some(mut user) = validate_user(name, &raw_user, ctx, &at, max_attached, &known) {
-            if raw_user.policy_mode == Some(super::raw::PolicyMode::Managed)
-                && !user.grants.is_empty()
-            {
-                // The user's own managed policy, planned like any shared one.
-                let policy = SpecPolicy {
-                    name: format!("iamspec-{name}"),
-                    description: Some(format!("Grants of {name} (policy_mode: managed)")),
-                    grants: std::mem::take(&mut user.grants),
-                };
-                let mut p = at.to_vec();
-                p.push(Seg::Key("policy_mode"));
-                if known.contains(&policy.name) {
-                    ctx.error(
-                        &p,
-                        format!("`{}` is already a policy in `policies`", policy.name),
-                        None,
-                    );
-                }
-                if let Some(size) = policy.document().map(|d| d.size()) {
-                    if size > crate::policy::MANAGED_POLICY_LIMIT {
-                        ctx.error(
-                            &p,
-                            format!(
-                                "the grants of `{name}` render to {size} characters, {} over IAM's {}-character limit for a managed policy",
-                                size - crate::policy::MANAGED_POLICY_LIMIT,
-                                crate::policy::MANAGED_POLICY_LIMIT
-                            ),
-                            Some("move some grants to a shared policy under `policies`"),
-                        );
-                    }
-                }
-                user.policies.insert(policy.name.clone());
-                extra_policies.push(policy);
-            }
-            users.push(user);
-        }
+    for (part_users, extra, part_ctx) in parts {
+        users.extend(part_users);
+        extra_policies.extend(extra);
+        ctx.found.extend(part_ctx.found);
     }
     Spec {
         account_id: raw.account_id.clone(),
@@ -594,10 +630,76 @@ fn validate(mut raw: RawSpec, ctx: &mut Ctx<'_>) -> Spec {
     }
 }
 
+/// Users validated by one thread at least; fewer run on the calling thread alone.
+const USERS_PER_THREAD: usize = 1_000;
+
+/// One user of the spec, with `first` the earlier name it repeats (case-insensitively), if any: the validated user
+/// and, in `policy_mode: managed`, the policy its grants go to.
+fn validate_entry(
+    name: &str,
+    raw_user: &RawUser,
+    first: Option<&str>,
+    ctx: &mut Ctx,
+    max_attached: usize,
+    known: &BTreeSet<String>,
+) -> (Option<SpecUser>, Option<SpecPolicy>) {
+    let at = [Seg::Key("users"), Seg::Key(name)];
+    if !valid_user_name(name) {
+        ctx.error_at_key(
+            &at,
+            format!("`{name}` is not a valid IAM user name"),
+            Some("use 1-64 characters from A-Z a-z 0-9 and + = , . @ _ -"),
+        );
+    }
+    if let Some(first) = first {
+        ctx.error_at_key(
+            &at,
+            format!("user `{name}` duplicates `{first}`: IAM user names are case-insensitive"),
+            Some("keep one of them"),
+        );
+    }
+    let Some(mut user) = validate_user(name, raw_user, ctx, &at, max_attached, known) else {
+        return (None, None);
+    };
+    if raw_user.policy_mode != Some(super::raw::PolicyMode::Managed) || user.grants.is_empty() {
+        return (Some(user), None);
+    }
+    // The user's own managed policy, planned like any shared one.
+    let policy = SpecPolicy {
+        name: format!("iamspec-{name}"),
+        description: Some(format!("Grants of {name} (policy_mode: managed)")),
+        grants: std::mem::take(&mut user.grants),
+    };
+    let mut p = at.to_vec();
+    p.push(Seg::Key("policy_mode"));
+    if known.contains(&policy.name) {
+        ctx.error(
+            &p,
+            format!("`{}` is already a policy in `policies`", policy.name),
+            None,
+        );
+    }
+    if let Some(size) = policy.document().map(|d| d.size()) {
+        if size > crate::policy::MANAGED_POLICY_LIMIT {
+            ctx.error(
+                &p,
+                format!(
+                    "the grants of `{name}` render to {size} characters, {} over IAM's {}-character limit for a managed policy",
+                    size - crate::policy::MANAGED_POLICY_LIMIT,
+                    crate::policy::MANAGED_POLICY_LIMIT
+                ),
+                Some("move some grants to a shared policy under `policies`"),
+            );
+        }
+    }
+    user.policies.insert(policy.name.clone());
+    (Some(user), Some(policy))
+}
+
 fn validate_user(
     name: &str,
     raw: &RawUser,
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx,
     at: &[Seg<'_>],
     max_attached: usize,
     known_policies: &BTreeSet<String>,
@@ -836,7 +938,7 @@ fn validate_user(
     Some(user)
 }
 
-fn validate_grant(raw: &RawGrant, ctx: &mut Ctx<'_>, at: &[Seg<'_>]) -> Option<Grant> {
+fn validate_grant(raw: &RawGrant, ctx: &mut Ctx, at: &[Seg<'_>]) -> Option<Grant> {
     let sub = |seg: Seg<'static>| -> Vec<Seg<'_>> {
         let mut p = at.to_vec();
         p.push(seg);
@@ -942,7 +1044,7 @@ const SENSITIVE: [&str; 6] = [
     "s3:PutObjectAcl",
 ];
 
-fn check_action(ctx: &mut Ctx<'_>, at: &[Seg<'_>], action: &str) {
+fn check_action(ctx: &mut Ctx, at: &[Seg<'_>], action: &str) {
     let Some(name) = action.get(3..).filter(|_| {
         action
             .get(..3)
@@ -989,7 +1091,7 @@ fn check_action(ctx: &mut Ctx<'_>, at: &[Seg<'_>], action: &str) {
     }
 }
 
-fn check_bucket(ctx: &mut Ctx<'_>, at: &[Seg<'_>], bucket: &str) {
+fn check_bucket(ctx: &mut Ctx, at: &[Seg<'_>], bucket: &str) {
     if bucket == "*" {
         ctx.warn(
             at,
@@ -1094,7 +1196,7 @@ fn tag_char(c: char) -> bool {
     c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
 }
 
-fn check_tag_key(ctx: &mut Ctx<'_>, at: &[Seg<'_>], key: &str) {
+fn check_tag_key(ctx: &mut Ctx, at: &[Seg<'_>], key: &str) {
     if key.is_empty() || key.chars().count() > 128 || !key.chars().all(tag_char) {
         ctx.error_at_key(
             at,
@@ -1244,5 +1346,54 @@ users:
             plain.contains("s.yaml:4:3: users.alice: user `alice` duplicates `Alice`"),
             "{plain}"
         );
+    }
+
+    /// A spec big enough to be read in pieces and validated on every core reports exactly what a small one would:
+    /// each finding once, at its own line, in file order, duplicates found across parts.
+    #[test]
+    fn large_specs_report_like_small_ones() {
+        let mut text = String::from("version: 1\nowner: big\nusers:\n");
+        let mut lines = 3;
+        let mut expect = Vec::new();
+        for i in 0..8_000 {
+            let bucket = if i == 17 { "bad..bucket" } else { "assets" };
+            let name = if i == 7_500 {
+                "USER-0017".to_owned()
+            } else {
+                format!("user-{i:04}")
+            };
+            text.push_str(&format!(
+                "  {name}:\n    tags: {{ team: web, index: \"{i}\" }}\n    grants:\n      - buckets: [{bucket}, logs-{i}]\n        prefix: u{i}/\n        access: read\n"
+            ));
+            if i == 17 {
+                expect.push(format!("error: s.yaml:{}:", lines + 4));
+            }
+            if i == 7_500 {
+                expect.push(format!(
+                    "error: s.yaml:{}:3: users.USER-0017: user `USER-0017` duplicates `user-0017`",
+                    lines + 1
+                ));
+            }
+            lines += 6;
+        }
+        assert!(text.len() > split::MIN_BYTES, "{} bytes", text.len());
+        let plain = load("s.yaml", &text).unwrap_err().to_plain();
+        let found: Vec<&str> = plain.lines().filter(|l| l.contains("s.yaml:")).collect();
+        assert_eq!(found.len(), 2, "{plain}");
+        for (line, want) in found.iter().zip(&expect) {
+            assert!(line.starts_with(want.as_str()), "{line} / {want}");
+        }
+        assert!(found[0].contains("bad..bucket"), "{plain}");
+
+        let valid = text
+            .replace("bad..bucket", "assets")
+            .replace("USER-0017", "user-8000");
+        let spec = load("s.yaml", &valid)
+            .map_err(|e| e.to_plain())
+            .unwrap()
+            .spec;
+        assert_eq!(spec.users.len(), 8_000);
+        assert_eq!(spec.users[7_999].name, "user-7999");
+        assert_eq!(spec.users[7_500].name, "user-8000");
     }
 }
