@@ -10,5 +10,5 @@ pub use limits::{
     ACCESS_KEY_LIMIT, DEFAULT_ATTACHED_LIMIT, INLINE_USER_LIMIT, MANAGED_POLICY_LIMIT,
     MAX_ATTACHED_LIMIT, TAG_LIMIT,
 };
-pub use render::{render_grants, AccessLevel, Grant, GrantAccess};
+pub use render::{render_grants, size_bound, AccessLevel, Grant, GrantAccess};
 pub use summary::{summarize, GrantKey, GrantSummary};

@@ -277,6 +277,68 @@ pub fn render_grants(grants: &[Grant]) -> Option<PolicyDocument> {
     Some(PolicyDocument::new(statements))
 }
 
+/// An upper bound of the size (as IAM counts it) of what [`render_grants`] makes of `grants`, in one pass and no
+/// allocation: validation checks every user against IAM's limits, and only users near a limit need the exact size.
+///
+/// It charges every (grant, bucket) its own statements, each with the longest Sid and the full action list, as if
+/// nothing were shared: rendering only merges (a resource listed twice, statements sharing actions, a listing the
+/// unconditioned one covers), and merging only shortens the document.
+#[must_use]
+pub fn size_bound(grants: &[Grant]) -> usize {
+    // `{"Sid":"BucketsAndObjects","Effect":"Allow","Action":[],"Resource":[]},` without the Sid's number.
+    const STATEMENT: usize = 70;
+    // `,"Condition":{"StringLike":{"s3:prefix":[]}}`
+    const CONDITION: usize = 45;
+    // `{"Version":"2012-10-17","Statement":[]}`
+    const DOCUMENT: usize = 39;
+    // A listed string: its quotes and a comma.
+    let item = |s: &str| json_len(s) + 3;
+    let actions = |list: &[&str]| list.iter().map(|a| item(a)).sum::<usize>();
+    let pairs: usize = grants.iter().map(|g| g.buckets.len()).sum();
+    // Sids are numbered per kind; no kind has more statements than all of them.
+    let sid_digits = (3 * pairs).max(1).ilog10() as usize + 1;
+    let statement = STATEMENT + sid_digits;
+    let mut total = DOCUMENT;
+    for grant in grants {
+        let prefix = grant.prefix.as_deref().unwrap_or("");
+        for bucket in &grant.buckets {
+            let bucket_arn = S3_ARN.len() + json_len(bucket) + 3;
+            let object_arn = bucket_arn + 1 + json_len(prefix) + 1;
+            let (on_bucket, on_objects, listing) = match &grant.access {
+                GrantAccess::Actions(list) => {
+                    let all: usize = list.iter().map(|a| item(a)).sum();
+                    (all, all, 0)
+                }
+                GrantAccess::Level(level) => {
+                    let listing = actions(level.list_actions());
+                    let on_bucket = actions(level.bucket_actions())
+                        + if prefix.is_empty() { listing } else { 0 };
+                    (on_bucket, actions(level.object_actions()), listing)
+                }
+            };
+            // On a prefix-less `*` the object actions join the bucket statement: one statement fewer than charged.
+            total += statement + bucket_arn + on_bucket;
+            total += statement + object_arn + on_objects + on_bucket;
+            if !prefix.is_empty() && listing > 0 {
+                total += statement + CONDITION + bucket_arn + listing + item(prefix) + 1;
+            }
+        }
+    }
+    total
+}
+
+/// Bytes of `s` as a JSON string body: at least its characters after escaping.
+fn json_len(s: &str) -> usize {
+    s.len()
+        + s.bytes()
+            .map(|b| match b {
+                b'"' | b'\\' => 1,
+                0..0x20 => 5,
+                _ => 0,
+            })
+            .sum::<usize>()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,6 +477,57 @@ mod tests {
                 + level.list_actions().len()
                 + level.object_actions().len();
             assert_eq!(atoms.len(), expected, "{level:?}");
+        }
+    }
+
+    mod bound {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn any_grant() -> impl Strategy<Value = Grant> {
+            let bucket = prop_oneof![Just("*".to_owned()), "[a-z0-9.-]{3,63}", "[a-c]{1,2}",];
+            let prefix = prop::option::of(prop_oneof![
+                Just(String::new()),
+                "[a-z/]{1,20}",
+                "[ -~]{1,20}",
+                "[\\x00-\\x1f\"\\\\]{1,5}",
+                "\\PC{1,10}",
+            ]);
+            let access = prop_oneof![
+                (0..AccessLevel::ALL.len()).prop_map(|i| GrantAccess::Level(AccessLevel::ALL[i])),
+                prop::collection::vec("s3:[A-Za-z*]{1,30}", 1..6).prop_map(GrantAccess::Actions),
+            ];
+            (prop::collection::vec(bucket, 1..6), prefix, access).prop_map(
+                |(buckets, prefix, access)| Grant {
+                    buckets,
+                    prefix,
+                    access,
+                },
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2_000))]
+            #[test]
+            fn never_below_the_rendered_size(grants in prop::collection::vec(any_grant(), 0..8)) {
+                let size = render_grants(&grants).map_or(0, |d| d.size());
+                prop_assert!(size_bound(&grants) >= size, "bound {} < size {size}", size_bound(&grants));
+            }
+        }
+
+        #[test]
+        fn close_enough_that_typical_users_skip_rendering() {
+            let grants = [
+                super::grant(&["assets-0001", "thumbs-0001"], None, AccessLevel::Read),
+                super::grant(&["logs-0001"], Some("svc-000001/"), AccessLevel::ReadWrite),
+                super::grant(&["shared-exports"], Some("teams/web/"), AccessLevel::Read),
+            ];
+            let size = render_grants(&grants).unwrap().size();
+            let bound = size_bound(&grants);
+            assert!(
+                bound >= size && bound < crate::policy::INLINE_USER_LIMIT,
+                "{size} <= {bound}"
+            );
         }
     }
 }

@@ -11,7 +11,7 @@ use super::structure;
 use super::tree::{self, Node, Pos, Seg};
 use crate::model::{self, OWNER_TAG};
 use crate::policy::{
-    render_grants, AccessLevel, Grant, GrantAccess, PolicyDocument, ACCESS_KEY_LIMIT,
+    render_grants, size_bound, AccessLevel, Grant, GrantAccess, PolicyDocument, ACCESS_KEY_LIMIT,
     DEFAULT_ATTACHED_LIMIT, INLINE_USER_LIMIT, MAX_ATTACHED_LIMIT, TAG_LIMIT,
 };
 
@@ -558,18 +558,16 @@ fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
             description: rp.description.clone(),
             grants,
         };
-        if let Some(size) = policy.document().map(|d| d.size()) {
-            if size > crate::policy::MANAGED_POLICY_LIMIT {
-                ctx.error_at_key(
-                    &[Seg::Key("policies"), Seg::Key(name), Seg::Key("grants")],
-                    format!(
-                        "policy `{name}` renders to {size} characters, {} over IAM's {}-character limit for a managed policy",
-                        size - crate::policy::MANAGED_POLICY_LIMIT,
-                        crate::policy::MANAGED_POLICY_LIMIT
-                    ),
-                    Some("split the grants into two policies"),
-                );
-            }
+        if let Some(size) = size_over(&policy.grants, crate::policy::MANAGED_POLICY_LIMIT) {
+            ctx.error_at_key(
+                &[Seg::Key("policies"), Seg::Key(name), Seg::Key("grants")],
+                format!(
+                    "policy `{name}` renders to {size} characters, {} over IAM's {}-character limit for a managed policy",
+                    size - crate::policy::MANAGED_POLICY_LIMIT,
+                    crate::policy::MANAGED_POLICY_LIMIT
+                ),
+                Some("split the grants into two policies"),
+            );
         }
         policies.push(policy);
     }
@@ -679,18 +677,16 @@ fn validate_entry(
             None,
         );
     }
-    if let Some(size) = policy.document().map(|d| d.size()) {
-        if size > crate::policy::MANAGED_POLICY_LIMIT {
-            ctx.error(
-                &p,
-                format!(
-                    "the grants of `{name}` render to {size} characters, {} over IAM's {}-character limit for a managed policy",
-                    size - crate::policy::MANAGED_POLICY_LIMIT,
-                    crate::policy::MANAGED_POLICY_LIMIT
-                ),
-                Some("move some grants to a shared policy under `policies`"),
-            );
-        }
+    if let Some(size) = size_over(&policy.grants, crate::policy::MANAGED_POLICY_LIMIT) {
+        ctx.error(
+            &p,
+            format!(
+                "the grants of `{name}` render to {size} characters, {} over IAM's {}-character limit for a managed policy",
+                size - crate::policy::MANAGED_POLICY_LIMIT,
+                crate::policy::MANAGED_POLICY_LIMIT
+            ),
+            Some("move some grants to a shared policy under `policies`"),
+        );
     }
     user.policies.insert(policy.name.clone());
     (Some(user), Some(policy))
@@ -910,20 +906,19 @@ fn validate_user(
         permissions_boundary: raw.permissions_boundary.clone(),
         adopt: raw.adopt.unwrap_or(false),
         access_keys,
-        grants_policy_name: grants_policy_name.clone(),
-        raw_policies: raw_policies.clone(),
+        grants_policy_name,
+        raw_policies,
     };
     let raw_size: usize = user.raw_policies.values().map(PolicyDocument::size).sum();
-    let managed_mode = raw.policy_mode == Some(super::raw::PolicyMode::Managed);
-    let inline_grants = if managed_mode {
-        None
-    } else {
-        user.grants_policy()
+    let inline_grants = raw.policy_mode != Some(super::raw::PolicyMode::Managed);
+    let grants_size = |exact: bool| match (inline_grants && !user.grants.is_empty(), exact) {
+        (false, _) => 0,
+        (true, false) => size_bound(&user.grants),
+        (true, true) => user.grants_policy().map_or(0, |d| d.size()),
     };
-    if let Some(size) = inline_grants
-        .map(|d| d.size() + raw_size)
-        .or((raw_size > 0).then_some(raw_size))
-    {
+    // The exact size costs a render: only users whose bound comes near the limit pay for it.
+    if raw_size + grants_size(false) > INLINE_USER_LIMIT {
+        let size = raw_size + grants_size(true);
         if size > INLINE_USER_LIMIT {
             ctx.error_at_key(
                 &sub(Seg::Key("grants")),
@@ -936,6 +931,16 @@ fn validate_user(
         }
     }
     Some(user)
+}
+
+/// The rendered size of `grants` when it exceeds `limit`. Renders only when the cheap bound says it might.
+fn size_over(grants: &[Grant], limit: usize) -> Option<usize> {
+    if size_bound(grants) <= limit {
+        return None;
+    }
+    render_grants(grants)
+        .map(|d| d.size())
+        .filter(|&size| size > limit)
 }
 
 fn validate_grant(raw: &RawGrant, ctx: &mut Ctx, at: &[Seg<'_>]) -> Option<Grant> {
