@@ -130,114 +130,79 @@ const S3_ARN: &str = "arn:aws:s3:::";
 /// their actions and condition are equal, and a (resource, condition) pair appears in exactly one statement.
 #[must_use]
 pub fn render_grants(grants: &[Grant]) -> Option<PolicyDocument> {
-    // Every user's policy is rendered at load and again in the diff, so this borrows what it can: actions stay
-    // `&str` until the statements are built, and each resource ARN is allocated once.
-    // resource -> actions, unconditioned
-    let mut plain: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
-    // (bucket ARN, action) -> prefixes it is limited to
-    let mut listed: BTreeMap<(String, &str), BTreeSet<&str>> = BTreeMap::new();
-    let mut bucket_arn = String::new();
-    let mut object_arn = String::new();
+    // Every user's policy is rendered in the diff (and near a size limit, in validation too), so this works on
+    // sorted lists of borrowed facts rather than maps of owned strings: each ARN is written once, into `arns`, and
+    // actions stay `&str` until the statements are built.
+    let mut arns: Vec<String> = Vec::new();
+    // (resource, action), unconditioned
+    let mut plain: Vec<(usize, &str)> = Vec::new();
+    // (bucket ARN, listing action, prefix it is limited to)
+    let mut listed: Vec<(usize, &str, &str)> = Vec::new();
     for grant in grants {
         let prefix = grant.prefix.as_deref().unwrap_or("");
         for bucket in &grant.buckets {
-            let all = bucket == "*";
-            bucket_arn.clear();
-            bucket_arn.push_str(S3_ARN);
-            bucket_arn.push_str(bucket);
+            let bucket_arn = arns.len();
+            arns.push([S3_ARN, bucket].concat());
             // arn:aws:s3:::* already matches every object, so a prefix-less grant on all buckets needs no object ARN.
-            let has_objects = !all || !prefix.is_empty();
-            object_arn.clear();
-            if has_objects {
-                object_arn.push_str(&bucket_arn);
-                object_arn.push('/');
-                object_arn.push_str(prefix);
-                object_arn.push('*');
-            }
-            let object_target = if has_objects {
-                &object_arn
+            let object_arn = if bucket != "*" || !prefix.is_empty() {
+                arns.push([S3_ARN, bucket, "/", prefix, "*"].concat());
+                Some(arns.len() - 1)
             } else {
-                &bucket_arn
-            };
-            let mut add = |resource: &str, action| match plain.get_mut(resource) {
-                Some(actions) => {
-                    actions.insert(action);
-                }
-                None => {
-                    plain.insert(resource.to_owned(), BTreeSet::from([action]));
-                }
+                None
             };
             match &grant.access {
                 GrantAccess::Actions(actions) => {
                     for action in actions {
-                        add(&bucket_arn, action.as_str());
-                        if has_objects {
-                            add(&object_arn, action.as_str());
+                        plain.push((bucket_arn, action));
+                        if let Some(object_arn) = object_arn {
+                            plain.push((object_arn, action));
                         }
                     }
                 }
                 GrantAccess::Level(level) => {
-                    for action in level.bucket_actions() {
-                        add(&bucket_arn, action);
-                    }
-                    for action in level.object_actions() {
-                        add(object_target, action);
-                    }
+                    plain.extend(level.bucket_actions().iter().map(|a| (bucket_arn, *a)));
+                    let objects = object_arn.unwrap_or(bucket_arn);
+                    plain.extend(level.object_actions().iter().map(|a| (objects, *a)));
                     for action in level.list_actions() {
                         if prefix.is_empty() {
-                            add(&bucket_arn, action);
+                            plain.push((bucket_arn, action));
                         } else {
-                            listed
-                                .entry((bucket_arn.clone(), action))
-                                .or_default()
-                                .insert(prefix);
+                            listed.push((bucket_arn, action, prefix));
                         }
                     }
                 }
             }
         }
     }
+    let arn = |i: usize| arns[i].as_str();
+    plain.sort_unstable_by(|a, b| (arn(a.0), a.1).cmp(&(arn(b.0), b.1)));
+    plain.dedup_by(|a, b| a.1 == b.1 && arn(a.0) == arn(b.0));
+    listed.sort_unstable_by(|a, b| (arn(a.0), a.1, a.2).cmp(&(arn(b.0), b.1, b.2)));
+    listed.dedup_by(|a, b| a.1 == b.1 && a.2 == b.2 && arn(a.0) == arn(b.0));
     // An unconditioned listing already covers every prefix of that bucket.
-    listed.retain(|(resource, action), _| !plain.get(resource).is_some_and(|a| a.contains(action)));
+    listed.retain(|(resource, action, _)| {
+        plain
+            .binary_search_by(|p| (arn(p.0), p.1).cmp(&(arn(*resource), *action)))
+            .is_err()
+    });
 
-    // Regroup: resources sharing the same action set (and condition) share a statement.
-    let mut by_actions: BTreeMap<BTreeSet<&str>, BTreeSet<String>> = BTreeMap::new();
-    for (resource, actions) in plain {
-        by_actions.entry(actions).or_default().insert(resource);
+    // Regroup: resources sharing the same action set (and condition) share a statement. `plain` is sorted by
+    // resource, so each resource's actions are a sorted run of it.
+    let actions: Vec<&str> = plain.iter().map(|p| p.1).collect();
+    let mut runs: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+    for (i, (resource, _)) in plain.iter().enumerate() {
+        match runs.last_mut() {
+            Some((last, range)) if arn(*last) == arn(*resource) => range.end = i + 1,
+            _ => runs.push((*resource, i..i + 1)),
+        }
     }
-    // The condition lists `prefix*`, sorted as those strings (not as the bare prefixes: `a!*` < `a*`).
-    let patterns = |prefixes: BTreeSet<&str>| {
-        let mut out: Vec<String> = prefixes
-            .into_iter()
-            .map(|p| {
-                let mut pattern = String::with_capacity(p.len() + 1);
-                pattern.push_str(p);
-                pattern.push('*');
-                pattern
-            })
-            .collect();
-        out.sort_unstable();
-        out
-    };
-    let mut by_prefixes: BTreeMap<(String, Vec<String>), BTreeSet<&str>> = BTreeMap::new();
-    for ((resource, action), prefixes) in listed {
-        by_prefixes
-            .entry((resource, patterns(prefixes)))
-            .or_default()
-            .insert(action);
-    }
-    let mut conditioned: BTreeMap<(BTreeSet<&str>, Vec<String>), BTreeSet<String>> =
-        BTreeMap::new();
-    for ((resource, prefixes), actions) in by_prefixes {
-        conditioned
-            .entry((actions, prefixes))
-            .or_default()
-            .insert(resource);
-    }
-
-    let owned = |actions: BTreeSet<&str>| actions.into_iter().map(str::to_owned).collect();
+    runs.sort_unstable_by(|a, b| {
+        (&actions[a.1.clone()], arn(a.0)).cmp(&(&actions[b.1.clone()], arn(b.0)))
+    });
     let mut statements: Vec<(u8, Statement)> = Vec::new();
-    for (actions, resources) in by_actions {
+    let owned = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    for group in runs.chunk_by(|a, b| actions[a.1.clone()] == actions[b.1.clone()]) {
+        let resources: Vec<String> = group.iter().map(|(r, _)| arns[*r].clone()).collect();
         let class = if resources.iter().all(|r| r.contains('/')) {
             1
         } else if resources.iter().any(|r| r.contains('/')) {
@@ -247,11 +212,32 @@ pub fn render_grants(grants: &[Grant]) -> Option<PolicyDocument> {
         };
         statements.push((
             class,
-            Statement::allow(owned(actions), resources.into_iter().collect()),
+            Statement::allow(owned(&actions[group[0].1.clone()]), resources),
         ));
     }
+
+    // Listings limited to prefixes: by (resource, prefixes) their actions, then by (actions, prefixes) resources.
+    // The condition lists `prefix*`, sorted as those strings (not as the bare prefixes: `a!*` < `a*`).
+    let mut by_prefixes: BTreeMap<(&str, Vec<String>), BTreeSet<&str>> = BTreeMap::new();
+    for group in listed.chunk_by(|a, b| a.1 == b.1 && arn(a.0) == arn(b.0)) {
+        let mut patterns: Vec<String> = group.iter().map(|l| [l.2, "*"].concat()).collect();
+        patterns.sort_unstable();
+        by_prefixes
+            .entry((arn(group[0].0), patterns))
+            .or_default()
+            .insert(group[0].1);
+    }
+    let mut conditioned: BTreeMap<(BTreeSet<&str>, Vec<String>), BTreeSet<&str>> = BTreeMap::new();
+    for ((resource, prefixes), actions) in by_prefixes {
+        conditioned
+            .entry((actions, prefixes))
+            .or_default()
+            .insert(resource);
+    }
     for ((actions, prefixes), resources) in conditioned {
-        let mut st = Statement::allow(owned(actions), resources.into_iter().collect());
+        let actions: Vec<&str> = actions.into_iter().collect();
+        let resources: Vec<&str> = resources.into_iter().collect();
+        let mut st = Statement::allow(owned(&actions), owned(&resources));
         st.condition
             .entry("StringLike".to_owned())
             .or_default()
@@ -265,16 +251,14 @@ pub fn render_grants(grants: &[Grant]) -> Option<PolicyDocument> {
         (a.0, &a.1.resources, &a.1.actions).cmp(&(b.0, &b.1.resources, &b.1.actions))
     });
     let mut counters = [0u32; 4];
-    let statements = statements
-        .into_iter()
-        .map(|(class, mut st)| {
-            counters[class as usize] += 1;
-            let name = ["Buckets", "Objects", "BucketsAndObjects", "ListPrefixes"][class as usize];
-            st.sid = Some(format!("{name}{}", counters[class as usize]));
-            st
-        })
-        .collect();
-    Some(PolicyDocument::new(statements))
+    for (class, st) in &mut statements {
+        counters[*class as usize] += 1;
+        let name = ["Buckets", "Objects", "BucketsAndObjects", "ListPrefixes"][*class as usize];
+        st.sid = Some([name, &counters[*class as usize].to_string()].concat());
+    }
+    Some(PolicyDocument::new(
+        statements.into_iter().map(|(_, st)| st).collect(),
+    ))
 }
 
 /// An upper bound of the size (as IAM counts it) of what [`render_grants`] makes of `grants`, in one pass and no
