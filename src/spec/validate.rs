@@ -382,10 +382,10 @@ fn explain_refusal(text: &str, e: &serde_norway::Error) -> Vec<Diagnostic> {
 /// # Errors
 /// Every error in the file (with the warnings), when there is at least one.
 pub fn load(file: &str, text: &str) -> Result<Loaded, Diagnostics> {
-    let source: Arc<str> = Arc::from(text);
+    // The source is kept for snippets only when there is something to show: a 30 MB spec is not copied for none.
     let fail = |items: Vec<Diagnostic>| Diagnostics {
         file: file.to_owned(),
-        source: Arc::clone(&source),
+        source: Arc::from(if items.is_empty() { "" } else { text }),
         items,
     };
     if text.len() > tree::MAX_BYTES {
