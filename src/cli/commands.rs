@@ -173,7 +173,7 @@ fn validate(path: &Path, strict: bool, color: ColorChoice) -> Result<u8, CliErro
 fn render_policies(path: &Path, users: &[String], color: ColorChoice) -> Result<u8, CliError> {
     let (loaded, _) = load_spec(path, color)?;
     let only: BTreeSet<String> = users.iter().map(|u| u.to_ascii_lowercase()).collect();
-    let mut out = std::io::stdout().lock();
+    let mut out = output::buffered_stdout();
     for user in &loaded.spec.users {
         if !only.is_empty() && !only.contains(&user.name.to_ascii_lowercase()) {
             continue;
@@ -195,6 +195,7 @@ fn render_policies(path: &Path, users: &[String], color: ColorChoice) -> Result<
             }
         }
     }
+    let _ = out.flush();
     Ok(exit::OK)
 }
 
@@ -297,16 +298,17 @@ async fn make_plan(
 }
 
 fn print_plan(plan: &Plan, format: Format, color: ColorChoice) -> Result<(), CliError> {
-    let mut out = std::io::stdout().lock();
+    let mut out = output::buffered_stdout();
     let res = match format {
         Format::Text => render::text::plan(&mut out, plan, output::stdout_style(color)),
         Format::Json => render::json::plan(&mut out, plan),
     };
-    res.map_err(|source| CliError::Io {
-        action: "write",
-        path: "stdout".into(),
-        source,
-    })
+    res.and_then(|()| out.flush())
+        .map_err(|source| CliError::Io {
+            action: "write",
+            path: "stdout".into(),
+            source,
+        })
 }
 
 async fn plan(
@@ -610,7 +612,7 @@ async fn drift(g: &Global, path: &Path, format: Format, users: &[String]) -> Res
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
         let report = crate::drift::report(&p.plan, &p.account_id, now);
-        let mut out = std::io::stdout().lock();
+        let mut out = output::buffered_stdout();
         let io = |source| CliError::Io {
             action: "write",
             path: "stdout".into(),
@@ -627,6 +629,7 @@ async fn drift(g: &Global, path: &Path, format: Format, users: &[String]) -> Res
                     .map_err(io)?;
             }
         }
+        out.flush().map_err(io)?;
         Ok(if report.drifted {
             exit::CHANGES
         } else {

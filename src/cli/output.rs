@@ -83,3 +83,9 @@ pub fn progress(total: usize) -> indicatif::ProgressBar {
     }
     bar
 }
+
+/// Stdout for long outputs. Rust's stdout is line-buffered: a plan of 100,000 new users is ten million lines,
+/// and as many `write` calls without this buffer. Callers flush it (and see the error) when done.
+pub fn buffered_stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock())
+}
