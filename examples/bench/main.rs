@@ -43,7 +43,7 @@ fn verdict(ok: bool) -> &'static str {
 
 fn core(sizes: &[usize]) -> bool {
     let mut all = true;
-    println!("| users | spec MiB | load+validate+render | diff | total | peak RSS | target |");
+    println!("| users | spec MiB | load+validate | diff | total | peak RSS | target |");
     println!("|---:|---:|---:|---:|---:|---:|---|");
     for &n in sizes {
         let text = synth::spec(n, false);
