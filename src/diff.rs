@@ -81,8 +81,8 @@ pub fn prune_candidates(spec: &Spec, live: &Account, opts: &DiffOptions) -> Vec<
         .collect()
 }
 
-/// Lower-cased spec user names: IAM compares names case-insensitively, and lookups must not be linear scans
-/// (accounts hold up to 5,000 users, organisations' specs 100,000).
+/// Spec user names, matched case-insensitively as IAM does; lookups must not be linear scans (accounts hold up
+/// to 5,000 users, organisations' specs 100,000).
 fn spec_names(spec: &Spec) -> std::collections::HashSet<Caseless<'_>> {
     spec.users.iter().map(|u| Caseless(&u.name)).collect()
 }
@@ -174,7 +174,7 @@ pub fn diff(spec: &Spec, live: &Account, opts: &DiffOptions) -> Result<Plan, Dif
         .iter()
         .filter(|u| opts.in_scope(&u.name))
         .collect();
-    let parts = crate::par::map_parts(in_scope, USERS_PER_THREAD, |part| {
+    let parts = crate::par::map_parts(in_scope, crate::par::USERS_PER_THREAD, |part| {
         let mut out = Part::default();
         for su in part {
             let have = live_by_name.get(&Caseless(&su.name)).copied();
@@ -244,9 +244,6 @@ pub fn diff(spec: &Spec, live: &Account, opts: &DiffOptions) -> Result<Plan, Dif
 }
 
 /// The target name of a shared policy's changes, apart from user names.
-/// Spec users planned by one thread at least; fewer run on the calling thread alone.
-const USERS_PER_THREAD: usize = 1_000;
-
 /// What one thread's part of the spec users gives: changes by user, conflicts and notices, each in spec order.
 #[derive(Default)]
 struct Part {

@@ -4,8 +4,12 @@
 
 use std::sync::OnceLock;
 
+/// The fewest spec users worth a thread of their own when validating or planning: a spec of fewer than twice
+/// this many stays on the calling thread.
+pub(crate) const USERS_PER_THREAD: usize = 1_000;
+
 /// How many threads the core may use: the cores this process may run on.
-pub(crate) fn threads() -> usize {
+fn threads() -> usize {
     static THREADS: OnceLock<usize> = OnceLock::new();
     *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
 }

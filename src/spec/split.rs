@@ -12,8 +12,6 @@
 //! the whole file as one document, which also produces the errors users see. When it answers, the result equals
 //! reading the whole file (tested below against serde_norway on the fixtures and on generated specs).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
 use indexmap::IndexMap;
 use serde::Deserialize;
 
@@ -49,9 +47,9 @@ struct Layout {
     entries: Vec<usize>,
 }
 
-/// Reads `text` in pieces of about `piece_bytes` on up to `threads` threads, or `None` when the fast path does not
+/// Reads `text` in pieces of about `piece_bytes` on every core, or `None` when the fast path does not
 /// apply (see the module docs).
-pub(super) fn read(text: &str, piece_bytes: usize, threads: usize) -> Option<RawSpec> {
+pub(super) fn read(text: &str, piece_bytes: usize) -> Option<RawSpec> {
     let layout = layout(text)?;
     let mut rest = String::with_capacity(layout.key + text.len() - layout.end + 64);
     rest.push_str(&text[..layout.key]);
@@ -79,57 +77,29 @@ pub(super) fn read(text: &str, piece_bytes: usize, threads: usize) -> Option<Raw
         .enumerate()
         .map(|(i, &from)| &text[from..starts.get(i + 1).copied().unwrap_or(layout.end)])
         .collect();
-    raw.users = read_pieces(&pieces, threads)?;
+    raw.users = read_pieces(pieces)?;
     Some(raw)
 }
 
-/// Reads the pieces in parallel and joins their users in file order; `None` on the first failure or on a name that
-/// two pieces share.
-fn read_pieces(pieces: &[&str], threads: usize) -> Option<IndexMap<String, RawUser>> {
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let work = || {
-        let mut done = Vec::new();
+/// Reads the pieces on every core and joins their users in file order; `None` on a failure or on a name that two
+/// pieces share.
+fn read_pieces(pieces: Vec<&str>) -> Option<IndexMap<String, RawUser>> {
+    let parts = crate::par::map_parts(pieces, 1, |part| {
         let mut doc = String::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= pieces.len() || failed.load(Ordering::Relaxed) {
-                return done;
-            }
-            doc.clear();
-            doc.push_str("users:\n");
-            doc.push_str(pieces[i]);
-            match serde_norway::from_str::<Piece>(&doc) {
-                Ok(piece) => done.push((i, piece.users)),
-                Err(_) => {
-                    failed.store(true, Ordering::Relaxed);
-                    return done;
-                }
-            }
-        }
-    };
-    let threads = threads.clamp(1, pieces.len().max(1));
-    let mut parts: Vec<(usize, IndexMap<String, RawUser>)> = if threads == 1 {
-        work()
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        })
-    };
-    if failed.load(Ordering::Relaxed) || parts.len() != pieces.len() {
-        return None;
-    }
-    parts.sort_unstable_by_key(|(i, _)| *i);
-    let mut users = IndexMap::with_capacity(parts.iter().map(|(_, u)| u.len()).sum());
-    for (_, part) in parts {
-        for (name, user) in part {
-            if users.insert(name, user).is_some() {
-                return None;
-            }
+        part.into_iter()
+            .map(|piece| {
+                doc.clear();
+                doc.push_str("users:\n");
+                doc.push_str(piece);
+                serde_norway::from_str::<Piece>(&doc).ok().map(|p| p.users)
+            })
+            .collect::<Option<Vec<_>>>()
+    });
+    let parts = parts.into_iter().collect::<Option<Vec<_>>>()?;
+    let mut users = IndexMap::with_capacity(parts.iter().flatten().map(IndexMap::len).sum());
+    for (name, user) in parts.into_iter().flatten().flatten() {
+        if users.insert(name, user).is_some() {
+            return None;
         }
     }
     Some(users)
@@ -202,9 +172,9 @@ mod tests {
     use super::*;
 
     /// The fast path agrees with serde_norway on the whole file whenever it answers; returns whether it answered.
-    fn agrees(text: &str, piece_bytes: usize, threads: usize) -> bool {
+    fn agrees(text: &str, piece_bytes: usize) -> bool {
         let whole = serde_norway::from_str::<RawSpec>(text);
-        match (read(text, piece_bytes, threads), whole) {
+        match (read(text, piece_bytes), whole) {
             (None, _) => false,
             (Some(cut), Ok(whole)) => {
                 assert_eq!(
@@ -222,9 +192,8 @@ mod tests {
 
     #[test]
     fn cuts_at_every_entry() {
-        assert!(agrees(TWO, 1, 1));
-        assert!(agrees(TWO, 1, 2));
-        assert!(agrees(TWO, usize::MAX, 2));
+        assert!(agrees(TWO, 1));
+        assert!(agrees(TWO, usize::MAX));
         let layout = layout(TWO).unwrap();
         assert_eq!(layout.entries.len(), 2);
         assert_eq!(layout.end, TWO.len());
@@ -233,30 +202,30 @@ mod tests {
     #[test]
     fn keys_after_the_block_comments_and_crlf() {
         let text = "# head\nversion: 1\nusers:   # all of them\n\n  # first\n  alice: {}\n# a column-0 comment\n  bob:\n    adopt: true\nowner: team-a\nprune: false\n";
-        assert!(agrees(text, 1, 2));
-        assert!(agrees(&text.replace('\n', "\r\n"), 1, 2));
+        assert!(agrees(text, 1));
+        assert!(agrees(&text.replace('\n', "\r\n"), 1));
     }
 
     #[test]
     fn block_scalars_and_multiline_plain_values() {
         let text = "version: 1\nusers:\n  alice:\n    tags:\n      note: a\n        long plain value\n  bob:\n    raw_policies:\n      p: {Version: '2012-10-17', Statement: []}\n";
-        assert!(agrees(text, 1, 2));
+        assert!(agrees(text, 1));
     }
 
     #[test]
     fn falls_back_where_a_cut_would_change_the_meaning() {
         // The `users:` line is inside a quoted scalar: the marker does not come back.
         let quoted = "version: 1\nowner: \"a\nusers:\n  x: y\n\"\n";
-        assert!(!agrees(quoted, 1, 1));
+        assert!(!agrees(quoted, 1));
         // A quoted scalar spanning an entry-like line leaves a piece unterminated.
         let spanning =
             "version: 1\nusers:\n  alice:\n    tags: {a: \"x\n  bob: y\"}\n  carol: {}\n";
-        assert!(!agrees(spanning, 1, 1));
+        assert!(!agrees(spanning, 1));
         // An alias to another piece's anchor, and a flow root.
         let alias = "version: 1\nusers:\n  alice: &u {adopt: true}\n  bob: *u\n";
-        assert!(!agrees(alias, 1, 1));
-        assert!(agrees(alias, usize::MAX, 1), "one piece holds both");
-        assert!(!agrees("{\nversion: 1,\nusers:\n  {a: {}}\n}\n", 1, 1));
+        assert!(!agrees(alias, 1));
+        assert!(agrees(alias, usize::MAX), "one piece holds both");
+        assert!(!agrees("{\nversion: 1,\nusers:\n  {a: {}}\n}\n", 1));
         // Names that are not plain IAM names, a value on the key line, a second document, tabs.
         for text in [
             "version: 1\nusers:\n  \"alice\": {}\n",
@@ -267,14 +236,14 @@ mod tests {
             "version: 1\nusers:\n  alice: {}\n---\nversion: 1\n",
             "version: 1\nusers:\n\talice: {}\n",
         ] {
-            assert!(!agrees(text, 1, 2), "{text}");
+            assert!(!agrees(text, 1), "{text}");
         }
     }
 
     #[test]
     fn a_name_in_two_pieces_falls_back() {
         let text = "version: 1\nusers:\n  alice: {}\n  bob: {}\n  alice: {adopt: true}\n";
-        assert!(!agrees(text, 1, 2));
+        assert!(!agrees(text, 1));
         assert!(serde_norway::from_str::<RawSpec>(text).is_err());
     }
 
@@ -291,7 +260,7 @@ mod tests {
                         stack.push(path);
                     } else if path.extension().is_some_and(|e| e == "yaml") {
                         let text = std::fs::read_to_string(&path).unwrap();
-                        answered += usize::from(agrees(&text, 1, 2));
+                        answered += usize::from(agrees(&text, 1));
                         seen += 1;
                     }
                 }
@@ -354,8 +323,8 @@ mod tests {
 
         proptest! {
             #[test]
-            fn cut_reads_agree_with_whole_reads(text in spec(), piece in 1usize..200, threads in 1usize..4) {
-                agrees(&text, piece, threads);
+            fn cut_reads_agree_with_whole_reads(text in spec(), piece in 1usize..200) {
+                agrees(&text, piece);
             }
         }
     }

@@ -411,10 +411,7 @@ pub fn load(file: &str, text: &str) -> Result<Loaded, Diagnostics> {
     // serde first: it is fast, and it bounds recursion and alias expansion itself. Only when it refuses the file
     // does the position-keeping tree run, to report every problem of the file (serde stops at the first).
     let cut = (text.len() >= split::MIN_BYTES)
-        .then(|| {
-            let threads = std::thread::available_parallelism().map_or(1, usize::from);
-            split::read(text, split::PIECE_BYTES, threads)
-        })
+        .then(|| split::read(text, split::PIECE_BYTES))
         .flatten();
     let raw: RawSpec = match cut.map_or_else(|| serde_norway::from_str(text), Ok) {
         Ok(raw) => raw,
@@ -590,7 +587,7 @@ fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         entries.push((name, user, first));
     }
     drop(seen);
-    let parts = crate::par::map_parts(entries, USERS_PER_THREAD, |part| {
+    let parts = crate::par::map_parts(entries, crate::par::USERS_PER_THREAD, |part| {
         let mut ctx = Ctx::default();
         let mut users = Vec::with_capacity(part.len());
         let mut extra = Vec::new();
@@ -627,9 +624,6 @@ fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         users,
     }
 }
-
-/// Users validated by one thread at least; fewer run on the calling thread alone.
-const USERS_PER_THREAD: usize = 1_000;
 
 /// One user of the spec, with `first` the earlier name it repeats (case-insensitively), if any: the validated user
 /// and, in `policy_mode: managed`, the policy its grants go to.
