@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::plan::{Change, NoticeKind, Op, Plan};
+use crate::plan::{Change, NoticeKind, Op, Plan, Target};
+
+/// The JSON shape version of drift reports. 2: items name a typed `target` instead of a `user` string.
+pub const DRIFT_FORMAT_VERSION: u32 = 2;
 
 /// What kind of drift a user shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
@@ -25,11 +28,11 @@ pub enum DriftKind {
     Ignored,
 }
 
-/// One user's drift.
+/// One object's drift.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct DriftItem {
-    /// The user.
-    pub user: String,
+    /// The user or policy.
+    pub target: Target,
     /// The kind.
     pub kind: DriftKind,
     /// What differs, one line each.
@@ -115,8 +118,8 @@ fn detail(c: &Change) -> Vec<String> {
 /// Builds the report from a plan made with the current time.
 #[must_use]
 pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
-    let mut items: BTreeMap<(String, DriftKind), Vec<String>> = BTreeMap::new();
-    for (user, changes) in plan.by_user() {
+    let mut items: BTreeMap<(Target, DriftKind), Vec<String>> = BTreeMap::new();
+    for (target, changes) in plan.by_target() {
         let kind = if changes
             .iter()
             .any(|c| matches!(c.op, Op::CreateUser { .. } | Op::CreatePolicy { .. }))
@@ -138,7 +141,7 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
             vec!["in the spec, not in the account".into()]
         };
         items
-            .entry((user.to_owned(), kind))
+            .entry((target.clone(), kind))
             .or_default()
             .extend(details);
     }
@@ -150,14 +153,14 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
             NoticeKind::InactiveKey => continue,
         };
         items
-            .entry((n.user.clone(), kind))
+            .entry((n.target.clone(), kind))
             .or_default()
             .push(n.message.clone());
     }
     let mut counts = DriftCounts::default();
     let items: Vec<DriftItem> = items
         .into_iter()
-        .map(|((user, kind), details)| {
+        .map(|((target, kind), details)| {
             match kind {
                 DriftKind::Missing => counts.missing += 1,
                 DriftKind::Changed => counts.changed += 1,
@@ -166,7 +169,7 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
                 DriftKind::Ignored => counts.ignored += 1,
             }
             DriftItem {
-                user,
+                target,
                 kind,
                 details,
             }
@@ -174,7 +177,7 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
         .collect();
     let drifted = counts.missing + counts.changed + counts.unmanaged + counts.stale_keys > 0;
     DriftReport {
-        format_version: 1,
+        format_version: DRIFT_FORMAT_VERSION,
         timestamp,
         account_id: account_id.to_owned(),
         drifted,

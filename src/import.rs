@@ -241,7 +241,7 @@ mod tests {
         let ops: Vec<String> = plan
             .changes
             .iter()
-            .map(|c| format!("{} {}", c.op.api_name(), c.user))
+            .map(|c| format!("{} {}", c.op.api_name(), c.target))
             .collect();
         assert_eq!(ops, vec!["TagUser ewww", "TagUser pixelshift"], "{yaml}");
         assert!(plan

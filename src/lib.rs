@@ -1,14 +1,16 @@
 //! iamspec keeps AWS IAM users and their S3 bucket access equal to a YAML spec.
 //!
 //! ```text
-//! spec.yaml --spec::load--> Spec --diff::desired_user--> desired users
-//!                                                         \
-//! Backend::read --> Account (live) ------------------> diff::diff --> Plan --render--> text | JSON
-//!                                                                        \--apply::apply(Backend)--> Report
+//! spec.yaml --spec::load--> Spec --diff::DesiredUser--> desired users
+//!                                                        \
+//! engine::read --Backend::read--> Account (live) ---> diff::diff --> Plan --render--> text | JSON
+//!                                                                       \--engine::apply(Backend)--> Report
 //! ```
 //!
-//! Everything up to and including [`diff`] is pure: no I/O, no clock, no randomness. I/O lives in [`backend`],
-//! [`apply`], [`secrets`] and the CLI.
+//! Layers, each importing only those below it: [`cli`] (arguments, rendering choice, exit codes) -> [`engine`]
+//! (read, diff, preflight, apply, settle, saved plans) -> the pure core ([`spec`], [`policy`], [`diff`],
+//! [`plan`], [`model`], [`render`]) and [`backend`] (IAM or the local file; it knows neither spec, diff, engine
+//! nor cli). Everything in the core is pure: no I/O, no clock, no randomness. Those live in [`effects`], injected.
 //!
 //! The pure half, end to end:
 //!
@@ -21,22 +23,24 @@
 //! let plan = diff(&loaded.spec, &Account::default(), &DiffOptions::default()).expect("no conflicts");
 //! assert_eq!(iamspec::render::text::summary_line(&plan), "Plan: 2 to add, 0 to change, 0 to destroy.");
 //! assert_eq!(plan.changes[1].grants[0].after.as_deref(), Some("read-write"));
+//! assert_eq!(plan.changes[1].target, iamspec::plan::Target::User("pixelshift".into()));
 //! ```
 
 #![forbid(unsafe_code)]
 
-pub mod apply;
 pub mod backend;
 pub mod cli;
 pub mod diff;
 pub mod drift;
+pub mod effects;
+pub mod engine;
+pub mod fileio;
 pub mod import;
 pub mod model;
 mod par;
 pub mod plan;
 pub mod policy;
 pub mod render;
-pub mod saved;
 pub mod secrets;
 pub mod selfpolicy;
 pub mod spec;

@@ -5,8 +5,8 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::apply::KeySink;
 use crate::backend::NewAccessKey;
+use crate::engine::KeySink;
 
 /// The file layout of a delivered secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

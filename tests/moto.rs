@@ -1096,3 +1096,59 @@ fn a_silent_endpoint_fails_within_30_seconds() {
         text(&o)
     );
 }
+
+/// regression: a saved plan never went stale when a shared managed policy changed behind its back (its target was
+/// a `policy/NAME` string looked up as a user, always "absent").
+#[test]
+fn a_saved_plan_is_stale_when_its_shared_policy_changes_behind_its_back() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let account = proxy.account().to_owned();
+    let spec_with = |bucket: &str| {
+        format!(
+            "version: 1\naccount_id: \"{account}\"\npolicies:\n  team-read:\n    grants:\n      - buckets: [{bucket}]\n        access: read\nusers:\n  alice:\n    policies: [team-read]\n"
+        )
+    };
+    let spec = write_spec(dir.path(), &spec_with("team-assets"));
+    let s = spec.to_str().unwrap();
+    let o = run(&proxy, &["apply", "-f", s, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    write_spec(dir.path(), &spec_with("team-reports"));
+    let planfile = dir.path().join("plan.json");
+    let pf = planfile.to_str().unwrap();
+    let o = run(&proxy, &["plan", "-f", s, "--out", pf]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("~ policy/team-read: new default version"),
+        "{}",
+        text(&o)
+    );
+    // Another client makes a new default version of the policy.
+    let iam = iam_client(&proxy);
+    rt().block_on(async {
+        iam.create_policy_version()
+            .policy_arn(format!("arn:aws:iam::{account}:policy/iamspec/team-read"))
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#)
+            .set_as_default(true)
+            .send()
+            .await
+            .unwrap();
+    });
+    proxy.clear_actions();
+    let o = run(&proxy, &["apply", pf]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("stale") && e.contains("policy/team-read"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        !proxy
+            .actions()
+            .iter()
+            .any(|a| a.starts_with("Create") || a.starts_with("Delete")),
+        "nothing written: {:?}",
+        proxy.actions()
+    );
+}

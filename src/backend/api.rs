@@ -56,46 +56,6 @@ pub trait Backend: Send + Sync {
     fn stats(&self) -> CallStats;
 }
 
-/// Reads the account and, for prune candidates, their dependents: the full live view a diff needs.
-///
-/// # Errors
-/// Backend errors.
-pub async fn read_for_plan<B: Backend>(
-    backend: &B,
-    spec: &crate::spec::Spec,
-    opts: &crate::diff::DiffOptions,
-) -> Result<Account, BackendError> {
-    let scope = ReadScope {
-        owner: spec.owner.clone(),
-        key_users: crate::diff::key_users(spec),
-    };
-    let mut live = backend.read(&scope).await?;
-    let candidates = crate::diff::prune_candidates(spec, &live, opts);
-    add_dependents(backend, &mut live, &candidates).await?;
-    Ok(live)
-}
-
-/// Reads the keys and dependents of `users` (about to be deleted) into `live`.
-///
-/// # Errors
-/// Backend errors.
-pub async fn add_dependents<B: Backend>(
-    backend: &B,
-    live: &mut Account,
-    users: &[String],
-) -> Result<(), BackendError> {
-    if users.is_empty() {
-        return Ok(());
-    }
-    for (name, (keys, deps)) in backend.read_dependents(users).await? {
-        if let Some(user) = live.users.get_mut(&name) {
-            user.access_keys = keys;
-            user.dependents = Some(deps);
-        }
-    }
-    Ok(())
-}
-
 /// API calls by operation, shared by the backends' `stats()`.
 #[derive(Debug, Default)]
 pub struct CallCounter(std::sync::Mutex<CallStats>);

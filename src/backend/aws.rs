@@ -24,7 +24,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use super::{
     Backend, BackendError, CallStats, ErrorKind, NewAccessKey, Outcome, ReadScope, Secret,
 };
-use crate::apply::RetryPolicy;
+use crate::effects::{Effects, RetryPolicy};
 use crate::model::{AccessKey, Account, Dependents, KeyStatus, User};
 use crate::plan::Op;
 use crate::policy::PolicyDocument;
@@ -52,6 +52,7 @@ pub struct AwsBackend {
     stats: super::CallCounter,
     page_size: i32,
     read_retry: RetryPolicy,
+    effects: Effects,
 }
 
 /// Appends `iamspec/<version>` to the user agent so changes can be traced in CloudTrail.
@@ -162,7 +163,7 @@ where
             (kind, text, false)
         }
     };
-    let mut err = BackendError::new(kind, operation, message);
+    let mut err = BackendError::new(kind, operation, message).caused_by(e);
     if let Some(t) = target {
         err = err.on(t);
     }
@@ -172,7 +173,7 @@ where
 
 impl AwsBackend {
     /// Loads the AWS configuration (default chain, profile, region, endpoint) and builds the clients.
-    pub async fn connect(opts: &AwsOptions) -> Self {
+    pub async fn connect(opts: &AwsOptions, effects: Effects) -> Self {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(RetryConfig::disabled())
             .timeout_config(
@@ -228,6 +229,7 @@ impl AwsBackend {
                 attempts: 5,
                 jitter: true,
             },
+            effects,
         }
     }
 
@@ -254,9 +256,9 @@ impl AwsBackend {
                         && attempt < self.read_retry.attempts
                         && started.elapsed() < READ_DEADLINE =>
                 {
-                    let delay = self.read_retry.delay(attempt, rand::random::<f64>());
+                    let delay = self.effects.backoff(&self.read_retry, attempt);
                     tracing::debug!(operation = op, attempt, ?delay, error = %e, "retrying read");
-                    tokio::time::sleep(delay).await;
+                    self.effects.sleep(delay).await;
                 }
                 Err(e) => return Err(e),
             }
@@ -569,7 +571,7 @@ impl Backend for AwsBackend {
         let name = op.api_name();
         self.count(name);
         let iam = &self.iam;
-        let user = op.user();
+        let user = op.target_name();
         match op {
             Op::CreateUser { path, tags, .. } => {
                 iam.create_user()

@@ -1,4 +1,7 @@
-//! Backend errors: typed by what the caller can do about them, with a hint for people.
+//! Backend errors: typed by what the caller can do about them, with a hint for people and the underlying cause
+//! (the SDK's error) kept as the `source`, shown at `-v`.
+
+use std::sync::Arc;
 
 /// What kind of failure, as far as retrying and reporting care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +50,9 @@ pub struct BackendError {
     pub hint: Option<String>,
     /// Whether the request may have taken effect though it failed (a lost response).
     pub ambiguous: bool,
+    /// The underlying error (the SDK's), for the "caused by" chain.
+    #[source]
+    pub source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl BackendError {
@@ -60,6 +66,7 @@ impl BackendError {
             message: message.into(),
             hint: None,
             ambiguous: false,
+            source: None,
         };
         e.hint = default_hint(&e);
         e
@@ -70,6 +77,13 @@ impl BackendError {
     pub fn on(mut self, target: impl Into<String>) -> Self {
         self.target = Some(target.into());
         self.hint = default_hint(&self).or(self.hint);
+        self
+    }
+
+    /// The same error caused by `source`.
+    #[must_use]
+    pub fn caused_by(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
         self
     }
 

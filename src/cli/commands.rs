@@ -1,23 +1,22 @@
-//! One function per command. Commands read files and talk to backends; decisions live in the library.
+//! One function per command: parse what the user gave, ask the engine, render the answer. Decisions live in the
+//! library.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
 
 use clap::CommandFactory;
 
 use super::args::{Cli, ColorChoice, Command, Format, Global};
 use super::{exit, output, print_diagnostics, CliError};
-use crate::apply::{self, ApplyOptions, Event, KeySink};
 use crate::backend::aws::{AwsBackend, AwsOptions};
-use crate::backend::local::{system_now, LocalBackend};
-use crate::backend::{read_for_plan, AnyBackend, Backend, ReadScope};
-use crate::diff::{diff, DiffOptions};
+use crate::backend::local::LocalBackend;
+use crate::backend::{AnyBackend, Backend};
+use crate::effects::Effects;
+use crate::engine::{self, ApplyOptions, Event, KeySink, Limits, Planned, SavedPlan};
 use crate::model::Account;
-use crate::plan::{Op, Plan};
+use crate::plan::Plan;
 use crate::render;
-use crate::saved::{fingerprint, sha256_hex, SavedPlan};
 use crate::secrets::{AgeSink, NoSink, SecretsDir};
 use crate::spec::{self, Loaded, Spec};
 
@@ -66,8 +65,10 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             let opts = ApplyArgs {
                 auto_approve,
                 concurrency: usize::from(concurrency),
-                max_deletes,
-                has_sink: sink.is_some(),
+                limits: Limits {
+                    max_deletes,
+                    has_secrets_destination: sink.is_some(),
+                },
                 users,
             };
             let sink: Box<dyn KeySink> = sink.unwrap_or_else(|| Box::new(NoSink));
@@ -90,7 +91,11 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::SelfPolicy { spec } => {
             let (loaded, _) = load_spec(&spec.file, g.color)?;
             let doc = crate::selfpolicy::policy(&loaded.spec);
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            let text = serde_json::to_string_pretty(&doc).map_err(|source| CliError::Json {
+                what: "the self-policy",
+                source,
+            })?;
+            println!("{text}");
             Ok(exit::OK)
         }
         Command::Schema => {
@@ -143,6 +148,22 @@ fn read_text(path: &Path) -> Result<String, CliError> {
     })
 }
 
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    crate::fileio::write_atomic(path, bytes).map_err(|source| CliError::Io {
+        action: "write",
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn stdout_error(source: std::io::Error) -> CliError {
+    CliError::Io {
+        action: "write",
+        path: "stdout".into(),
+        source,
+    }
+}
+
 /// Reads and validates the spec; prints warnings.
 fn load_spec(path: &Path, color: ColorChoice) -> Result<(Loaded, String), CliError> {
     let text = read_text(path)?;
@@ -157,10 +178,10 @@ fn validate(path: &Path, strict: bool, color: ColorChoice) -> Result<u8, CliErro
     let (loaded, _) = load_spec(path, color)?;
     let (_, warnings) = loaded.warnings.counts();
     if strict && warnings > 0 {
-        return Err(CliError::Other(format!(
-            "{}: {warnings} warning(s) under --strict",
-            path.display()
-        )));
+        return Err(CliError::StrictWarnings {
+            file: path.display().to_string(),
+            count: warnings,
+        });
     }
     println!(
         "{} is valid: {} user(s), {warnings} warning(s).",
@@ -199,18 +220,21 @@ fn render_policies(path: &Path, users: &[String], color: ColorChoice) -> Result<
     Ok(exit::OK)
 }
 
-async fn connect(g: &Global) -> Result<AnyBackend, CliError> {
+async fn connect(g: &Global, effects: &Effects) -> Result<AnyBackend, CliError> {
     Ok(match &g.local {
-        Some(path) => AnyBackend::Local(Box::new(LocalBackend::open(path)?)),
+        Some(path) => AnyBackend::Local(Box::new(LocalBackend::open(path, effects.clone())?)),
         None => AnyBackend::Aws(Box::new(
-            AwsBackend::connect(&AwsOptions {
-                profile: g.profile.clone(),
-                region: g.region.clone(),
-                endpoint_url: g.endpoint_url.clone(),
-                page_size: std::env::var("IAMSPEC_PAGE_SIZE")
-                    .ok()
-                    .and_then(|v| v.parse().ok()),
-            })
+            AwsBackend::connect(
+                &AwsOptions {
+                    profile: g.profile.clone(),
+                    region: g.region.clone(),
+                    endpoint_url: g.endpoint_url.clone(),
+                    page_size: std::env::var("IAMSPEC_PAGE_SIZE")
+                        .ok()
+                        .and_then(|v| v.parse().ok()),
+                },
+                effects.clone(),
+            )
             .await,
         )),
     })
@@ -228,34 +252,9 @@ fn print_stats(backend: &AnyBackend, enabled: bool) {
     }
 }
 
-/// The account check: GetCallerIdentity before any other call, refusing a foreign account.
-async fn checked_account(backend: &AnyBackend, expected: Option<&str>) -> Result<String, CliError> {
-    let actual = backend.account_id().await?;
-    if let Some(expected) = expected {
-        if expected != actual {
-            return Err(CliError::WrongAccount {
-                expected: expected.to_owned(),
-                actual,
-            });
-        }
-    }
-    Ok(actual)
-}
-
-fn diff_options(users: &[String], account_id: &str) -> DiffOptions {
-    DiffOptions {
-        now: system_now(),
-        only: (!users.is_empty()).then(|| users.iter().map(|u| u.to_ascii_lowercase()).collect()),
-        account_id: Some(account_id.to_owned()),
-    }
-}
-
-struct Planned {
-    spec: Spec,
-    spec_text: String,
-    account_id: String,
-    live: Account,
-    plan: Plan,
+/// `--user` names, lower-cased; `None` when the whole spec is in scope.
+fn only(users: &[String]) -> Option<BTreeSet<String>> {
+    (!users.is_empty()).then(|| users.iter().map(|u| u.to_ascii_lowercase()).collect())
 }
 
 /// The spec, read and validated before any backend exists: an invalid spec makes no AWS call.
@@ -272,43 +271,24 @@ fn spec_input(path: &Path, g: &Global) -> Result<SpecInput, CliError> {
     })
 }
 
-async fn make_plan(
-    backend: &AnyBackend,
-    input: SpecInput,
-    users: &[String],
-) -> Result<Planned, CliError> {
-    let SpecInput {
-        spec,
-        text: spec_text,
-    } = input;
-    let account_id = checked_account(backend, spec.account_id.as_deref()).await?;
-    let opts = diff_options(users, &account_id);
-    let live = read_for_plan(backend, &spec, &opts).await?;
-    let plan = match diff(&spec, &live, &opts) {
-        Ok(p) => p,
-        Err(crate::diff::DiffError::Conflicts(c)) => return Err(CliError::Conflicts(c)),
-    };
-    Ok(Planned {
-        spec,
-        spec_text,
-        account_id,
-        live,
-        plan,
-    })
-}
-
 fn print_plan(plan: &Plan, format: Format, color: ColorChoice) -> Result<(), CliError> {
     let mut out = output::buffered_stdout();
     let res = match format {
         Format::Text => render::text::plan(&mut out, plan, output::stdout_style(color)),
         Format::Json => render::json::plan(&mut out, plan),
     };
-    res.and_then(|()| out.flush())
-        .map_err(|source| CliError::Io {
-            action: "write",
-            path: "stdout".into(),
-            source,
-        })
+    res.and_then(|()| out.flush()).map_err(stdout_error)
+}
+
+/// Runs `body` against a backend for `g`, then prints the call statistics whatever the outcome.
+async fn with_backend<T, F>(g: &Global, effects: &Effects, body: F) -> Result<T, CliError>
+where
+    F: AsyncFnOnce(&AnyBackend) -> Result<T, CliError>,
+{
+    let backend = connect(g, effects).await?;
+    let result = body(&backend).await;
+    print_stats(&backend, g.stats || g.verbose > 0);
+    result
 }
 
 async fn plan(
@@ -320,32 +300,17 @@ async fn plan(
     users: &[String],
 ) -> Result<u8, CliError> {
     let input = spec_input(path, g)?;
-    let backend = connect(g).await?;
-    let result = async {
-        let p = make_plan(&backend, input, users).await?;
+    let effects = Effects::system();
+    with_backend(g, &effects, async |backend| {
+        let p = engine::plan(backend, &input.spec, only(users), effects.now()).await?;
         print_plan(&p.plan, format, g.color)?;
         if let Some(out) = out {
-            let saved = SavedPlan {
-                iamspec_version: env!("CARGO_PKG_VERSION").to_owned(),
-                spec_file: path.display().to_string(),
-                spec_sha256: sha256_hex(p.spec_text.as_bytes()),
-                account_id: p.account_id.clone(),
-                owner: p.spec.owner.clone(),
-                key_users: crate::diff::key_users(&p.spec),
-                fingerprint: fingerprint(&p.plan, &p.live),
-                plan: p.plan.clone(),
-                checksum: String::new(),
-            }
-            .seal();
-            let text =
-                serde_json::to_string_pretty(&saved).map_err(|e| CliError::Other(e.to_string()))?;
-            crate::backend::local::write_atomic(out, text.as_bytes()).map_err(|source| {
-                CliError::Io {
-                    action: "write",
-                    path: out.display().to_string(),
-                    source,
-                }
+            let saved = SavedPlan::new(&input.spec, path, &input.text, &p);
+            let text = serde_json::to_string_pretty(&saved).map_err(|source| CliError::Json {
+                what: "the saved plan",
+                source,
             })?;
+            write_file(out, text.as_bytes())?;
             eprintln!(
                 "Saved the plan to {}. Apply it with: iamspec apply {}",
                 out.display(),
@@ -357,38 +322,15 @@ async fn plan(
         } else {
             exit::OK
         })
-    }
-    .await;
-    print_stats(&backend, g.stats || g.verbose > 0);
-    result
+    })
+    .await
 }
 
 struct ApplyArgs {
     auto_approve: bool,
     concurrency: usize,
-    max_deletes: usize,
-    has_sink: bool,
+    limits: Limits,
     users: Vec<String>,
-}
-
-/// Refusals that must happen before any write.
-fn preflight(plan: &Plan, args: &ApplyArgs) -> Result<(), CliError> {
-    let destructive = plan.destructive_count();
-    if destructive > args.max_deletes {
-        return Err(CliError::TooManyDeletes {
-            count: destructive,
-            max: args.max_deletes,
-        });
-    }
-    let keys = plan
-        .changes
-        .iter()
-        .filter(|c| matches!(c.op, Op::CreateAccessKey { .. }))
-        .count();
-    if keys > 0 && !args.has_sink {
-        return Err(CliError::NoSecretsDestination(keys));
-    }
-    Ok(())
 }
 
 async fn apply_spec(
@@ -398,33 +340,32 @@ async fn apply_spec(
     sink: &dyn KeySink,
 ) -> Result<u8, CliError> {
     let input = spec_input(path, g)?;
-    let backend = connect(g).await?;
-    let result = async {
-        let p = make_plan(&backend, input, &args.users).await?;
+    let effects = Effects::system();
+    with_backend(g, &effects, async |backend| {
+        let p = engine::plan(backend, &input.spec, only(&args.users), effects.now()).await?;
         print_plan(&p.plan, Format::Text, g.color)?;
         if p.plan.is_empty() {
             return Ok(exit::OK);
         }
-        preflight(&p.plan, args)?;
+        engine::preflight(&p.plan, &args.limits)?;
         if !args.auto_approve {
             if !output::interactive() {
                 return Err(CliError::NeedsApproval);
             }
-            if !output::confirm(
-                "\nApply these changes to account {}?"
-                    .replace("{}", &p.account_id)
-                    .as_str(),
-            ) {
+            if !output::confirm(&format!(
+                "\nApply these changes to account {}?",
+                p.account_id
+            )) {
                 return Err(CliError::Declined);
             }
         }
-        execute(&backend, &p.plan, &p.live, args, sink, g).await?;
-        settle(&backend, &p.spec, &p.plan, &args.users, &p.account_id).await?;
+        execute(backend, &p.plan, &p.live, args, sink, g, &effects).await?;
+        if !engine::settle(backend, &input.spec, &p.plan, &p.opts, &effects).await? {
+            tracing::warn!("IAM does not show every change yet (eventual consistency); the next plan may list some of them");
+        }
         Ok(exit::OK)
-    }
-    .await;
-    print_stats(&backend, g.stats || g.verbose > 0);
-    result
+    })
+    .await
 }
 
 async fn apply_saved(
@@ -433,57 +374,32 @@ async fn apply_saved(
     args: &ApplyArgs,
     sink: &dyn KeySink,
 ) -> Result<u8, CliError> {
-    let stale = |reason: String| CliError::StalePlan {
+    let stale = |reason| CliError::StalePlan {
         path: path.display().to_string(),
         reason,
     };
-    let text = read_text(path)?;
-    let saved: SavedPlan =
-        serde_json::from_str(&text).map_err(|e| stale(format!("not a saved plan ({e})")))?;
+    let saved = SavedPlan::parse(&read_text(path)?).map_err(stale)?;
     saved.check_integrity().map_err(stale)?;
     if let Ok(spec_now) = std::fs::read(&saved.spec_file) {
-        if sha256_hex(&spec_now) != saved.spec_sha256 {
-            return Err(stale(format!(
-                "{} changed since the plan was made",
-                saved.spec_file
-            )));
-        }
+        saved.check_spec(&spec_now).map_err(stale)?;
     }
-    let backend = connect(g).await?;
-    let result = async {
-        let account = backend.account_id().await?;
-        if account != saved.account_id {
-            return Err(stale(format!(
-                "it was made for account {}, the credentials are for {account}",
-                saved.account_id
-            )));
-        }
-        let scope = ReadScope {
-            owner: saved.owner.clone(),
-            key_users: saved.key_users.clone(),
+    let effects = Effects::system();
+    with_backend(g, &effects, async |backend| {
+        let live = match saved.verify(backend).await {
+            Ok(live) => live,
+            Err(engine::Error::Saved(reason)) => return Err(stale(reason)),
+            Err(e) => return Err(e.into()),
         };
-        let mut live = backend.read(&scope).await?;
-        let pruned: Vec<String> = saved
-            .plan
-            .changes
-            .iter()
-            .filter(|c| matches!(c.op, Op::DeleteUser { .. }))
-            .map(|c| c.user.clone())
-            .collect();
-        crate::backend::add_dependents(&backend, &mut live, &pruned).await?;
-        saved.check_fresh(&live).map_err(stale)?;
         print_plan(&saved.plan, Format::Text, g.color)?;
         if saved.plan.is_empty() {
             return Ok(exit::OK);
         }
-        preflight(&saved.plan, args)?;
+        engine::preflight(&saved.plan, &args.limits)?;
         // A saved plan was reviewed when it was made: no second confirmation.
-        execute(&backend, &saved.plan, &live, args, sink, g).await?;
+        execute(backend, &saved.plan, &live, args, sink, g, &effects).await?;
         Ok(exit::OK)
-    }
-    .await;
-    print_stats(&backend, g.stats || g.verbose > 0);
-    result
+    })
+    .await
 }
 
 async fn execute(
@@ -493,28 +409,19 @@ async fn execute(
     args: &ApplyArgs,
     sink: &dyn KeySink,
     g: &Global,
+    effects: &Effects,
 ) -> Result<(), CliError> {
-    let known_keys: BTreeMap<String, BTreeSet<String>> = live
-        .users
-        .values()
-        .map(|u| {
-            (
-                u.name.to_ascii_lowercase(),
-                u.access_keys.iter().map(|k| k.id.clone()).collect(),
-            )
-        })
-        .collect();
     let opts = ApplyOptions {
         concurrency: args.concurrency,
-        known_keys,
-        ..ApplyOptions::default()
+        known_keys: engine::known_keys(live),
+        ..ApplyOptions::new(effects.clone())
     };
     let bar = output::progress(plan.changes.len());
     let style = output::stderr_style(g.color);
     let on_event = |e: &Event<'_>| match e {
         Event::Started { change, .. } => {
-            bar.set_message(format!("{}: {}", change.user, change.op.describe()));
-            tracing::info!(user = %change.user, op = change.op.api_name(), "applying");
+            bar.set_message(format!("{}: {}", change.target, change.op.describe()));
+            tracing::info!(target = %change.target, op = change.op.api_name(), "applying");
         }
         Event::Done { .. } => bar.inc(1),
         Event::Retrying {
@@ -539,14 +446,14 @@ async fn execute(
             });
         }
     };
-    let report = apply::apply(backend, plan, &opts, sink, &on_event).await;
+    let report = engine::apply(backend, plan, &opts, sink, &on_event).await;
     bar.finish_and_clear();
     for (index, error) in &report.failed {
         let c = &plan.changes[*index];
         eprintln!(
             "error: failed to {} for {}: {error}",
             c.op.describe(),
-            c.user
+            c.target
         );
         if let Some(hint) = &error.hint {
             eprintln!("  hint: {hint}");
@@ -567,78 +474,31 @@ async fn execute(
     }
 }
 
-/// Re-reads until the touched users match (IAM is eventually consistent), so the next plan is clean.
-async fn settle(
-    backend: &AnyBackend,
-    spec: &Spec,
-    plan: &Plan,
-    users: &[String],
-    account_id: &str,
-) -> Result<(), CliError> {
-    let touched: BTreeSet<String> = plan
-        .changes
-        .iter()
-        .map(|c| c.user.to_ascii_lowercase())
-        .collect();
-    let mut opts = diff_options(users, account_id);
-    opts.only = Some(match opts.only {
-        Some(only) => only.intersection(&touched).cloned().collect(),
-        None => touched,
-    });
-    for attempt in 0..5u32 {
-        let live = read_for_plan(backend, spec, &opts).await?;
-        let again = diff(spec, &live, &opts)
-            .map_err(|crate::diff::DiffError::Conflicts(c)| CliError::Conflicts(c))?;
-        // Creating keys is not idempotent: a key still missing from a stale read must not count as drift.
-        if again
-            .changes
-            .iter()
-            .all(|c| matches!(c.op, Op::CreateAccessKey { .. }))
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
-    }
-    tracing::warn!("IAM does not show every change yet (eventual consistency); the next plan may list some of them");
-    Ok(())
-}
-
 async fn drift(g: &Global, path: &Path, format: Format, users: &[String]) -> Result<u8, CliError> {
     let input = spec_input(path, g)?;
-    let backend = connect(g).await?;
-    let result = async {
-        let p = make_plan(&backend, input, users).await?;
+    let effects = Effects::system();
+    with_backend(g, &effects, async |backend| {
+        let Planned {
+            account_id, plan, ..
+        } = engine::plan(backend, &input.spec, only(users), effects.now()).await?;
         let now = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
-        let report = crate::drift::report(&p.plan, &p.account_id, now);
+        let report = crate::drift::report(&plan, &account_id, now);
         let mut out = output::buffered_stdout();
-        let io = |source| CliError::Io {
-            action: "write",
-            path: "stdout".into(),
-            source,
-        };
         match format {
-            Format::Json => {
-                serde_json::to_writer_pretty(&mut out, &report)
-                    .map_err(|e| CliError::Other(e.to_string()))?;
-                writeln!(out).map_err(io)?;
-            }
-            Format::Text => {
-                render::text::drift(&mut out, &report, output::stdout_style(g.color))
-                    .map_err(io)?;
-            }
+            Format::Json => render::json::drift(&mut out, &report),
+            Format::Text => render::text::drift(&mut out, &report, output::stdout_style(g.color)),
         }
-        out.flush().map_err(io)?;
+        .and_then(|()| out.flush())
+        .map_err(stdout_error)?;
         Ok(if report.drifted {
             exit::CHANGES
         } else {
             exit::OK
         })
-    }
-    .await;
-    print_stats(&backend, g.stats || g.verbose > 0);
-    result
+    })
+    .await
 }
 
 async fn import(
@@ -648,45 +508,26 @@ async fn import(
     adopt: bool,
     output: Option<&Path>,
 ) -> Result<u8, CliError> {
-    let backend = connect(g).await?;
-    let result = async {
+    let effects = Effects::system();
+    with_backend(g, &effects, async |backend| {
         let account_id = backend.account_id().await?;
-        let mut live = backend.read(&ReadScope::default()).await?;
         let opts = crate::import::ImportOptions {
             path,
             users: users.iter().map(|u| u.to_ascii_lowercase()).collect(),
             adopt,
             account_id: Some(account_id.clone()),
         };
-        // Key counts are carried over: list them for the imported users only.
-        let names: Vec<String> = crate::import::selected(&live, &opts)
-            .iter()
-            .map(|u| u.name.clone())
-            .collect();
-        for name in names {
-            let keys = backend.list_access_keys(&name).await?;
-            if let Some(u) = live.users.get_mut(&name) {
-                u.access_keys = keys;
-            }
-        }
+        let live = engine::read::for_import(backend, &opts).await?;
         let spec = crate::import::import(&live, &opts);
         let yaml = crate::import::to_yaml(&spec, &format!("account {account_id}"));
         match output {
             Some(file) => {
-                crate::backend::local::write_atomic(file, yaml.as_bytes()).map_err(|source| {
-                    CliError::Io {
-                        action: "write",
-                        path: file.display().to_string(),
-                        source,
-                    }
-                })?;
+                write_file(file, yaml.as_bytes())?;
                 eprintln!("Wrote {} user(s) to {}.", spec.users.len(), file.display());
             }
             None => print!("{yaml}"),
         }
         Ok(exit::OK)
-    }
-    .await;
-    print_stats(&backend, g.stats || g.verbose > 0);
-    result
+    })
+    .await
 }

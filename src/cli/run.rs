@@ -40,10 +40,11 @@ pub fn main() -> u8 {
             return exit::ERROR;
         }
     };
+    let verbose = cli.global.verbose;
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            print_error(&e, err_style.color);
+            print_error(&e, err_style.color, verbose);
             exit::ERROR
         }
     }
@@ -65,7 +66,7 @@ pub(crate) fn print_diagnostics(diags: &Diagnostics, color: bool) {
     let _ = std::io::stderr().write_all(out.as_bytes());
 }
 
-fn print_error(e: &CliError, color: bool) {
+fn print_error(e: &CliError, color: bool, verbose: u8) {
     // `iamspec plan | head`: the reader left; that is not worth a message.
     if matches!(e, CliError::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe) {
         return;
@@ -87,7 +88,7 @@ fn print_error(e: &CliError, color: bool) {
                 diags.file
             );
         }
-        CliError::Conflicts(conflicts) => {
+        CliError::Engine(crate::engine::Error::Conflicts(conflicts)) => {
             for c in conflicts {
                 eprintln!("{} {}\n  hint: {}", red("error:"), c.message, c.help);
             }
@@ -95,10 +96,13 @@ fn print_error(e: &CliError, color: bool) {
         }
         _ => {
             eprintln!("{} {e}", red("error:"));
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                eprintln!("  caused by: {s}");
-                source = s.source();
+            // The underlying causes (the SDK's errors) are for whoever asked for them with -v.
+            if verbose > 0 {
+                let mut source = std::error::Error::source(e);
+                while let Some(s) = source {
+                    eprintln!("  caused by: {s}");
+                    source = s.source();
+                }
             }
             if let Some(hint) = e.hint() {
                 eprintln!("  hint: {hint}");

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Op;
+use super::{Op, Target};
 
-/// The JSON shape version of plans and saved plan files.
-pub const FORMAT_VERSION: u32 = 1;
+/// The JSON shape version of plans and saved plan files. 2: changes and notices name a typed `target`
+/// (`{"kind", "name"}`) instead of a `user` string.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What a change does to its target, in terraform's terms.
 #[derive(
@@ -52,8 +53,9 @@ pub struct GrantChange {
 /// One IAM operation with its target and why it is needed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Change {
-    /// The user this change belongs to (changes of one user run in order; users run concurrently).
-    pub user: String,
+    /// What the change writes to: always `op.target()` (changes of one target run in order; targets run
+    /// concurrently).
+    pub target: Target,
     /// Create, update or delete.
     pub action: Action,
     /// The operation.
@@ -69,6 +71,19 @@ pub struct Change {
 }
 
 impl Change {
+    /// A change whose target is its operation's.
+    #[must_use]
+    pub fn new(action: Action, op: Op, reason: impl Into<String>) -> Self {
+        Self {
+            target: op.target(),
+            action,
+            op,
+            reason: reason.into(),
+            grants: Vec::new(),
+            before: None,
+        }
+    }
+
     /// Whether this change takes something away (counted by `--max-deletes`).
     #[must_use]
     pub fn is_destructive(&self) -> bool {
@@ -81,8 +96,8 @@ impl Change {
 pub struct Notice {
     /// What kind of report.
     pub kind: NoticeKind,
-    /// The user concerned.
-    pub user: String,
+    /// The object concerned.
+    pub target: Target,
     /// A sentence for people.
     pub message: String,
 }
@@ -165,14 +180,14 @@ impl Plan {
         self.changes.iter().filter(|c| c.is_destructive()).count()
     }
 
-    /// Changes grouped by user, each group in execution order; groups in plan order.
+    /// Changes grouped by target, each group in execution order; groups in plan order.
     #[must_use]
-    pub fn by_user(&self) -> Vec<(&str, Vec<&Change>)> {
-        let mut index: BTreeMap<&str, usize> = BTreeMap::new();
-        let mut groups: Vec<(&str, Vec<&Change>)> = Vec::new();
+    pub fn by_target(&self) -> Vec<(&Target, Vec<&Change>)> {
+        let mut index: BTreeMap<&Target, usize> = BTreeMap::new();
+        let mut groups: Vec<(&Target, Vec<&Change>)> = Vec::new();
         for c in &self.changes {
-            let i = *index.entry(c.user.as_str()).or_insert_with(|| {
-                groups.push((c.user.as_str(), Vec::new()));
+            let i = *index.entry(&c.target).or_insert_with(|| {
+                groups.push((&c.target, Vec::new()));
                 groups.len() - 1
             });
             groups[i].1.push(c);

@@ -1,10 +1,12 @@
-//! The plan as data: an ordered list of [`Change`]s, each one IAM operation with its target and a reason.
+//! The plan as data: an ordered list of [`Change`]s, each one IAM operation with its typed [`Target`] and a reason.
 //!
 //! `apply` executes `op`s in order and never reads `reason`; renderers only display. The serde form is the stable
 //! JSON of `plan --format json` (schemas/plan.schema.json); `FORMAT_VERSION` changes when a consumer must.
 
 mod changes;
 mod ops;
+mod target;
 
 pub use changes::{Action, Change, GrantChange, Notice, NoticeKind, Plan, Summary, FORMAT_VERSION};
-pub use ops::Op;
+pub use ops::{Op, Phase};
+pub use target::{Target, TargetKind};

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::model::KeyStatus;
 use crate::policy::PolicyDocument;
 
+use super::{Target, TargetKind};
+
 /// One IAM write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -199,10 +201,69 @@ pub enum Op {
     },
 }
 
+/// When an operation runs relative to the users' changes. Every change of one target runs in the latest phase any
+/// of them needs; phases run one after another, targets within a phase concurrently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    /// Before any user change: managed policies that users will attach must exist first.
+    Prepare,
+    /// The users' own changes.
+    Main,
+    /// After every user change: managed policies that users stopped attaching can go.
+    Cleanup,
+}
+
+impl Phase {
+    /// Every phase, in execution order.
+    pub const ALL: [Self; 3] = [Self::Prepare, Self::Main, Self::Cleanup];
+}
+
 impl Op {
-    /// The user this operation writes to.
+    /// The object this operation writes to.
     #[must_use]
-    pub fn user(&self) -> &str {
+    pub fn target(&self) -> Target {
+        let name = self.target_name().to_owned();
+        match self.target_kind() {
+            TargetKind::User => Target::User(name),
+            TargetKind::Policy => Target::Policy(name),
+        }
+    }
+
+    /// The kind of object this operation writes to.
+    #[must_use]
+    pub fn target_kind(&self) -> TargetKind {
+        match self {
+            Self::CreatePolicy { .. }
+            | Self::CreatePolicyVersion { .. }
+            | Self::DeletePolicyVersion { .. }
+            | Self::DeletePolicy { .. } => TargetKind::Policy,
+            Self::CreateUser { .. }
+            | Self::TagUser { .. }
+            | Self::AdoptUser { .. }
+            | Self::UntagUser { .. }
+            | Self::PutUserPolicy { .. }
+            | Self::DeleteUserPolicy { .. }
+            | Self::AttachUserPolicy { .. }
+            | Self::DetachUserPolicy { .. }
+            | Self::AddUserToGroup { .. }
+            | Self::RemoveUserFromGroup { .. }
+            | Self::PutUserPermissionsBoundary { .. }
+            | Self::DeleteUserPermissionsBoundary { .. }
+            | Self::CreateAccessKey { .. }
+            | Self::UpdateAccessKey { .. }
+            | Self::DeleteAccessKey { .. }
+            | Self::DeleteLoginProfile { .. }
+            | Self::DeactivateMfaDevice { .. }
+            | Self::DeleteSigningCertificate { .. }
+            | Self::DeleteSshPublicKey { .. }
+            | Self::DeleteServiceSpecificCredential { .. }
+            | Self::DeleteUser { .. } => TargetKind::User,
+        }
+    }
+
+    /// The name of the object this operation writes to (the [`Target`]'s name, without a copy).
+    #[must_use]
+    pub fn target_name(&self) -> &str {
         match self {
             Self::CreateUser { user, .. }
             | Self::TagUser { user, .. }
@@ -232,16 +293,15 @@ impl Op {
         }
     }
 
-    /// When the operation runs: 0 before any user change (policies users will attach), 1 with the users, 2 after
-    /// them (policies users stopped attaching).
+    /// When the operation runs (see [`Phase`]).
     #[must_use]
-    pub fn phase(&self) -> u8 {
+    pub fn phase(&self) -> Phase {
         match self {
             Self::CreatePolicy { .. }
             | Self::CreatePolicyVersion { .. }
-            | Self::DeletePolicyVersion { .. } => 0,
-            Self::DeletePolicy { .. } => 2,
-            _ => 1,
+            | Self::DeletePolicyVersion { .. } => Phase::Prepare,
+            Self::DeletePolicy { .. } => Phase::Cleanup,
+            _ => Phase::Main,
         }
     }
 

@@ -1,4 +1,5 @@
-//! The machine plan: one JSON document on stdout, shape in schemas/plan.schema.json.
+//! The machine views: one JSON document on stdout, for plans (schemas/plan.schema.json) and drift reports
+//! (schemas/drift.schema.json).
 
 use std::io::{self, Write};
 
@@ -42,4 +43,13 @@ pub fn plan_schema() -> String {
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// Writes a drift report as pretty JSON with a trailing newline (schemas/drift.schema.json).
+///
+/// # Errors
+/// Write or serialisation errors.
+pub fn drift(w: &mut dyn Write, report: &crate::drift::DriftReport) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, report)?;
+    writeln!(w)
 }

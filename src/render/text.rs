@@ -64,7 +64,7 @@ pub fn summary_line(plan: &Plan) -> String {
 pub fn plan(w: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<()> {
     if !plan.is_empty() {
         writeln!(w, "iamspec will make these changes:")?;
-        for (_, changes) in plan.by_user() {
+        for (_, changes) in plan.by_target() {
             writeln!(w)?;
             for c in changes {
                 change(w, c, style)?;
@@ -86,7 +86,7 @@ pub fn notices(w: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<()> {
     }
     writeln!(w, "Notices:")?;
     for n in &plan.notices {
-        writeln!(w, "  ! {}: {}", n.user, style.dim(&n.message))?;
+        writeln!(w, "  ! {}: {}", n.target, style.dim(&n.message))?;
     }
     writeln!(w)
 }
@@ -105,10 +105,10 @@ fn change(w: &mut dyn Write, c: &Change, style: Style) -> io::Result<()> {
         writeln!(
             w,
             "{}",
-            style.action(action, &format!("{} {}: {text}", action.symbol(), c.user))
+            style.action(action, &format!("{} {}: {text}", action.symbol(), c.target))
         )?;
     }
-    let line = format!("{} {}: {}", c.action.symbol(), c.user, c.op.describe());
+    let line = format!("{} {}: {}", c.action.symbol(), c.target, c.op.describe());
     writeln!(
         w,
         "{}  {}",
@@ -183,7 +183,7 @@ pub fn drift(
             DriftKind::Prunable => (Action::Delete, "prunable"),
             DriftKind::StaleKey => (Action::Update, "stale key"),
             DriftKind::Ignored => {
-                writeln!(w, "{}", style.dim(&format!("  {} (ignored)", item.user)))?;
+                writeln!(w, "{}", style.dim(&format!("  {} (ignored)", item.target)))?;
                 continue;
             }
         };
@@ -192,7 +192,7 @@ pub fn drift(
             "{}",
             style.action(
                 action,
-                &format!("{} {}: {label}", action.symbol(), item.user)
+                &format!("{} {}: {label}", action.symbol(), item.target)
             )
         )?;
         for d in &item.details {

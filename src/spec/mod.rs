@@ -1,6 +1,11 @@
-//! The spec: YAML -> [`RawSpec`] (serde) -> [`Spec`] (validated), with located diagnostics and lint warnings.
+//! The spec: YAML -> [`RawSpec`] (serde) -> [`Spec`] (validated), with located diagnostics and lint warnings. One
+//! file per job: the serde shape (`raw`), loading (`load`), field checks (`validate`), naming rules (`names`), the
+//! validated model (`model`), and the position-keeping tree with its diagnostics.
 
 mod diagnostic;
+mod load;
+mod model;
+mod names;
 mod raw;
 mod split;
 mod structure;
@@ -8,7 +13,8 @@ pub mod tree;
 mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Report, Severity};
+pub use load::load;
+pub use model::{glob_match, IgnoreRule, KeyPolicy, Loaded, Spec, SpecPolicy, SpecUser};
 pub use raw::{
     json_schema, PolicyMode, RawAccessKeys, RawGrant, RawIgnore, RawPolicy, RawSpec, RawUser,
 };
-pub use validate::{glob_match, load, IgnoreRule, KeyPolicy, Loaded, Spec, SpecPolicy, SpecUser};

@@ -1,66 +1,18 @@
-//! The executor: runs a plan's changes against a backend in order, users concurrently, with retries, and reports
-//! what was done, what failed and what was not started. Apply consumes `op`s only; it never reads `reason`.
+//! The executor: runs a plan's changes against a backend in order, targets concurrently within a phase, with
+//! retries, and reports what was done, what failed and what was not started. It consumes `op`s only; it never
+//! reads `reason`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::backend::{Backend, BackendError, ErrorKind, NewAccessKey, Outcome};
-use crate::plan::{Change, Op, Plan};
-
-/// Exponential backoff with full jitter. Data, so tests can use zero delays.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    /// First delay.
-    pub base: Duration,
-    /// Largest delay.
-    pub max: Duration,
-    /// Attempts in all, the first included.
-    pub attempts: u32,
-    /// Whether to randomise each delay in [0, delay] (AWS's "full jitter").
-    pub jitter: bool,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            base: Duration::from_millis(200),
-            max: Duration::from_secs(20),
-            attempts: 8,
-            jitter: true,
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The delay before attempt `attempt + 1` (attempt counts from 1); `unit` in [0, 1) picks the jitter.
-    #[must_use]
-    pub fn delay(&self, attempt: u32, unit: f64) -> Duration {
-        let exp = self
-            .base
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-            .min(self.max);
-        if self.jitter {
-            exp.mul_f64(unit.clamp(0.0, 1.0))
-        } else {
-            exp
-        }
-    }
-}
-
-/// How the executor waits; injected so tests never sleep.
-pub type Sleep = Arc<dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
-
-/// tokio's sleep.
-#[must_use]
-pub fn tokio_sleep() -> Sleep {
-    Arc::new(|d| Box::pin(tokio::time::sleep(d)))
-}
+use crate::effects::{Effects, RetryPolicy};
+use crate::model::Account;
+use crate::plan::{Change, Op, Phase, Plan};
 
 /// Where new secrets go. Called before any other call after CreateAccessKey returns.
 pub trait KeySink: Send + Sync {
@@ -150,28 +102,44 @@ impl Report {
 }
 
 /// Executor settings.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ApplyOptions {
-    /// Users worked on at once.
+    /// Targets worked on at once.
     pub concurrency: usize,
     /// Retry policy.
     pub retry: RetryPolicy,
-    /// Waiting.
-    pub sleep: Sleep,
+    /// Waiting and jitter.
+    pub effects: Effects,
     /// Access key ids known from the live read, by lower-cased user; a key outside these (and not created by this
     /// apply) found after an ambiguous CreateAccessKey was never delivered and is deleted.
     pub known_keys: BTreeMap<String, BTreeSet<String>>,
 }
 
-impl Default for ApplyOptions {
-    fn default() -> Self {
+impl ApplyOptions {
+    /// Default settings with these effects.
+    #[must_use]
+    pub fn new(effects: Effects) -> Self {
         Self {
             concurrency: 8,
             retry: RetryPolicy::default(),
-            sleep: tokio_sleep(),
+            effects,
             known_keys: BTreeMap::new(),
         }
     }
+}
+
+/// The access key ids of every live user whose keys were read, by lower-cased user name.
+#[must_use]
+pub fn known_keys(live: &Account) -> BTreeMap<String, BTreeSet<String>> {
+    live.users
+        .values()
+        .map(|u| {
+            (
+                u.name.to_ascii_lowercase(),
+                u.access_keys.iter().map(|k| k.id.clone()).collect(),
+            )
+        })
+        .collect()
 }
 
 struct Shared<'a, B> {
@@ -203,27 +171,29 @@ pub async fn apply<B: Backend>(
         report: Mutex::new(Report::default()),
         known_keys: Mutex::new(opts.known_keys.clone()),
     };
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut by_user: BTreeMap<String, usize> = BTreeMap::new();
+    // Changes of one target run in order; the target runs in the latest phase any of its changes needs.
+    let mut groups: Vec<(Phase, Vec<usize>)> = Vec::new();
+    let mut by_target = BTreeMap::new();
     for (i, c) in plan.changes.iter().enumerate() {
-        let g = *by_user
-            .entry(c.user.to_ascii_lowercase())
-            .or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
-        groups[g].push(i);
+        let g = *by_target.entry(c.target.folded()).or_insert_with(|| {
+            groups.push((Phase::Main, Vec::new()));
+            groups.len() - 1
+        });
+        groups[g].1.push(i);
     }
-    // Shared policies a user will attach exist before any user change; policies users stop attaching go after.
-    let phase = |g: &Vec<usize>| {
-        g.iter()
+    for (phase, indexes) in &mut groups {
+        *phase = indexes
+            .iter()
             .map(|i| plan.changes[*i].op.phase())
             .max()
-            .unwrap_or(1)
-    };
+            .unwrap_or(Phase::Main);
+    }
     let mut not_started = Vec::new();
-    for current in 0..=2u8 {
-        let mut pending = groups.iter().filter(|g| phase(g) == current).cloned();
+    for current in Phase::ALL {
+        let mut pending = groups
+            .iter()
+            .filter(|(phase, _)| *phase == current)
+            .map(|(_, indexes)| indexes.clone());
         if shared.stop.load(Ordering::SeqCst) {
             not_started.extend(pending.flatten());
             continue;
@@ -232,7 +202,7 @@ pub async fn apply<B: Backend>(
         loop {
             while running.len() < opts.concurrency.max(1) && !shared.stop.load(Ordering::SeqCst) {
                 match pending.next() {
-                    Some(g) => running.push(run_user(&shared, g)),
+                    Some(g) => running.push(run_target(&shared, g)),
                     None => break,
                 }
             }
@@ -249,7 +219,7 @@ pub async fn apply<B: Backend>(
     report
 }
 
-async fn run_user<B: Backend>(shared: &Shared<'_, B>, indexes: Vec<usize>) {
+async fn run_target<B: Backend>(shared: &Shared<'_, B>, indexes: Vec<usize>) {
     let mut created_user = false;
     for (pos, &i) in indexes.iter().enumerate() {
         if shared.stop.load(Ordering::SeqCst) {
@@ -345,14 +315,14 @@ async fn run_change<B: Backend>(
         };
         if matches!(change.op, Op::CreateAccessKey { .. }) && error.ambiguous {
             // Never retry CreateAccessKey blindly: a key may exist whose secret we will never see.
-            reconcile_keys(shared, change.op.user()).await?;
+            reconcile_keys(shared, change.op.target_name()).await?;
         }
         let transient =
             error.is_retryable() || (error.kind == ErrorKind::NoSuchEntity && created_user);
         if !transient || attempt >= retry.attempts {
             return Err(error);
         }
-        let delay = retry.delay(attempt, rand::random::<f64>());
+        let delay = shared.opts.effects.backoff(&retry, attempt);
         (shared.events)(&Event::Retrying {
             index,
             attempt,
@@ -360,7 +330,7 @@ async fn run_change<B: Backend>(
             delay,
         });
         shared.report.lock().expect("report lock").retries += 1;
-        (shared.opts.sleep)(delay).await;
+        shared.opts.effects.sleep(delay).await;
     }
 }
 
@@ -436,7 +406,11 @@ async fn mark_delivered<B: Backend>(
             Ok(_) => return Ok(()),
             Err(e) if e.is_retryable() && attempt < retry.attempts => {
                 shared.report.lock().expect("report lock").retries += 1;
-                (shared.opts.sleep)(retry.delay(attempt, rand::random::<f64>())).await;
+                shared
+                    .opts
+                    .effects
+                    .sleep(shared.opts.effects.backoff(&retry, attempt))
+                    .await;
             }
             Err(mut e) => {
                 e.hint = Some(format!(
@@ -477,7 +451,7 @@ async fn reconcile_keys<B: Backend>(
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, VecDeque};
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     use super::*;
     use crate::backend::local::LocalAccount;
@@ -547,7 +521,7 @@ mod tests {
             self.calls
                 .lock()
                 .unwrap()
-                .push(format!("{} {}", op.api_name(), op.user()));
+                .push(format!("{} {}", op.api_name(), op.target_name()));
             let fault = {
                 let mut faults = self.faults.lock().unwrap();
                 let hit = faults
@@ -588,30 +562,22 @@ mod tests {
     fn opts(concurrency: usize) -> (ApplyOptions, Arc<Mutex<Vec<Duration>>>) {
         let slept = Arc::new(Mutex::new(Vec::new()));
         let s = Arc::clone(&slept);
-        let sleep: Sleep = Arc::new(move |d| {
+        let sleep: crate::effects::Sleep = Arc::new(move |d| {
             s.lock().unwrap().push(d);
             Box::pin(async {})
         });
+        let effects = Effects::instant(0).with_sleep(sleep);
         (
             ApplyOptions {
                 concurrency,
-                retry: RetryPolicy::default(),
-                sleep,
-                known_keys: BTreeMap::new(),
+                ..ApplyOptions::new(effects)
             },
             slept,
         )
     }
 
     fn change(op: Op) -> Change {
-        Change {
-            user: op.user().to_owned(),
-            action: Action::Create,
-            op,
-            reason: String::new(),
-            grants: Vec::new(),
-            before: None,
-        }
+        Change::new(Action::Create, op, "")
     }
 
     fn create(user: &str) -> Op {
@@ -894,19 +860,5 @@ mod tests {
                 .is_empty(),
             "never written to"
         );
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let r = RetryPolicy {
-            jitter: false,
-            ..RetryPolicy::default()
-        };
-        assert_eq!(r.delay(1, 0.5), Duration::from_millis(200));
-        assert_eq!(r.delay(2, 0.5), Duration::from_millis(400));
-        assert_eq!(r.delay(20, 0.5), r.max);
-        let j = RetryPolicy::default();
-        assert_eq!(j.delay(3, 0.0), Duration::ZERO);
-        assert_eq!(j.delay(3, 1.0), Duration::from_millis(800));
     }
 }

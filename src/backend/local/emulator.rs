@@ -1,19 +1,12 @@
-//! The local account: a JSON file that stands in for one IAM account, for offline demos and tests.
-//!
-//! It answers like IAM (EntityAlreadyExists, NoSuchEntity, DeleteConflict, LimitExceeded, case-insensitive names)
-//! and every write replaces the file atomically (temp file, fsync, rename), so a crash never leaves half a file.
+//! An IAM emulator over an in-memory [`LocalAccount`]: it answers like IAM (EntityAlreadyExists, NoSuchEntity,
+//! DeleteConflict, LimitExceeded, case-insensitive names, key and policy-version quotas).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Backend, BackendError, CallStats, ErrorKind, NewAccessKey, Outcome, ReadScope, Secret,
-};
+use crate::backend::{BackendError, ErrorKind, NewAccessKey, Outcome, ReadScope, Secret};
 use crate::model::{AccessKey, Account, Dependents, KeyStatus, ManagedPolicy, User};
 use crate::plan::Op;
 use crate::policy::{ACCESS_KEY_LIMIT, DEFAULT_ATTACHED_LIMIT, INLINE_USER_LIMIT, TAG_LIMIT};
@@ -63,7 +56,7 @@ impl Default for LocalAccount {
 }
 
 fn err(kind: ErrorKind, op: &Op, message: impl Into<String>) -> BackendError {
-    BackendError::new(kind, op.api_name(), message).on(op.user())
+    BackendError::new(kind, op.api_name(), message).on(op.target_name())
 }
 
 impl LocalAccount {
@@ -82,7 +75,7 @@ impl LocalAccount {
         }
     }
 
-    fn key_of(&self, name: &str) -> Option<String> {
+    pub(super) fn key_of(&self, name: &str) -> Option<String> {
         if self.users.contains_key(name) {
             return Some(name.to_owned());
         }
@@ -93,11 +86,11 @@ impl LocalAccount {
     }
 
     fn user_mut(&mut self, op: &Op) -> Result<&mut User, BackendError> {
-        let key = self.key_of(op.user()).ok_or_else(|| {
+        let key = self.key_of(op.target_name()).ok_or_else(|| {
             err(
                 ErrorKind::NoSuchEntity,
                 op,
-                format!("the user with name {} cannot be found", op.user()),
+                format!("the user with name {} cannot be found", op.target_name()),
             )
         })?;
         Ok(self.users.get_mut(&key).expect("key just found"))
@@ -540,195 +533,6 @@ fn remove_item(items: &mut Vec<String>, item: &str) -> Option<()> {
     Some(())
 }
 
-/// A backend over a local account file.
-pub struct LocalBackend {
-    path: PathBuf,
-    state: Mutex<LocalAccount>,
-    stats: super::CallCounter,
-    clock: fn() -> i64,
-}
-
-fn file_err(path: &Path, message: impl Into<String>, hint: &str) -> BackendError {
-    let mut e = BackendError::new(ErrorKind::LocalFile, "open local account", message)
-        .on(path.display().to_string());
-    e.hint = Some(hint.to_owned());
-    e
-}
-
-/// Seconds since the epoch, from the system clock.
-#[must_use]
-pub fn system_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-impl LocalBackend {
-    /// Opens a local account file; a missing file is a new, empty account (written on the first change).
-    ///
-    /// # Errors
-    /// A file that is not JSON, or not an iamspec local account.
-    pub fn open(path: &Path) -> Result<Self, BackendError> {
-        let state = match std::fs::read_to_string(path) {
-            Ok(text) => parse_account(path, &text)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => LocalAccount::default(),
-            Err(e) => {
-                return Err(file_err(
-                    path,
-                    e.to_string(),
-                    "check the path and its permissions",
-                ))
-            }
-        };
-        Ok(Self {
-            path: path.to_owned(),
-            state: Mutex::new(state),
-            stats: super::CallCounter::default(),
-            clock: system_now,
-        })
-    }
-
-    /// Uses `clock` for key creation times (tests simulate days passing).
-    #[must_use]
-    pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    fn count(&self, op: &str) {
-        self.stats.count(op);
-    }
-
-    fn save(&self, state: &LocalAccount) -> Result<(), BackendError> {
-        let text = serde_json::to_string_pretty(state)
-            .map_err(|e| file_err(&self.path, e.to_string(), "report this bug"))?;
-        write_atomic(&self.path, text.as_bytes()).map_err(|e| {
-            file_err(
-                &self.path,
-                format!("write: {e}"),
-                "check free space and permissions",
-            )
-        })
-    }
-}
-
-fn parse_account(path: &Path, text: &str) -> Result<LocalAccount, BackendError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        file_err(
-            path,
-            format!("not valid JSON ({e})"),
-            "the file is corrupt; restore it or start a new one",
-        )
-    })?;
-    if value.get("iamspec_local_account").is_none() {
-        return Err(file_err(
-            path,
-            "not an iamspec local account file (no `iamspec_local_account` field)",
-            "point --local at a file iamspec created, or at a path that does not exist yet",
-        ));
-    }
-    let account: LocalAccount = serde_json::from_value(value).map_err(|e| {
-        file_err(
-            path,
-            format!("unreadable local account: {e}"),
-            "the file was edited by hand or by a newer iamspec",
-        )
-    })?;
-    if account.iamspec_local_account != LOCAL_FORMAT {
-        return Err(file_err(
-            path,
-            format!(
-                "local account format {} is not supported (expected {LOCAL_FORMAT})",
-                account.iamspec_local_account
-            ),
-            "use the iamspec version that wrote it",
-        ));
-    }
-    Ok(account)
-}
-
-/// Replaces `path` with `bytes` atomically: write a temp file beside it, fsync, rename, fsync the directory.
-///
-/// # Errors
-/// I/O errors.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-impl Backend for LocalBackend {
-    async fn account_id(&self) -> Result<String, BackendError> {
-        self.count("GetCallerIdentity");
-        Ok(self.state.lock().expect("state lock").account_id.clone())
-    }
-
-    async fn read(&self, scope: &ReadScope) -> Result<Account, BackendError> {
-        self.count("GetAccountAuthorizationDetails");
-        let state = self.state.lock().expect("state lock");
-        let account = state.view(scope);
-        for u in account.users.values() {
-            if scope.key_users.contains(&u.name.to_ascii_lowercase()) {
-                self.count("ListAccessKeys");
-            }
-        }
-        Ok(account)
-    }
-
-    async fn read_dependents(
-        &self,
-        users: &[String],
-    ) -> Result<BTreeMap<String, (Vec<AccessKey>, Dependents)>, BackendError> {
-        let state = self.state.lock().expect("state lock");
-        let mut out = BTreeMap::new();
-        for name in users {
-            self.count("ListAccessKeys");
-            if let Some(u) = state.users.get(name) {
-                out.insert(
-                    name.clone(),
-                    (
-                        u.access_keys.clone(),
-                        u.dependents.clone().unwrap_or_default(),
-                    ),
-                );
-            }
-        }
-        Ok(out)
-    }
-
-    async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
-        self.count("ListAccessKeys");
-        let state = self.state.lock().expect("state lock");
-        let key = state.key_of(user).ok_or_else(|| {
-            BackendError::new(ErrorKind::NoSuchEntity, "ListAccessKeys", "no such user").on(user)
-        })?;
-        Ok(state.users[&key].access_keys.clone())
-    }
-
-    async fn execute(&self, op: &Op) -> Result<Outcome, BackendError> {
-        self.count(op.api_name());
-        let mut state = self.state.lock().expect("state lock");
-        let mut next = state.clone();
-        let outcome = next.apply(op, (self.clock)(), &mut rand::rng())?;
-        self.save(&next)?;
-        *state = next;
-        Ok(outcome)
-    }
-
-    fn stats(&self) -> CallStats {
-        self.stats.snapshot()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -792,29 +596,5 @@ mod tests {
             .apply(&Op::CreateAccessKey { user: "k".into() }, 0, &mut rng)
             .unwrap_err();
         assert_eq!(e.kind, ErrorKind::LimitExceeded);
-    }
-
-    #[test]
-    fn refuses_foreign_and_corrupt_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let foreign = dir.path().join("foreign.json");
-        std::fs::write(&foreign, r#"{"users": {}}"#).unwrap();
-        let e = LocalBackend::open(&foreign).err().unwrap();
-        assert!(e.message.contains("not an iamspec local account"), "{e}");
-        let corrupt = dir.path().join("corrupt.json");
-        std::fs::write(&corrupt, "{\"iamspec_local_account\": 1, ").unwrap();
-        let e = LocalBackend::open(&corrupt).err().unwrap();
-        assert!(e.message.contains("not valid JSON"), "{e}");
-    }
-
-    #[tokio::test]
-    async fn writes_are_persisted() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("acct.json");
-        let b = LocalBackend::open(&path).unwrap();
-        b.execute(&op_create("carol")).await.unwrap();
-        let again = LocalBackend::open(&path).unwrap();
-        let live = again.read(&ReadScope::default()).await.unwrap();
-        assert!(live.users.contains_key("carol"));
     }
 }

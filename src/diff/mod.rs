@@ -1,0 +1,20 @@
+//! The pure diff: desired (the spec) against live (an [`Account`](crate::model::Account)) gives a
+//! [`Plan`](crate::plan::Plan).
+//!
+//! No I/O, no clock (`now` is passed in), no randomness. Ownership rules of DESIGN.md live here: the owner tag,
+//! `adopt`, case-insensitive names, exclusivity over owned users, pruning, and the per-user ordering rule. One
+//! file per job: the desired user, ownership, the user field diff, keys, managed policies, prune, and the account
+//! that puts them together.
+
+mod account;
+mod desired;
+mod keys;
+mod ownership;
+mod policies;
+mod prune;
+mod user;
+
+pub use account::{diff, DiffError, DiffOptions};
+pub use desired::{desired_user, key_users, policy_arn, DesiredUser};
+pub use ownership::Conflict;
+pub use prune::prune_candidates;

@@ -1,0 +1,71 @@
+//! Engine errors: what can stop a plan or an apply before or around the executor.
+
+use crate::backend::BackendError;
+use crate::diff::Conflict;
+use crate::engine::SavedPlanError;
+
+/// Why the engine could not plan or apply.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An AWS or local-account call failed.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// Spec users that iamspec may not write to.
+    #[error("the spec conflicts with users iamspec does not own")]
+    Conflicts(Vec<Conflict>),
+    /// The credentials are for another account than the spec pins.
+    #[error(
+        "the spec is pinned to account {expected}, but the credentials are for account {actual}"
+    )]
+    WrongAccount {
+        /// The spec's account_id.
+        expected: String,
+        /// The caller's account.
+        actual: String,
+    },
+    /// The plan has more destructive changes than allowed.
+    #[error("the plan has {count} destructive changes, more than --max-deletes {max}; nothing was changed")]
+    TooManyDeletes {
+        /// Destructive changes in the plan.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Keys would be created with nowhere to put their secrets.
+    #[error("the plan creates {0} access key(s), but no --secrets-dir or --encrypt-to was given; nothing was changed")]
+    NoSecretsDestination(usize),
+    /// A saved plan cannot be applied.
+    #[error(transparent)]
+    Saved(#[from] SavedPlanError),
+}
+
+impl From<crate::diff::DiffError> for Error {
+    fn from(e: crate::diff::DiffError) -> Self {
+        match e {
+            crate::diff::DiffError::Conflicts(c) => Self::Conflicts(c),
+        }
+    }
+}
+
+impl Error {
+    /// A hint for people, printed under the error.
+    #[must_use]
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Backend(e) => e.hint.clone(),
+            Self::WrongAccount { .. } => {
+                Some("check --profile / AWS_PROFILE, or the spec's account_id".into())
+            }
+            Self::TooManyDeletes { .. } => {
+                Some("review the plan; raise --max-deletes if the deletions are intended".into())
+            }
+            Self::NoSecretsDestination(_) => {
+                Some("add --secrets-dir DIR (or --encrypt-to AGE_RECIPIENT)".into())
+            }
+            Self::Saved(_) => {
+                Some("run `iamspec plan --out FILE` again and review the new plan".into())
+            }
+            Self::Conflicts(_) => None,
+        }
+    }
+}

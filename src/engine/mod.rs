@@ -1,0 +1,18 @@
+//! The engine: the one junction between the command line and the backends. It reads the scope a command needs,
+//! diffs, checks and executes plans, settles after apply, and builds and checks saved plans. The CLI asks and
+//! shows; backends only translate; the pure core decides.
+
+mod error;
+mod execute;
+mod planner;
+mod preflight;
+pub mod read;
+mod saved;
+mod settle;
+
+pub use error::Error;
+pub use execute::{apply, known_keys, ApplyOptions, DeliveredKey, Event, KeySink, Report};
+pub use planner::{checked_account, plan, Planned};
+pub use preflight::{preflight, Limits};
+pub use saved::{fingerprint, sha256_hex, Fingerprint, SavedPlan, SavedPlanError};
+pub use settle::settle;

@@ -1,0 +1,76 @@
+//! Reading the live account a command needs: the scope (whose keys), the dependents of prune candidates, the
+//! keys of imported users. Reads only; the diff decides what they mean.
+
+use crate::backend::{Backend, BackendError, ReadScope};
+use crate::diff::{key_users, prune_candidates, DiffOptions};
+use crate::import::{selected, ImportOptions};
+use crate::model::Account;
+use crate::spec::Spec;
+
+/// What a plan of `spec` must read: keys of the spec users that declare them.
+#[must_use]
+pub fn scope(spec: &Spec) -> ReadScope {
+    ReadScope {
+        owner: spec.owner.clone(),
+        key_users: key_users(spec),
+    }
+}
+
+/// Reads the account and, for prune candidates, their dependents: the full live view a diff needs.
+///
+/// # Errors
+/// Backend errors.
+pub async fn for_plan<B: Backend>(
+    backend: &B,
+    spec: &Spec,
+    opts: &DiffOptions,
+) -> Result<Account, BackendError> {
+    let mut live = backend.read(&scope(spec)).await?;
+    let candidates = prune_candidates(spec, &live, opts);
+    add_dependents(backend, &mut live, &candidates).await?;
+    Ok(live)
+}
+
+/// Reads the keys and dependents of `users` (about to be deleted) into `live`.
+///
+/// # Errors
+/// Backend errors.
+pub async fn add_dependents<B: Backend>(
+    backend: &B,
+    live: &mut Account,
+    users: &[String],
+) -> Result<(), BackendError> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    for (name, (keys, deps)) in backend.read_dependents(users).await? {
+        if let Some(user) = live.users.get_mut(&name) {
+            user.access_keys = keys;
+            user.dependents = Some(deps);
+        }
+    }
+    Ok(())
+}
+
+/// Reads the account for `import`: every user, and the access keys of the users being imported (their number is
+/// carried over).
+///
+/// # Errors
+/// Backend errors.
+pub async fn for_import<B: Backend>(
+    backend: &B,
+    opts: &ImportOptions,
+) -> Result<Account, BackendError> {
+    let mut live = backend.read(&ReadScope::default()).await?;
+    let names: Vec<String> = selected(&live, opts)
+        .iter()
+        .map(|u| u.name.clone())
+        .collect();
+    for name in names {
+        let keys = backend.list_access_keys(&name).await?;
+        if let Some(u) = live.users.get_mut(&name) {
+            u.access_keys = keys;
+        }
+    }
+    Ok(live)
+}

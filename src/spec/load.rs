@@ -1,0 +1,299 @@
+//! Loading: text -> serde (the fast path, in pieces for large specs) -> validation -> located diagnostics. When
+//! serde refuses the file, the position-keeping tree explains every problem of it instead of serde's first.
+
+use std::sync::Arc;
+
+use super::diagnostic::{field_path, Diagnostic, Diagnostics, Severity};
+use super::model::Loaded;
+use super::raw::RawSpec;
+use super::split;
+use super::structure;
+use super::tree::{self, Node, Pos, Seg};
+use super::validate::{validate, Ctx, Finding, PathSeg};
+
+/// Positions for findings. The position-keeping tree is parsed only when a finding needs a position: a valid spec
+/// never pays for it (a 100,000-user spec would spend more time and memory on the tree than on everything else).
+struct Locator<'a> {
+    text: &'a str,
+    tree: std::cell::OnceCell<Option<Node>>,
+    users: std::cell::OnceCell<std::collections::HashMap<String, usize>>,
+}
+
+impl<'a> Locator<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            tree: std::cell::OnceCell::new(),
+            users: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn diagnostic(&self, finding: Finding) -> Diagnostic {
+        let path: Vec<Seg<'_>> = finding
+            .path
+            .iter()
+            .map(|seg| match seg {
+                PathSeg::Key(k) => Seg::Key(k),
+                PathSeg::Index(i) => Seg::Index(*i),
+            })
+            .collect();
+        Diagnostic {
+            severity: finding.severity,
+            field: field_path(&path),
+            message: finding.message,
+            help: finding.help,
+            pos: self.locate(&path, finding.at_key),
+        }
+    }
+
+    fn locate(&self, path: &[Seg<'_>], at_key: bool) -> Pos {
+        let Some(tree) = self.tree.get_or_init(|| tree::parse(self.text).ok()) else {
+            return Pos {
+                line: 1,
+                col: 1,
+                offset: 0,
+                len: 1,
+            };
+        };
+        // The users mapping can be huge: jump to the user through an index instead of scanning.
+        let (base, rest, base_key) = match (path, tree.get("users")) {
+            ([Seg::Key("users"), Seg::Key(name), rest @ ..], Some((_, users))) => {
+                let index = self.users.get_or_init(|| match &users.value {
+                    tree::Value::Map(entries) => entries
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, (k, _))| k.as_str().map(|k| (k.to_owned(), i)))
+                        .collect(),
+                    _ => std::collections::HashMap::new(),
+                });
+                match (index.get(*name), &users.value) {
+                    (Some(i), tree::Value::Map(entries)) => {
+                        (&entries[*i].1, rest, Some(&entries[*i].0))
+                    }
+                    _ => (tree, path, None),
+                }
+            }
+            _ => (tree, path, None),
+        };
+        for n in (0..=rest.len()).rev() {
+            if let Some((node, key)) = base.find(&rest[..n]) {
+                let key = key.or(if n == 0 { base_key } else { None });
+                return match (at_key || n < rest.len(), key) {
+                    (true, Some(key)) => key.pos,
+                    _ => node.pos,
+                };
+            }
+        }
+        tree.pos
+    }
+}
+
+/// Every located problem of a file serde refused: tree errors (syntax, hostile input), shape errors (unknown fields,
+/// types), or, when the tree finds nothing, serde's own message at serde's position.
+fn explain_refusal(text: &str, e: &serde_norway::Error) -> Vec<Diagnostic> {
+    let doc = |message: String, help: Option<String>, pos: Pos| {
+        vec![Diagnostic {
+            severity: Severity::Error,
+            field: "(document)".into(),
+            message,
+            help,
+            pos,
+        }]
+    };
+    let tree = match tree::parse(text) {
+        Ok(tree) => tree,
+        Err(t) => return doc(t.message, t.help, t.pos),
+    };
+    if !matches!(tree.value, tree::Value::Map(_)) {
+        return doc(
+            format!(
+                "a spec is a mapping with `version` and `users`, found {}",
+                tree.kind()
+            ),
+            Some("start from one of the files in examples/".into()),
+            tree.pos,
+        );
+    }
+    let shape = structure::check(&tree);
+    if !shape.is_empty() {
+        return shape;
+    }
+    let (line, col, offset) = e
+        .location()
+        .map_or((1, 1, 0), |l| (l.line(), l.column(), l.index()));
+    doc(
+        e.to_string(),
+        None,
+        Pos {
+            line,
+            col,
+            offset,
+            len: 1,
+        },
+    )
+}
+
+/// Loads and validates a spec from its text. Pure: the caller reads the file.
+///
+/// # Errors
+/// Every error in the file (with the warnings), when there is at least one.
+pub fn load(file: &str, text: &str) -> Result<Loaded, Diagnostics> {
+    // The source is kept for snippets only when there is something to show: a 30 MB spec is not copied for none.
+    let fail = |items: Vec<Diagnostic>| Diagnostics {
+        file: file.to_owned(),
+        source: Arc::from(if items.is_empty() { "" } else { text }),
+        items,
+    };
+    if text.len() > tree::MAX_BYTES {
+        return Err(fail(vec![Diagnostic {
+            severity: Severity::Error,
+            field: "(document)".into(),
+            message: format!(
+                "spec is {} bytes; the limit is {} bytes",
+                text.len(),
+                tree::MAX_BYTES
+            ),
+            help: Some(
+                "a spec this large is not a hand-written spec; split it by team or account".into(),
+            ),
+            pos: Pos {
+                line: 1,
+                col: 1,
+                offset: 0,
+                len: 1,
+            },
+        }]));
+    }
+    // serde first: it is fast, and it bounds recursion and alias expansion itself. Only when it refuses the file
+    // does the position-keeping tree run, to report every problem of the file (serde stops at the first).
+    let cut = (text.len() >= split::MIN_BYTES)
+        .then(|| split::read(text, split::PIECE_BYTES))
+        .flatten();
+    let raw: RawSpec = match cut.map_or_else(|| serde_norway::from_str(text), Ok) {
+        Ok(raw) => raw,
+        Err(e) => return Err(fail(explain_refusal(text, &e))),
+    };
+    let mut ctx = Ctx::default();
+    let spec = validate(raw, &mut ctx);
+    let locator = Locator::new(text);
+    let mut items: Vec<Diagnostic> = ctx
+        .found
+        .into_iter()
+        .map(|f| locator.diagnostic(f))
+        .collect();
+    items.sort_by_key(|d| (d.pos.offset, d.severity));
+    let diags = fail(items);
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(Loaded {
+        spec,
+        warnings: diags,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_the_design_example() {
+        let text = r#"
+version: 1
+account_id: "123456789012"
+owner: web-platform
+path: /iamspec/
+prune: false
+users:
+  iam_pixelshift:
+    tags: { team: web }
+    grants:
+      - buckets: [photos-prod, photos-thumbs]
+        access: read-write
+      - buckets: [photos-archive]
+        prefix: originals/
+        access: read
+    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]
+    access_keys: { count: 1, max_age_days: 90, grace_days: 7 }
+  ewww-optimizer:
+    grants:
+      - buckets: ["*"]
+        actions: [s3:CreateBucket, s3:DeleteObject, "s3:Put*", "s3:Get*", "s3:List*"]
+"#;
+        let loaded = load("spec.yaml", text).unwrap();
+        assert_eq!(loaded.spec.users.len(), 2);
+        assert_eq!(loaded.spec.owner, "web-platform");
+        let warnings: Vec<&str> = loaded
+            .warnings
+            .items
+            .iter()
+            .map(|d| d.field.as_str())
+            .collect();
+        assert_eq!(
+            warnings,
+            vec![
+                "users.ewww-optimizer.grants[0].buckets[0]",
+                "users.ewww-optimizer.grants[0].actions[2]"
+            ]
+        );
+    }
+
+    #[test]
+    fn case_insensitive_duplicates_name_both() {
+        let err = load("s.yaml", "version: 1\nusers:\n  Alice: {}\n  alice: {}\n").unwrap_err();
+        let plain = err.to_plain();
+        assert!(
+            plain.contains("s.yaml:4:3: users.alice: user `alice` duplicates `Alice`"),
+            "{plain}"
+        );
+    }
+
+    /// A spec big enough to be read in pieces and validated on every core reports exactly what a small one would:
+    /// each finding once, at its own line, in file order, duplicates found across parts.
+    #[test]
+    fn large_specs_report_like_small_ones() {
+        let mut text = String::from("version: 1\nowner: big\nusers:\n");
+        let mut lines = 3;
+        let mut expect = Vec::new();
+        for i in 0..8_000 {
+            let bucket = if i == 17 { "bad..bucket" } else { "assets" };
+            let name = if i == 7_500 {
+                "USER-0017".to_owned()
+            } else {
+                format!("user-{i:04}")
+            };
+            text.push_str(&format!(
+                "  {name}:\n    tags: {{ team: web, index: \"{i}\" }}\n    grants:\n      - buckets: [{bucket}, logs-{i}]\n        prefix: u{i}/\n        access: read\n"
+            ));
+            if i == 17 {
+                expect.push(format!("error: s.yaml:{}:", lines + 4));
+            }
+            if i == 7_500 {
+                expect.push(format!(
+                    "error: s.yaml:{}:3: users.USER-0017: user `USER-0017` duplicates `user-0017`",
+                    lines + 1
+                ));
+            }
+            lines += 6;
+        }
+        assert!(text.len() > split::MIN_BYTES, "{} bytes", text.len());
+        let plain = load("s.yaml", &text).unwrap_err().to_plain();
+        let found: Vec<&str> = plain.lines().filter(|l| l.contains("s.yaml:")).collect();
+        assert_eq!(found.len(), 2, "{plain}");
+        for (line, want) in found.iter().zip(&expect) {
+            assert!(line.starts_with(want.as_str()), "{line} / {want}");
+        }
+        assert!(found[0].contains("bad..bucket"), "{plain}");
+
+        let valid = text
+            .replace("bad..bucket", "assets")
+            .replace("USER-0017", "user-8000");
+        let spec = load("s.yaml", &valid)
+            .map_err(|e| e.to_plain())
+            .unwrap()
+            .spec;
+        assert_eq!(spec.users.len(), 8_000);
+        assert_eq!(spec.users[7_999].name, "user-7999");
+        assert_eq!(spec.users[7_500].name, "user-8000");
+    }
+}

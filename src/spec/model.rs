@@ -1,0 +1,202 @@
+//! The validated spec: what the rest of iamspec reads, every rule already checked.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Diagnostics;
+use crate::model;
+use crate::policy::{render_grants, Grant, PolicyDocument};
+
+/// A validated spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    /// The pinned account, if any.
+    pub account_id: Option<String>,
+    /// The owner tag value.
+    pub owner: String,
+    /// Path for created users.
+    pub path: String,
+    /// Whether owned users missing from the spec are deleted.
+    pub prune: bool,
+    /// Tag keys left alone on managed users.
+    pub ignore_tags: BTreeSet<String>,
+    /// Managed-policy attachment quota per user.
+    pub max_attached: usize,
+    /// Live users to leave alone entirely.
+    pub ignore: Vec<IgnoreRule>,
+    /// Shared grant sets (customer-managed policies), in spec order.
+    pub policies: Vec<SpecPolicy>,
+    /// Users in spec order.
+    pub users: Vec<SpecUser>,
+}
+
+/// A shared grant set, rendered to a customer-managed policy under the spec's path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecPolicy {
+    /// The policy name.
+    pub name: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// Its grants.
+    pub grants: Vec<Grant>,
+}
+
+impl SpecPolicy {
+    /// The rendered document.
+    #[must_use]
+    pub fn document(&self) -> Option<PolicyDocument> {
+        render_grants(&self.grants)
+    }
+}
+
+/// A validated user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecUser {
+    /// IAM user name.
+    pub name: String,
+    /// Tags, without the owner tag.
+    pub tags: BTreeMap<String, String>,
+    /// Bucket grants.
+    pub grants: Vec<Grant>,
+    /// Managed policy ARNs.
+    pub managed_policies: BTreeSet<String>,
+    /// Names of the spec's shared policies the user attaches.
+    pub policies: BTreeSet<String>,
+    /// Group names.
+    pub groups: BTreeSet<String>,
+    /// Permissions boundary ARN.
+    pub permissions_boundary: Option<String>,
+    /// Whether a live, untagged user of this name may be taken over.
+    pub adopt: bool,
+    /// Access key policy, when the spec declares keys.
+    pub access_keys: Option<KeyPolicy>,
+    /// The inline policy name the grants render into.
+    pub grants_policy_name: String,
+    /// Inline policies kept verbatim.
+    pub raw_policies: BTreeMap<String, PolicyDocument>,
+}
+
+/// How many keys a user keeps and when they rotate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct KeyPolicy {
+    /// Active keys wanted (0-2).
+    pub count: usize,
+    /// Rotation age in days.
+    pub max_age_days: u32,
+    /// Days a rotated key stays deactivated before deletion.
+    pub grace_days: u32,
+}
+
+/// A rule naming live users iamspec ignores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoreRule {
+    /// Case-insensitive user-name glob.
+    pub users: Option<String>,
+    /// Tags that must all match (`*` for any value).
+    pub tags: BTreeMap<String, String>,
+}
+
+impl IgnoreRule {
+    /// Whether this rule covers the user.
+    #[must_use]
+    pub fn matches(&self, user: &model::User) -> bool {
+        self.users
+            .as_ref()
+            .is_none_or(|g| glob_match(g, &user.name))
+            && self
+                .tags
+                .iter()
+                .all(|(k, v)| user.tags.get(k).is_some_and(|live| v == "*" || live == v))
+    }
+}
+
+/// A loaded spec with its warnings.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The spec.
+    pub spec: Spec,
+    /// Lint warnings (no errors).
+    pub warnings: Diagnostics,
+}
+
+impl Spec {
+    /// Whether any ignore rule covers the user.
+    #[must_use]
+    pub fn ignores(&self, user: &model::User) -> bool {
+        self.ignore.iter().any(|r| r.matches(user))
+    }
+
+    /// The spec user matching `name` case-insensitively.
+    #[must_use]
+    pub fn user(&self, name: &str) -> Option<&SpecUser> {
+        self.users
+            .iter()
+            .find(|u| u.name.eq_ignore_ascii_case(name))
+    }
+}
+
+impl SpecUser {
+    /// A user with only a name: no grants, tags, policies, groups or keys.
+    #[must_use]
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            tags: BTreeMap::new(),
+            grants: Vec::new(),
+            managed_policies: BTreeSet::new(),
+            policies: BTreeSet::new(),
+            groups: BTreeSet::new(),
+            permissions_boundary: None,
+            adopt: false,
+            access_keys: None,
+            grants_policy_name: crate::model::GRANTS_POLICY.to_owned(),
+            raw_policies: BTreeMap::new(),
+        }
+    }
+
+    /// The rendered inline grants policy, if the user has grants.
+    #[must_use]
+    pub fn grants_policy(&self) -> Option<PolicyDocument> {
+        // Rendered on demand, not kept: at 100,000 users the kept documents would cost more memory (and page
+        // faults) than rendering twice costs time.
+        render_grants(&self.grants)
+    }
+}
+
+/// Case-insensitive glob match with `*` and `?`.
+#[must_use]
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
+    let t: Vec<char> = text.to_ascii_lowercase().chars().collect();
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("s3:Put*", "s3:PutBucketPolicy"));
+        assert!(glob_match("S3:put*", "s3:PutBucketPolicy"));
+        assert!(!glob_match("s3:Get*", "s3:PutBucketPolicy"));
+        assert!(glob_match("break-glass-?", "break-glass-1"));
+        assert!(glob_match("*", ""));
+    }
+}
