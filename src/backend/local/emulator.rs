@@ -533,17 +533,19 @@ fn remove_item(items: &mut Vec<String>, item: &str) -> Option<()> {
     Some(())
 }
 
+/// CreateUser of an untagged user at `/`, for tests.
+#[cfg(test)]
+pub(crate) fn op_create(name: &str) -> Op {
+    Op::CreateUser {
+        user: name.into(),
+        path: "/".into(),
+        tags: BTreeMap::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn op_create(name: &str) -> Op {
-        Op::CreateUser {
-            user: name.into(),
-            path: "/".into(),
-            tags: BTreeMap::new(),
-        }
-    }
 
     #[test]
     fn names_are_case_insensitive() {

@@ -171,15 +171,7 @@ impl Backend for LocalBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Op;
-
-    fn op_create(name: &str) -> Op {
-        Op::CreateUser {
-            user: name.into(),
-            path: "/".into(),
-            tags: BTreeMap::new(),
-        }
-    }
+    use crate::backend::local::emulator::op_create;
 
     #[test]
     fn refuses_foreign_and_corrupt_files() {
