@@ -26,6 +26,8 @@ pub enum DriftKind {
     StaleKey,
     /// Covered by an ignore rule (reported, not counted).
     Ignored,
+    /// Carries another owner's tag (reported, not counted).
+    OtherOwner,
 }
 
 /// One object's drift.
@@ -50,7 +52,7 @@ pub struct DriftCounts {
     pub unmanaged: usize,
     /// Users with stale keys.
     pub stale_keys: usize,
-    /// Ignored users.
+    /// Ignored objects and other owners' objects (information, not drift).
     pub ignored: usize,
 }
 
@@ -150,6 +152,7 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
             NoticeKind::OwnedNotInSpec | NoticeKind::Unmanaged => DriftKind::Unmanaged,
             NoticeKind::StaleKey => DriftKind::StaleKey,
             NoticeKind::Ignored => DriftKind::Ignored,
+            NoticeKind::OtherOwner => DriftKind::OtherOwner,
             NoticeKind::InactiveKey => continue,
         };
         items
@@ -166,7 +169,7 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
                 DriftKind::Changed => counts.changed += 1,
                 DriftKind::Unmanaged | DriftKind::Prunable => counts.unmanaged += 1,
                 DriftKind::StaleKey => counts.stale_keys += 1,
-                DriftKind::Ignored => counts.ignored += 1,
+                DriftKind::Ignored | DriftKind::OtherOwner => counts.ignored += 1,
             }
             DriftItem {
                 target,

@@ -49,6 +49,9 @@ pub struct ManagedPolicy {
     pub path: String,
     /// The ARN.
     pub arn: String,
+    /// The description given at creation (IAM never changes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// The default version's document.
     pub document: PolicyDocument,
     /// The default version id (`v1`, `v2`...).
@@ -56,6 +59,37 @@ pub struct ManagedPolicy {
     /// Non-default version ids, oldest first (IAM keeps at most 5 versions in all).
     #[serde(default)]
     pub other_versions: Vec<String>,
+    /// Tags, when they were read. IAM's account read does not return policy tags, so they are read (one call per
+    /// policy) only where ownership matters: spec policies about to be written or attached, and policies under
+    /// the spec's path that are not in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+impl ManagedPolicy {
+    /// The owner tag's value, if the tags were read and carry one.
+    #[must_use]
+    pub fn owner(&self) -> Option<&str> {
+        self.tags.as_ref()?.get(OWNER_TAG).map(String::as_str)
+    }
+
+    /// Whether the policy carries this owner's tag; `None` when its tags were not read.
+    #[must_use]
+    pub fn is_owned_by(&self, owner: &str) -> Option<bool> {
+        self.tags
+            .as_ref()
+            .map(|t| t.get(OWNER_TAG).is_some_and(|v| v == owner))
+    }
+}
+
+/// Prefix of the apply lock's policy name (`iamspec-lock-<owner>`): never planned, reported or pruned.
+pub const LOCK_POLICY_PREFIX: &str = "iamspec-lock-";
+
+/// Whether a managed policy name is an apply lock's.
+#[must_use]
+pub fn is_lock_policy(name: &str) -> bool {
+    name.len() >= LOCK_POLICY_PREFIX.len()
+        && name[..LOCK_POLICY_PREFIX.len()].eq_ignore_ascii_case(LOCK_POLICY_PREFIX)
 }
 
 impl Account {

@@ -274,16 +274,22 @@ fn saved_plans_apply_exactly_once_and_refuse_when_stale_or_edited() {
     // Edited plan file: refused.
     let original = std::fs::read_to_string(&planfile).unwrap();
     std::fs::write(&planfile, original.replace("assets-prod", "assets-evil")).unwrap();
-    let o = run(&["apply", pf, "--local", acct_s]);
+    let o = run(&["apply", pf, "-f", spec_s, "--local", acct_s]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        err(&o).contains("stale") && err(&o).contains("edited"),
+        err(&o).contains("cannot be applied") && err(&o).contains("edited"),
         "{}",
         err(&o)
     );
+    assert!(err(&o).contains("grant assets-evil"), "{}", err(&o));
+    assert!(!acct.exists(), "nothing was written");
     std::fs::write(&planfile, &original).unwrap();
-    // Fresh plan: applies without asking, exactly its changes.
+    // The plan names its spec by an absolute path: without -f that is refused (a forged plan could name any file).
     let o = run(&["apply", pf, "--local", acct_s]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("pass the spec with -f"), "{}", err(&o));
+    // Fresh plan: applies without asking, exactly its changes.
+    let o = run(&["apply", pf, "-f", spec_s, "--local", acct_s]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert!(
         out(&o).contains("Apply complete: 7 change(s) made."),
@@ -291,7 +297,7 @@ fn saved_plans_apply_exactly_once_and_refuse_when_stale_or_edited() {
         out(&o)
     );
     // Applying it again: the touched users changed (they exist now) -> stale.
-    let o = run(&["apply", pf, "--local", acct_s]);
+    let o = run(&["apply", pf, "-f", spec_s, "--local", acct_s]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         err(&o).contains("stale") && err(&o).contains("changed since the plan was made"),
@@ -315,7 +321,14 @@ fn saved_plans_apply_exactly_once_and_refuse_when_stale_or_edited() {
         r#"{"iamspec_local_account": 1, "account_id": "999999999999"}"#,
     )
     .unwrap();
-    let o = run(&["apply", pf, "--local", foreign.to_str().unwrap()]);
+    let o = run(&[
+        "apply",
+        pf,
+        "-f",
+        spec_s,
+        "--local",
+        foreign.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         err(&o).contains("made for account 123456789012"),
@@ -558,4 +571,82 @@ fn policy_mode_managed_moves_large_grants_to_the_users_own_policy() {
     assert!(!plan.contains("put inline policy"), "{plan}");
     let o = run(&["plan", "-f", s, "--local", a, "--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+}
+
+/// A local account with a hand-made user and another team's user under iamspec's path.
+fn account_with_foreign_users(path: &std::path::Path) {
+    let user = |name: &str, tags: serde_json::Value| {
+        serde_json::json!({"name": name, "path": "/iamspec/", "tags": tags, "inline_policies": {},
+            "attached_policies": [], "groups": []})
+    };
+    let acct = serde_json::json!({
+        "iamspec_local_account": 1,
+        "account_id": "123456789012",
+        "users": {
+            "victim": user("victim", serde_json::json!({})),
+            "theirs": user("theirs", serde_json::json!({"iamspec:owner": "team-b"})),
+        }
+    });
+    std::fs::write(path, serde_json::to_string_pretty(&acct).unwrap()).unwrap();
+}
+
+/// regression: a forged saved plan deleted a user iamspec does not own, and a widened grant was applied. The
+/// checksum was the file's own hash, so an editor recomputed it; now apply re-plans from the spec and refuses any
+/// difference, with no write made.
+#[test]
+fn a_forged_saved_plan_is_refused_with_no_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let acct = dir.path().join("a.json");
+    account_with_foreign_users(&acct);
+    let before = std::fs::read(&acct).unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "version: 1\nusers:\n  uploader:\n    grants: [{buckets: [photos], access: read}]\n",
+    )
+    .unwrap();
+    let (a, s) = (acct.to_str().unwrap(), spec.to_str().unwrap());
+    let planfile = dir.path().join("plan.json");
+    let pf = planfile.to_str().unwrap();
+    let o = run(&["plan", "-f", s, "--local", a, "--out", pf]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&planfile).unwrap()).unwrap();
+
+    let delete = |user: &str| {
+        serde_json::json!({"target": {"kind": "user", "name": user}, "action": "delete",
+            "op": {"op": "delete_user", "user": user}, "reason": "owned, not in the spec, prune: true"})
+    };
+    let mut forged = original.clone();
+    let changes = forged["plan"]["changes"].as_array_mut().unwrap();
+    changes.push(delete("victim"));
+    changes.push(delete("theirs"));
+    std::fs::write(&planfile, forged.to_string()).unwrap();
+    let o = run(&["apply", pf, "-f", s, "--local", a]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("in the file only"), "{}", err(&o));
+    assert!(err(&o).contains("- victim: delete user"), "{}", err(&o));
+    assert_eq!(std::fs::read(&acct).unwrap(), before, "no write");
+
+    // A grant widened to s3:* on every bucket, the plan's own summary left as it was.
+    let widened = original
+        .to_string()
+        .replace("\"s3:GetObject\"", "\"s3:*\"")
+        .replace("arn:aws:s3:::photos/*", "arn:aws:s3:::*");
+    assert_ne!(widened, original.to_string());
+    std::fs::write(&planfile, widened).unwrap();
+    let o = run(&["apply", pf, "-f", s, "--local", a]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("cannot be applied"), "{}", err(&o));
+    assert_eq!(std::fs::read(&acct).unwrap(), before, "no write");
+
+    // The untouched plan applies, and the foreign users are still there.
+    std::fs::write(&planfile, original.to_string()).unwrap();
+    let o = run(&["apply", pf, "-f", s, "--local", a]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let after: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&acct).unwrap()).unwrap();
+    for name in ["victim", "theirs", "uploader"] {
+        assert!(after["users"].get(name).is_some(), "{name} missing");
+    }
 }

@@ -623,6 +623,8 @@ fn access_keys_are_created_delivered_rotated_and_never_leak_even_at_trace_level(
     let o = trace(&[
         "apply",
         planfile.to_str().unwrap(),
+        "-f",
+        &spec,
         "--secrets-dir",
         secrets.to_str().unwrap(),
     ]);
@@ -1135,7 +1137,7 @@ fn a_saved_plan_is_stale_when_its_shared_policy_changes_behind_its_back() {
             .unwrap();
     });
     proxy.clear_actions();
-    let o = run(&proxy, &["apply", pf]);
+    let o = run(&proxy, &["apply", pf, "-f", s]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -1151,4 +1153,194 @@ fn a_saved_plan_is_stale_when_its_shared_policy_changes_behind_its_back() {
         "nothing written: {:?}",
         proxy.actions()
     );
+}
+
+/// IAM write actions seen by the proxy (anything but reads).
+fn writes(proxy: &Proxy) -> Vec<String> {
+    proxy
+        .actions()
+        .into_iter()
+        .filter(|a| !(a.starts_with("Get") || a.starts_with("List") || a == "GetCallerIdentity"))
+        .collect()
+}
+
+/// regression: a forged saved plan (a delete_user added, the checksum recomputed) deleted an untagged user and a
+/// user of another owner on AWS. Apply now re-plans from the spec and refuses; no write reaches IAM.
+#[test]
+fn a_forged_saved_plan_deletes_nothing_on_aws() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let account = proxy.account().to_owned();
+    let iam = iam_client(&proxy);
+    rt().block_on(async {
+        iam.create_user()
+            .user_name("victim")
+            .path("/iamspec/")
+            .send()
+            .await
+            .unwrap();
+        iam.create_user()
+            .user_name("theirs")
+            .path("/iamspec/")
+            .tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key("iamspec:owner")
+                    .value("team-b")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let spec = write_spec(
+        dir.path(),
+        &format!("version: 1\naccount_id: \"{account}\"\nusers:\n  uploader: {{}}\n"),
+    );
+    let s = spec.to_str().unwrap();
+    let planfile = dir.path().join("plan.json");
+    let pf = planfile.to_str().unwrap();
+    let o = run(&proxy, &["plan", "-f", s, "--out", pf]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let mut forged: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&planfile).unwrap()).unwrap();
+    for user in ["victim", "theirs"] {
+        forged["plan"]["changes"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+            "target": {"kind": "user", "name": user}, "action": "delete",
+            "op": {"op": "delete_user", "user": user}, "reason": "x"}));
+    }
+    std::fs::write(&planfile, forged.to_string()).unwrap();
+    proxy.clear_actions();
+    let o = run(&proxy, &["apply", pf, "-f", s]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("- theirs: delete user"), "{}", text(&o));
+    assert!(writes(&proxy).is_empty(), "writes: {:?}", writes(&proxy));
+    let users = rt().block_on(async { iam.list_users().send().await.unwrap() });
+    let names: Vec<&str> = users.users().iter().map(|u| u.user_name()).collect();
+    assert!(
+        names.contains(&"victim") && names.contains(&"theirs"),
+        "{names:?}"
+    );
+}
+
+/// regression: with `prune: true`, customer-managed policies under the spec's path were deleted without reading
+/// their owner tag: a hand-made `/iamspec/foreign-pol`, and team A's policy when team B (same path) pruned.
+#[test]
+fn prune_deletes_only_policies_carrying_this_owners_tag() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let account = proxy.account().to_owned();
+    let iam = iam_client(&proxy);
+    rt().block_on(async {
+        iam.create_policy()
+            .policy_name("foreign-pol")
+            .path("/iamspec/")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#)
+            .send()
+            .await
+            .unwrap();
+    });
+    let team = |owner: &str, policy: Option<&str>| {
+        let policies = policy.map_or(String::new(), |p| {
+            format!("policies:\n  {p}:\n    grants: [{{buckets: [b-{owner}], access: read}}]\n")
+        });
+        let users = policy.map_or("users: {}\n".to_owned(), |p| {
+            format!("users:\n  user-{owner}:\n    policies: [{p}]\n")
+        });
+        format!(
+            "version: 1\naccount_id: \"{account}\"\nowner: {owner}\nprune: true\n{policies}{users}"
+        )
+    };
+    // Team A creates its policy; team B, same path, prunes with no policies of its own.
+    let a = dir.path().join("a.yaml");
+    std::fs::write(&a, team("team-a", Some("a-read"))).unwrap();
+    let o = run(
+        &proxy,
+        &["apply", "-f", a.to_str().unwrap(), "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let b = dir.path().join("b.yaml");
+    std::fs::write(&b, team("team-b", None)).unwrap();
+    proxy.clear_actions();
+    let o = run(
+        &proxy,
+        &[
+            "apply",
+            "-f",
+            b.to_str().unwrap(),
+            "--auto-approve",
+            "--stats",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(stdout(&o).contains("No changes."), "{}", text(&o));
+    assert!(
+        !proxy.actions().contains(&"DeletePolicy".to_owned()),
+        "{:?}",
+        proxy.actions()
+    );
+    // The two policies under the path are reported: team A's as another owner's, the hand-made one as unmanaged.
+    let out = stdout(&o);
+    assert!(
+        out.contains("policy/a-read: managed policy under /iamspec/ owned by `team-a`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("policy/foreign-pol: managed policy under /iamspec/ without the owner tag"),
+        "{out}"
+    );
+    let left = rt().block_on(async {
+        iam.list_policies()
+            .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+            .send()
+            .await
+            .unwrap()
+    });
+    let names: Vec<&str> = left
+        .policies()
+        .iter()
+        .filter_map(|p| p.policy_name())
+        .collect();
+    assert!(
+        names.contains(&"a-read") && names.contains(&"foreign-pol"),
+        "{names:?}"
+    );
+    // Drift of team B: other owners' objects are information; the untagged policy is drift.
+    let o = run(
+        &proxy,
+        &["drift", "-f", b.to_str().unwrap(), "--format", "json"],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["counts"]["unmanaged"], 1, "{report}");
+
+    // A spec policy that exists without the owner tag is a conflict, unless the spec adopts it.
+    let adopt = dir.path().join("c.yaml");
+    let spec_c = |adopt: bool| {
+        format!(
+            "version: 1\naccount_id: \"{account}\"\npolicies:\n  foreign-pol:\n    adopt: {adopt}\n    grants: [{{buckets: [b-c], access: list}}]\nusers: {{}}\n"
+        )
+    };
+    std::fs::write(&adopt, spec_c(false)).unwrap();
+    let o = run(&proxy, &["plan", "-f", adopt.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("policy `foreign-pol` exists but is not owned by iamspec"),
+        "{}",
+        text(&o)
+    );
+    std::fs::write(&adopt, spec_c(true)).unwrap();
+    let o = run(
+        &proxy,
+        &["apply", "-f", adopt.to_str().unwrap(), "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("~ policy/foreign-pol: adopt (tag iamspec:owner=iamspec)"),
+        "{}",
+        text(&o)
+    );
+    assert_no_changes(&proxy, adopt.to_str().unwrap());
 }

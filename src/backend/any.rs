@@ -39,6 +39,23 @@ impl Backend for AnyBackend {
         }
     }
 
+    async fn read_policy_tags(
+        &self,
+        arns: &[String],
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, BackendError> {
+        match self {
+            Self::Local(b) => b.read_policy_tags(arns).await,
+            Self::Aws(b) => b.read_policy_tags(arns).await,
+        }
+    }
+
+    async fn policy_description(&self, arn: &str) -> Result<Option<String>, BackendError> {
+        match self {
+            Self::Local(b) => b.policy_description(arn).await,
+            Self::Aws(b) => b.policy_description(arn).await,
+        }
+    }
+
     async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
         match self {
             Self::Local(b) => b.list_access_keys(user).await,

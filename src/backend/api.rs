@@ -43,6 +43,19 @@ pub trait Backend: Send + Sync {
         users: &[String],
     ) -> impl Future<Output = Result<BTreeMap<String, (Vec<AccessKey>, Dependents)>, BackendError>> + Send;
 
+    /// Reads the tags of managed policies by ARN (ListPolicyTags each): the account read does not return them.
+    /// Policies that no longer exist are left out.
+    fn read_policy_tags(
+        &self,
+        arns: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, BTreeMap<String, String>>, BackendError>> + Send;
+
+    /// The description of a managed policy (GetPolicy), `None` when it does not exist.
+    fn policy_description(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<String>, BackendError>> + Send;
+
     /// Lists a user's access keys (reconciling an ambiguous CreateAccessKey).
     fn list_access_keys(
         &self,

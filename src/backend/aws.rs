@@ -524,6 +524,8 @@ impl Backend for AwsBackend {
                         name: name.to_owned(),
                         path: p.path().unwrap_or("/").to_owned(),
                         arn: p.arn().unwrap_or_default().to_owned(),
+                        description: p.description().map(str::to_owned),
+                        tags: None,
                         document,
                         default_version: default,
                         other_versions: versions.into_iter().map(|(_, id)| id).collect(),
@@ -561,6 +563,70 @@ impl Backend for AwsBackend {
             out.insert(user.clone(), (keys, deps));
         }
         Ok(out)
+    }
+
+    async fn read_policy_tags(
+        &self,
+        arns: &[String],
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, BackendError> {
+        let mut out = BTreeMap::new();
+        for arn in arns {
+            let mut tags = BTreeMap::new();
+            let mut marker: Option<String> = None;
+            let found = loop {
+                let m = marker.clone();
+                let page = self
+                    .retrying("ListPolicyTags", || {
+                        self.iam
+                            .list_policy_tags()
+                            .policy_arn(arn)
+                            .set_marker(m.clone())
+                            .send()
+                            .map_err_into("ListPolicyTags", arn)
+                    })
+                    .await;
+                let page = match page {
+                    Ok(page) => page,
+                    Err(e) if e.kind == ErrorKind::NoSuchEntity => break false,
+                    Err(e) => return Err(e),
+                };
+                tags.extend(
+                    page.tags()
+                        .iter()
+                        .map(|t| (t.key().to_owned(), t.value().to_owned())),
+                );
+                match (page.is_truncated(), page.marker()) {
+                    (true, Some(next)) => marker = Some(next.to_owned()),
+                    _ => break true,
+                }
+            };
+            if found {
+                out.insert(arn.clone(), tags);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn policy_description(&self, arn: &str) -> Result<Option<String>, BackendError> {
+        let got = self
+            .retrying("GetPolicy", || {
+                self.iam
+                    .get_policy()
+                    .policy_arn(arn)
+                    .send()
+                    .map_err_into("GetPolicy", arn)
+            })
+            .await;
+        match got {
+            Ok(out) => Ok(Some(
+                out.policy()
+                    .and_then(|p| p.description())
+                    .unwrap_or_default()
+                    .to_owned(),
+            )),
+            Err(e) if e.kind == ErrorKind::NoSuchEntity => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
@@ -785,6 +851,16 @@ impl Backend for AwsBackend {
                 iam.delete_policy_version()
                     .policy_arn(policy_arn)
                     .version_id(version_id)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::AdoptPolicy {
+                policy_arn, tags, ..
+            } => {
+                iam.tag_policy()
+                    .policy_arn(policy_arn)
+                    .set_tags(Some(tags_of(tags)))
                     .send()
                     .map_err_into(name, user)
                     .await?;

@@ -30,6 +30,8 @@ pub enum ErrorKind {
     Unsupported,
     /// The local account file is unusable.
     LocalFile,
+    /// iamspec refused to send the call (the ownership guard).
+    Refused,
     /// Anything else.
     Other,
 }

@@ -78,14 +78,19 @@ pub enum Format {
 /// The spec file option.
 #[derive(Debug, Args, Clone)]
 pub struct SpecArg {
-    /// The spec file
-    #[arg(
-        short = 'f',
-        long = "file",
-        default_value = "iamspec.yaml",
-        value_name = "SPEC"
-    )]
-    pub file: PathBuf,
+    /// The spec file [default: iamspec.yaml]
+    #[arg(short = 'f', long = "file", value_name = "SPEC")]
+    pub file: Option<PathBuf>,
+}
+
+impl SpecArg {
+    /// The spec file to read: the one given, or `iamspec.yaml`.
+    #[must_use]
+    pub fn path(&self) -> &std::path::Path {
+        self.file
+            .as_deref()
+            .unwrap_or(std::path::Path::new("iamspec.yaml"))
+    }
 }
 
 /// Commands.
@@ -132,8 +137,9 @@ pub enum Command {
         /// The spec.
         #[command(flatten)]
         spec: SpecArg,
-        /// A saved plan from `plan --out` (instead of -f)
-        #[arg(value_name = "PLANFILE", conflicts_with = "file")]
+        /// A saved plan from `plan --out`: apply re-plans from its spec (the path it names, or -f) and goes ahead
+        /// only if the changes are the same
+        #[arg(value_name = "PLANFILE")]
         planfile: Option<PathBuf>,
         /// Do not ask for confirmation (required when not on a terminal)
         #[arg(long)]
@@ -153,8 +159,8 @@ pub enum Command {
         /// Secret file format
         #[arg(long, value_enum, default_value_t = SecretsFormat::Json)]
         secrets_format: SecretsFormat,
-        /// Only these users (repeatable)
-        #[arg(long = "user", value_name = "NAME")]
+        /// Only these users (repeatable; a saved plan keeps the scope it was made with)
+        #[arg(long = "user", value_name = "NAME", conflicts_with = "planfile")]
         users: Vec<String>,
     },
     /// Report where live IAM differs from the spec (exit 2 on drift)

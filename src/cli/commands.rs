@@ -14,7 +14,6 @@ use crate::backend::local::LocalBackend;
 use crate::backend::{AnyBackend, Backend};
 use crate::effects::Effects;
 use crate::engine::{self, ApplyOptions, Event, KeySink, Limits, Planned, SavedPlan};
-use crate::model::Account;
 use crate::plan::Plan;
 use crate::render;
 use crate::secrets::{AgeSink, NoSink, SecretsDir};
@@ -27,8 +26,8 @@ use crate::spec::{self, Loaded, Spec};
 pub async fn run(cli: Cli) -> Result<u8, CliError> {
     let g = &cli.global;
     match cli.command {
-        Command::Validate { spec, strict } => validate(&spec.file, strict, g.color),
-        Command::Render { spec, users } => render_policies(&spec.file, &users, g.color),
+        Command::Validate { spec, strict } => validate(spec.path(), strict, g.color),
+        Command::Render { spec, users } => render_policies(spec.path(), &users, g.color),
         Command::Plan {
             spec,
             out,
@@ -38,7 +37,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
         } => {
             plan(
                 g,
-                &spec.file,
+                spec.path(),
                 out.as_deref(),
                 format,
                 detailed_exitcode,
@@ -73,15 +72,17 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             };
             let sink: Box<dyn KeySink> = sink.unwrap_or_else(|| Box::new(NoSink));
             match planfile {
-                Some(path) => apply_saved(g, &path, &opts, sink.as_ref()).await,
-                None => apply_spec(g, &spec.file, &opts, sink.as_ref()).await,
+                Some(path) => {
+                    apply_saved(g, &path, spec.file.as_deref(), &opts, sink.as_ref()).await
+                }
+                None => apply_spec(g, spec.path(), &opts, sink.as_ref()).await,
             }
         }
         Command::Drift {
             spec,
             format,
             users,
-        } => drift(g, &spec.file, format, &users).await,
+        } => drift(g, spec.path(), format, &users).await,
         Command::Import {
             path,
             users,
@@ -89,7 +90,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             output,
         } => import(g, path, &users, adopt, output.as_deref()).await,
         Command::SelfPolicy { spec } => {
-            let (loaded, _) = load_spec(&spec.file, g.color)?;
+            let (loaded, _) = load_spec(spec.path(), g.color)?;
             let doc = crate::selfpolicy::policy(&loaded.spec);
             let text = serde_json::to_string_pretty(&doc).map_err(|source| CliError::Json {
                 what: "the self-policy",
@@ -167,11 +168,17 @@ fn stdout_error(source: std::io::Error) -> CliError {
 /// Reads and validates the spec; prints warnings.
 fn load_spec(path: &Path, color: ColorChoice) -> Result<(Loaded, String), CliError> {
     let text = read_text(path)?;
-    let loaded = spec::load(&path.display().to_string(), &text).map_err(CliError::Spec)?;
+    let loaded = load_spec_text(path, &text, color)?;
+    Ok((loaded, text))
+}
+
+/// Validates spec text read from `path`; prints warnings.
+fn load_spec_text(path: &Path, text: &str, color: ColorChoice) -> Result<Loaded, CliError> {
+    let loaded = spec::load(&path.display().to_string(), text).map_err(CliError::Spec)?;
     if !loaded.warnings.items.is_empty() {
         print_diagnostics(&loaded.warnings, output::stderr_style(color).color);
     }
-    Ok((loaded, text))
+    Ok(loaded)
 }
 
 fn validate(path: &Path, strict: bool, color: ColorChoice) -> Result<u8, CliError> {
@@ -305,7 +312,7 @@ async fn plan(
         let p = engine::plan(backend, &input.spec, only(users), effects.now()).await?;
         print_plan(&p.plan, format, g.color)?;
         if let Some(out) = out {
-            let saved = SavedPlan::new(&input.spec, path, &input.text, &p);
+            let saved = SavedPlan::new(path, &input.text, &p);
             let text = serde_json::to_string_pretty(&saved).map_err(|source| CliError::Json {
                 what: "the saved plan",
                 source,
@@ -347,7 +354,7 @@ async fn apply_spec(
         if p.plan.is_empty() {
             return Ok(exit::OK);
         }
-        engine::preflight(&p.plan, &args.limits)?;
+        engine::preflight(&p.plan, &args.limits, &p.guard)?;
         if !args.auto_approve {
             if !output::interactive() {
                 return Err(CliError::NeedsApproval);
@@ -359,44 +366,59 @@ async fn apply_spec(
                 return Err(CliError::Declined);
             }
         }
-        execute(backend, &p.plan, &p.live, args, sink, g, &effects).await?;
-        if !engine::settle(backend, &input.spec, &p.plan, &p.opts, &effects).await? {
-            tracing::warn!("IAM does not show every change yet (eventual consistency); the next plan may list some of them");
-        }
+        execute(backend, &p, args, sink, g, &effects).await?;
+        settle(backend, &input.spec, &p, &effects).await?;
         Ok(exit::OK)
     })
     .await
 }
 
+async fn settle(
+    backend: &AnyBackend,
+    spec: &Spec,
+    p: &Planned,
+    effects: &Effects,
+) -> Result<(), CliError> {
+    if !engine::settle(backend, spec, &p.plan, &p.opts, effects).await? {
+        tracing::warn!("IAM does not show every change yet (eventual consistency); the next plan may list some of them");
+    }
+    Ok(())
+}
+
+/// Applies a saved plan: the plan is a claim, proven by re-planning its spec against the live account before
+/// anything is written. A saved plan was reviewed when it was made: no second confirmation.
 async fn apply_saved(
     g: &Global,
-    path: &Path,
+    planfile: &Path,
+    spec_file: Option<&Path>,
     args: &ApplyArgs,
     sink: &dyn KeySink,
 ) -> Result<u8, CliError> {
-    let stale = |reason| CliError::StalePlan {
-        path: path.display().to_string(),
+    let refuse = |reason| CliError::SavedPlan {
+        path: planfile.display().to_string(),
         reason,
     };
-    let saved = SavedPlan::parse(&read_text(path)?).map_err(stale)?;
-    saved.check_integrity().map_err(stale)?;
-    if let Ok(spec_now) = std::fs::read(&saved.spec_file) {
-        saved.check_spec(&spec_now).map_err(stale)?;
-    }
+    let saved = SavedPlan::parse(&read_text(planfile)?).map_err(refuse)?;
+    let spec_path = saved.spec_path(spec_file).map_err(refuse)?;
+    let text = read_text(&spec_path)?;
+    saved
+        .check_spec(&spec_path, text.as_bytes())
+        .map_err(refuse)?;
+    let spec = load_spec_text(&spec_path, &text, g.color)?.spec;
     let effects = Effects::system();
     with_backend(g, &effects, async |backend| {
-        let live = match saved.verify(backend).await {
-            Ok(live) => live,
-            Err(engine::Error::Saved(reason)) => return Err(stale(reason)),
+        let p = match saved.prove(backend, &spec, effects.now()).await {
+            Ok(p) => p,
+            Err(engine::Error::Saved(reason)) => return Err(refuse(reason)),
             Err(e) => return Err(e.into()),
         };
-        print_plan(&saved.plan, Format::Text, g.color)?;
-        if saved.plan.is_empty() {
+        print_plan(&p.plan, Format::Text, g.color)?;
+        if p.plan.is_empty() {
             return Ok(exit::OK);
         }
-        engine::preflight(&saved.plan, &args.limits)?;
-        // A saved plan was reviewed when it was made: no second confirmation.
-        execute(backend, &saved.plan, &live, args, sink, g, &effects).await?;
+        engine::preflight(&p.plan, &args.limits, &p.guard)?;
+        execute(backend, &p, args, sink, g, &effects).await?;
+        settle(backend, &spec, &p, &effects).await?;
         Ok(exit::OK)
     })
     .await
@@ -404,16 +426,16 @@ async fn apply_saved(
 
 async fn execute(
     backend: &AnyBackend,
-    plan: &Plan,
-    live: &Account,
+    p: &Planned,
     args: &ApplyArgs,
     sink: &dyn KeySink,
     g: &Global,
     effects: &Effects,
 ) -> Result<(), CliError> {
+    let plan = &p.plan;
     let opts = ApplyOptions {
         concurrency: args.concurrency,
-        known_keys: engine::known_keys(live),
+        known_keys: engine::known_keys(&p.live),
         ..ApplyOptions::new(effects.clone())
     };
     let bar = output::progress(plan.changes.len());
@@ -446,7 +468,7 @@ async fn execute(
             });
         }
     };
-    let report = engine::apply(backend, plan, &opts, sink, &on_event).await;
+    let report = engine::apply(backend, plan, &p.guard, &opts, sink, &on_event).await;
     bar.finish_and_clear();
     for (index, error) in &report.failed {
         let c = &plan.changes[*index];

@@ -46,8 +46,8 @@ pub enum CliError {
     #[error("apply cancelled; nothing was changed")]
     Declined,
     /// A saved plan cannot be applied.
-    #[error("saved plan {path} is stale: {reason}")]
-    StalePlan {
+    #[error("saved plan {path} cannot be applied: {reason}")]
+    SavedPlan {
         /// The plan file.
         path: String,
         /// Why.
@@ -80,7 +80,7 @@ impl CliError {
             Self::NeedsApproval => {
                 Some("review with `iamspec plan`, then run apply with --auto-approve".into())
             }
-            Self::StalePlan { .. } => {
+            Self::SavedPlan { .. } => {
                 Some("run `iamspec plan --out FILE` again and review the new plan".into())
             }
             Self::ApplyFailed { .. } => {

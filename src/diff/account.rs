@@ -36,8 +36,8 @@ impl DiffOptions {
 /// Why no plan could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DiffError {
-    /// Spec users iamspec may not write to.
-    #[error("{} spec user(s) conflict with live users iamspec does not own", .0.len())]
+    /// Spec objects iamspec may not write to.
+    #[error("{} spec object(s) conflict with live objects iamspec does not own", .0.len())]
     Conflicts(Vec<Conflict>),
 }
 
@@ -81,13 +81,13 @@ pub fn diff(spec: &Spec, live: &Account, opts: &DiffOptions) -> Result<Plan, Dif
         conflicts.extend(part.conflicts);
         plan.notices.extend(part.notices);
     }
+    let (before, after) = policy_changes(spec, live, opts, &mut plan.notices, &mut conflicts);
     if !conflicts.is_empty() {
         return Err(DiffError::Conflicts(conflicts));
     }
     users_not_in_spec(spec, live, opts, &mut per_user, &mut plan.notices);
 
     per_user.sort_by_cached_key(|(name, _)| (name.to_ascii_lowercase(), name.clone()));
-    let (before, after) = policy_changes(spec, live, opts, &mut plan.notices);
     plan.changes = before
         .into_iter()
         .chain(per_user.into_iter().flat_map(|(_, c)| c))

@@ -16,5 +16,6 @@ mod user;
 
 pub use account::{diff, DiffError, DiffOptions};
 pub use desired::{desired_user, key_users, policy_arn, DesiredUser};
-pub use ownership::Conflict;
+pub use ownership::{Conflict, Guard, Refusal};
+pub use policies::policy_tag_reads;
 pub use prune::prune_candidates;

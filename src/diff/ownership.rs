@@ -1,16 +1,19 @@
-//! Ownership: which live users a spec user may write to (the owner tag, `adopt`, case-insensitive names), and the
-//! case-insensitive name index both sides are matched through.
+//! Ownership: which live objects a spec may write to (the owner tag, `adopt`, case-insensitive names), the
+//! case-insensitive name index both sides are matched through, and the [`Guard`] the executor checks every
+//! operation against.
 
 use std::collections::{HashMap, HashSet};
 
+use super::DiffOptions;
 use crate::model::{Account, User, OWNER_TAG};
+use crate::plan::{Op, Target};
 use crate::spec::{Spec, SpecUser};
 
 /// One spec object that cannot be planned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
-    /// The spec's name.
-    pub user: String,
+    /// The spec object.
+    pub target: Target,
     /// What is wrong.
     pub message: String,
     /// How to resolve it.
@@ -22,7 +25,7 @@ pub struct Conflict {
 pub(super) fn check_owner(spec: &Spec, su: &SpecUser, have: &User) -> Result<bool, Conflict> {
     if have.name != su.name {
         return Err(Conflict {
-            user: su.name.clone(),
+            target: Target::User(su.name.clone()),
             message: format!(
                 "spec user `{}` matches live user `{}`: IAM user names are case-insensitive",
                 su.name, have.name
@@ -35,7 +38,7 @@ pub(super) fn check_owner(spec: &Spec, su: &SpecUser, have: &User) -> Result<boo
     }
     if let Some(other) = have.tags.get(OWNER_TAG) {
         return Err(Conflict {
-            user: su.name.clone(),
+            target: Target::User(su.name.clone()),
             message: format!(
                 "user `{}` is owned by `{other}`, not `{}`",
                 su.name, spec.owner
@@ -45,7 +48,7 @@ pub(super) fn check_owner(spec: &Spec, su: &SpecUser, have: &User) -> Result<boo
     }
     if !su.adopt {
         return Err(Conflict {
-            user: su.name.clone(),
+            target: Target::User(su.name.clone()),
             message: format!(
                 "user `{}` exists but is not owned by iamspec (no tag {OWNER_TAG}={})",
                 su.name, spec.owner
@@ -116,5 +119,209 @@ mod tests {
         );
         assert!(!index.contains(&Caseless("alic")));
         assert!(!index.contains(&Caseless(&"a".repeat(64))));
+    }
+}
+
+/// What an apply may do to one object, by the spec's ownership rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Right {
+    /// In the spec, not in the account: the apply creates it (and may then write to it).
+    Create,
+    /// In the spec with `adopt: true`, live without an owner tag: the apply tags it, then writes to it.
+    Adopt,
+    /// Carries the owner tag and is in the spec: any write the spec asks for.
+    Owned,
+    /// Carries the owner tag, left the spec, `prune: true` with a pinned account: it may be emptied and deleted.
+    Prune,
+}
+
+/// Why the guard refused an operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("refused to {operation} on {target}: {reason}")]
+pub struct Refusal {
+    /// The object.
+    pub target: Target,
+    /// The API operation.
+    pub operation: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+/// The executor's last line of defence: from the spec and a fresh read, which objects an apply may write to and
+/// which it may delete. It refuses a write to anything that does not carry the owner tag (unless the operation
+/// creates it, or adopts it as the spec says), and a deletion the spec's prune rules do not select, whatever plan
+/// it is handed.
+#[derive(Debug, Clone, Default)]
+pub struct Guard {
+    owner: String,
+    users: HashMap<String, Right>,
+    policies: HashMap<String, Right>,
+}
+
+impl Guard {
+    /// The rights an apply of `spec` has over `live` (scoped like the plan by `opts`).
+    #[must_use]
+    pub fn new(spec: &Spec, live: &Account, opts: &DiffOptions) -> Self {
+        let mut users = HashMap::new();
+        let live_by_name = live_index(live);
+        for su in spec.users.iter().filter(|u| opts.in_scope(&u.name)) {
+            let right = match live_by_name.get(&Caseless(&su.name)) {
+                None => Some(Right::Create),
+                Some(have) => match check_owner(spec, su, have) {
+                    Ok(true) => Some(Right::Owned),
+                    Ok(false) => Some(Right::Adopt),
+                    Err(_) => None,
+                },
+            };
+            if let Some(right) = right {
+                users.insert(su.name.to_ascii_lowercase(), right);
+            }
+        }
+        if spec.prune && spec.account_id.is_some() {
+            for name in super::prune_candidates(spec, live, opts) {
+                users.insert(name.to_ascii_lowercase(), Right::Prune);
+            }
+        }
+        let mut policies = HashMap::new();
+        if opts.only.is_none() {
+            let in_spec: HashSet<&str> = spec.policies.iter().map(|p| p.name.as_str()).collect();
+            for sp in &spec.policies {
+                let right = match live.policies.get(&sp.name) {
+                    None => Some(Right::Create),
+                    Some(lp) if lp.is_owned_by(&spec.owner) == Some(true) => Some(Right::Owned),
+                    Some(lp) if sp.adopt && lp.owner().is_none() && lp.tags.is_some() => {
+                        Some(Right::Adopt)
+                    }
+                    Some(_) => None,
+                };
+                if let Some(right) = right {
+                    policies.insert(sp.name.to_ascii_lowercase(), right);
+                }
+            }
+            if spec.prune && spec.account_id.is_some() {
+                for lp in live.policies.values().filter(|p| {
+                    p.path == spec.path
+                        && !in_spec.contains(p.name.as_str())
+                        && p.is_owned_by(&spec.owner) == Some(true)
+                }) {
+                    policies.insert(lp.name.to_ascii_lowercase(), Right::Prune);
+                }
+            }
+        }
+        Self {
+            owner: spec.owner.clone(),
+            users,
+            policies,
+        }
+    }
+
+    /// A guard that allows everything, for tests of the executor's other duties.
+    #[cfg(test)]
+    #[must_use]
+    pub(crate) fn allow_all() -> Self {
+        Self {
+            owner: String::new(),
+            users: HashMap::new(),
+            policies: HashMap::new(),
+        }
+    }
+
+    /// Whether `op` may be sent.
+    ///
+    /// # Errors
+    /// A [`Refusal`] saying why not.
+    pub fn check(&self, op: &Op) -> Result<(), Refusal> {
+        if self.owner.is_empty() {
+            return Ok(());
+        }
+        let target = op.target();
+        let right = match &target {
+            Target::User(name) => self.users.get(&name.to_ascii_lowercase()),
+            Target::Policy(name) => self.policies.get(&name.to_ascii_lowercase()),
+        }
+        .copied();
+        let refuse = |reason: &str| Refusal {
+            target: target.clone(),
+            operation: op.api_name(),
+            reason: reason.to_owned(),
+        };
+        let owner_tag_ok = |tags: &std::collections::BTreeMap<String, String>| {
+            tags.get(OWNER_TAG).is_none_or(|v| *v == self.owner)
+        };
+        match op {
+            Op::CreateUser { tags, .. } | Op::CreatePolicy { tags, .. } => {
+                if right != Some(Right::Create) {
+                    return Err(refuse("it is not a spec object missing from the account"));
+                }
+                if tags.get(OWNER_TAG) != Some(&self.owner) {
+                    return Err(refuse("it would be created without this spec's owner tag"));
+                }
+            }
+            Op::AdoptUser { tags, .. } | Op::AdoptPolicy { tags, .. } => {
+                if right != Some(Right::Adopt) {
+                    return Err(refuse("the spec does not adopt it, or it is not unowned"));
+                }
+                if tags.get(OWNER_TAG) != Some(&self.owner) {
+                    return Err(refuse("adoption must set this spec's owner tag"));
+                }
+            }
+            Op::DeleteUser { .. } | Op::DeletePolicy { .. } => {
+                if right != Some(Right::Prune) {
+                    return Err(refuse(
+                        "only owned objects that left the spec are deleted, with prune: true and a pinned account_id",
+                    ));
+                }
+            }
+            Op::DeleteLoginProfile { .. }
+            | Op::DeactivateMfaDevice { .. }
+            | Op::DeleteSigningCertificate { .. }
+            | Op::DeleteSshPublicKey { .. }
+            | Op::DeleteServiceSpecificCredential { .. } => {
+                if right != Some(Right::Prune) {
+                    return Err(refuse(
+                        "credentials are removed only from users being pruned",
+                    ));
+                }
+            }
+            Op::TagUser { tags, .. } => {
+                if right.is_none() {
+                    return Err(refuse("it does not carry this spec's owner tag"));
+                }
+                if !owner_tag_ok(tags) {
+                    return Err(refuse("it would hand the object to another owner"));
+                }
+            }
+            Op::UntagUser { keys, .. } => {
+                if right.is_none() {
+                    return Err(refuse("it does not carry this spec's owner tag"));
+                }
+                if keys.iter().any(|k| k == OWNER_TAG) {
+                    return Err(refuse("the owner tag is never removed"));
+                }
+            }
+            Op::PutUserPolicy { .. }
+            | Op::DeleteUserPolicy { .. }
+            | Op::AttachUserPolicy { .. }
+            | Op::DetachUserPolicy { .. }
+            | Op::AddUserToGroup { .. }
+            | Op::RemoveUserFromGroup { .. }
+            | Op::PutUserPermissionsBoundary { .. }
+            | Op::DeleteUserPermissionsBoundary { .. }
+            | Op::CreateAccessKey { .. }
+            | Op::UpdateAccessKey { .. }
+            | Op::DeleteAccessKey { .. } => {
+                if right.is_none() {
+                    return Err(refuse("it does not carry this spec's owner tag"));
+                }
+            }
+            Op::CreatePolicyVersion { .. } | Op::DeletePolicyVersion { .. } => {
+                if !matches!(right, Some(Right::Owned | Right::Adopt)) {
+                    return Err(refuse(
+                        "it is not a spec policy carrying this spec's owner tag",
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }

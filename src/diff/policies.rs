@@ -1,98 +1,231 @@
-//! Customer-managed policies of the spec (shared `policies` and `policy_mode: managed` users' own): created, given
-//! new default versions within IAM's five, and, with prune, deleted after the users stopped attaching them.
+//! Customer-managed policies of the spec (shared `policies` and `policy_mode: managed` users' own): created,
+//! adopted, given new default versions within IAM's five, and, with prune, deleted after the users stopped
+//! attaching them. Ownership is the owner tag, read only where it matters.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use super::ownership::Conflict;
 use super::DiffOptions;
-use crate::model::{Account, OWNER_TAG};
+use crate::model::{is_lock_policy, Account, OWNER_TAG};
 use crate::plan::{Action, Change, GrantChange, Notice, NoticeKind, Op, Target};
 use crate::policy::{summarize, PolicyDocument};
 use crate::spec::Spec;
 
-/// Changes to the spec's managed policies: creates and new versions (run before any user change, so attachments
-/// find them) and deletions (run after users stopped attaching them). Policies under the spec's path are iamspec's.
+/// The managed policies whose tags a plan must read (ARNs): ownership matters only where iamspec would write to a
+/// policy or attach it, and for the policies under the spec's path that are not in it (prune candidates). A
+/// policy that matches the spec and is already attached costs no call, so a no-change plan stays at the account
+/// read.
+#[must_use]
+pub fn policy_tag_reads(spec: &Spec, live: &Account, opts: &DiffOptions) -> Vec<String> {
+    let mut arns = Vec::new();
+    let in_scope: Vec<&crate::spec::SpecUser> = spec
+        .users
+        .iter()
+        .filter(|u| !u.policies.is_empty() && opts.in_scope(&u.name))
+        .collect();
+    for sp in &spec.policies {
+        let Some(lp) = live.policies.get(&sp.name) else {
+            continue;
+        };
+        if lp.path != spec.path || lp.tags.is_some() {
+            continue;
+        }
+        let arn = super::policy_arn(spec, opts.account_id.as_deref(), &sp.name);
+        let written =
+            opts.only.is_none() && (sp.adopt || sp.document().as_ref() != Some(&lp.document));
+        let attached_now = || {
+            in_scope.iter().any(|su| {
+                su.policies.contains(&sp.name)
+                    && live
+                        .find_user(&su.name)
+                        .is_some_and(|u| !u.attached_policies.contains(&arn))
+            })
+        };
+        if written || attached_now() {
+            arns.push(lp.arn.clone());
+        }
+    }
+    if opts.only.is_none() {
+        let in_spec: HashSet<&str> = spec.policies.iter().map(|p| p.name.as_str()).collect();
+        arns.extend(
+            live.policies
+                .values()
+                .filter(|p| {
+                    p.path == spec.path
+                        && p.tags.is_none()
+                        && !in_spec.contains(p.name.as_str())
+                        && !is_lock_policy(&p.name)
+                })
+                .map(|p| p.arn.clone()),
+        );
+    }
+    arns
+}
+
+/// Changes to the spec's managed policies: creates, adoptions and new versions (run before any user change, so
+/// attachments find them) and deletions (run after users stopped attaching them). A policy is iamspec's only when
+/// it carries the owner tag.
 pub(super) fn policy_changes(
     spec: &Spec,
     live: &Account,
     opts: &DiffOptions,
     notices: &mut Vec<Notice>,
+    conflicts: &mut Vec<Conflict>,
 ) -> (Vec<Change>, Vec<Change>) {
     let (mut before, mut after) = (Vec::new(), Vec::new());
     if opts.only.is_some() {
-        // `--user` plans leave shared policies alone: they belong to every user.
+        // `--user` plans leave managed policies alone: they belong to every user.
         return (before, after);
     }
     for sp in &spec.policies {
         let Some(doc) = sp.document() else { continue };
-        match live.policies.get(&sp.name).filter(|p| p.path == spec.path) {
-            None => {
-                let tags = BTreeMap::from([(OWNER_TAG.to_owned(), spec.owner.clone())]);
-                let mut c = Change::new(
-                    Action::Create,
-                    Op::CreatePolicy {
-                        policy: sp.name.clone(),
-                        path: spec.path.clone(),
-                        description: sp.description.clone(),
-                        document: doc.clone(),
-                        tags,
-                    },
-                    "in the spec's policies, not in the account",
-                );
-                c.grants = grant_changes(None, Some(&doc));
-                before.push(c);
+        let target = Target::Policy(sp.name.clone());
+        let Some(lp) = live.policies.get(&sp.name) else {
+            let tags = BTreeMap::from([(OWNER_TAG.to_owned(), spec.owner.clone())]);
+            let mut c = Change::new(
+                Action::Create,
+                Op::CreatePolicy {
+                    policy: sp.name.clone(),
+                    path: spec.path.clone(),
+                    description: sp.description.clone(),
+                    document: doc.clone(),
+                    tags,
+                },
+                "in the spec's policies, not in the account",
+            );
+            c.grants = grant_changes(None, Some(&doc));
+            before.push(c);
+            continue;
+        };
+        let conflict = |message: String, help: &str| Conflict {
+            target: target.clone(),
+            message,
+            help: help.to_owned(),
+        };
+        if lp.path != spec.path {
+            conflicts.push(conflict(
+                format!(
+                    "policy `{}` exists under path {}, not {}: IAM policy names are unique in an account",
+                    sp.name, lp.path, spec.path
+                ),
+                "rename the spec's policy, or move the spec to that path",
+            ));
+            continue;
+        }
+        let changed = lp.document != doc;
+        match (lp.tags.as_ref(), lp.owner()) {
+            // Not read: nothing is written to it and nobody newly attaches it (see `policy_tag_reads`).
+            (None, _) if !changed && !sp.adopt => {}
+            (None, _) => conflicts.push(conflict(
+                format!("the owner of policy `{}` was not read", sp.name),
+                "this is a bug in iamspec; please report it",
+            )),
+            (Some(_), Some(owner)) if owner == spec.owner => {}
+            (Some(_), Some(other)) => {
+                conflicts.push(conflict(
+                    format!(
+                        "policy `{}` is owned by `{other}`, not `{}`",
+                        sp.name, spec.owner
+                    ),
+                    "two specs must not manage one policy; remove it from one of them",
+                ));
+                continue;
             }
-            Some(lp) if lp.document != doc => {
-                // IAM keeps five versions: make room by deleting the oldest non-default one.
-                if lp.other_versions.len() >= 4 {
-                    before.push(Change::new(
-                        Action::Delete,
-                        Op::DeletePolicyVersion {
-                            policy: sp.name.clone(),
-                            policy_arn: lp.arn.clone(),
-                            version_id: lp.other_versions[0].clone(),
-                        },
-                        "IAM keeps at most five versions",
-                    ));
-                }
-                let mut c = Change::new(
+            (Some(_), None) if sp.adopt => {
+                let tags = BTreeMap::from([(OWNER_TAG.to_owned(), spec.owner.clone())]);
+                before.push(Change::new(
                     Action::Update,
-                    Op::CreatePolicyVersion {
+                    Op::AdoptPolicy {
                         policy: sp.name.clone(),
                         policy_arn: lp.arn.clone(),
-                        document: doc.clone(),
+                        tags,
                     },
-                    "grants changed",
-                );
-                c.grants = grant_changes(Some(&lp.document), Some(&doc));
-                c.before = Some(lp.document.clone());
-                before.push(c);
+                    "adopt: true; tagging takes ownership",
+                ));
             }
-            Some(_) => {}
+            (Some(_), None) => {
+                conflicts.push(conflict(
+                    format!(
+                        "policy `{}` exists but is not owned by iamspec (no tag {OWNER_TAG}={})",
+                        sp.name, spec.owner
+                    ),
+                    "add `adopt: true` to the policy to take it over (the plan will tag it)",
+                ));
+                continue;
+            }
+        }
+        if changed {
+            // IAM keeps five versions: make room by deleting the oldest non-default one.
+            if lp.other_versions.len() >= 4 {
+                before.push(Change::new(
+                    Action::Delete,
+                    Op::DeletePolicyVersion {
+                        policy: sp.name.clone(),
+                        policy_arn: lp.arn.clone(),
+                        version_id: lp.other_versions[0].clone(),
+                    },
+                    "IAM keeps at most five versions",
+                ));
+            }
+            let mut c = Change::new(
+                Action::Update,
+                Op::CreatePolicyVersion {
+                    policy: sp.name.clone(),
+                    policy_arn: lp.arn.clone(),
+                    document: doc.clone(),
+                },
+                "grants changed",
+            );
+            c.grants = grant_changes(Some(&lp.document), Some(&doc));
+            c.before = Some(lp.document.clone());
+            before.push(c);
         }
     }
     let in_spec: HashSet<&str> = spec.policies.iter().map(|p| p.name.as_str()).collect();
-    for lp in live
-        .policies
-        .values()
-        .filter(|p| p.path == spec.path && !in_spec.contains(p.name.as_str()))
-    {
-        if spec.prune {
-            after.push(Change::new(
-                Action::Delete,
-                Op::DeletePolicy {
-                    policy: lp.name.clone(),
-                    policy_arn: lp.arn.clone(),
-                    versions: lp.other_versions.clone(),
-                },
-                "under the spec's path, not in its policies, prune: true",
-            ));
-        } else {
-            notices.push(Notice {
-                kind: NoticeKind::OwnedNotInSpec,
-                target: Target::Policy(lp.name.clone()),
-                message: "managed policy under the spec's path but not in its policies; `prune: true` would delete it"
-                    .into(),
-            });
+    for lp in live.policies.values().filter(|p| {
+        p.path == spec.path && !in_spec.contains(p.name.as_str()) && !is_lock_policy(&p.name)
+    }) {
+        let target = Target::Policy(lp.name.clone());
+        let notice = |kind, message: String| Notice {
+            kind,
+            target: target.clone(),
+            message,
+        };
+        match (lp.tags.as_ref(), lp.owner()) {
+            (None, _) => {}
+            (Some(_), Some(owner)) if owner == spec.owner => {
+                if spec.prune {
+                    after.push(Change::new(
+                        Action::Delete,
+                        Op::DeletePolicy {
+                            policy: lp.name.clone(),
+                            policy_arn: lp.arn.clone(),
+                            versions: lp.other_versions.clone(),
+                        },
+                        "owned, not in the spec's policies, prune: true",
+                    ));
+                } else {
+                    notices.push(notice(
+                        NoticeKind::OwnedNotInSpec,
+                        "owned managed policy not in the spec's policies; `prune: true` would delete it"
+                            .into(),
+                    ));
+                }
+            }
+            (Some(_), Some(other)) => notices.push(notice(
+                NoticeKind::OtherOwner,
+                format!(
+                    "managed policy under {} owned by `{other}`, not `{}`; left alone",
+                    spec.path, spec.owner
+                ),
+            )),
+            (Some(_), None) => notices.push(notice(
+                NoticeKind::Unmanaged,
+                format!(
+                    "managed policy under {} without the owner tag; left alone",
+                    spec.path
+                ),
+            )),
         }
     }
     (before, after)

@@ -59,15 +59,22 @@ pub(super) fn users_not_in_spec(
                 });
             }
         } else if have.path == spec.path {
-            let message = match have.tags.get(OWNER_TAG) {
-                Some(other) => format!(
-                    "under {} but owned by `{other}`, not `{}`; left alone",
-                    spec.path, spec.owner
+            // Another owner's users are that owner's business: reported once, never drift.
+            let (kind, message) = match have.tags.get(OWNER_TAG) {
+                Some(other) => (
+                    NoticeKind::OtherOwner,
+                    format!(
+                        "under {} but owned by `{other}`, not `{}`; left alone",
+                        spec.path, spec.owner
+                    ),
                 ),
-                None => format!("under {} without the owner tag; left alone", spec.path),
+                None => (
+                    NoticeKind::Unmanaged,
+                    format!("under {} without the owner tag; left alone", spec.path),
+                ),
             };
             notices.push(Notice {
-                kind: NoticeKind::Unmanaged,
+                kind,
                 target: target(),
                 message,
             });

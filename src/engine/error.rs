@@ -1,7 +1,7 @@
 //! Engine errors: what can stop a plan or an apply before or around the executor.
 
 use crate::backend::BackendError;
-use crate::diff::Conflict;
+use crate::diff::{Conflict, Refusal};
 use crate::engine::SavedPlanError;
 
 /// Why the engine could not plan or apply.
@@ -23,6 +23,9 @@ pub enum Error {
         /// The caller's account.
         actual: String,
     },
+    /// Operations the ownership guard refuses: the plan writes to what this spec does not own.
+    #[error("{} change(s) would write to objects this spec does not own or may not delete; nothing was changed", .0.len())]
+    Refused(Vec<Refusal>),
     /// The plan has more destructive changes than allowed.
     #[error("the plan has {count} destructive changes, more than --max-deletes {max}; nothing was changed")]
     TooManyDeletes {
@@ -66,6 +69,9 @@ impl Error {
                 Some("run `iamspec plan --out FILE` again and review the new plan".into())
             }
             Self::Conflicts(_) => None,
+            Self::Refused(_) => {
+                Some("this is never expected of a plan iamspec made; report it".into())
+            }
         }
     }
 }

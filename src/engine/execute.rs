@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::backend::{Backend, BackendError, ErrorKind, NewAccessKey, Outcome};
+use crate::diff::Guard;
 use crate::effects::{Effects, RetryPolicy};
 use crate::model::Account;
 use crate::plan::{Change, Op, Phase, Plan};
@@ -144,6 +145,7 @@ pub fn known_keys(live: &Account) -> BTreeMap<String, BTreeSet<String>> {
 
 struct Shared<'a, B> {
     backend: &'a B,
+    guard: &'a Guard,
     plan: &'a Plan,
     opts: &'a ApplyOptions,
     sink: &'a dyn KeySink,
@@ -153,16 +155,18 @@ struct Shared<'a, B> {
     known_keys: Mutex<BTreeMap<String, BTreeSet<String>>>,
 }
 
-/// Executes `plan` against `backend`.
+/// Executes `plan` against `backend`, sending only what `guard` allows.
 pub async fn apply<B: Backend>(
     backend: &B,
     plan: &Plan,
+    guard: &Guard,
     opts: &ApplyOptions,
     sink: &dyn KeySink,
     events: &(dyn Fn(&Event<'_>) + Sync),
 ) -> Report {
     let shared = Shared {
         backend,
+        guard,
         plan,
         opts,
         sink,
@@ -291,6 +295,17 @@ async fn same_user_exists<B: Backend>(
     }
 }
 
+/// Sends one operation, if the guard allows it.
+async fn send<B: Backend>(shared: &Shared<'_, B>, op: &Op) -> Result<Outcome, BackendError> {
+    if let Err(refusal) = shared.guard.check(op) {
+        return Err(
+            BackendError::new(ErrorKind::Refused, op.api_name(), refusal.to_string())
+                .on(op.target().to_string()),
+        );
+    }
+    shared.backend.execute(op).await
+}
+
 async fn run_change<B: Backend>(
     shared: &Shared<'_, B>,
     index: usize,
@@ -301,7 +316,7 @@ async fn run_change<B: Backend>(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let result = shared.backend.execute(&change.op).await;
+        let result = send(shared, &change.op).await;
         let error = match result {
             Ok(Outcome::Done) => return Ok(()),
             Ok(Outcome::AccessKey(key)) => return deliver(shared, key).await,
@@ -370,7 +385,7 @@ async fn deliver<B: Backend>(
                 user: key.user.clone(),
                 key_id: key.id.clone(),
             };
-            let deleted = shared.backend.execute(&delete).await.is_ok();
+            let deleted = send(shared, &delete).await.is_ok();
             let mut e = BackendError::new(
                 ErrorKind::LocalFile,
                 "deliver secret",
@@ -402,7 +417,7 @@ async fn mark_delivered<B: Backend>(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match shared.backend.execute(&op).await {
+        match send(shared, &op).await {
             Ok(_) => return Ok(()),
             Err(e) if e.is_retryable() && attempt < retry.attempts => {
                 shared.report.lock().expect("report lock").retries += 1;
@@ -437,13 +452,14 @@ async fn reconcile_keys<B: Backend>(
         .unwrap_or_default();
     for key in live.into_iter().filter(|k| !known.contains(&k.id)) {
         tracing::warn!(user, key_id = %key.id, "deleting an access key whose secret was never received");
-        shared
-            .backend
-            .execute(&Op::DeleteAccessKey {
+        send(
+            shared,
+            &Op::DeleteAccessKey {
                 user: user.to_owned(),
                 key_id: key.id,
-            })
-            .await?;
+            },
+        )
+        .await?;
     }
     Ok(())
 }
@@ -502,6 +518,19 @@ mod tests {
             _: &[String],
         ) -> Result<BTreeMap<String, (Vec<AccessKey>, Dependents)>, BackendError> {
             Ok(BTreeMap::new())
+        }
+        async fn read_policy_tags(
+            &self,
+            arns: &[String],
+        ) -> Result<BTreeMap<String, BTreeMap<String, String>>, BackendError> {
+            let account = self.account.lock().unwrap();
+            Ok(arns
+                .iter()
+                .filter_map(|a| account.policy_tags(a).ok().map(|t| (a.clone(), t)))
+                .collect())
+        }
+        async fn policy_description(&self, _: &str) -> Result<Option<String>, BackendError> {
+            Ok(None)
         }
         async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
             self.calls
@@ -610,7 +639,7 @@ mod tests {
         let rec = Recorder::new(LocalAccount::default());
         let p = plan(vec![create("a"), attach("a"), create("b"), attach("b")]);
         let (o, _) = opts(8);
-        let report = apply(&rec, &p, &o, &sink(), &noop).await;
+        let report = apply(&rec, &p, &Guard::allow_all(), &o, &sink(), &noop).await;
         assert!(report.is_success(), "{report:?}");
         let calls = rec.calls();
         let pos = |s: &str| calls.iter().position(|c| c == s).unwrap();
@@ -635,7 +664,7 @@ mod tests {
         ]);
         // a2 is its own user; with concurrency 1 users run one after another.
         let (o, _) = opts(1);
-        let report = apply(&rec, &p, &o, &sink(), &noop).await;
+        let report = apply(&rec, &p, &Guard::allow_all(), &o, &sink(), &noop).await;
         assert_eq!(report.done, vec![0]);
         assert_eq!(
             report.failed.iter().map(|f| f.0).collect::<Vec<_>>(),
@@ -665,7 +694,7 @@ mod tests {
         );
         let p = plan(vec![create("a"), attach("a")]);
         let (o, slept) = opts(1);
-        let report = apply(&rec, &p, &o, &sink(), &noop).await;
+        let report = apply(&rec, &p, &Guard::allow_all(), &o, &sink(), &noop).await;
         assert!(report.is_success(), "{report:?}");
         assert_eq!(report.retries, 3);
         let slept = slept.lock().unwrap();
@@ -678,7 +707,7 @@ mod tests {
         let rec = Recorder::new(LocalAccount::default());
         let p = plan(vec![attach("ghost")]);
         let (o, slept) = opts(1);
-        let report = apply(&rec, &p, &o, &sink(), &noop).await;
+        let report = apply(&rec, &p, &Guard::allow_all(), &o, &sink(), &noop).await;
         assert_eq!(report.failed.len(), 1);
         assert!(slept.lock().unwrap().is_empty());
     }
@@ -691,7 +720,7 @@ mod tests {
         rec.fail("CreateUser", When::After, lost);
         let p = plan(vec![create("a"), attach("a")]);
         let (o, _) = opts(1);
-        let report = apply(&rec, &p, &o, &sink(), &noop).await;
+        let report = apply(&rec, &p, &Guard::allow_all(), &o, &sink(), &noop).await;
         assert!(report.is_success(), "{report:?}");
         assert_eq!(rec.account.lock().unwrap().users.len(), 1);
     }
@@ -707,7 +736,7 @@ mod tests {
         let p = plan(vec![Op::CreateAccessKey { user: "k".into() }]);
         let (o, _) = opts(1);
         let s = sink();
-        let report = apply(&rec, &p, &o, &s, &noop).await;
+        let report = apply(&rec, &p, &Guard::allow_all(), &o, &s, &noop).await;
         assert!(report.is_success(), "{report:?}");
         let keys = rec.account.lock().unwrap().users["k"].access_keys.clone();
         assert_eq!(keys.len(), 1, "exactly one key survives");
@@ -736,7 +765,15 @@ mod tests {
         let rec = Recorder::new(acct);
         let p = plan(vec![Op::CreateAccessKey { user: "k".into() }]);
         let (o, _) = opts(1);
-        let report = apply(&rec, &p, &o, &Sink(Mutex::new(Vec::new()), false), &noop).await;
+        let report = apply(
+            &rec,
+            &p,
+            &Guard::allow_all(),
+            &o,
+            &Sink(Mutex::new(Vec::new()), false),
+            &noop,
+        )
+        .await;
         assert_eq!(report.failed.len(), 1);
         assert!(report.failed[0].1.message.contains("disk full"));
         assert!(rec.account.lock().unwrap().users["k"]
@@ -809,7 +846,7 @@ mod tests {
         let p = crate::diff::diff(&spec, &live, &crate::diff::DiffOptions::default()).unwrap();
         let rec = Recorder::new(acct);
         let (o, _) = opts(1);
-        let report = apply(&rec, &p, &o, &sink(), &noop).await;
+        let report = apply(&rec, &p, &Guard::allow_all(), &o, &sink(), &noop).await;
         assert!(report.is_success(), "{report:?}");
         assert!(rec.account.lock().unwrap().users.is_empty());
         let calls = rec.calls();
@@ -839,6 +876,7 @@ mod tests {
         let report = apply(
             &rec,
             &plan(vec![create("same"), attach("same")]),
+            &Guard::allow_all(),
             &o,
             &sink(),
             &noop,
@@ -848,6 +886,7 @@ mod tests {
         let report = apply(
             &rec,
             &plan(vec![create("other"), attach("other")]),
+            &Guard::allow_all(),
             &o,
             &sink(),
             &noop,
@@ -860,5 +899,90 @@ mod tests {
                 .is_empty(),
             "never written to"
         );
+    }
+
+    /// regression: a forged saved plan deleted a user iamspec does not own. Whatever plan it is handed, the
+    /// executor sends nothing the guard (built from the spec and a fresh read) refuses.
+    #[tokio::test]
+    async fn the_guard_refuses_writes_to_what_the_spec_does_not_own() {
+        use crate::diff::DiffOptions;
+        let mut acct = LocalAccount::default();
+        let mut rng = rand::rng();
+        let tagged =
+            |owner: &str| BTreeMap::from([(crate::model::OWNER_TAG.to_owned(), owner.to_owned())]);
+        for (user, tags) in [
+            ("victim", BTreeMap::new()),
+            ("theirs", tagged("team-b")),
+            ("stale", tagged("iamspec")),
+        ] {
+            acct.apply(
+                &Op::CreateUser {
+                    user: user.into(),
+                    path: "/iamspec/".into(),
+                    tags,
+                },
+                0,
+                &mut rng,
+            )
+            .unwrap();
+        }
+        let spec = crate::spec::load(
+            "s.yaml",
+            "version: 1\naccount_id: \"123456789012\"\nowner: iamspec\nprune: true\nusers:\n  mine: {}\n",
+        )
+        .unwrap()
+        .spec;
+        let live = acct.view(&crate::backend::ReadScope::default());
+        let guard = Guard::new(&spec, &live, &DiffOptions::default());
+        let forged = plan(vec![
+            Op::DeleteUser {
+                user: "victim".into(),
+            },
+            Op::DeleteUser {
+                user: "theirs".into(),
+            },
+            Op::AttachUserPolicy {
+                user: "theirs".into(),
+                policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
+            },
+            Op::TagUser {
+                user: "victim".into(),
+                tags: tagged("iamspec"),
+            },
+            Op::CreateUser {
+                user: "intruder".into(),
+                path: "/".into(),
+                tags: tagged("iamspec"),
+            },
+        ]);
+        for c in &forged.changes {
+            assert!(guard.check(&c.op).is_err(), "{:?} passed the guard", c.op);
+        }
+        let rec = Recorder::new(acct);
+        let (o, _) = opts(8);
+        let report = apply(&rec, &forged, &guard, &o, &sink(), &noop).await;
+        assert!(report.done.is_empty(), "{report:?}");
+        assert!(report
+            .failed
+            .iter()
+            .all(|(_, e)| e.kind == ErrorKind::Refused));
+        assert!(
+            rec.calls().is_empty(),
+            "nothing was sent: {:?}",
+            rec.calls()
+        );
+        // What the spec does own and select is allowed: creating its user, pruning the owned one.
+        assert!(guard
+            .check(&Op::CreateUser {
+                user: "mine".into(),
+                path: "/iamspec/".into(),
+                tags: tagged("iamspec"),
+            })
+            .is_ok());
+        assert!(guard
+            .check(&Op::DeleteUser {
+                user: "stale".into(),
+            })
+            .is_ok());
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::{read, Error};
 use crate::backend::Backend;
-use crate::diff::{diff, DiffOptions};
+use crate::diff::{diff, DiffOptions, Guard};
 use crate::model::Account;
 use crate::plan::Plan;
 use crate::spec::Spec;
@@ -20,6 +20,8 @@ pub struct Planned {
     pub plan: Plan,
     /// The options it was made with.
     pub opts: DiffOptions,
+    /// What an apply of it may write, from the same read: the executor checks every operation against it.
+    pub guard: Guard,
 }
 
 /// GetCallerIdentity before any other call; refuses an account other than the spec's pinned one.
@@ -59,10 +61,12 @@ pub async fn plan<B: Backend>(
     };
     let live = read::for_plan(backend, spec, &opts).await?;
     let plan = diff(spec, &live, &opts)?;
+    let guard = Guard::new(spec, &live, &opts);
     Ok(Planned {
         account_id,
         live,
         plan,
         opts,
+        guard,
     })
 }

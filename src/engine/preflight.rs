@@ -1,7 +1,8 @@
-//! Refusals that must happen before any write: too many destructive changes, keys with nowhere to put their
-//! secrets.
+//! Refusals that must happen before any write: an operation the ownership guard refuses, too many destructive
+//! changes, keys with nowhere to put their secrets.
 
 use super::Error;
+use crate::diff::{Guard, Refusal};
 use crate::plan::{Op, Plan};
 
 /// What an apply allows.
@@ -13,11 +14,19 @@ pub struct Limits {
     pub has_secrets_destination: bool,
 }
 
-/// Refuses `plan` when it breaks `limits`.
+/// Refuses `plan` when `guard` refuses any of its operations or it breaks `limits`.
 ///
 /// # Errors
-/// [`Error::TooManyDeletes`] or [`Error::NoSecretsDestination`].
-pub fn preflight(plan: &Plan, limits: &Limits) -> Result<(), Error> {
+/// [`Error::Refused`], [`Error::TooManyDeletes`] or [`Error::NoSecretsDestination`].
+pub fn preflight(plan: &Plan, limits: &Limits, guard: &Guard) -> Result<(), Error> {
+    let refused: Vec<Refusal> = plan
+        .changes
+        .iter()
+        .filter_map(|c| guard.check(&c.op).err())
+        .collect();
+    if !refused.is_empty() {
+        return Err(Error::Refused(refused));
+    }
     let destructive = plan.destructive_count();
     if destructive > limits.max_deletes {
         return Err(Error::TooManyDeletes {

@@ -2,7 +2,7 @@
 //! keys of imported users. Reads only; the diff decides what they mean.
 
 use crate::backend::{Backend, BackendError, ReadScope};
-use crate::diff::{key_users, prune_candidates, DiffOptions};
+use crate::diff::{key_users, policy_tag_reads, prune_candidates, DiffOptions};
 use crate::import::{selected, ImportOptions};
 use crate::model::Account;
 use crate::spec::Spec;
@@ -16,7 +16,8 @@ pub fn scope(spec: &Spec) -> ReadScope {
     }
 }
 
-/// Reads the account and, for prune candidates, their dependents: the full live view a diff needs.
+/// Reads the account, the tags of the managed policies whose ownership matters, and the dependents of prune
+/// candidates: the full live view a diff needs.
 ///
 /// # Errors
 /// Backend errors.
@@ -26,9 +27,32 @@ pub async fn for_plan<B: Backend>(
     opts: &DiffOptions,
 ) -> Result<Account, BackendError> {
     let mut live = backend.read(&scope(spec)).await?;
+    let arns = policy_tag_reads(spec, &live, opts);
+    add_policy_tags(backend, &mut live, &arns).await?;
     let candidates = prune_candidates(spec, &live, opts);
     add_dependents(backend, &mut live, &candidates).await?;
     Ok(live)
+}
+
+/// Reads the tags of the policies `arns` into `live`.
+///
+/// # Errors
+/// Backend errors.
+pub async fn add_policy_tags<B: Backend>(
+    backend: &B,
+    live: &mut Account,
+    arns: &[String],
+) -> Result<(), BackendError> {
+    if arns.is_empty() {
+        return Ok(());
+    }
+    let mut tags = backend.read_policy_tags(arns).await?;
+    for p in live.policies.values_mut() {
+        if let Some(t) = tags.remove(&p.arn) {
+            p.tags = Some(t);
+        }
+    }
+    Ok(())
 }
 
 /// Reads the keys and dependents of `users` (about to be deleted) into `live`.

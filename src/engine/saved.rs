@@ -1,6 +1,8 @@
-//! Saved plans (`plan --out FILE`, `apply FILE`): the plan plus what it was made from, so apply can refuse a stale,
-//! edited or foreign plan. The fingerprint covers only the live objects the plan touches, so unrelated changes in
-//! the account never make a plan stale.
+//! Saved plans (`plan --out FILE`, `apply FILE`). A saved plan is a claim that apply proves: apply reads the spec
+//! the plan names (its hash checked), re-reads the live account, re-plans as of the time the plan was made, and
+//! goes ahead only when the changes it gets are exactly the saved ones. Nothing in the file is executed; anyone
+//! who can edit the file can only make apply refuse. The fingerprint of the objects the plan touches turns a
+//! plan made stale by a change behind its back into a clear "stale" rather than a mismatch.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -8,12 +10,18 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{read, Error, Planned};
-use crate::backend::{Backend, ReadScope};
-use crate::diff::key_users;
+use super::{checked_account, read, Error, Planned};
+use crate::backend::Backend;
+use crate::diff::{diff, DiffOptions, Guard};
 use crate::model::Account;
-use crate::plan::{Op, Plan, Target, FORMAT_VERSION};
+use crate::plan::{Change, Plan, Target, FORMAT_VERSION};
 use crate::spec::Spec;
+
+/// How far in the future a plan's time may be (clock skew between the planning and the applying machine).
+const CLOCK_SKEW: i64 = 300;
+
+/// At most this many differing changes are named in a refusal.
+const SHOWN: usize = 10;
 
 /// The saved-plan file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,22 +31,21 @@ pub struct SavedPlan {
     pub format_version: u32,
     /// The iamspec version that made it; another version refuses it.
     pub iamspec_version: String,
-    /// The spec file it was made from.
+    /// The spec file it was made from (apply reads it, unless `-f` names another copy).
     pub spec_file: String,
     /// SHA-256 of the spec's bytes.
     pub spec_sha256: String,
     /// The account it was made against.
     pub account_id: String,
-    /// The owner tag value (to read live state the same way).
-    pub owner: String,
-    /// Lower-cased users whose keys were read.
-    pub key_users: BTreeSet<String>,
+    /// When it was made, seconds since the epoch: apply re-plans as of this time (key ages).
+    pub planned_at: i64,
+    /// The `--user` scope it was made with (lower-cased), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<BTreeSet<String>>,
     /// Each touched live object as read at plan time.
     pub fingerprint: Vec<Fingerprint>,
-    /// The plan.
+    /// The plan, for people and for the comparison; never executed as such.
     pub plan: Plan,
-    /// SHA-256 over all the fields above: an edited file no longer matches.
-    pub checksum: String,
 }
 
 /// What one live object looked like when the plan was made.
@@ -65,9 +72,6 @@ pub enum SavedPlanError {
         /// The file's format.
         found: u64,
     },
-    /// The checksum does not match the content.
-    #[error("the file was edited after it was saved (checksum mismatch)")]
-    Edited,
     /// Made by another iamspec version.
     #[error("it was made by iamspec {made}, this is {this}")]
     Version {
@@ -90,9 +94,43 @@ pub enum SavedPlanError {
         /// The caller's account.
         actual: String,
     },
+    /// The spec path it names could be anywhere: a forged plan could name a planted spec.
+    #[error("it names the spec `{0}`, outside the current directory; pass the spec with -f")]
+    SpecOutside(String),
+    /// Its time is in the future.
+    #[error("it claims to be made in the future ({planned_at}, now {now})")]
+    Future {
+        /// The file's time.
+        planned_at: i64,
+        /// This machine's time.
+        now: i64,
+    },
     /// Live objects the plan touches changed since.
-    #[error("live object(s) changed since the plan was made: {}", list(.0))]
+    #[error("stale: live object(s) changed since the plan was made: {}", list(.0))]
     Changed(Vec<Target>),
+    /// The file's changes are not what the spec gives: edited, forged, or made from another spec.
+    #[error("its changes are not what the spec gives against the live account (the file was edited, or made from another spec){}{}", lines("in the file only", .in_file), lines("from the spec only", .from_spec))]
+    Mismatch {
+        /// Changes in the file that re-planning does not give.
+        in_file: Vec<String>,
+        /// Changes re-planning gives that the file lacks.
+        from_spec: Vec<String>,
+    },
+}
+
+fn lines(label: &str, items: &[String]) -> String {
+    if items.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("\n  {label}:");
+    for line in items.iter().take(SHOWN) {
+        out.push_str("\n    ");
+        out.push_str(line);
+    }
+    if items.len() > SHOWN {
+        out.push_str(&format!("\n    ... and {} more", items.len() - SHOWN));
+    }
+    out
 }
 
 fn list(targets: &[Target]) -> String {
@@ -134,86 +172,26 @@ pub fn fingerprint(plan: &Plan, live: &Account) -> Vec<Fingerprint> {
 }
 
 impl SavedPlan {
-    /// The saved form of a plan of `spec` (read from `spec_file`, whose text is `spec_text`).
+    /// The saved form of `planned`, a plan of `spec` (read from `spec_file`, whose text is `spec_text`).
     #[must_use]
-    pub fn new(spec: &Spec, spec_file: &Path, spec_text: &str, planned: &Planned) -> Self {
+    pub fn new(spec_file: &Path, spec_text: &str, planned: &Planned) -> Self {
         Self {
             format_version: FORMAT_VERSION,
             iamspec_version: env!("CARGO_PKG_VERSION").to_owned(),
             spec_file: spec_file.display().to_string(),
             spec_sha256: sha256_hex(spec_text.as_bytes()),
             account_id: planned.account_id.clone(),
-            owner: spec.owner.clone(),
-            key_users: key_users(spec),
+            planned_at: planned.opts.now,
+            only: planned.opts.only.clone(),
             fingerprint: fingerprint(&planned.plan, &planned.live),
             plan: planned.plan.clone(),
-            checksum: String::new(),
-        }
-        .seal()
-    }
-
-    /// Checks that the spec the plan was made from still has the same bytes.
-    ///
-    /// # Errors
-    /// [`SavedPlanError::SpecChanged`].
-    pub fn check_spec(&self, spec_bytes: &[u8]) -> Result<(), SavedPlanError> {
-        if sha256_hex(spec_bytes) == self.spec_sha256 {
-            Ok(())
-        } else {
-            Err(SavedPlanError::SpecChanged {
-                file: self.spec_file.clone(),
-            })
         }
     }
 
-    /// Checks the plan against the live account (same account, touched objects unchanged) and returns the fresh
-    /// read it is to be applied against.
+    /// Reads a saved plan file's text, refusing other formats and versions with a message that says so.
     ///
     /// # Errors
-    /// [`Error::Saved`] when the plan is foreign or stale, backend errors.
-    pub async fn verify<B: Backend>(&self, backend: &B) -> Result<Account, Error> {
-        let actual = backend.account_id().await?;
-        if actual != self.account_id {
-            return Err(SavedPlanError::Account {
-                planned: self.account_id.clone(),
-                actual,
-            }
-            .into());
-        }
-        let scope = ReadScope {
-            owner: self.owner.clone(),
-            key_users: self.key_users.clone(),
-        };
-        let mut live = backend.read(&scope).await?;
-        let pruned: Vec<String> = self
-            .plan
-            .changes
-            .iter()
-            .filter(|c| matches!(c.op, Op::DeleteUser { .. }))
-            .map(|c| c.op.target_name().to_owned())
-            .collect();
-        read::add_dependents(backend, &mut live, &pruned).await?;
-        self.check_fresh(&live)?;
-        Ok(live)
-    }
-
-    fn body_checksum(&self) -> String {
-        let mut copy = self.clone();
-        copy.checksum = String::new();
-        sha256_hex(serde_json::to_string(&copy).unwrap_or_default().as_bytes())
-    }
-
-    /// Seals the plan: computes the checksum.
-    #[must_use]
-    pub fn seal(mut self) -> Self {
-        self.checksum = self.body_checksum();
-        self
-    }
-
-    /// Reads a saved plan file's text, refusing other formats with a message that says so.
-    ///
-    /// # Errors
-    /// [`SavedPlanError::NotAPlan`] or [`SavedPlanError::Format`].
+    /// [`SavedPlanError::NotAPlan`], [`SavedPlanError::Format`] or [`SavedPlanError::Version`].
     pub fn parse(text: &str) -> Result<Self, SavedPlanError> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| SavedPlanError::NotAPlan(e.to_string()))?;
@@ -231,24 +209,103 @@ impl SavedPlan {
                 ))
             }
         }
-        serde_json::from_value(value).map_err(|e| SavedPlanError::NotAPlan(e.to_string()))
-    }
-
-    /// Checks the file was not edited and was made by this version.
-    ///
-    /// # Errors
-    /// [`SavedPlanError::Edited`] or [`SavedPlanError::Version`].
-    pub fn check_integrity(&self) -> Result<(), SavedPlanError> {
-        if self.checksum != self.body_checksum() {
-            return Err(SavedPlanError::Edited);
-        }
-        if self.iamspec_version != env!("CARGO_PKG_VERSION") {
+        let saved: Self =
+            serde_json::from_value(value).map_err(|e| SavedPlanError::NotAPlan(e.to_string()))?;
+        if saved.iamspec_version != env!("CARGO_PKG_VERSION") {
             return Err(SavedPlanError::Version {
-                made: self.iamspec_version.clone(),
+                made: saved.iamspec_version,
                 this: env!("CARGO_PKG_VERSION").to_owned(),
             });
         }
-        Ok(())
+        Ok(saved)
+    }
+
+    /// The spec file to prove the plan with: `given` (`-f`), or the path the plan names, which must then be
+    /// relative and inside the current directory. The file is not trusted: a forged plan could name a spec an
+    /// attacker planted (with `prune: true` and another owner) elsewhere.
+    ///
+    /// # Errors
+    /// [`SavedPlanError::SpecOutside`].
+    pub fn spec_path(&self, given: Option<&Path>) -> Result<std::path::PathBuf, SavedPlanError> {
+        if let Some(given) = given {
+            return Ok(given.to_owned());
+        }
+        let named = Path::new(&self.spec_file);
+        let inside = named.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        });
+        if inside && !self.spec_file.is_empty() {
+            Ok(named.to_owned())
+        } else {
+            Err(SavedPlanError::SpecOutside(self.spec_file.clone()))
+        }
+    }
+
+    /// Checks that the spec the plan was made from still has the same bytes.
+    ///
+    /// # Errors
+    /// [`SavedPlanError::SpecChanged`].
+    pub fn check_spec(&self, spec_file: &Path, spec_bytes: &[u8]) -> Result<(), SavedPlanError> {
+        if sha256_hex(spec_bytes) == self.spec_sha256 {
+            Ok(())
+        } else {
+            Err(SavedPlanError::SpecChanged {
+                file: spec_file.display().to_string(),
+            })
+        }
+    }
+
+    /// Proves the claim: re-plans `spec` (whose bytes [`SavedPlan::check_spec`] accepted) against a fresh read of
+    /// the account, as of the plan's time, and returns that plan only when its changes are exactly the saved ones.
+    ///
+    /// # Errors
+    /// [`Error::Saved`] when the plan is foreign, from the future, stale or not what the spec gives; a wrong
+    /// account, conflicts and backend errors as for any plan.
+    pub async fn prove<B: Backend>(
+        &self,
+        backend: &B,
+        spec: &Spec,
+        now: i64,
+    ) -> Result<Planned, Error> {
+        let account_id = checked_account(backend, spec.account_id.as_deref()).await?;
+        if account_id != self.account_id {
+            return Err(SavedPlanError::Account {
+                planned: self.account_id.clone(),
+                actual: account_id,
+            }
+            .into());
+        }
+        if self.planned_at > now + CLOCK_SKEW {
+            return Err(SavedPlanError::Future {
+                planned_at: self.planned_at,
+                now,
+            }
+            .into());
+        }
+        // Key rotation depends on time. Re-planning as of the plan's time gives the same decisions the reviewer
+        // saw; a past time can only postpone rotation, never bring it forward.
+        let opts = DiffOptions {
+            now: self.planned_at,
+            only: self.only.clone(),
+            account_id: Some(account_id.clone()),
+        };
+        let live = read::for_plan(backend, spec, &opts).await?;
+        self.check_fresh(&live)?;
+        let plan = diff(spec, &live, &opts)?;
+        if plan.changes != self.plan.changes {
+            return Err(mismatch(&self.plan.changes, &plan.changes).into());
+        }
+        let guard = Guard::new(spec, &live, &opts);
+        Ok(Planned {
+            account_id,
+            live,
+            plan,
+            opts,
+            guard,
+        })
     }
 
     /// Compares the recorded fingerprint with a fresh read.
@@ -271,6 +328,42 @@ impl SavedPlan {
     }
 }
 
+/// The changes each side has that the other lacks, as plan lines.
+fn mismatch(saved: &[Change], fresh: &[Change]) -> SavedPlanError {
+    let line = |c: &Change| {
+        let mut text = format!("{} {}: {}", c.action.symbol(), c.target, c.op.describe());
+        for g in &c.grants {
+            let access = match (&g.before, &g.after) {
+                (Some(b), Some(a)) => format!("{b} -> {a}"),
+                (None, Some(a)) => a.clone(),
+                (Some(b), None) => format!("{b} removed"),
+                (None, None) => continue,
+            };
+            text.push_str(&format!("; grant {} {access}", g.target));
+        }
+        text
+    };
+    let only_in = |a: &[Change], b: &[Change]| -> Vec<String> {
+        let mut rest: Vec<&Change> = b.iter().collect();
+        a.iter()
+            .filter(|c| match rest.iter().position(|r| r == c) {
+                Some(i) => {
+                    rest.swap_remove(i);
+                    false
+                }
+                None => true,
+            })
+            .map(line)
+            .collect()
+    };
+    let mut in_file = only_in(saved, fresh);
+    let from_spec = only_in(fresh, saved);
+    if in_file.is_empty() && from_spec.is_empty() {
+        in_file.push("the same changes in another order".to_owned());
+    }
+    SavedPlanError::Mismatch { in_file, from_spec }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +376,8 @@ mod tests {
             name: "team-read".into(),
             path: "/iamspec/".into(),
             arn: "arn:aws:iam::123456789012:policy/iamspec/team-read".into(),
+            description: None,
+            tags: None,
             document: PolicyDocument::parse(doc).unwrap(),
             default_version: version.into(),
             other_versions: Vec::new(),
@@ -314,11 +409,10 @@ mod tests {
             spec_file: String::new(),
             spec_sha256: String::new(),
             account_id: String::new(),
-            owner: String::new(),
-            key_users: BTreeSet::new(),
+            planned_at: 0,
+            only: None,
             fingerprint: print,
             plan,
-            checksum: String::new(),
         };
         assert_eq!(saved.check_fresh(&live), Ok(()));
         live.policies.insert("team-read".into(), policy(doc, "v2"));

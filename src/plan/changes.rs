@@ -108,10 +108,12 @@ pub struct Notice {
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum NoticeKind {
-    /// An owned user not in the spec, kept because `prune` is off.
+    /// An owned user or policy not in the spec, kept because `prune` is off.
     OwnedNotInSpec,
-    /// An untagged user under the spec's path.
+    /// An untagged user or policy under the spec's path.
     Unmanaged,
+    /// A user or policy under the spec's path that carries another owner's tag: information, not drift.
+    OtherOwner,
     /// A user covered by an `ignore` rule.
     Ignored,
     /// An access key past its maximum age.

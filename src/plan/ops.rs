@@ -190,6 +190,15 @@ pub enum Op {
         /// Version id.
         version_id: String,
     },
+    /// TagPolicy on a spec policy without the owner tag (`adopt: true`): iamspec takes it over.
+    AdoptPolicy {
+        /// Policy name.
+        policy: String,
+        /// Policy ARN.
+        policy_arn: String,
+        /// Tags to set, owner tag included.
+        tags: BTreeMap<String, String>,
+    },
     /// DeletePolicy, after its non-default versions (DeletePolicyVersion each) and attachments are gone.
     DeletePolicy {
         /// Policy name.
@@ -236,6 +245,7 @@ impl Op {
             Self::CreatePolicy { .. }
             | Self::CreatePolicyVersion { .. }
             | Self::DeletePolicyVersion { .. }
+            | Self::AdoptPolicy { .. }
             | Self::DeletePolicy { .. } => TargetKind::Policy,
             Self::CreateUser { .. }
             | Self::TagUser { .. }
@@ -289,6 +299,7 @@ impl Op {
             Self::CreatePolicy { policy, .. }
             | Self::CreatePolicyVersion { policy, .. }
             | Self::DeletePolicyVersion { policy, .. }
+            | Self::AdoptPolicy { policy, .. }
             | Self::DeletePolicy { policy, .. } => policy,
         }
     }
@@ -299,7 +310,8 @@ impl Op {
         match self {
             Self::CreatePolicy { .. }
             | Self::CreatePolicyVersion { .. }
-            | Self::DeletePolicyVersion { .. } => Phase::Prepare,
+            | Self::DeletePolicyVersion { .. }
+            | Self::AdoptPolicy { .. } => Phase::Prepare,
             Self::DeletePolicy { .. } => Phase::Cleanup,
             _ => Phase::Main,
         }
@@ -332,6 +344,7 @@ impl Op {
             Self::CreatePolicy { .. } => "CreatePolicy",
             Self::CreatePolicyVersion { .. } => "CreatePolicyVersion",
             Self::DeletePolicyVersion { .. } => "DeletePolicyVersion",
+            Self::AdoptPolicy { .. } => "TagPolicy",
             Self::DeletePolicy { .. } => "DeletePolicy",
         }
     }
@@ -426,6 +439,10 @@ impl Op {
             Self::CreatePolicyVersion { .. } => "new default version of the managed policy".into(),
             Self::DeletePolicyVersion { version_id, .. } => {
                 format!("delete old policy version {version_id}")
+            }
+            Self::AdoptPolicy { tags, .. } => {
+                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("adopt (tag {})", tags.join(", "))
             }
             Self::DeletePolicy { .. } => "delete managed policy".into(),
         }

@@ -186,6 +186,12 @@ pub fn drift(
                 writeln!(w, "{}", style.dim(&format!("  {} (ignored)", item.target)))?;
                 continue;
             }
+            DriftKind::OtherOwner => {
+                for d in &item.details {
+                    writeln!(w, "{}", style.dim(&format!("  {}: {d}", item.target)))?;
+                }
+                continue;
+            }
         };
         writeln!(
             w,

@@ -38,6 +38,8 @@ pub struct SpecPolicy {
     pub description: Option<String>,
     /// Its grants.
     pub grants: Vec<Grant>,
+    /// Whether a live, untagged policy of this name may be taken over.
+    pub adopt: bool,
 }
 
 impl SpecPolicy {

@@ -56,6 +56,9 @@ pub struct RawPolicy {
     pub description: Option<String>,
     /// The grants, as for users.
     pub grants: Vec<RawGrant>,
+    /// Take over a live policy of this name under `path` that has no owner tag (the plan tags it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<bool>,
 }
 
 /// One user.

@@ -175,6 +175,16 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
                 Some("use 1-128 characters from A-Z a-z 0-9 and + = , . @ _ -"),
             );
         }
+        if crate::model::is_lock_policy(name) {
+            ctx.error_at_key(
+                &at,
+                format!(
+                    "`{name}` is reserved: iamspec's apply lock uses names starting with `{}`",
+                    crate::model::LOCK_POLICY_PREFIX
+                ),
+                Some("choose another name"),
+            );
+        }
         if rp.grants.is_empty() {
             ctx.error_at_key(&at, format!("policy `{name}` has no grants"), None);
         }
@@ -194,6 +204,7 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
             name: name.clone(),
             description: rp.description.clone(),
             grants,
+            adopt: rp.adopt.unwrap_or(false),
         };
         if let Some(size) = size_over(&policy.grants, crate::policy::MANAGED_POLICY_LIMIT) {
             ctx.error_at_key(
@@ -301,6 +312,7 @@ fn validate_entry(
         name: format!("iamspec-{name}"),
         description: Some(format!("Grants of {name} (policy_mode: managed)")),
         grants: std::mem::take(&mut user.grants),
+        adopt: false,
     };
     let mut p = at.to_vec();
     p.push(Seg::Key("policy_mode"));

@@ -131,10 +131,40 @@ impl LocalAccount {
                 (u.name.clone(), u)
             })
             .collect();
-        Account {
-            users,
-            policies: self.managed.clone(),
-        }
+        // The account read returns no policy tags; they are read one policy at a time, as on AWS.
+        let policies = self
+            .managed
+            .iter()
+            .map(|(name, p)| {
+                (
+                    name.clone(),
+                    ManagedPolicy {
+                        tags: None,
+                        ..p.clone()
+                    },
+                )
+            })
+            .collect();
+        Account { users, policies }
+    }
+
+    /// The tags of the managed policy `arn` (ListPolicyTags).
+    ///
+    /// # Errors
+    /// NoSuchEntity when there is no such policy.
+    pub fn policy_tags(&self, arn: &str) -> Result<BTreeMap<String, String>, BackendError> {
+        self.managed
+            .values()
+            .find(|p| p.arn == arn)
+            .map(|p| p.tags.clone().unwrap_or_default())
+            .ok_or_else(|| {
+                BackendError::new(
+                    ErrorKind::NoSuchEntity,
+                    "ListPolicyTags",
+                    format!("policy {arn} does not exist"),
+                )
+                .on(arn)
+            })
     }
 
     /// Applies one operation as IAM would. `now` stamps new keys; `rng` makes their ids and secrets.
@@ -392,7 +422,8 @@ impl LocalAccount {
                 policy,
                 path,
                 document,
-                ..
+                description,
+                tags,
             } => {
                 if self.managed.contains_key(policy) {
                     return Err(err(
@@ -415,11 +446,21 @@ impl LocalAccount {
                         name: policy.clone(),
                         path: path.clone(),
                         arn,
+                        description: description.clone(),
                         document: document.clone(),
                         default_version: "v1".into(),
                         other_versions: Vec::new(),
+                        tags: Some(tags.clone()),
                     },
                 );
+            }
+            Op::AdoptPolicy {
+                policy_arn, tags, ..
+            } => {
+                let p = self.managed_mut(op, policy_arn)?;
+                p.tags
+                    .get_or_insert_with(BTreeMap::new)
+                    .extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
             }
             Op::CreatePolicyVersion {
                 policy_arn,

@@ -144,6 +144,35 @@ impl Backend for LocalBackend {
         Ok(out)
     }
 
+    async fn read_policy_tags(
+        &self,
+        arns: &[String],
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, BackendError> {
+        let state = self.state.lock().expect("state lock");
+        let mut out = BTreeMap::new();
+        for arn in arns {
+            self.count("ListPolicyTags");
+            match state.policy_tags(arn) {
+                Ok(tags) => {
+                    out.insert(arn.clone(), tags);
+                }
+                Err(e) if e.kind == ErrorKind::NoSuchEntity => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn policy_description(&self, arn: &str) -> Result<Option<String>, BackendError> {
+        self.count("GetPolicy");
+        let state = self.state.lock().expect("state lock");
+        Ok(state
+            .managed
+            .values()
+            .find(|p| p.arn == arn)
+            .map(|p| p.description.clone().unwrap_or_default()))
+    }
+
     async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
         self.count("ListAccessKeys");
         let state = self.state.lock().expect("state lock");
