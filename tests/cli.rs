@@ -650,3 +650,34 @@ fn a_forged_saved_plan_is_refused_with_no_write() {
         assert!(after["users"].get(name).is_some(), "{name} missing");
     }
 }
+
+/// regression: users of another owner under the same path made `drift` exit 2 forever while `plan` said "No
+/// changes", so a scheduled drift job failed every night. They are information now; an untagged user is drift.
+#[test]
+fn another_owners_objects_are_not_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let acct = dir.path().join("a.json");
+    std::fs::copy(fixture("plans/two-owners/live.json"), &acct).unwrap();
+    let spec = fixture("plans/two-owners/spec.yaml");
+    let a = acct.to_str().unwrap();
+    let o = run(&["drift", "-f", &spec, "--local", a]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    assert!(out(&o).contains("bob: under /iamspec/ but owned by `team-b`"), "{}", out(&o));
+    let json = run(&["drift", "-f", &spec, "--local", a, "--format", "json"]);
+    assert_eq!(json.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["drifted"], false, "{report}");
+    // Team A prunes: team B's objects stay.
+    let o = run(&["apply", "-f", &spec, "--local", a, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let after: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&acct).unwrap()).unwrap();
+    assert!(after["users"].get("bob").is_some() && after["managed"].get("b-read").is_some());
+    // An untagged user under the path is real drift.
+    let mut live: serde_json::Value = after.clone();
+    live["users"]["hand-made"] = serde_json::json!({"name": "hand-made", "path": "/iamspec/", "tags": {},
+        "inline_policies": {}, "attached_policies": [], "groups": []});
+    std::fs::write(&acct, live.to_string()).unwrap();
+    let o = run(&["drift", "-f", &spec, "--local", a]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+}

@@ -184,7 +184,7 @@ fn prune_deletes_an_owned_user_and_everything_it_holds() {
     let both = write_spec(
         dir.path(),
         &format!(
-            "version: 1\naccount_id: \"{account}\"\nprune: true\nusers:\n  keeper:\n    grants: [{{buckets: [b-one], access: read}}]\n  leaver:\n    grants: [{{buckets: [b-two], access: write}}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    groups: [deployers]\n"
+            "version: 1\naccount_id: \"{account}\"\nowner: iamspec\nprune: true\nusers:\n  keeper:\n    grants: [{{buckets: [b-one], access: read}}]\n  leaver:\n    grants: [{{buckets: [b-two], access: write}}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    groups: [deployers]\n"
         ),
     );
     let iam = iam_client(&proxy);
@@ -215,7 +215,7 @@ fn prune_deletes_an_owned_user_and_everything_it_holds() {
     });
     let only_keeper = write_spec(
         dir.path(),
-        &format!("version: 1\naccount_id: \"{account}\"\nprune: true\nusers:\n  keeper:\n    grants: [{{buckets: [b-one], access: read}}]\n"),
+        &format!("version: 1\naccount_id: \"{account}\"\nowner: iamspec\nprune: true\nusers:\n  keeper:\n    grants: [{{buckets: [b-one], access: read}}]\n"),
     );
     let spec = only_keeper.to_str().unwrap();
     let o = run(
@@ -681,7 +681,7 @@ fn access_keys_are_created_delivered_rotated_and_never_leak_even_at_trace_level(
     // Prune takes the user and its key.
     let gone = write_spec(
         dir.path(),
-        &format!("version: 1\naccount_id: \"{account}\"\nprune: true\nusers: {{}}\n"),
+        &format!("version: 1\naccount_id: \"{account}\"\nowner: iamspec\nprune: true\nusers: {{}}\n"),
     );
     let o = trace(&["apply", "-f", gone.to_str().unwrap(), "--auto-approve"]);
     record(&o);
@@ -785,7 +785,7 @@ fn self_policy_allows_every_call_of_a_full_run() {
     let full = write_spec(
         dir.path(),
         &format!(
-            "version: 1\naccount_id: \"{account}\"\nprune: true\nusers:\n  keeper: {{}}\n  busy:\n    tags: {{team: x}}\n    grants: [{{buckets: [b-one], access: read}}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    groups: [readers]\n    access_keys: {{count: 1}}\n"
+            "version: 1\naccount_id: \"{account}\"\nowner: iamspec\nprune: true\nusers:\n  keeper: {{}}\n  busy:\n    tags: {{team: x}}\n    grants: [{{buckets: [b-one], access: read}}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    groups: [readers]\n    access_keys: {{count: 1}}\n"
         ),
     );
     let mut ops = Vec::new();
@@ -816,7 +816,7 @@ fn self_policy_allows_every_call_of_a_full_run() {
     assert_eq!(policy.status.code(), Some(0), "{}", text(&policy));
     let pruned = write_spec(
         dir.path(),
-        &format!("version: 1\naccount_id: \"{account}\"\nprune: true\nusers:\n  keeper: {{}}\n"),
+        &format!("version: 1\naccount_id: \"{account}\"\nowner: iamspec\nprune: true\nusers:\n  keeper: {{}}\n"),
     );
     let o = run(
         &proxy,
@@ -1022,7 +1022,7 @@ fn shared_policies_are_created_versioned_and_pruned() {
     let account = proxy.account().to_owned();
     let spec_with = |bucket: &str| {
         format!(
-            "version: 1\naccount_id: \"{account}\"\nprune: true\npolicies:\n  team-read:\n    description: team buckets\n    grants:\n      - buckets: [team-assets, {bucket}]\n        access: read\nusers:\n  alice:\n    policies: [team-read]\n  bob:\n    policies: [team-read]\n"
+            "version: 1\naccount_id: \"{account}\"\nowner: iamspec\nprune: true\npolicies:\n  team-read:\n    description: team buckets\n    grants:\n      - buckets: [team-assets, {bucket}]\n        access: read\nusers:\n  alice:\n    policies: [team-read]\n  bob:\n    policies: [team-read]\n"
         )
     };
     let spec = write_spec(dir.path(), &spec_with("team-reports"));
@@ -1054,7 +1054,7 @@ fn shared_policies_are_created_versioned_and_pruned() {
         }
     }
     assert_no_changes(&proxy, s);
-    write_spec(dir.path(), &format!("version: 1\naccount_id: \"{account}\"\nprune: true\nusers:\n  alice: {{}}\n  bob: {{}}\n"));
+    write_spec(dir.path(), &format!("version: 1\naccount_id: \"{account}\"\nowner: iamspec\nprune: true\nusers:\n  alice: {{}}\n  bob: {{}}\n"));
     let o = run(&proxy, &["apply", "-f", s, "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let out = stdout(&o);

@@ -120,6 +120,21 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
             Some("prune deletes users; pin the account so a wrong profile can never delete users elsewhere"),
         );
     }
+    if prune && raw.owner.is_none() {
+        // Two specs that both fall back to the default owner would prune each other's users.
+        ctx.error(
+            &[Seg::Key("prune")],
+            "`prune: true` needs an explicit `owner`".into(),
+            Some("name the team or pipeline this spec belongs to (`owner: web-platform`), so two specs never prune each other's users"),
+        );
+    }
+    if prune && raw_users.is_empty() && raw.policies.as_ref().is_none_or(|p| p.is_empty()) {
+        ctx.warn(
+            &[Seg::Key("prune")],
+            "this spec prunes and declares no users or policies: apply deletes every user and policy it owns".into(),
+            Some("check that the spec is complete before applying it"),
+        );
+    }
     let max_attached = match raw.max_attached_policies {
         None => DEFAULT_ATTACHED_LIMIT,
         Some(n) if (1..=MAX_ATTACHED_LIMIT as u32).contains(&n) => n as usize,
