@@ -94,7 +94,11 @@ fn golden_plans() {
         assert_eq!(json.status.code(), Some(0), "{}", err(&json));
         let parsed: serde_json::Value =
             serde_json::from_slice(&json.stdout).expect("stdout is one JSON document");
-        insta::with_settings!({filters => vec![(r"\d+ days old", "[N] days old")]}, {
+        let filters = vec![
+            (r"\d+ days old", "[N] days old"),
+            (r"inactive:\d+", "inactive:[now]"),
+        ];
+        insta::with_settings!({filters => filters}, {
             insta::assert_snapshot!("text", out(&text));
             insta::assert_json_snapshot!("json", parsed);
         });

@@ -644,7 +644,7 @@ fn access_keys_are_created_delivered_rotated_and_never_leak_even_at_trace_level(
     record(&o);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
-    // Two keys, then back to one: a second key is created and then the older one deleted.
+    // Two keys, then back to one: a second key is created, then the older one deactivated (deleted after grace).
     let spec_two = write_spec(
         dir.path(),
         "version: 1\nusers:\n  uploader:\n    access_keys: {count: 2}\n",
@@ -673,7 +673,7 @@ fn access_keys_are_created_delivered_rotated_and_never_leak_even_at_trace_level(
     ]);
     record(&o);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(stdout(&o).contains("delete access key"), "{}", text(&o));
+    assert!(stdout(&o).contains("deactivate access key"), "{}", text(&o));
     let o = trace(&["drift", "-f", &spec, "--format", "json"]);
     record(&o);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

@@ -1,5 +1,5 @@
-//! Access keys: how many a user keeps, rotation by age, keys whose secret was never delivered, and the
-//! bookkeeping tags that let a stateless diff tell them apart.
+//! Access keys: how many a user keeps, rotation by age without an outage, keys whose secret was never delivered,
+//! and the bookkeeping tags (`iamspec:key:<id>`, `iamspec:keys-since`) that let a stateless diff tell them apart.
 
 use std::collections::BTreeMap;
 
@@ -10,26 +10,42 @@ use crate::spec::KeyPolicy;
 
 pub(super) const DAY: i64 = 86_400;
 
-/// Key changes by when they run: before additions, with them, or after.
+/// The value of a key's tag once iamspec deactivated it (or first saw it inactive): `inactive:<unix time>`.
+const INACTIVE_MARK: &str = "inactive:";
+
+/// What the bookkeeping tag `iamspec:key:<id>` says about a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    /// No tag.
+    None,
+    /// `delivered`: its secret was stored (any other value counts as this: the key is someone's).
+    Delivered,
+    /// `inactive:<t>`: iamspec deactivated it, or first saw it inactive, at `t`.
+    Inactive(i64),
+}
+
+fn mark(have: &User, id: &str) -> Mark {
+    match have.tags.get(&format!("{KEY_TAG_PREFIX}{id}")) {
+        None => Mark::None,
+        Some(v) => v
+            .strip_prefix(INACTIVE_MARK)
+            .and_then(|t| t.parse().ok())
+            .map_or(Mark::Delivered, Mark::Inactive),
+    }
+}
+
+/// Key changes by when they run: before additions, with them, or after; and the bookkeeping tag each remaining
+/// key should carry.
 #[derive(Default)]
 pub(super) struct KeyChanges {
     pub(super) first: Vec<Change>,
     pub(super) adds: Vec<Change>,
     pub(super) removes: Vec<Change>,
+    /// `iamspec:key:<id>` -> value, for every key that stays and carries (or gets) a tag.
+    pub(super) marks: BTreeMap<String, String>,
 }
 
 impl KeyChanges {
-    /// Ids of the keys this plan deletes (their delivery tags go with them).
-    pub(super) fn deleted(&self) -> impl Iterator<Item = &str> {
-        self.first
-            .iter()
-            .chain(&self.removes)
-            .filter_map(|c| match &c.op {
-                Op::DeleteAccessKey { key_id, .. } => Some(key_id.as_str()),
-                _ => None,
-            })
-    }
-
     /// Whether this plan creates a key.
     pub(super) fn creates(&self) -> bool {
         self.adds
@@ -38,7 +54,7 @@ impl KeyChanges {
     }
 }
 
-fn delete_key(user: &str, id: &str, reason: &str) -> Change {
+fn delete_key(user: &str, id: &str, reason: String) -> Change {
     Change::new(
         Action::Delete,
         Op::DeleteAccessKey {
@@ -49,8 +65,35 @@ fn delete_key(user: &str, id: &str, reason: &str) -> Change {
     )
 }
 
-/// Key rotation without state: a key past `max_age_days` is replaced (new key first) and deactivated; an inactive
-/// key past `max_age_days + grace_days` is deleted, which is at least `grace_days` after its deactivation.
+fn deactivate_key(user: &str, id: &str, reason: &str) -> Change {
+    Change::new(
+        Action::Update,
+        Op::UpdateAccessKey {
+            user: user.into(),
+            key_id: id.into(),
+            status: KeyStatus::Inactive,
+        },
+        reason,
+    )
+}
+
+/// `YYYY-MM-DD` of a time, for people.
+fn day_of(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .map(|d| d.date().to_string())
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// Key rotation without an outage, from live state alone (the tags are the record):
+///
+/// - a key whose secret was never delivered (created by iamspec, no tag) is deleted first: nobody can use it;
+/// - a key past `max_age_days` is replaced: the new key is created (and its secret delivered) before the old one
+///   is deactivated, and the deactivation is recorded (`inactive:<time>`);
+/// - an inactive key is deleted on an apply at least `grace_days` after its recorded deactivation, never by the
+///   apply that deactivated it; one found inactive without a record starts its grace now;
+/// - IAM allows two keys: with `count: 2` and no room, the oldest stale key is deleted to make room for its
+///   replacement, one key per apply, so an active, delivered key always remains; an inactive key inside its
+///   grace is never deleted to make room (the rotation waits, and says until when).
 pub(super) fn plan_keys(
     name: &str,
     policy: KeyPolicy,
@@ -60,84 +103,113 @@ pub(super) fn plan_keys(
 ) -> KeyChanges {
     let mut out = KeyChanges::default();
     let max_age = i64::from(policy.max_age_days) * DAY;
-    let expire = max_age + i64::from(policy.grace_days) * DAY;
-    let mut keys: Vec<_> = have.access_keys.iter().collect();
+    let grace = i64::from(policy.grace_days) * DAY;
+    let mut keys: Vec<&AccessKey> = have.access_keys.iter().collect();
     keys.sort_by_key(|k| (k.created, k.id.clone()));
-    let age = |k: &AccessKey| now - k.created;
-    let mut deletes: Vec<(&str, &str)> = Vec::new();
-    let mut deactivate = Vec::new();
-    let mut fresh: Vec<&AccessKey> = Vec::new();
-    let mut waiting = Vec::new();
     let since: Option<i64> = have.tags.get(KEYS_SINCE_TAG).and_then(|v| v.parse().ok());
-    for key in &keys {
-        let undelivered = since.is_some_and(|s| key.created >= s)
-            && !have
-                .tags
-                .contains_key(&format!("{KEY_TAG_PREFIX}{}", key.id));
-        if undelivered {
-            deletes.push((
+    let notice = |kind, message: String| Notice {
+        kind,
+        target: Target::User(name.to_owned()),
+        message,
+    };
+    let tag = |id: &str| format!("{KEY_TAG_PREFIX}{id}");
+
+    let (mut fresh, mut stale, mut waiting) = (Vec::new(), Vec::new(), Vec::new());
+    for key in keys {
+        let m = mark(have, &key.id);
+        if m == Mark::None && since.is_some_and(|s| key.created >= s) {
+            out.first.push(delete_key(
+                name,
                 &key.id,
-                "created by iamspec, but its secret was never delivered",
+                "created by iamspec, but its secret was never delivered".into(),
             ));
             continue;
         }
-        match key.status {
-            KeyStatus::Inactive if age(key) >= expire => {
-                deletes.push((&key.id, "inactive past its grace period"))
-            }
-            KeyStatus::Inactive => waiting.push(*key),
-            KeyStatus::Active if age(key) > max_age => {
-                notices.push(Notice {
-                    kind: NoticeKind::StaleKey,
-                    target: Target::User(name.to_owned()),
-                    message: format!(
-                        "access key {} is {} days old (max_age_days {})",
-                        key.id,
-                        age(key) / DAY,
-                        policy.max_age_days
+        match (key.status, m) {
+            (KeyStatus::Inactive, Mark::Inactive(at)) if at <= now && now - at >= grace => {
+                out.first.push(delete_key(
+                    name,
+                    &key.id,
+                    format!(
+                        "inactive since {} (grace_days {})",
+                        day_of(at),
+                        policy.grace_days
                     ),
-                });
-                deactivate.push(*key);
+                ));
             }
-            KeyStatus::Active => fresh.push(key),
+            (KeyStatus::Inactive, m) => {
+                // Grace starts at the recorded deactivation, or now for a key found inactive without one.
+                let at = match m {
+                    Mark::Inactive(at) => at,
+                    Mark::None | Mark::Delivered => now,
+                };
+                out.marks.insert(tag(&key.id), format!("{INACTIVE_MARK}{at}"));
+                waiting.push((key, at));
+                notices.push(notice(
+                    NoticeKind::InactiveKey,
+                    format!(
+                        "inactive access key {} is deleted by an apply on or after {}",
+                        key.id,
+                        day_of(at + grace)
+                    ),
+                ));
+            }
+            (KeyStatus::Active, m) => {
+                if m != Mark::None {
+                    out.marks.insert(tag(&key.id), "delivered".to_owned());
+                }
+                if now - key.created > max_age {
+                    notices.push(notice(
+                        NoticeKind::StaleKey,
+                        format!(
+                            "access key {} is {} days old (max_age_days {})",
+                            key.id,
+                            (now - key.created) / DAY,
+                            policy.max_age_days
+                        ),
+                    ));
+                    stale.push(key);
+                } else {
+                    fresh.push(key);
+                }
+            }
         }
     }
-    // More fresh keys than wanted: the oldest go.
+
+    // More fresh keys than wanted (the count went down): the oldest are deactivated, then deleted after grace.
+    let mut deactivate: Vec<(&AccessKey, &str)> = Vec::new();
     while fresh.len() > policy.count {
-        let k = fresh.remove(0);
-        deletes.push((&k.id, "more active keys than access_keys.count"));
+        deactivate.push((fresh.remove(0), "more active keys than access_keys.count"));
     }
-    let creates = policy.count - fresh.len();
-    // Stay within IAM's two keys: make room by deleting waiting inactive keys, then stale ones, oldest first.
-    let mut total = keys.len() - deletes.len();
-    let mut room_first: Vec<(&str, &str)> = Vec::new();
-    let mut waiting_iter = waiting.iter();
-    let mut stale_iter = deactivate.clone().into_iter();
-    let mut deactivated = Vec::new();
-    while total + creates > ACCESS_KEY_LIMIT {
-        if let Some(k) = waiting_iter.next() {
-            room_first.push((&k.id, "makes room for a new key"));
-        } else if let Some(k) = stale_iter.next() {
-            room_first.push((&k.id, "stale; makes room for its replacement"));
-            deactivated.push(k.id.clone());
-        } else {
-            break;
+
+    let live_after = fresh.len() + stale.len() + waiting.len() + deactivate.len();
+    let mut room = ACCESS_KEY_LIMIT.saturating_sub(live_after);
+    let need = policy.count.saturating_sub(fresh.len());
+    if need > room && room == 0 && waiting.is_empty() && deactivate.is_empty() {
+        // No room and nothing to wait for: the oldest stale key goes first, if another active key remains.
+        if !stale.is_empty() && fresh.len() + stale.len() >= 2 {
+            let k = stale.remove(0);
+            out.marks.remove(&tag(&k.id));
+            out.first.push(delete_key(
+                name,
+                &k.id,
+                "stale; IAM allows two keys, so it goes before its replacement (one per apply)".into(),
+            ));
+            room = 1;
         }
-        total -= 1;
     }
-    for k in waiting_iter {
-        notices.push(Notice {
-            kind: NoticeKind::InactiveKey,
-            target: Target::User(name.to_owned()),
-            message: format!(
-                "inactive access key {} is deleted {} days after creation",
-                k.id,
-                expire / DAY
-            ),
-        });
-    }
-    for (id, reason) in room_first {
-        out.first.push(delete_key(name, id, reason));
+    let creates = need.min(room);
+    if creates < need {
+        if let Some((w, at)) = waiting.iter().min_by_key(|(_, at)| *at) {
+            notices.push(notice(
+                NoticeKind::InactiveKey,
+                format!(
+                    "a new access key waits for room: IAM allows two, and inactive key {} stays until {}",
+                    w.id,
+                    day_of(at + grace)
+                ),
+            ));
+        }
     }
     for _ in 0..creates {
         out.adds.push(Change::new(
@@ -146,58 +218,51 @@ pub(super) fn plan_keys(
             "access_keys.count",
         ));
     }
-    for k in deactivate.iter().filter(|k| !deactivated.contains(&k.id)) {
-        out.removes.push(Change::new(
-            Action::Update,
-            Op::UpdateAccessKey {
-                user: name.into(),
-                key_id: k.id.clone(),
-                status: KeyStatus::Inactive,
-            },
-            "older than max_age_days; replaced",
-        ));
-    }
-    // Keys nobody can or should use go before any new key: they count against IAM's limit of two.
-    for (id, reason) in deletes {
-        out.first.push(delete_key(name, id, reason));
+    // A stale key is deactivated only once enough fresh keys exist without it (after this apply's creates):
+    // the newest stale keys stay active while they are still needed to reach `count`.
+    let fresh_after = fresh.len() + creates;
+    let keep_active = policy.count.saturating_sub(fresh_after);
+    let retire = stale.len().saturating_sub(keep_active);
+    deactivate.extend(
+        stale
+            .iter()
+            .take(retire)
+            .map(|k| (*k, "older than max_age_days; its replacement is active")),
+    );
+    for (k, reason) in deactivate {
+        out.marks
+            .insert(tag(&k.id), format!("{INACTIVE_MARK}{now}"));
+        out.removes.push(deactivate_key(name, &k.id, reason));
     }
     out
 }
 
 /// iamspec's bookkeeping tags a live user should carry: with keys declared, `keys-since` (kept, or set when this
-/// plan creates the first key) and the delivery tags of keys that still exist; without, whatever bookkeeping is
-/// there stays untouched.
+/// plan creates the first key) and each remaining key's mark (`delivered`, `inactive:<time>`); without keys
+/// declared, whatever bookkeeping is there stays untouched.
 pub(super) fn internal_tags(
-    declares_keys: bool,
+    keys: Option<&KeyChanges>,
     have: &User,
     now: i64,
-    creates_keys: bool,
 ) -> BTreeMap<String, String> {
-    let mut tags: BTreeMap<String, String> = BTreeMap::new();
-    if !declares_keys {
-        tags.extend(
-            have.tags
-                .iter()
-                .filter(|(k, _)| is_internal_tag(k))
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
-        return tags;
-    }
+    let Some(keys) = keys else {
+        return have
+            .tags
+            .iter()
+            .filter(|(k, _)| is_internal_tag(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+    };
+    let mut tags = keys.marks.clone();
     // Set when iamspec first creates a key for the user: keys older than the mark are someone else's.
     match have.tags.get(KEYS_SINCE_TAG) {
         Some(since) => {
             tags.insert(KEYS_SINCE_TAG.to_owned(), since.clone());
         }
-        None if creates_keys => {
+        None if keys.creates() => {
             tags.insert(KEYS_SINCE_TAG.to_owned(), now.to_string());
         }
         None => {}
-    }
-    for key in &have.access_keys {
-        let tag = format!("{KEY_TAG_PREFIX}{}", key.id);
-        if let Some(v) = have.tags.get(&tag) {
-            tags.insert(tag, v.clone());
-        }
     }
     tags
 }
@@ -206,15 +271,18 @@ pub(super) fn internal_tags(
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
+    use proptest::prelude::*;
+
     use super::*;
     use crate::backend::local::LocalAccount;
     use crate::backend::Outcome;
     use crate::diff::{diff, DiffOptions};
-    use crate::model::Account;
-    use crate::spec::KeyPolicy;
+    use crate::model::{Account, OWNER_TAG};
     use crate::spec::{Spec, SpecUser};
 
-    fn spec(count: usize) -> Spec {
+    const GRACE_DAYS: u32 = 7;
+
+    fn spec(count: usize, adopt: bool) -> Spec {
         Spec {
             account_id: None,
             owner: "iamspec".into(),
@@ -228,155 +296,336 @@ mod tests {
                 access_keys: Some(KeyPolicy {
                     count,
                     max_age_days: 90,
-                    grace_days: 7,
+                    grace_days: GRACE_DAYS,
                 }),
+                adopt,
                 ..SpecUser::new("svc")
             }],
         }
     }
 
-    /// Plans and applies on simulated day `day`, delivering secrets as the executor does. Returns the ops.
-    fn day(acct: &mut LocalAccount, spec: &Spec, day: i64) -> Vec<String> {
-        let now = day * DAY;
-        let live = Account {
-            users: acct.users.clone(),
-            ..Account::default()
-        };
-        let plan = diff(
-            spec,
-            &live,
-            &DiffOptions {
+    /// Applies plans on simulated days as the executor would (each new key's secret delivered, then tagged), and
+    /// checks the safety rules after every single operation.
+    struct Sim {
+        acct: LocalAccount,
+        spec: Spec,
+        /// Keys whose secret reached someone: created and delivered here, or hand-made before iamspec.
+        delivered: BTreeSet<String>,
+        /// When each key was deactivated by an apply, in seconds.
+        deactivated: BTreeMap<String, i64>,
+    }
+
+    impl Sim {
+        fn new(count: usize) -> Self {
+            Self {
+                acct: LocalAccount::default(),
+                spec: spec(count, false),
+                delivered: BTreeSet::new(),
+                deactivated: BTreeMap::new(),
+            }
+        }
+
+        fn keys(&self) -> Vec<AccessKey> {
+            self.acct
+                .users
+                .get("svc")
+                .map(|u| u.access_keys.clone())
+                .unwrap_or_default()
+        }
+
+        fn active_delivered(&self) -> usize {
+            self.keys()
+                .iter()
+                .filter(|k| k.status == KeyStatus::Active && self.delivered.contains(&k.id))
+                .count()
+        }
+
+        /// One apply at `now` (seconds): the ops, by API name.
+        fn apply_at(&mut self, now: i64) -> Vec<String> {
+            let live = Account {
+                users: self.acct.users.clone(),
+                ..Account::default()
+            };
+            let opts = DiffOptions {
                 now,
                 only: None,
                 account_id: None,
-            },
-        )
-        .unwrap();
-        let mut rng = rand::rng();
-        for c in &plan.changes {
-            if let Outcome::AccessKey(k) = acct.apply(&c.op, now, &mut rng).unwrap() {
-                let tags =
-                    BTreeMap::from([(format!("{KEY_TAG_PREFIX}{}", k.id), "delivered".to_owned())]);
-                acct.apply(&Op::TagUser { user: k.user, tags }, now, &mut rng)
-                    .unwrap();
+            };
+            let plan = diff(&self.spec, &live, &opts).unwrap();
+            let mut rng = rand::rng();
+            let had_key = self.active_delivered() > 0;
+            for c in &plan.changes {
+                if let Op::DeleteAccessKey { key_id, .. } = &c.op {
+                    let was_active = self
+                        .keys()
+                        .iter()
+                        .any(|k| &k.id == key_id && k.status == KeyStatus::Active);
+                    match self.deactivated.get(key_id) {
+                        Some(at) => assert!(
+                            now - at >= i64::from(GRACE_DAYS) * DAY,
+                            "{key_id} deleted {}s after its deactivation",
+                            now - at
+                        ),
+                        // Never deactivated: only an undelivered key, or a stale one making room (count 2).
+                        None => assert!(
+                            !self.delivered.contains(key_id) || was_active,
+                            "{key_id} deleted inactive without a recorded deactivation"
+                        ),
+                    }
+                }
+                match self.acct.apply(&c.op, now, &mut rng).unwrap() {
+                    Outcome::AccessKey(k) => {
+                        let tags = BTreeMap::from([(
+                            format!("{KEY_TAG_PREFIX}{}", k.id),
+                            "delivered".to_owned(),
+                        )]);
+                        self.acct
+                            .apply(&Op::TagUser { user: k.user, tags }, now, &mut rng)
+                            .unwrap();
+                        self.delivered.insert(k.id);
+                    }
+                    Outcome::Done => {}
+                }
+                if let Op::UpdateAccessKey {
+                    key_id,
+                    status: KeyStatus::Inactive,
+                    ..
+                } = &c.op
+                {
+                    self.deactivated.insert(key_id.clone(), now);
+                }
+                if had_key {
+                    assert!(
+                        self.active_delivered() >= 1,
+                        "no active delivered key after {:?}: {:?}",
+                        c.op,
+                        self.keys()
+                    );
+                }
             }
+            plan.changes
+                .iter()
+                .map(|c| c.op.api_name().to_owned())
+                .collect()
         }
-        plan.changes
-            .iter()
-            .map(|c| c.op.api_name().to_owned())
-            .collect()
+
+        fn day(&mut self, day: i64) -> Vec<String> {
+            self.apply_at(day * DAY)
+        }
+
+        /// Days since creation and status of each key, oldest first.
+        fn state(&self) -> Vec<(i64, KeyStatus)> {
+            let mut keys = self.keys();
+            keys.sort_by_key(|k| k.created);
+            keys.iter().map(|k| (k.created / DAY, k.status)).collect()
+        }
     }
 
-    fn statuses(acct: &LocalAccount) -> Vec<(i64, KeyStatus)> {
-        acct.users["svc"]
-            .access_keys
-            .iter()
-            .map(|k| (k.created / DAY, k.status))
-            .collect()
-    }
+    use KeyStatus::{Active, Inactive};
 
+    /// regression: grace was counted from creation, so a 100-day-old key was deactivated and then deleted by the
+    /// very next apply, seconds later.
     #[test]
-    fn one_key_rotates_new_first_then_deletes_after_grace() {
-        let mut acct = LocalAccount::default();
-        let s = spec(1);
-        assert_eq!(day(&mut acct, &s, 0), vec!["CreateUser", "CreateAccessKey"]);
+    fn one_key_rotates_new_first_and_is_deleted_only_after_grace() {
+        let mut sim = Sim::new(1);
+        assert_eq!(sim.day(0), ["CreateUser", "CreateAccessKey"]);
+        assert!(sim.day(90).is_empty(), "not stale at exactly 90 days");
+        assert_eq!(
+            sim.day(100),
+            ["TagUser", "CreateAccessKey", "UpdateAccessKey"]
+        );
+        assert_eq!(sim.state(), [(0, Inactive), (100, Active)]);
         assert!(
-            day(&mut acct, &s, 90).is_empty(),
-            "not stale at exactly 90 days"
+            sim.apply_at(100 * DAY + 10).is_empty(),
+            "seconds later: nothing deleted"
+        );
+        assert!(sim.day(106).is_empty(), "inside the grace period");
+        assert_eq!(sim.day(107), ["DeleteAccessKey", "UntagUser"]);
+        assert_eq!(sim.state(), [(100, Active)]);
+        assert!(sim.day(108).is_empty());
+    }
+
+    /// regression: with `count: 2` and both keys stale, both were deleted at once.
+    #[test]
+    fn two_stale_keys_rotate_one_per_apply() {
+        let mut sim = Sim::new(2);
+        assert_eq!(
+            sim.day(0),
+            ["CreateUser", "CreateAccessKey", "CreateAccessKey"]
         );
         assert_eq!(
-            day(&mut acct, &s, 91),
-            vec!["CreateAccessKey", "UpdateAccessKey"]
+            sim.day(91),
+            ["DeleteAccessKey", "CreateAccessKey", "UntagUser"]
         );
+        assert_eq!(sim.state(), [(0, Active), (91, Active)]);
         assert_eq!(
-            statuses(&acct),
-            vec![(0, KeyStatus::Inactive), (91, KeyStatus::Active)]
+            sim.day(92),
+            ["DeleteAccessKey", "CreateAccessKey", "UntagUser"]
         );
-        assert!(day(&mut acct, &s, 96).is_empty(), "inside the grace period");
-        assert_eq!(day(&mut acct, &s, 97), vec!["DeleteAccessKey", "UntagUser"]);
-        assert_eq!(statuses(&acct), vec![(91, KeyStatus::Active)]);
-        assert!(day(&mut acct, &s, 98).is_empty());
+        assert_eq!(sim.state(), [(91, Active), (92, Active)]);
+        assert!(sim.day(93).is_empty());
     }
 
     #[test]
-    fn two_keys_delete_the_stale_one_first() {
-        let mut acct = LocalAccount::default();
-        let s = spec(2);
+    fn a_missed_month_rotates_on_the_next_apply_and_still_waits_for_grace() {
+        let mut sim = Sim::new(1);
+        sim.day(0);
         assert_eq!(
-            day(&mut acct, &s, 0),
-            vec!["CreateUser", "CreateAccessKey", "CreateAccessKey"]
+            sim.day(130),
+            ["TagUser", "CreateAccessKey", "UpdateAccessKey"]
         );
-        let ops = day(&mut acct, &s, 91);
+        assert!(sim.day(136).is_empty());
+        assert_eq!(sim.day(137), ["DeleteAccessKey", "UntagUser"]);
+    }
+
+    #[test]
+    fn an_adopted_users_old_key_is_replaced_then_deleted_after_grace() {
+        let mut sim = Sim::new(1);
+        sim.spec = spec(1, true);
+        let mut rng = rand::rng();
+        sim.acct
+            .apply(
+                &Op::CreateUser {
+                    user: "svc".into(),
+                    path: "/".into(),
+                    tags: BTreeMap::new(),
+                },
+                0,
+                &mut rng,
+            )
+            .unwrap();
+        let Outcome::AccessKey(old) = sim
+            .acct
+            .apply(&Op::CreateAccessKey { user: "svc".into() }, 0, &mut rng)
+            .unwrap()
+        else {
+            panic!("no key")
+        };
+        sim.delivered.insert(old.id);
+        // The first run sees a 200-day-old key someone made by hand.
         assert_eq!(
-            &ops[..4],
-            [
-                "DeleteAccessKey",
-                "DeleteAccessKey",
-                "CreateAccessKey",
-                "CreateAccessKey"
-            ]
+            sim.day(200),
+            ["TagUser", "CreateAccessKey", "UpdateAccessKey"],
+            "adopt, replace, deactivate"
         );
+        assert_eq!(sim.state(), [(0, Inactive), (200, Active)]);
+        assert!(sim.day(206).is_empty());
+        assert_eq!(sim.day(207), ["DeleteAccessKey", "UntagUser"]);
+    }
+
+    #[test]
+    fn a_key_found_inactive_starts_its_grace_at_first_sight() {
+        let mut sim = Sim::new(1);
+        sim.day(0);
+        let id = sim.keys()[0].id.clone();
+        // Someone deactivates it by hand on day 40.
+        sim.acct
+            .apply(
+                &Op::UpdateAccessKey {
+                    user: "svc".into(),
+                    key_id: id.clone(),
+                    status: Inactive,
+                },
+                40 * DAY,
+                &mut rand::rng(),
+            )
+            .unwrap();
+        assert_eq!(sim.day(50), ["TagUser", "CreateAccessKey"]);
         assert_eq!(
-            statuses(&acct),
-            vec![(91, KeyStatus::Active), (91, KeyStatus::Active)]
+            sim.acct.users["svc"].tags[&format!("{KEY_TAG_PREFIX}{id}")],
+            format!("inactive:{}", 50 * DAY)
         );
-        assert!(day(&mut acct, &s, 92).is_empty());
+        sim.deactivated.insert(id, 50 * DAY);
+        assert!(sim.day(56).is_empty());
+        assert_eq!(sim.day(57), ["DeleteAccessKey", "UntagUser"]);
     }
 
     #[test]
     fn a_key_without_delivery_is_replaced() {
-        let mut acct = LocalAccount::default();
-        let s = spec(1);
-        day(&mut acct, &s, 0);
+        let mut sim = Sim::new(1);
+        sim.day(0);
         // A crash between CreateAccessKey and storing the secret: a key with no delivery tag.
-        let mut rng = rand::rng();
-        let tag = acct.users["svc"]
+        let tag = sim.acct.users["svc"]
             .tags
             .keys()
             .find(|k| k.starts_with(KEY_TAG_PREFIX))
             .unwrap()
             .clone();
-        acct.apply(
-            &Op::UntagUser {
-                user: "svc".into(),
-                keys: vec![tag],
-            },
-            DAY,
-            &mut rng,
-        )
-        .unwrap();
-        assert_eq!(
-            day(&mut acct, &s, 1),
-            vec!["DeleteAccessKey", "CreateAccessKey"]
-        );
-        assert_eq!(acct.users["svc"].access_keys.len(), 1);
-        assert!(day(&mut acct, &s, 2).is_empty());
+        let id = tag.trim_start_matches(KEY_TAG_PREFIX).to_owned();
+        sim.delivered.remove(&id);
+        sim.acct
+            .apply(
+                &Op::UntagUser {
+                    user: "svc".into(),
+                    keys: vec![tag],
+                },
+                DAY,
+                &mut rand::rng(),
+            )
+            .unwrap();
+        assert_eq!(sim.day(1), ["DeleteAccessKey", "CreateAccessKey"]);
+        assert_eq!(sim.keys().len(), 1);
+        assert!(sim.day(2).is_empty());
     }
 
     #[test]
     fn keys_older_than_keys_since_are_kept_on_adoption() {
-        let mut acct = LocalAccount::default();
+        let mut sim = Sim::new(1);
+        sim.spec = spec(1, true);
         let mut rng = rand::rng();
-        acct.apply(
-            &Op::CreateUser {
-                user: "svc".into(),
-                path: "/".into(),
-                tags: BTreeMap::new(),
-            },
-            0,
-            &mut rng,
-        )
-        .unwrap();
-        acct.apply(&Op::CreateAccessKey { user: "svc".into() }, 0, &mut rng)
+        sim.acct
+            .apply(
+                &Op::CreateUser {
+                    user: "svc".into(),
+                    path: "/".into(),
+                    tags: BTreeMap::new(),
+                },
+                0,
+                &mut rng,
+            )
             .unwrap();
-        let mut s = spec(1);
-        s.users[0].adopt = true;
-        assert_eq!(
-            day(&mut acct, &s, 10),
-            vec!["TagUser"],
-            "the hand-made key is not touched"
-        );
-        assert_eq!(acct.users["svc"].access_keys.len(), 1);
-        assert!(day(&mut acct, &s, 11).is_empty());
+        sim.acct
+            .apply(&Op::CreateAccessKey { user: "svc".into() }, 0, &mut rng)
+            .unwrap();
+        assert_eq!(sim.day(10), ["TagUser"], "the hand-made key is not touched");
+        assert!(sim.acct.users["svc"].is_owned_by("iamspec"));
+        assert_eq!(sim.keys().len(), 1);
+        assert!(sim.day(11).is_empty());
+        assert!(!sim.acct.users["svc"].tags.contains_key(OWNER_TAG) || sim.day(12).is_empty());
+    }
+
+    proptest! {
+        /// Any schedule of applies (gaps from hours to months) keeps the rules, and reaches a steady state with
+        /// `count` active keys and nothing else once applies become frequent.
+        #[test]
+        fn any_schedule_of_applies_is_safe(
+            count in 1usize..=2,
+            gaps in proptest::collection::vec(0i64..(120 * DAY), 1..25),
+        ) {
+            let mut sim = Sim::new(count);
+            let mut now = 0;
+            sim.apply_at(now);
+            for gap in gaps {
+                now += gap;
+                sim.apply_at(now);
+                let active = sim.keys().iter().filter(|k| k.status == Active).count();
+                prop_assert!(active >= 1.min(count));
+                prop_assert!(sim.keys().len() <= ACCESS_KEY_LIMIT);
+            }
+            // Once applies are daily: exactly `count` active keys, none stale, and any inactive key is inside
+            // the grace period that started when it was deactivated.
+            for _ in 0..3 {
+                now += DAY;
+                sim.apply_at(now);
+            }
+            let keys = sim.keys();
+            let active: Vec<&AccessKey> = keys.iter().filter(|k| k.status == Active).collect();
+            prop_assert_eq!(active.len(), count, "{:?}", keys);
+            prop_assert!(active.iter().all(|k| now - k.created <= 90 * DAY), "{:?}", keys);
+            for k in keys.iter().filter(|k| k.status == Inactive) {
+                let at = sim.deactivated[&k.id];
+                prop_assert!(now - at < i64::from(GRACE_DAYS) * DAY, "{:?} deactivated at {}", k, at);
+            }
+        }
     }
 }

@@ -1,12 +1,12 @@
 //! The diff of one user: desired against live, field by field (tags, inline policies, attachments, groups,
 //! boundary, keys), ordered additions before removals unless a quota forces a removal first.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::desired::DesiredUser;
 use super::keys::{internal_tags, plan_keys, KeyChanges};
 use super::policies::grant_changes;
-use crate::model::{is_internal_tag, User, KEYS_SINCE_TAG, KEY_TAG_PREFIX};
+use crate::model::{is_internal_tag, User, KEYS_SINCE_TAG};
 use crate::plan::{Action, Change, Notice, Op};
 use crate::policy::{PolicyDocument, INLINE_USER_LIMIT, TAG_LIMIT};
 
@@ -108,20 +108,9 @@ pub(super) fn update_user(
         .access_keys
         .map(|policy| plan_keys(name, policy, have, now, notices))
         .unwrap_or_default();
-    want.user.tags.extend(internal_tags(
-        want.access_keys.is_some(),
-        have,
-        now,
-        keys.creates(),
-    ));
-    {
-        // A key deleted by this plan takes its delivery tag with it.
-        let doomed: BTreeSet<&str> = keys.deleted().collect();
-        want.user.tags.retain(|k, _| {
-            !k.strip_prefix(KEY_TAG_PREFIX)
-                .is_some_and(|id| doomed.contains(id))
-        });
-    }
+    // The keys' marks are desired tags: a key deleted by this plan has none, so its tag goes with it.
+    let declared = want.access_keys.is_some().then_some(&keys);
+    want.user.tags.extend(internal_tags(declared, have, now));
     let mut out = Ordered::default();
     tags(&want, have, owned, &mut out);
     inline_policies(&want, have, &mut out);

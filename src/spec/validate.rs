@@ -401,12 +401,9 @@ fn validate_user(
         }
         tags.insert(key.clone(), value.clone());
     }
-    // iamspec's own tags: the owner tag, and with keys `keys-since` plus one delivery tag per key.
-    let key_count = raw
-        .access_keys
-        .as_ref()
-        .map(|k| k.count.unwrap_or(1) as usize);
-    let reserved = 1 + key_count.map_or(0, |n| 1 + n.min(ACCESS_KEY_LIMIT));
+    // iamspec's own tags: the owner tag, and with keys `keys-since` plus one tag per key. During a rotation a user
+    // holds IAM's two keys whatever its count, each with its tag.
+    let reserved = 1 + raw.access_keys.as_ref().map_or(0, |_| 1 + ACCESS_KEY_LIMIT);
     if tags.len() + reserved > TAG_LIMIT {
         ctx.error_at_key(
             &sub(Seg::Key("tags")),
