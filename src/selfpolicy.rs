@@ -1,117 +1,280 @@
-//! The least-privilege IAM policy iamspec itself needs for a spec: reads on the account, writes only on users under
-//! the spec's path that carry its owner tag (or that it adopts).
+//! The least-privilege IAM policy iamspec itself needs for a spec (`iamspec self-policy`): account reads, creation
+//! of exactly the spec's users and policies (with the owner tag), writes only to users and policies carrying the
+//! owner tag, attachments of only the spec's policies, memberships of only the spec's groups, and the apply lock.
 
 use serde_json::{json, Value};
 
 use crate::model::OWNER_TAG;
 use crate::spec::Spec;
 
-/// Every IAM write or per-user read iamspec makes on users it manages.
-pub const USER_ACTIONS: [&str; 24] = [
-    "iam:AttachUserPolicy",
+/// IAM's size limit for a managed policy, whitespace excluded: beyond it, lists of ARNs fall back to the path.
+const POLICY_LIMIT: usize = crate::policy::MANAGED_POLICY_LIMIT;
+
+/// Writes and per-user reads on users the spec owns, besides attachments and boundaries (conditioned on what is
+/// attached) and prune's deletions.
+const OWNED_USER_ACTIONS: [&str; 10] = [
     "iam:CreateAccessKey",
-    "iam:DeactivateMFADevice",
     "iam:DeleteAccessKey",
+    "iam:DeleteUserPermissionsBoundary",
+    "iam:DeleteUserPolicy",
+    "iam:DetachUserPolicy",
+    "iam:ListAccessKeys",
+    "iam:PutUserPolicy",
+    "iam:TagUser",
+    "iam:UntagUser",
+    "iam:UpdateAccessKey",
+];
+
+/// What prune needs on an owned user that left the spec.
+const PRUNE_USER_ACTIONS: [&str; 11] = [
+    "iam:DeactivateMFADevice",
     "iam:DeleteLoginProfile",
     "iam:DeleteServiceSpecificCredential",
     "iam:DeleteSigningCertificate",
     "iam:DeleteSSHPublicKey",
     "iam:DeleteUser",
-    "iam:DeleteUserPermissionsBoundary",
-    "iam:DeleteUserPolicy",
-    "iam:DetachUserPolicy",
     "iam:GetLoginProfile",
-    "iam:ListAccessKeys",
     "iam:ListMFADevices",
     "iam:ListServiceSpecificCredentials",
     "iam:ListSigningCertificates",
     "iam:ListSSHPublicKeys",
-    "iam:PutUserPermissionsBoundary",
-    "iam:PutUserPolicy",
-    "iam:TagUser",
-    "iam:UntagUser",
-    "iam:UpdateAccessKey",
-    "iam:ListUserTags",
 ];
+
+/// The policy for a spec, and notes for people (printed to stderr).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelfPolicy {
+    /// The policy document.
+    pub document: Value,
+    /// Where the policy had to be wider than ideal, and why.
+    pub notes: Vec<String>,
+}
 
 /// The policy document for `spec`.
 #[must_use]
-pub fn policy(spec: &Spec) -> Value {
+pub fn policy(spec: &Spec) -> SelfPolicy {
     let account = spec.account_id.as_deref().unwrap_or("*");
-    let path_users = format!("arn:aws:iam::{account}:user{}*", spec.path);
+    let mut notes = Vec::new();
+    if spec.account_id.is_none() {
+        notes.push(
+            "the spec pins no account_id: ARNs name every account (`*`); pin it for a tighter policy".into(),
+        );
+    }
+    let arn = |kind: &str, rest: &str| format!("arn:aws:iam::{account}:{kind}/{rest}");
+    let path = spec.path.trim_start_matches('/');
+    let path_users = arn("user", &format!("{path}*"));
+    let path_policies = arn("policy", &format!("{path}*"));
+    let owner = &spec.owner;
+    let request_tag = json!({ "StringEquals": { format!("aws:RequestTag/{OWNER_TAG}"): owner } });
+    let user_tag = json!({ "StringEquals": { format!("iam:ResourceTag/{OWNER_TAG}"): owner } });
+    let policy_tag = json!({ "StringEquals": { format!("aws:ResourceTag/{OWNER_TAG}"): owner } });
+
     let adopted: Vec<String> = spec
         .users
         .iter()
         .filter(|u| u.adopt)
-        .flat_map(|u| {
-            [
-                format!("arn:aws:iam::{account}:user/{}", u.name),
-                format!("arn:aws:iam::{account}:user/*/{}", u.name),
-            ]
-        })
+        .flat_map(|u| [arn("user", &u.name), arn("user", &format!("*/{}", u.name))])
         .collect();
-    let mut managed = vec![path_users.clone()];
-    managed.extend(adopted.iter().cloned());
-    let owner_condition =
-        |key: &str| json!({ "StringEquals": { format!("{key}/{OWNER_TAG}"): spec.owner } });
-    let mut statements = vec![
-        json!({
-            "Sid": "ReadAccount",
-            "Effect": "Allow",
-            "Action": ["iam:GetAccountAuthorizationDetails", "iam:GetAccountSummary"],
-            "Resource": "*"
-        }),
-        json!({
-            "Sid": "CreateOwnedUsers",
+    let mut owned_users = vec![path_users.clone()];
+    owned_users.extend(adopted.iter().cloned());
+    let spec_policy_arns: Vec<String> = spec
+        .policies
+        .iter()
+        .map(|p| arn("policy", &format!("{path}{}", p.name)))
+        .collect();
+
+    let mut statements = vec![json!({
+        "Sid": "ReadAccount",
+        "Effect": "Allow",
+        "Action": ["iam:GetAccountAuthorizationDetails"],
+        "Resource": "*"
+    })];
+    // Ownership of policies under the path is their tag, read where it matters.
+    statements.push(json!({
+        "Sid": "ReadPolicyOwners",
+        "Effect": "Allow",
+        "Action": ["iam:ListPolicyTags"],
+        "Resource": path_policies
+    }));
+    if !spec.users.is_empty() {
+        let names: Vec<String> = spec
+            .users
+            .iter()
+            .map(|u| arn("user", &format!("{path}{}", u.name)))
+            .collect();
+        statements.push(json!({
+            "Sid": "CreateSpecUsers",
             "Effect": "Allow",
             "Action": ["iam:CreateUser", "iam:TagUser"],
-            "Resource": path_users,
-            "Condition": owner_condition("aws:RequestTag")
-        }),
-        json!({
-            "Sid": "ManageOwnedUsers",
-            "Effect": "Allow",
-            "Action": USER_ACTIONS,
-            "Resource": managed,
-            "Condition": owner_condition("iam:ResourceTag")
-        }),
-        json!({
-            "Sid": "GroupMemberships",
-            "Effect": "Allow",
-            "Action": ["iam:AddUserToGroup", "iam:RemoveUserFromGroup"],
-            "Resource": format!("arn:aws:iam::{account}:group/*")
-        }),
-    ];
-    if !spec.policies.is_empty() || spec.prune {
+            "Resource": names,
+            "Condition": request_tag
+        }));
+    }
+    let mut owned_actions: Vec<&str> = OWNED_USER_ACTIONS.to_vec();
+    if spec.prune {
+        owned_actions.extend(PRUNE_USER_ACTIONS);
+        owned_actions.sort_unstable();
+    }
+    statements.push(json!({
+        "Sid": "ManageOwnedUsers",
+        "Effect": "Allow",
+        "Action": owned_actions,
+        "Resource": owned_users,
+        "Condition": user_tag
+    }));
+    let attachable: Vec<String> = spec
+        .users
+        .iter()
+        .flat_map(|u| u.managed_policies.iter().cloned())
+        .chain(spec_policy_arns.iter().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !attachable.is_empty() {
         statements.push(json!({
-            "Sid": "ManageSharedPolicies",
+            "Sid": "AttachSpecPolicies",
             "Effect": "Allow",
-            "Action": ["iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:DeletePolicy", "iam:TagPolicy"],
-            "Resource": format!("arn:aws:iam::{account}:policy{}*", spec.path)
+            "Action": ["iam:AttachUserPolicy"],
+            "Resource": owned_users,
+            "Condition": {
+                "StringEquals": { format!("iam:ResourceTag/{OWNER_TAG}"): owner },
+                "ArnEquals": { "iam:PolicyARN": attachable }
+            }
+        }));
+    }
+    let boundaries: std::collections::BTreeSet<&String> = spec
+        .users
+        .iter()
+        .filter_map(|u| u.permissions_boundary.as_ref())
+        .collect();
+    if !boundaries.is_empty() {
+        statements.push(json!({
+            "Sid": "SetSpecBoundaries",
+            "Effect": "Allow",
+            "Action": ["iam:PutUserPermissionsBoundary"],
+            "Resource": owned_users,
+            "Condition": {
+                "StringEquals": { format!("iam:ResourceTag/{OWNER_TAG}"): owner },
+                "ArnEquals": { "iam:PermissionsBoundary": boundaries }
+            }
         }));
     }
     if !adopted.is_empty() {
-        // An adopted user has no owner tag yet: tagging it is how iamspec takes it over.
+        // An adopted user has no owner tag yet: tagging it (with this owner) is how iamspec takes it over.
         statements.push(json!({
-            "Sid": "AdoptUsers",
+            "Sid": "AdoptSpecUsers",
             "Effect": "Allow",
-            "Action": ["iam:TagUser", "iam:ListAccessKeys"],
+            "Action": ["iam:TagUser"],
+            "Resource": adopted,
+            "Condition": request_tag
+        }));
+        statements.push(json!({
+            "Sid": "ReadAdoptedKeys",
+            "Effect": "Allow",
+            "Action": ["iam:ListAccessKeys"],
             "Resource": adopted
         }));
     }
-    json!({ "Version": "2012-10-17", "Statement": statements })
+    let groups: std::collections::BTreeSet<&String> =
+        spec.users.iter().flat_map(|u| u.groups.iter()).collect();
+    if !groups.is_empty() {
+        let group_arns: Vec<String> = groups
+            .iter()
+            .flat_map(|g| [arn("group", g), arn("group", &format!("*/{g}"))])
+            .collect();
+        statements.push(json!({
+            "Sid": "SpecGroupMemberships",
+            "Effect": "Allow",
+            "Action": ["iam:AddUserToGroup", "iam:RemoveUserFromGroup"],
+            "Resource": group_arns
+        }));
+    }
+    if !spec_policy_arns.is_empty() {
+        statements.push(json!({
+            "Sid": "CreateSpecPolicies",
+            "Effect": "Allow",
+            "Action": ["iam:CreatePolicy", "iam:TagPolicy"],
+            "Resource": spec_policy_arns,
+            "Condition": request_tag
+        }));
+        statements.push(json!({
+            "Sid": "VersionOwnedSpecPolicies",
+            "Effect": "Allow",
+            "Action": ["iam:CreatePolicyVersion", "iam:DeletePolicyVersion"],
+            "Resource": spec_policy_arns,
+            "Condition": policy_tag
+        }));
+    }
+    if spec.prune {
+        statements.push(json!({
+            "Sid": "PruneOwnedPolicies",
+            "Effect": "Allow",
+            "Action": ["iam:DeletePolicy", "iam:DeletePolicyVersion"],
+            "Resource": path_policies,
+            "Condition": policy_tag
+        }));
+    }
+    let lock = arn(
+        "policy",
+        &format!("{path}{}", crate::engine::lock::lock_name(owner)),
+    );
+    statements.push(json!({
+        "Sid": "TakeApplyLock",
+        "Effect": "Allow",
+        "Action": ["iam:CreatePolicy", "iam:TagPolicy"],
+        "Resource": lock,
+        "Condition": request_tag
+    }));
+    statements.push(json!({
+        "Sid": "ReleaseApplyLock",
+        "Effect": "Allow",
+        "Action": ["iam:GetPolicy", "iam:DeletePolicy"],
+        "Resource": lock
+    }));
+
+    // Too many spec users or policies for one managed policy: name them by path instead (still conditioned on
+    // the owner tag), and say so.
+    let mut document = json!({ "Version": "2012-10-17", "Statement": statements });
+    if size(&document) > POLICY_LIMIT {
+        for st in document["Statement"].as_array_mut().into_iter().flatten() {
+            match st["Sid"].as_str() {
+                Some("CreateSpecUsers") => st["Resource"] = json!(path_users),
+                Some("CreateSpecPolicies" | "VersionOwnedSpecPolicies") => {
+                    st["Resource"] = json!(path_policies);
+                }
+                _ => {}
+            }
+        }
+        notes.push(format!(
+            "the spec's users and policies, named one by one, exceed IAM's {POLICY_LIMIT}-character policy limit: creation is allowed by path ({path_users}) instead, still only with the owner tag"
+        ));
+    }
+    SelfPolicy { document, notes }
+}
+
+/// Size as IAM counts it: compact JSON, whitespace excluded.
+fn size(doc: &Value) -> usize {
+    crate::policy::non_whitespace_len(&doc.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn statement<'a>(doc: &'a Value, sid: &str) -> &'a Value {
+        doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .unwrap_or_else(|| panic!("no {sid}: {doc}"))
+    }
+
     #[test]
-    fn scopes_writes_to_path_and_owner() {
-        let text = "version: 1\naccount_id: \"123456789012\"\nowner: web\npath: /svc/\nusers:\n  a: {adopt: true}\n";
+    fn scopes_writes_to_owned_users_and_spec_objects() {
+        let text = "version: 1\naccount_id: \"123456789012\"\nowner: web\npath: /svc/\nusers:\n  a: {adopt: true}\n  b:\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    groups: [readers]\n";
         let spec = crate::spec::load("s.yaml", text).unwrap().spec;
-        let p = policy(&spec);
-        let manage = &p["Statement"][2];
+        let p = policy(&spec).document;
+        let manage = statement(&p, "ManageOwnedUsers");
         assert_eq!(
             manage["Resource"][0],
             "arn:aws:iam::123456789012:user/svc/*"
@@ -120,7 +283,53 @@ mod tests {
             manage["Condition"]["StringEquals"]["iam:ResourceTag/iamspec:owner"],
             "web"
         );
-        assert_eq!(p["Statement"][4]["Sid"], "AdoptUsers");
+        assert!(!manage["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "iam:AttachUserPolicy" || a == "iam:DeleteUser"));
+        let create = statement(&p, "CreateSpecUsers");
+        assert_eq!(
+            create["Resource"],
+            json!([
+                "arn:aws:iam::123456789012:user/svc/a",
+                "arn:aws:iam::123456789012:user/svc/b"
+            ])
+        );
+        let attach = statement(&p, "AttachSpecPolicies");
+        assert_eq!(
+            attach["Condition"]["ArnEquals"]["iam:PolicyARN"],
+            json!(["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"])
+        );
+        assert_eq!(
+            statement(&p, "SpecGroupMemberships")["Resource"][0],
+            "arn:aws:iam::123456789012:group/readers"
+        );
+        assert_eq!(
+            statement(&p, "AdoptSpecUsers")["Resource"][0],
+            "arn:aws:iam::123456789012:user/a"
+        );
+        assert_eq!(
+            statement(&p, "TakeApplyLock")["Resource"],
+            "arn:aws:iam::123456789012:policy/svc/iamspec-lock-web"
+        );
         assert!(crate::policy::PolicyDocument::from_value(&p).is_ok());
+        assert!(size(&p) <= POLICY_LIMIT);
+    }
+
+    #[test]
+    fn a_large_spec_falls_back_to_the_path_and_says_so() {
+        let mut text = String::from("version: 1\naccount_id: \"123456789012\"\nusers:\n");
+        for i in 0..400 {
+            text.push_str(&format!("  user-{i}: {{}}\n"));
+        }
+        let spec = crate::spec::load("s.yaml", &text).unwrap().spec;
+        let p = policy(&spec);
+        assert!(size(&p.document) <= POLICY_LIMIT, "{}", size(&p.document));
+        assert_eq!(
+            statement(&p.document, "CreateSpecUsers")["Resource"],
+            "arn:aws:iam::123456789012:user/iamspec/*"
+        );
+        assert_eq!(p.notes.len(), 1);
     }
 }

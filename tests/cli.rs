@@ -666,7 +666,11 @@ fn another_owners_objects_are_not_drift() {
     let a = acct.to_str().unwrap();
     let o = run(&["drift", "-f", &spec, "--local", a]);
     assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
-    assert!(out(&o).contains("bob: under /iamspec/ but owned by `team-b`"), "{}", out(&o));
+    assert!(
+        out(&o).contains("bob: under /iamspec/ but owned by `team-b`"),
+        "{}",
+        out(&o)
+    );
     let json = run(&["drift", "-f", &spec, "--local", a, "--format", "json"]);
     assert_eq!(json.status.code(), Some(0));
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
@@ -684,4 +688,62 @@ fn another_owners_objects_are_not_drift() {
     std::fs::write(&acct, live.to_string()).unwrap();
     let o = run(&["drift", "-f", &spec, "--local", a]);
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+}
+
+/// regression: two applies of different specs to one `--local` file both exited 0 and the file kept only one
+/// run's users. Every operation now re-reads and writes the file under a file lock.
+#[test]
+fn concurrent_applies_to_one_local_file_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let acct = dir.path().join("shared.json");
+    let spec = |team: &str| {
+        let mut body = format!("version: 1\nowner: {team}\npath: /{team}/\nusers:\n");
+        for i in 0..60 {
+            body.push_str(&format!(
+                "  {team}-{i}:\n    grants: [{{buckets: [{team}-bucket], access: read}}]\n"
+            ));
+        }
+        let path = dir.path().join(format!("{team}.yaml"));
+        std::fs::write(&path, body).unwrap();
+        path
+    };
+    let (a, b) = (spec("alpha"), spec("beta"));
+    let a_acct = acct.to_str().unwrap();
+    let (x, y) = std::thread::scope(|s| {
+        let one = s.spawn(|| {
+            run(&[
+                "apply",
+                "-f",
+                a.to_str().unwrap(),
+                "--local",
+                a_acct,
+                "--auto-approve",
+            ])
+        });
+        let two = s.spawn(|| {
+            run(&[
+                "apply",
+                "-f",
+                b.to_str().unwrap(),
+                "--local",
+                a_acct,
+                "--auto-approve",
+            ])
+        });
+        (one.join().unwrap(), two.join().unwrap())
+    });
+    assert_eq!(x.status.code(), Some(0), "{}", err(&x));
+    assert_eq!(y.status.code(), Some(0), "{}", err(&y));
+    let after: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&acct).unwrap()).unwrap();
+    let users = after["users"].as_object().unwrap();
+    assert_eq!(users.len(), 120, "both runs' users are there");
+    for spec in [&a, &b] {
+        let o = run(&["plan", "-f", spec.to_str().unwrap(), "--local", a_acct]);
+        assert!(out(&o).contains("No changes."), "{}", out(&o));
+    }
+    for team in ["alpha", "beta"] {
+        let lock = dir.path().join(format!("shared.json.iamspec-lock-{team}"));
+        assert!(!lock.exists(), "{} released", lock.display());
+    }
 }

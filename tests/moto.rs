@@ -85,11 +85,7 @@ fn apply_makes_only_the_minimal_calls_and_tags_the_user_agent() {
     let spec = example("team.yaml");
     let o = run(&proxy, &["apply", "-f", &spec, "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let mut writes: Vec<String> = proxy
-        .actions()
-        .into_iter()
-        .filter(|a| !a.starts_with("Get") && !a.starts_with("List"))
-        .collect();
+    let mut writes = proxy.writes();
     writes.sort();
     assert_eq!(
         writes,
@@ -102,6 +98,18 @@ fn apply_makes_only_the_minimal_calls_and_tags_the_user_agent() {
             "PutUserPolicy",
             "PutUserPolicy"
         ]
+    );
+    // The apply lock: created, checked to be still ours, deleted.
+    let lock: Vec<(String, String)> = proxy
+        .calls()
+        .into_iter()
+        .filter(|(_, t)| t.contains("iamspec-lock-"))
+        .collect();
+    let lock_actions: Vec<&str> = lock.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(lock_actions, ["CreatePolicy", "GetPolicy", "DeletePolicy"]);
+    assert_eq!(
+        lock[0].1, "iamspec-lock-web-platform",
+        "the owner of examples/team.yaml"
     );
     let ua = proxy.user_agents();
     assert!(
@@ -276,9 +284,16 @@ fn an_untagged_live_user_is_refused_and_untouched_unless_adopted() {
         text(&o)
     );
     assert!(err.contains("adopt: true"), "{}", text(&o));
+    assert!(proxy.writes().is_empty(), "{:?}", proxy.writes());
+    let reads: Vec<String> = proxy
+        .calls()
+        .into_iter()
+        .filter(|(_, t)| !t.contains("iamspec-lock-"))
+        .map(|(a, _)| a)
+        .collect();
     assert_eq!(
-        proxy.actions(),
-        vec!["GetCallerIdentity", "GetAccountAuthorizationDetails"]
+        reads,
+        ["GetCallerIdentity", "GetAccountAuthorizationDetails"]
     );
 
     // Case-insensitive names: a spec `HandMade` is the same IAM user.
@@ -550,34 +565,196 @@ fn drift_against_moto_reports_missing_changed_and_unmanaged() {
     );
 }
 
+/// regression: two applies of one spec at once both planned against the same state: one failed with
+/// EntityAlreadyExists and users ended with two delivered keys. Applies now serialise on the lock: the second
+/// waits (--lock-timeout), re-plans after the first, and finds nothing to do.
 #[test]
-fn two_pipelines_applying_at_once_both_succeed_and_converge() {
-    // Both runs plan against an empty account, so both send CreateUser (6 in all, measured): the loser meets
-    // EntityAlreadyExists, re-reads, finds an owned identical user, and carries on.
+fn two_applies_of_one_spec_serialise_on_the_lock() {
     let proxy = Proxy::new();
-    let spec = example("team.yaml");
-    let (a, b) = std::thread::scope(|s| {
-        let one = s.spawn(|| run(&proxy, &["apply", "-f", &spec, "--auto-approve"]));
-        let two = s.spawn(|| run(&proxy, &["apply", "-f", &spec, "--auto-approve"]));
-        (one.join().unwrap(), two.join().unwrap())
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = String::from("version: 1\nusers:\n");
+    for i in 0..10 {
+        body.push_str(&format!(
+            "  svc-{i}:\n    grants: [{{buckets: [b-{i}], access: read}}]\n    access_keys: {{count: 1}}\n"
+        ));
+    }
+    let spec = write_spec(dir.path(), &body);
+    let s = spec.to_str().unwrap();
+    let secrets = |n: u8| dir.path().join(format!("secrets-{n}"));
+    let (one, two) = (secrets(1), secrets(2));
+    let apply = |dir: &Path| {
+        let d = dir.to_str().unwrap().to_owned();
+        let args = [
+            "apply",
+            "-f",
+            s,
+            "--auto-approve",
+            "--lock-timeout",
+            "60s",
+            "--secrets-dir",
+            &d,
+        ];
+        run(&proxy, &args)
+    };
+    let (a, b) = std::thread::scope(|scope| {
+        let x = scope.spawn(|| apply(&one));
+        let y = scope.spawn(|| apply(&two));
+        (x.join().unwrap(), y.join().unwrap())
     });
     assert_eq!(a.status.code(), Some(0), "{}", text(&a));
     assert_eq!(b.status.code(), Some(0), "{}", text(&b));
-    assert_no_changes(&proxy, &spec);
+    let made = |o: &Output| stdout(o).contains("Apply complete");
+    assert!(
+        made(&a) != made(&b),
+        "exactly one of them changed anything:\n{}\n{}",
+        text(&a),
+        text(&b)
+    );
+    assert_eq!(
+        secrets_in(&one).len() + secrets_in(&two).len(),
+        10,
+        "one delivered secret per user"
+    );
+    assert_no_changes(&proxy, s);
     let iam = iam_client(&proxy);
-    let (users, attached) = rt().block_on(async {
+    rt().block_on(async {
+        for i in 0..10 {
+            let keys = iam
+                .list_access_keys()
+                .user_name(format!("svc-{i}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(keys.access_key_metadata().len(), 1, "svc-{i}");
+        }
+        let policies = iam
+            .list_policies()
+            .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+            .send()
+            .await
+            .unwrap();
+        assert!(policies.policies().is_empty(), "the lock is released");
+    });
+}
+
+/// A lock left by a run that died: apply fails at once naming the holder; force-unlock removes it.
+#[test]
+fn a_held_lock_stops_apply_until_force_unlock() {
+    let proxy = Proxy::new();
+    let spec = example("team.yaml");
+    let iam = iam_client(&proxy);
+    rt().block_on(async {
+        iam.create_policy()
+            .policy_name("iamspec-lock-web-platform")
+            .path("/iamspec/")
+            .description("iamspec 0.1.0 apply by ci@runner-7 (pid 42) since 2026-11-24T10:00:00Z [deadbeef]")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::x/*"}]}"#)
+            .send()
+            .await
+            .unwrap();
+    });
+    proxy.clear_actions();
+    let started = Instant::now();
+    let o = run(&proxy, &["apply", "-f", &spec, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(started.elapsed() < Duration::from_secs(10), "fails at once");
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("another apply holds the lock iamspec-lock-web-platform")
+            && e.contains("ci@runner-7"),
+        "{}",
+        text(&o)
+    );
+    assert!(e.contains("force-unlock"), "{}", text(&o));
+    assert!(proxy.writes().is_empty(), "{:?}", proxy.writes());
+    // The lock is no plan's business: plan and drift neither show nor prune it.
+    let o = run(&proxy, &["plan", "-f", &spec]);
+    assert!(!stdout(&o).contains("lock"), "{}", text(&o));
+    // Unattended force-unlock needs --force; with it, the lock goes and apply runs.
+    let o = run(&proxy, &["force-unlock", "-f", &spec]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = run(&proxy, &["force-unlock", "-f", &spec, "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("ci@runner-7"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&proxy, &["apply", "-f", &spec, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&proxy, &["force-unlock", "-f", &spec, "--force"]);
+    assert!(stdout(&o).contains("No apply lock is held"), "{}", text(&o));
+}
+
+/// SIGTERM in the middle of an apply: no new change starts, the calls in flight finish, the lock is released,
+/// and the next apply converges.
+#[test]
+fn an_interrupted_apply_releases_the_lock_and_converges_after() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = String::from("version: 1\nusers:\n");
+    for i in 0..40 {
+        body.push_str(&format!(
+            "  slow-{i}:\n    grants: [{{buckets: [b-{i}], access: read}}]\n"
+        ));
+    }
+    let spec = write_spec(dir.path(), &body);
+    let s = spec.to_str().unwrap();
+    proxy.set_faults(Faults {
+        delay: Some(Duration::from_millis(60)),
+        ..Faults::default()
+    });
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("iamspec"));
+    for (k, v) in aws_env() {
+        cmd.env(k, v);
+    }
+    cmd.args([
+        "apply",
+        "-f",
+        s,
+        "--auto-approve",
+        "--concurrency",
+        "1",
+        "--endpoint-url",
+        &proxy.url(),
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id().to_string();
+    std::thread::sleep(Duration::from_millis(1500));
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("Interrupted") && e.contains("not started"),
+        "{}",
+        text(&o)
+    );
+    let iam = iam_client(&proxy);
+    let (users, locks) = rt().block_on(async {
         let users = iam.list_users().send().await.unwrap().users().len();
-        let attached = iam
-            .list_attached_user_policies()
-            .user_name("reporting")
+        let locks = iam
+            .list_policies()
+            .scope(aws_sdk_iam::types::PolicyScopeType::Local)
             .send()
             .await
             .unwrap()
-            .attached_policies()
+            .policies()
             .len();
-        (users, attached)
+        (users, locks)
     });
-    assert_eq!((users, attached), (3, 1));
+    assert!(users > 0 && users < 40, "stopped part way: {users} users");
+    assert_eq!(locks, 0, "the lock was released");
+    proxy.set_faults(Faults::default());
+    let o = run(&proxy, &["apply", "-f", s, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_no_changes(&proxy, s);
 }
 
 /// Every secret written to --secrets-dir, by file content.
@@ -681,7 +858,9 @@ fn access_keys_are_created_delivered_rotated_and_never_leak_even_at_trace_level(
     // Prune takes the user and its key.
     let gone = write_spec(
         dir.path(),
-        &format!("version: 1\naccount_id: \"{account}\"\nowner: iamspec\nprune: true\nusers: {{}}\n"),
+        &format!(
+            "version: 1\naccount_id: \"{account}\"\nowner: iamspec\nprune: true\nusers: {{}}\n"
+        ),
     );
     let o = trace(&["apply", "-f", gone.to_str().unwrap(), "--auto-approve"]);
     record(&o);
@@ -730,7 +909,9 @@ fn a_hundred_users_cost_the_minimal_calls() {
     assert_eq!(count(&a, "GetCallerIdentity"), 1);
     // One read to plan, one to confirm the applied state (moto serves the whole account in one page).
     assert_eq!(count(&a, "GetAccountAuthorizationDetails"), 2);
-    assert_eq!(a.len(), 303, "{a:?}");
+    // The apply lock: CreatePolicy, GetPolicy (still ours?), DeletePolicy.
+    assert_eq!(count(&a, "CreatePolicy") + count(&a, "DeletePolicy"), 2);
+    assert_eq!(a.len(), 306, "{a:?}");
 
     proxy.clear_actions();
     assert_no_changes(&proxy, base.to_str().unwrap());
@@ -745,13 +926,8 @@ fn a_hundred_users_cost_the_minimal_calls() {
         &["apply", "-f", changed.to_str().unwrap(), "--auto-approve"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let writes: Vec<String> = proxy
-        .actions()
-        .into_iter()
-        .filter(|a| !a.starts_with("Get") && !a.starts_with("List"))
-        .collect();
     assert_eq!(
-        writes,
+        proxy.writes(),
         vec!["PutUserPolicy"],
         "1% of 100 users changed one grant"
     );
@@ -785,7 +961,7 @@ fn self_policy_allows_every_call_of_a_full_run() {
     let full = write_spec(
         dir.path(),
         &format!(
-            "version: 1\naccount_id: \"{account}\"\nowner: iamspec\nprune: true\nusers:\n  keeper: {{}}\n  busy:\n    tags: {{team: x}}\n    grants: [{{buckets: [b-one], access: read}}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    groups: [readers]\n    access_keys: {{count: 1}}\n"
+            "version: 1\naccount_id: \"{account}\"\nowner: iamspec\nprune: true\npolicies:\n  shared-read:\n    grants: [{{buckets: [b-two], access: read}}]\nusers:\n  keeper: {{}}\n  busy:\n    tags: {{team: x}}\n    grants: [{{buckets: [b-one], access: read}}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    policies: [shared-read]\n    groups: [readers]\n    access_keys: {{count: 1}}\n"
         ),
     );
     let mut ops = Vec::new();
@@ -1146,22 +1322,10 @@ fn a_saved_plan_is_stale_when_its_shared_policy_changes_behind_its_back() {
         text(&o)
     );
     assert!(
-        !proxy
-            .actions()
-            .iter()
-            .any(|a| a.starts_with("Create") || a.starts_with("Delete")),
+        proxy.writes().is_empty(),
         "nothing written: {:?}",
-        proxy.actions()
+        proxy.writes()
     );
-}
-
-/// IAM write actions seen by the proxy (anything but reads).
-fn writes(proxy: &Proxy) -> Vec<String> {
-    proxy
-        .actions()
-        .into_iter()
-        .filter(|a| !(a.starts_with("Get") || a.starts_with("List") || a == "GetCallerIdentity"))
-        .collect()
 }
 
 /// regression: a forged saved plan (a delete_user added, the checksum recomputed) deleted an untagged user and a
@@ -1217,7 +1381,7 @@ fn a_forged_saved_plan_deletes_nothing_on_aws() {
     let o = run(&proxy, &["apply", pf, "-f", s]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("- theirs: delete user"), "{}", text(&o));
-    assert!(writes(&proxy).is_empty(), "writes: {:?}", writes(&proxy));
+    assert!(proxy.writes().is_empty(), "writes: {:?}", proxy.writes());
     let users = rt().block_on(async { iam.list_users().send().await.unwrap() });
     let names: Vec<&str> = users.users().iter().map(|u| u.user_name()).collect();
     assert!(
@@ -1277,11 +1441,7 @@ fn prune_deletes_only_policies_carrying_this_owners_tag() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(stdout(&o).contains("No changes."), "{}", text(&o));
-    assert!(
-        !proxy.actions().contains(&"DeletePolicy".to_owned()),
-        "{:?}",
-        proxy.actions()
-    );
+    assert!(proxy.writes().is_empty(), "{:?}", proxy.writes());
     // The two policies under the path are reported: team A's as another owner's, the hand-made one as unmanaged.
     let out = stdout(&o);
     assert!(

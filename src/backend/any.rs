@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{aws, local, Backend, BackendError, CallStats, Outcome, ReadScope};
+use super::{
+    aws, local, Backend, BackendError, CallStats, LockRequest, LockState, Outcome, ReadScope,
+};
 use crate::model::{AccessKey, Account, Dependents};
 use crate::plan::Op;
 
@@ -60,6 +62,27 @@ impl Backend for AnyBackend {
         match self {
             Self::Local(b) => b.list_access_keys(user).await,
             Self::Aws(b) => b.list_access_keys(user).await,
+        }
+    }
+
+    async fn lock(&self, req: &LockRequest) -> Result<LockState, BackendError> {
+        match self {
+            Self::Local(b) => b.lock(req).await,
+            Self::Aws(b) => b.lock(req).await,
+        }
+    }
+
+    async fn lock_holder(&self, req: &LockRequest) -> Result<Option<String>, BackendError> {
+        match self {
+            Self::Local(b) => b.lock_holder(req).await,
+            Self::Aws(b) => b.lock_holder(req).await,
+        }
+    }
+
+    async fn unlock(&self, req: &LockRequest, force: bool) -> Result<(), BackendError> {
+        match self {
+            Self::Local(b) => b.unlock(req, force).await,
+            Self::Aws(b) => b.unlock(req, force).await,
         }
     }
 

@@ -25,6 +25,30 @@ pub enum Outcome {
     AccessKey(NewAccessKey),
 }
 
+/// The apply lock: one holder at a time per owner and account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockRequest {
+    /// The lock's name (`iamspec-lock-<owner>`): on AWS a customer-managed policy of that name.
+    pub name: String,
+    /// The IAM path it lives under (the spec's).
+    pub path: String,
+    /// Its ARN on AWS.
+    pub arn: String,
+    /// The owner tag value it carries.
+    pub owner: String,
+    /// Who holds it and since when, unique to this run (printable ASCII; at most 1,000 characters).
+    pub holder: String,
+}
+
+/// The answer to a lock attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockState {
+    /// This run holds the lock now.
+    Acquired,
+    /// Another run holds it; what its holder text says.
+    HeldBy(String),
+}
+
 /// API calls made, by operation name.
 pub type CallStats = BTreeMap<String, u64>;
 
@@ -61,6 +85,28 @@ pub trait Backend: Send + Sync {
         &self,
         user: &str,
     ) -> impl Future<Output = Result<Vec<AccessKey>, BackendError>> + Send;
+
+    /// Takes the apply lock if nobody holds it.
+    fn lock(
+        &self,
+        req: &LockRequest,
+    ) -> impl Future<Output = Result<LockState, BackendError>> + Send;
+
+    /// Who holds the lock, if anyone.
+    fn lock_holder(
+        &self,
+        req: &LockRequest,
+    ) -> impl Future<Output = Result<Option<String>, BackendError>> + Send;
+
+    /// Releases the lock if this run (`req.holder`) holds it, or whoever holds it with `force`.
+    ///
+    /// # Errors
+    /// A lock held by another run (without `force`), backend errors.
+    fn unlock(
+        &self,
+        req: &LockRequest,
+        force: bool,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     /// Performs one operation.
     fn execute(&self, op: &Op) -> impl Future<Output = Result<Outcome, BackendError>> + Send;

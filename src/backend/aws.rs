@@ -22,7 +22,8 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 use super::{
-    Backend, BackendError, CallStats, ErrorKind, NewAccessKey, Outcome, ReadScope, Secret,
+    Backend, BackendError, CallStats, ErrorKind, LockRequest, LockState, NewAccessKey, Outcome,
+    ReadScope, Secret,
 };
 use crate::effects::{Effects, RetryPolicy};
 use crate::model::{AccessKey, Account, Dependents, KeyStatus, User};
@@ -31,6 +32,9 @@ use crate::policy::PolicyDocument;
 
 /// Reads stop retrying after this long, so an unreachable endpoint fails well within 30 s.
 const READ_DEADLINE: Duration = Duration::from_secs(15);
+
+/// The apply lock policy's document: a Deny of something that does not exist, harmless if anyone attached it.
+const LOCK_DOCUMENT: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"IamspecApplyLock","Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::iamspec-lock-placeholder/*"}]}"#;
 
 /// How to reach AWS.
 #[derive(Debug, Clone, Default)]
@@ -631,6 +635,80 @@ impl Backend for AwsBackend {
 
     async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
         self.list_keys(user).await
+    }
+
+    async fn lock(&self, req: &LockRequest) -> Result<LockState, BackendError> {
+        let owner = Tag::builder()
+            .key(crate::model::OWNER_TAG)
+            .value(&req.owner)
+            .build()
+            .map_err(|e| BackendError::new(ErrorKind::Invalid, "CreatePolicy", e.to_string()))?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.count("CreatePolicy");
+            let created = self
+                .iam
+                .create_policy()
+                .policy_name(&req.name)
+                .path(&req.path)
+                .description(&req.holder)
+                .policy_document(LOCK_DOCUMENT)
+                .tags(owner.clone())
+                .send()
+                .map_err_into("CreatePolicy", &req.name)
+                .await;
+            let error = match created {
+                Ok(_) => return Ok(LockState::Acquired),
+                Err(e) => e,
+            };
+            // CreatePolicy is not idempotent: after a lost response or a refusal, the holder text says whose it is.
+            if error.kind == ErrorKind::AlreadyExists || error.ambiguous {
+                match self.lock_holder(req).await? {
+                    Some(h) if h == req.holder => return Ok(LockState::Acquired),
+                    Some(h) => return Ok(LockState::HeldBy(h)),
+                    None => {}
+                }
+            }
+            let transient = error.is_retryable() || error.kind == ErrorKind::AlreadyExists;
+            if !transient || attempt >= self.read_retry.attempts {
+                return Err(error);
+            }
+            self.effects
+                .sleep(self.effects.backoff(&self.read_retry, attempt))
+                .await;
+        }
+    }
+
+    async fn lock_holder(&self, req: &LockRequest) -> Result<Option<String>, BackendError> {
+        self.policy_description(&req.arn).await
+    }
+
+    async fn unlock(&self, req: &LockRequest, force: bool) -> Result<(), BackendError> {
+        match self.lock_holder(req).await? {
+            None => Ok(()),
+            Some(h) if force || h == req.holder => {
+                let deleted = self
+                    .retrying("DeletePolicy", || {
+                        self.iam
+                            .delete_policy()
+                            .policy_arn(&req.arn)
+                            .send()
+                            .map_err_into("DeletePolicy", &req.name)
+                    })
+                    .await;
+                match deleted {
+                    Err(e) if e.kind != ErrorKind::NoSuchEntity => Err(e),
+                    _ => Ok(()),
+                }
+            }
+            Some(h) => Err(BackendError::new(
+                ErrorKind::Other,
+                "DeletePolicy",
+                format!("the lock is held by another run now: {h}"),
+            )
+            .on(&req.name)),
+        }
     }
 
     async fn execute(&self, op: &Op) -> Result<Outcome, BackendError> {

@@ -9,6 +9,6 @@ pub mod local;
 mod secret;
 
 pub use any::AnyBackend;
-pub use api::{Backend, CallCounter, CallStats, Outcome, ReadScope};
+pub use api::{Backend, CallCounter, CallStats, LockRequest, LockState, Outcome, ReadScope};
 pub use error::{BackendError, ErrorKind};
 pub use secret::{NewAccessKey, Secret};

@@ -162,6 +162,9 @@ pub enum Command {
         /// Only these users (repeatable; a saved plan keeps the scope it was made with)
         #[arg(long = "user", value_name = "NAME", conflicts_with = "planfile")]
         users: Vec<String>,
+        /// Wait this long for another apply's lock (e.g. 30s, 5m; default 0: fail at once, naming the holder)
+        #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration)]
+        lock_timeout: std::time::Duration,
     },
     /// Report where live IAM differs from the spec (exit 2 on drift)
     Drift {
@@ -196,6 +199,15 @@ pub enum Command {
         #[command(flatten)]
         spec: SpecArg,
     },
+    /// Remove a stale apply lock (after a crashed or killed apply), after showing its holder and asking
+    ForceUnlock {
+        /// The spec (its owner, path and account name the lock).
+        #[command(flatten)]
+        spec: SpecArg,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        force: bool,
+    },
     /// Print the spec's JSON Schema
     Schema,
     /// Print shell completions
@@ -203,4 +215,44 @@ pub enum Command {
         /// The shell
         shell: clap_complete::Shell,
     },
+}
+
+/// A duration: seconds (`90`), or a number with `s`, `m` or `h` (`30s`, `5m`, `1h`).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 30s, 5m or 1h"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        _ => return Err(format!("`{text}` is not a duration such as 30s, 5m or 1h")),
+    };
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("0"), Ok(std::time::Duration::ZERO));
+        assert_eq!(parse_duration("90"), Ok(std::time::Duration::from_secs(90)));
+        assert_eq!(
+            parse_duration("5m"),
+            Ok(std::time::Duration::from_secs(300))
+        );
+        assert_eq!(
+            parse_duration("1h"),
+            Ok(std::time::Duration::from_secs(3600))
+        );
+        assert!(parse_duration("5 minutes").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
 }

@@ -13,7 +13,7 @@ use crate::backend::aws::{AwsBackend, AwsOptions};
 use crate::backend::local::LocalBackend;
 use crate::backend::{AnyBackend, Backend};
 use crate::effects::Effects;
-use crate::engine::{self, ApplyOptions, Event, KeySink, Limits, Planned, SavedPlan};
+use crate::engine::{self, ApplyOptions, Cancel, Event, KeySink, Limits, Planned, SavedPlan};
 use crate::plan::Plan;
 use crate::render;
 use crate::secrets::{AgeSink, NoSink, SecretsDir};
@@ -55,6 +55,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             encrypt_to,
             secrets_format,
             users,
+            lock_timeout,
         } => {
             let sink = make_sink(
                 secrets_dir.as_deref(),
@@ -69,6 +70,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
                     has_secrets_destination: sink.is_some(),
                 },
                 users,
+                lock_timeout,
             };
             let sink: Box<dyn KeySink> = sink.unwrap_or_else(|| Box::new(NoSink));
             match planfile {
@@ -91,14 +93,20 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
         } => import(g, path, &users, adopt, output.as_deref()).await,
         Command::SelfPolicy { spec } => {
             let (loaded, _) = load_spec(spec.path(), g.color)?;
-            let doc = crate::selfpolicy::policy(&loaded.spec);
-            let text = serde_json::to_string_pretty(&doc).map_err(|source| CliError::Json {
-                what: "the self-policy",
-                source,
+            let policy = crate::selfpolicy::policy(&loaded.spec);
+            for note in &policy.notes {
+                eprintln!("note: {note}");
+            }
+            let text = serde_json::to_string_pretty(&policy.document).map_err(|source| {
+                CliError::Json {
+                    what: "the self-policy",
+                    source,
+                }
             })?;
             println!("{text}");
             Ok(exit::OK)
         }
+        Command::ForceUnlock { spec, force } => force_unlock(g, spec.path(), force).await,
         Command::Schema => {
             print!("{}", spec::json_schema());
             Ok(exit::OK)
@@ -338,6 +346,109 @@ struct ApplyArgs {
     concurrency: usize,
     limits: Limits,
     users: Vec<String>,
+    lock_timeout: std::time::Duration,
+}
+
+/// Who holds the apply lock: user, host, process and time, plus a nonce that makes this run's text unique.
+fn lock_holder(effects: &Effects) -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown-host".into());
+    let since = time::OffsetDateTime::from_unix_timestamp(effects.now())
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    let nonce: u32 = rand::random();
+    format!(
+        "iamspec {} apply by {user}@{host} (pid {}) since {since} [{nonce:08x}]",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    )
+}
+
+/// Sets `cancel` on the first Ctrl-C or SIGTERM. The returned task is aborted when the apply is over.
+fn watch_signals(cancel: &Cancel) -> tokio::task::JoinHandle<()> {
+    let cancel = cancel.clone();
+    tokio::spawn(async move {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = term => {}
+        }
+        eprintln!("Interrupted: no new change starts; waiting for the calls in flight, then releasing the lock.");
+        cancel.set();
+    })
+}
+
+/// Runs `body` while holding the apply lock: taken after the account check (waiting up to `--lock-timeout`),
+/// released afterwards whatever happened (also on Ctrl-C and SIGTERM).
+async fn locked<T, F>(
+    backend: &AnyBackend,
+    spec: &Spec,
+    args: &ApplyArgs,
+    effects: &Effects,
+    body: F,
+) -> Result<T, CliError>
+where
+    F: AsyncFnOnce(String, &Cancel) -> Result<T, CliError>,
+{
+    let account_id = engine::checked_account(backend, spec.account_id.as_deref()).await?;
+    let cancel = Cancel::new();
+    let signals = watch_signals(&cancel);
+    let req = engine::lock::request(spec, &account_id, &lock_holder(effects));
+    if let Err(e) = engine::lock::acquire(backend, &req, args.lock_timeout, effects, &cancel).await
+    {
+        signals.abort();
+        return Err(e.into());
+    }
+    tracing::info!(lock = %req.name, "holding the apply lock");
+    let result = body(account_id, &cancel).await;
+    let released = engine::lock::release(backend, &req, effects).await;
+    signals.abort();
+    match (result, released) {
+        (Ok(v), Ok(())) => Ok(v),
+        (Ok(_), Err(e)) => Err(e.into()),
+        (Err(e), Ok(())) => Err(e),
+        (Err(e), Err(release)) => {
+            eprintln!("error: {release}");
+            if let Some(hint) = &release.hint {
+                eprintln!("  hint: {hint}");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Asks for confirmation on the terminal; Ctrl-C while asking is a "no".
+async fn confirmed(question: String, cancel: &Cancel) -> bool {
+    let ask = tokio::task::spawn_blocking(move || output::confirm(&question));
+    tokio::select! {
+        answer = ask => answer.unwrap_or(false),
+        () = cancel.wait() => false,
+    }
+}
+
+/// Waits for `work` unless `cancel` fires first (reads only: nothing is left half done).
+async fn unless_cancelled<T>(
+    cancel: &Cancel,
+    work: impl std::future::Future<Output = Result<T, engine::Error>>,
+) -> Result<T, CliError> {
+    tokio::select! {
+        r = work => Ok(r?),
+        () = cancel.wait() => Err(engine::Error::Interrupted.into()),
+    }
 }
 
 async fn apply_spec(
@@ -348,27 +459,34 @@ async fn apply_spec(
 ) -> Result<u8, CliError> {
     let input = spec_input(path, g)?;
     let effects = Effects::system();
+    let spec = &input.spec;
     with_backend(g, &effects, async |backend| {
-        let p = engine::plan(backend, &input.spec, only(&args.users), effects.now()).await?;
-        print_plan(&p.plan, Format::Text, g.color)?;
-        if p.plan.is_empty() {
-            return Ok(exit::OK);
-        }
-        engine::preflight(&p.plan, &args.limits, &p.guard)?;
-        if !args.auto_approve {
-            if !output::interactive() {
-                return Err(CliError::NeedsApproval);
+        locked(backend, spec, args, &effects, async |account_id, cancel| {
+            let planning =
+                engine::plan_in(backend, spec, account_id, only(&args.users), effects.now());
+            let p = unless_cancelled(cancel, planning).await?;
+            print_plan(&p.plan, Format::Text, g.color)?;
+            if p.plan.is_empty() {
+                return Ok(exit::OK);
             }
-            if !output::confirm(&format!(
-                "\nApply these changes to account {}?",
-                p.account_id
-            )) {
-                return Err(CliError::Declined);
+            engine::preflight(&p.plan, &args.limits, &p.guard)?;
+            if !args.auto_approve {
+                if !output::interactive() {
+                    return Err(CliError::NeedsApproval {
+                        command: "apply",
+                        flag: "--auto-approve",
+                    });
+                }
+                let question = format!("\nApply these changes to account {}?", p.account_id);
+                if !confirmed(question, cancel).await {
+                    return Err(CliError::Declined);
+                }
             }
-        }
-        execute(backend, &p, args, sink, g, &effects).await?;
-        settle(backend, &input.spec, &p, &effects).await?;
-        Ok(exit::OK)
+            execute(backend, &p, args, sink, g, &effects, cancel).await?;
+            settle(backend, spec, &p, &effects).await?;
+            Ok(exit::OK)
+        })
+        .await
     })
     .await
 }
@@ -385,8 +503,8 @@ async fn settle(
     Ok(())
 }
 
-/// Applies a saved plan: the plan is a claim, proven by re-planning its spec against the live account before
-/// anything is written. A saved plan was reviewed when it was made: no second confirmation.
+/// Applies a saved plan: the plan is a claim, proven by re-planning its spec against the live account (under the
+/// lock) before anything is written. A saved plan was reviewed when it was made: no second confirmation.
 async fn apply_saved(
     g: &Global,
     planfile: &Path,
@@ -405,20 +523,61 @@ async fn apply_saved(
         .check_spec(&spec_path, text.as_bytes())
         .map_err(refuse)?;
     let spec = load_spec_text(&spec_path, &text, g.color)?.spec;
+    let spec = &spec;
     let effects = Effects::system();
     with_backend(g, &effects, async |backend| {
-        let p = match saved.prove(backend, &spec, effects.now()).await {
-            Ok(p) => p,
-            Err(engine::Error::Saved(reason)) => return Err(refuse(reason)),
-            Err(e) => return Err(e.into()),
-        };
-        print_plan(&p.plan, Format::Text, g.color)?;
-        if p.plan.is_empty() {
+        locked(backend, spec, args, &effects, async |account_id, cancel| {
+            let proving = saved.prove(backend, spec, account_id, effects.now());
+            let p = match unless_cancelled(cancel, proving).await {
+                Ok(p) => p,
+                Err(CliError::Engine(engine::Error::Saved(reason))) => return Err(refuse(reason)),
+                Err(e) => return Err(e),
+            };
+            print_plan(&p.plan, Format::Text, g.color)?;
+            if p.plan.is_empty() {
+                return Ok(exit::OK);
+            }
+            engine::preflight(&p.plan, &args.limits, &p.guard)?;
+            execute(backend, &p, args, sink, g, &effects, cancel).await?;
+            settle(backend, spec, &p, &effects).await?;
+            Ok(exit::OK)
+        })
+        .await
+    })
+    .await
+}
+
+/// `force-unlock`: removes an apply lock whose run is gone, after showing who held it and asking.
+async fn force_unlock(g: &Global, path: &Path, force: bool) -> Result<u8, CliError> {
+    let input = spec_input(path, g)?;
+    let effects = Effects::system();
+    let spec = &input.spec;
+    with_backend(g, &effects, async |backend| {
+        let account_id = engine::checked_account(backend, spec.account_id.as_deref()).await?;
+        let req = engine::lock::request(spec, &account_id, "");
+        let Some(holder) = backend.lock_holder(&req).await? else {
+            println!(
+                "No apply lock is held for owner `{}` in account {account_id}.",
+                spec.owner
+            );
             return Ok(exit::OK);
+        };
+        eprintln!("The apply lock {} is held by: {holder}", req.name);
+        if !force {
+            if !output::interactive() {
+                return Err(CliError::NeedsApproval {
+                    command: "force-unlock",
+                    flag: "--force",
+                });
+            }
+            let question =
+                "Remove it? Do this only when that apply is no longer running.".to_owned();
+            if !confirmed(question, &Cancel::new()).await {
+                return Err(CliError::Declined);
+            }
         }
-        engine::preflight(&p.plan, &args.limits, &p.guard)?;
-        execute(backend, &p, args, sink, g, &effects).await?;
-        settle(backend, &spec, &p, &effects).await?;
+        backend.unlock(&req, true).await?;
+        println!("Removed the apply lock {}.", req.name);
         Ok(exit::OK)
     })
     .await
@@ -431,11 +590,13 @@ async fn execute(
     sink: &dyn KeySink,
     g: &Global,
     effects: &Effects,
+    cancel: &Cancel,
 ) -> Result<(), CliError> {
     let plan = &p.plan;
     let opts = ApplyOptions {
         concurrency: args.concurrency,
         known_keys: engine::known_keys(&p.live),
+        cancel: cancel.clone(),
         ..ApplyOptions::new(effects.clone())
     };
     let bar = output::progress(plan.changes.len());
@@ -487,6 +648,12 @@ async fn execute(
     if report.is_success() {
         println!("Apply complete: {} change(s) made.", report.done.len());
         Ok(())
+    } else if cancel.is_set() && report.failed.is_empty() {
+        eprintln!(
+            "{} change(s) were made before the interruption.",
+            report.done.len()
+        );
+        Err(engine::Error::Interrupted.into())
     } else {
         Err(CliError::ApplyFailed {
             done: report.done.len(),

@@ -39,9 +39,14 @@ pub enum CliError {
     /// The engine refused or failed (backend errors, conflicts, wrong account, preflight).
     #[error(transparent)]
     Engine(#[from] engine::Error),
-    /// Apply needs confirmation and cannot ask.
-    #[error("apply needs confirmation, and there is no terminal to ask on")]
-    NeedsApproval,
+    /// A command needs confirmation and cannot ask.
+    #[error("{command} needs confirmation, and there is no terminal to ask on")]
+    NeedsApproval {
+        /// The command.
+        command: &'static str,
+        /// The flag that confirms in advance.
+        flag: &'static str,
+    },
     /// The user answered no.
     #[error("apply cancelled; nothing was changed")]
     Declined,
@@ -77,9 +82,15 @@ impl CliError {
     pub fn hint(&self) -> Option<String> {
         match self {
             Self::Engine(e) => e.hint(),
-            Self::NeedsApproval => {
-                Some("review with `iamspec plan`, then run apply with --auto-approve".into())
-            }
+            Self::NeedsApproval {
+                command: "apply",
+                flag,
+            } => Some(format!(
+                "review with `iamspec plan`, then run apply with {flag}"
+            )),
+            Self::NeedsApproval { command, flag } => Some(format!(
+                "run `iamspec {command} {flag}` to confirm in advance"
+            )),
             Self::SavedPlan { .. } => {
                 Some("run `iamspec plan --out FILE` again and review the new plan".into())
             }

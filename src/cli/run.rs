@@ -41,7 +41,10 @@ pub fn main() -> u8 {
         }
     };
     let verbose = cli.global.verbose;
-    match runtime.block_on(commands::run(cli)) {
+    let result = runtime.block_on(commands::run(cli));
+    // A prompt abandoned by Ctrl-C still blocks on stdin in its thread: do not wait for it.
+    runtime.shutdown_background();
+    match result {
         Ok(code) => code,
         Err(e) => {
             print_error(&e, err_style.color, verbose);

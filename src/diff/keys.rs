@@ -143,7 +143,8 @@ pub(super) fn plan_keys(
                     Mark::Inactive(at) => at,
                     Mark::None | Mark::Delivered => now,
                 };
-                out.marks.insert(tag(&key.id), format!("{INACTIVE_MARK}{at}"));
+                out.marks
+                    .insert(tag(&key.id), format!("{INACTIVE_MARK}{at}"));
                 waiting.push((key, at));
                 notices.push(notice(
                     NoticeKind::InactiveKey,
@@ -193,7 +194,8 @@ pub(super) fn plan_keys(
             out.first.push(delete_key(
                 name,
                 &k.id,
-                "stale; IAM allows two keys, so it goes before its replacement (one per apply)".into(),
+                "stale; IAM allows two keys, so it goes before its replacement (one per apply)"
+                    .into(),
             ));
             room = 1;
         }

@@ -37,6 +37,17 @@ pub enum Error {
     /// Keys would be created with nowhere to put their secrets.
     #[error("the plan creates {0} access key(s), but no --secrets-dir or --encrypt-to was given; nothing was changed")]
     NoSecretsDestination(usize),
+    /// Another apply holds the lock.
+    #[error("another apply holds the lock {name}: {holder}")]
+    Locked {
+        /// The lock's name.
+        name: String,
+        /// What its holder text says.
+        holder: String,
+    },
+    /// Ctrl-C or SIGTERM.
+    #[error("interrupted")]
+    Interrupted,
     /// A saved plan cannot be applied.
     #[error(transparent)]
     Saved(#[from] SavedPlanError),
@@ -67,6 +78,13 @@ impl Error {
             }
             Self::Saved(_) => {
                 Some("run `iamspec plan --out FILE` again and review the new plan".into())
+            }
+            Self::Locked { .. } => Some(
+                "wait for it (--lock-timeout 5m), or, if that run is gone, remove the lock with `iamspec force-unlock`"
+                    .into(),
+            ),
+            Self::Interrupted => {
+                Some("run apply again: it converges from where it stopped".into())
             }
             Self::Conflicts(_) => None,
             Self::Refused(_) => {

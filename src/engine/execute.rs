@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
+use super::Cancel;
 use crate::backend::{Backend, BackendError, ErrorKind, NewAccessKey, Outcome};
 use crate::diff::Guard;
 use crate::effects::{Effects, RetryPolicy};
@@ -114,6 +115,8 @@ pub struct ApplyOptions {
     /// Access key ids known from the live read, by lower-cased user; a key outside these (and not created by this
     /// apply) found after an ambiguous CreateAccessKey was never delivered and is deleted.
     pub known_keys: BTreeMap<String, BTreeSet<String>>,
+    /// Set by Ctrl-C / SIGTERM: no new call starts; the ones in flight finish.
+    pub cancel: Cancel,
 }
 
 impl ApplyOptions {
@@ -125,6 +128,7 @@ impl ApplyOptions {
             retry: RetryPolicy::default(),
             effects,
             known_keys: BTreeMap::new(),
+            cancel: Cancel::new(),
         }
     }
 }
@@ -141,6 +145,13 @@ pub fn known_keys(live: &Account) -> BTreeMap<String, BTreeSet<String>> {
             )
         })
         .collect()
+}
+
+impl<B> Shared<'_, B> {
+    /// Whether new work must not start: a failure, or a cancellation.
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst) || self.opts.cancel.is_set()
+    }
 }
 
 struct Shared<'a, B> {
@@ -198,13 +209,13 @@ pub async fn apply<B: Backend>(
             .iter()
             .filter(|(phase, _)| *phase == current)
             .map(|(_, indexes)| indexes.clone());
-        if shared.stop.load(Ordering::SeqCst) {
+        if shared.stopped() {
             not_started.extend(pending.flatten());
             continue;
         }
         let mut running = FuturesUnordered::new();
         loop {
-            while running.len() < opts.concurrency.max(1) && !shared.stop.load(Ordering::SeqCst) {
+            while running.len() < opts.concurrency.max(1) && !shared.stopped() {
                 match pending.next() {
                     Some(g) => running.push(run_target(&shared, g)),
                     None => break,
@@ -226,7 +237,7 @@ pub async fn apply<B: Backend>(
 async fn run_target<B: Backend>(shared: &Shared<'_, B>, indexes: Vec<usize>) {
     let mut created_user = false;
     for (pos, &i) in indexes.iter().enumerate() {
-        if shared.stop.load(Ordering::SeqCst) {
+        if shared.stopped() {
             shared
                 .report
                 .lock()
@@ -531,6 +542,25 @@ mod tests {
         }
         async fn policy_description(&self, _: &str) -> Result<Option<String>, BackendError> {
             Ok(None)
+        }
+        async fn lock(
+            &self,
+            _: &crate::backend::LockRequest,
+        ) -> Result<crate::backend::LockState, BackendError> {
+            Ok(crate::backend::LockState::Acquired)
+        }
+        async fn lock_holder(
+            &self,
+            _: &crate::backend::LockRequest,
+        ) -> Result<Option<String>, BackendError> {
+            Ok(None)
+        }
+        async fn unlock(
+            &self,
+            _: &crate::backend::LockRequest,
+            _: bool,
+        ) -> Result<(), BackendError> {
+            Ok(())
         }
         async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
             self.calls

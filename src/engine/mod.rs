@@ -2,17 +2,20 @@
 //! diffs, checks and executes plans, settles after apply, and builds and checks saved plans. The CLI asks and
 //! shows; backends only translate; the pure core decides.
 
+mod cancel;
 mod error;
 mod execute;
+pub mod lock;
 mod planner;
 mod preflight;
 pub mod read;
 mod saved;
 mod settle;
 
+pub use cancel::Cancel;
 pub use error::Error;
 pub use execute::{apply, known_keys, ApplyOptions, DeliveredKey, Event, KeySink, Report};
-pub use planner::{checked_account, plan, Planned};
+pub use planner::{checked_account, plan, plan_in, Planned};
 pub use preflight::{preflight, Limits};
 pub use saved::{fingerprint, sha256_hex, Fingerprint, SavedPlan, SavedPlanError};
 pub use settle::settle;

@@ -54,6 +54,20 @@ pub async fn plan<B: Backend>(
     now: i64,
 ) -> Result<Planned, Error> {
     let account_id = checked_account(backend, spec.account_id.as_deref()).await?;
+    plan_in(backend, spec, account_id, only, now).await
+}
+
+/// [`plan`] in an account already checked with [`checked_account`].
+///
+/// # Errors
+/// Conflicts with users iamspec does not own, backend errors.
+pub async fn plan_in<B: Backend>(
+    backend: &B,
+    spec: &Spec,
+    account_id: String,
+    only: Option<BTreeSet<String>>,
+    now: i64,
+) -> Result<Planned, Error> {
     let opts = DiffOptions {
         now,
         only,

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{checked_account, read, Error, Planned};
+use super::{read, Error, Planned};
 use crate::backend::Backend;
 use crate::diff::{diff, DiffOptions, Guard};
 use crate::model::Account;
@@ -259,18 +259,19 @@ impl SavedPlan {
     }
 
     /// Proves the claim: re-plans `spec` (whose bytes [`SavedPlan::check_spec`] accepted) against a fresh read of
-    /// the account, as of the plan's time, and returns that plan only when its changes are exactly the saved ones.
+    /// the account `account_id` (already checked against the spec's pin), as of the plan's time, and returns that
+    /// plan only when its changes are exactly the saved ones.
     ///
     /// # Errors
-    /// [`Error::Saved`] when the plan is foreign, from the future, stale or not what the spec gives; a wrong
-    /// account, conflicts and backend errors as for any plan.
+    /// [`Error::Saved`] when the plan is foreign, from the future, stale or not what the spec gives; conflicts and
+    /// backend errors as for any plan.
     pub async fn prove<B: Backend>(
         &self,
         backend: &B,
         spec: &Spec,
+        account_id: String,
         now: i64,
     ) -> Result<Planned, Error> {
-        let account_id = checked_account(backend, spec.account_id.as_deref()).await?;
         if account_id != self.account_id {
             return Err(SavedPlanError::Account {
                 planned: self.account_id.clone(),

@@ -105,7 +105,14 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         );
     }
     let path = raw.path.clone().unwrap_or_else(|| "/iamspec/".to_owned());
-    if !valid_iam_path(&path) {
+    if path.contains(['*', '?']) || path.contains("${") {
+        // IAM accepts these in a path, but in the ARNs of iamspec's own policy they would match other paths.
+        ctx.error(
+            &[Seg::Key("path")],
+            format!("path `{path}` contains a wildcard or policy variable (`*`, `?`, `${{`)"),
+            Some("use a literal path such as /iamspec/; `iamspec self-policy` puts it into ARNs"),
+        );
+    } else if !valid_iam_path(&path) {
         ctx.error(
             &[Seg::Key("path")],
             format!("`{path}` is not an IAM path"),

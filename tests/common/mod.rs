@@ -84,6 +84,8 @@ pub struct Faults {
     pub only_actions: Vec<String>,
     /// Stop injecting after this many faults.
     pub max_faults: Option<u64>,
+    /// Wait this long before forwarding each request (a slow IAM).
+    pub delay: Option<Duration>,
 }
 
 struct State {
@@ -91,6 +93,7 @@ struct State {
     upstream: SocketAddr,
     faults: Mutex<Faults>,
     actions: Mutex<Vec<String>>,
+    targets: Mutex<Vec<(String, String)>>,
     injected: AtomicU64,
     rng: Mutex<rand::rngs::StdRng>,
     user_agents: Mutex<Vec<String>>,
@@ -118,6 +121,7 @@ impl Proxy {
             upstream,
             faults: Mutex::new(Faults::default()),
             actions: Mutex::new(Vec::new()),
+            targets: Mutex::new(Vec::new()),
             injected: AtomicU64::new(0),
             rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(7)),
             user_agents: Mutex::new(Vec::new()),
@@ -175,6 +179,23 @@ impl Proxy {
 
     pub fn clear_actions(&self) {
         self.state.actions.lock().unwrap().clear();
+        self.state.targets.lock().unwrap().clear();
+    }
+
+    /// (action, target) pairs seen so far: the target is the request's UserName, PolicyName or PolicyArn.
+    pub fn calls(&self) -> Vec<(String, String)> {
+        self.state.targets.lock().unwrap().clone()
+    }
+
+    /// IAM writes seen so far (not reads, and not the apply lock's own calls), in order.
+    pub fn writes(&self) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter(|(a, t)| {
+                !(a.starts_with("Get") || a.starts_with("List") || t.contains("iamspec-lock-"))
+            })
+            .map(|(a, _)| a)
+            .collect()
     }
 
     /// How many faults were injected.
@@ -282,6 +303,11 @@ async fn serve(mut conn: TcpStream, state: Arc<State>) {
                 .push(ua.1.trim().to_owned());
         }
         state.actions.lock().unwrap().push(action.clone());
+        let target = ["UserName", "PolicyName", "PolicyArn"]
+            .iter()
+            .find_map(|k| form_value(&body, k))
+            .unwrap_or_default();
+        state.targets.lock().unwrap().push((action.clone(), target));
 
         let faults = state.faults.lock().unwrap().clone();
         if let Some((status, code, message)) = &faults.always {
@@ -333,6 +359,9 @@ async fn serve(mut conn: TcpStream, state: Arc<State>) {
             return;
         }
         let drop_after = pick(faults.drop_after);
+        if let Some(delay) = faults.delay {
+            tokio::time::sleep(delay).await;
+        }
         let response = match forward(&state, &request, head_end).await {
             Some(r) => r,
             None => return,

@@ -1,13 +1,21 @@
 //! The local account file: a JSON file that stands in for one IAM account, for offline demos and tests. Reads and
-//! writes go through the [emulator](super::LocalAccount); every write replaces the file atomically (temp file,
-//! fsync, rename), so a crash never leaves half a file.
+//! writes go through the [emulator](super::LocalAccount).
+//!
+//! Several runs may share one file: every operation re-reads the file under a `flock` on `FILE.lock` (exclusive
+//! for writes, shared for reads), applies itself and replaces the file atomically (temp file, fsync, rename)
+//! before the lock is released, so concurrent runs serialise and nothing is lost. The apply lock is
+//! `FILE.iamspec-lock-<owner>`, created exclusively with its holder's description, as the lock policy is on AWS.
 
 use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use super::{LocalAccount, LOCAL_FORMAT};
-use crate::backend::{Backend, BackendError, CallStats, ErrorKind, Outcome, ReadScope};
+use crate::backend::{
+    Backend, BackendError, CallStats, ErrorKind, LockRequest, LockState, Outcome, ReadScope,
+};
 use crate::effects::Effects;
 use crate::fileio::write_atomic;
 use crate::model::{AccessKey, Account, Dependents};
@@ -16,7 +24,6 @@ use crate::plan::Op;
 /// A backend over a local account file.
 pub struct LocalBackend {
     path: PathBuf,
-    state: Mutex<LocalAccount>,
     stats: crate::backend::CallCounter,
     effects: Effects,
 }
@@ -28,33 +35,75 @@ fn file_err(path: &Path, message: impl Into<String>, hint: &str) -> BackendError
     e
 }
 
+/// `FILE` with a suffix appended to its name (`FILE.lock`).
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
 impl LocalBackend {
     /// Opens a local account file; a missing file is a new, empty account (written on the first change).
     ///
     /// # Errors
     /// A file that is not JSON, or not an iamspec local account.
     pub fn open(path: &Path, effects: Effects) -> Result<Self, BackendError> {
-        let state = match std::fs::read_to_string(path) {
-            Ok(text) => parse_account(path, &text)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => LocalAccount::default(),
-            Err(e) => {
-                return Err(file_err(
-                    path,
-                    e.to_string(),
-                    "check the path and its permissions",
-                ))
-            }
-        };
-        Ok(Self {
+        let backend = Self {
             path: path.to_owned(),
-            state: Mutex::new(state),
             stats: crate::backend::CallCounter::default(),
             effects,
-        })
+        };
+        // Refuse an unusable file before anything else happens.
+        backend.with_state(false, |_| Ok(()))?;
+        Ok(backend)
     }
 
     fn count(&self, op: &str) {
         self.stats.count(op);
+    }
+
+    /// Runs `f` on the account as the file holds it now, under the file lock (exclusive when `write`), and saves
+    /// the result when `write` and `f` succeeded.
+    fn with_state<T>(
+        &self,
+        write: bool,
+        f: impl FnOnce(&mut LocalAccount) -> Result<T, BackendError>,
+    ) -> Result<T, BackendError> {
+        let io = |e: std::io::Error| {
+            file_err(
+                &self.path,
+                e.to_string(),
+                "check the path and its permissions",
+            )
+        };
+        // A read of an account that does not exist yet needs no lock (and leaves no file behind).
+        let _lock = if write || self.path.exists() {
+            let lock = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                .open(sibling(&self.path, ".lock"))
+                .map_err(io)?;
+            if write {
+                lock.lock().map_err(io)?;
+            } else {
+                lock.lock_shared().map_err(io)?;
+            }
+            Some(lock)
+        } else {
+            None
+        };
+        let mut state = match std::fs::read_to_string(&self.path) {
+            Ok(text) => parse_account(&self.path, &text)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => LocalAccount::default(),
+            Err(e) => return Err(io(e)),
+        };
+        let out = f(&mut state)?;
+        if write {
+            self.save(&state)?;
+        }
+        Ok(out)
     }
 
     fn save(&self, state: &LocalAccount) -> Result<(), BackendError> {
@@ -67,6 +116,31 @@ impl LocalBackend {
                 "check free space and permissions",
             )
         })
+    }
+
+    /// The apply lock of `req`: one per owner, as on AWS (`FILE.iamspec-lock-<owner>`).
+    fn apply_lock_path(&self, req: &LockRequest) -> PathBuf {
+        sibling(&self.path, &format!(".{}", req.name))
+    }
+
+    fn read_holder(&self, req: &LockRequest) -> Result<Option<String>, BackendError> {
+        let path = self.apply_lock_path(req);
+        match File::open(&path) {
+            Ok(f) => {
+                // A holder is one line of text: read no more than a description can hold.
+                let mut text = String::new();
+                f.take(4096).read_to_string(&mut text).map_err(|e| {
+                    file_err(
+                        &path,
+                        e.to_string(),
+                        "remove it with `iamspec force-unlock`",
+                    )
+                })?;
+                Ok(Some(text))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(file_err(&path, e.to_string(), "check its permissions")),
+        }
     }
 }
 
@@ -108,13 +182,12 @@ fn parse_account(path: &Path, text: &str) -> Result<LocalAccount, BackendError> 
 impl Backend for LocalBackend {
     async fn account_id(&self) -> Result<String, BackendError> {
         self.count("GetCallerIdentity");
-        Ok(self.state.lock().expect("state lock").account_id.clone())
+        self.with_state(false, |state| Ok(state.account_id.clone()))
     }
 
     async fn read(&self, scope: &ReadScope) -> Result<Account, BackendError> {
         self.count("GetAccountAuthorizationDetails");
-        let state = self.state.lock().expect("state lock");
-        let account = state.view(scope);
+        let account = self.with_state(false, |state| Ok(state.view(scope)))?;
         for u in account.users.values() {
             if scope.key_users.contains(&u.name.to_ascii_lowercase()) {
                 self.count("ListAccessKeys");
@@ -127,69 +200,127 @@ impl Backend for LocalBackend {
         &self,
         users: &[String],
     ) -> Result<BTreeMap<String, (Vec<AccessKey>, Dependents)>, BackendError> {
-        let state = self.state.lock().expect("state lock");
-        let mut out = BTreeMap::new();
-        for name in users {
+        for _ in users {
             self.count("ListAccessKeys");
-            if let Some(u) = state.users.get(name) {
-                out.insert(
-                    name.clone(),
-                    (
-                        u.access_keys.clone(),
-                        u.dependents.clone().unwrap_or_default(),
-                    ),
-                );
-            }
         }
-        Ok(out)
+        self.with_state(false, |state| {
+            Ok(users
+                .iter()
+                .filter_map(|name| {
+                    let u = state.users.get(name)?;
+                    Some((
+                        name.clone(),
+                        (
+                            u.access_keys.clone(),
+                            u.dependents.clone().unwrap_or_default(),
+                        ),
+                    ))
+                })
+                .collect())
+        })
     }
 
     async fn read_policy_tags(
         &self,
         arns: &[String],
     ) -> Result<BTreeMap<String, BTreeMap<String, String>>, BackendError> {
-        let state = self.state.lock().expect("state lock");
-        let mut out = BTreeMap::new();
-        for arn in arns {
+        for _ in arns {
             self.count("ListPolicyTags");
-            match state.policy_tags(arn) {
-                Ok(tags) => {
-                    out.insert(arn.clone(), tags);
-                }
-                Err(e) if e.kind == ErrorKind::NoSuchEntity => {}
-                Err(e) => return Err(e),
-            }
         }
-        Ok(out)
+        self.with_state(false, |state| {
+            let mut out = BTreeMap::new();
+            for arn in arns {
+                match state.policy_tags(arn) {
+                    Ok(tags) => {
+                        out.insert(arn.clone(), tags);
+                    }
+                    Err(e) if e.kind == ErrorKind::NoSuchEntity => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(out)
+        })
     }
 
     async fn policy_description(&self, arn: &str) -> Result<Option<String>, BackendError> {
         self.count("GetPolicy");
-        let state = self.state.lock().expect("state lock");
-        Ok(state
-            .managed
-            .values()
-            .find(|p| p.arn == arn)
-            .map(|p| p.description.clone().unwrap_or_default()))
+        self.with_state(false, |state| {
+            Ok(state
+                .managed
+                .values()
+                .find(|p| p.arn == arn)
+                .map(|p| p.description.clone().unwrap_or_default()))
+        })
     }
 
     async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
         self.count("ListAccessKeys");
-        let state = self.state.lock().expect("state lock");
-        let key = state.key_of(user).ok_or_else(|| {
-            BackendError::new(ErrorKind::NoSuchEntity, "ListAccessKeys", "no such user").on(user)
-        })?;
-        Ok(state.users[&key].access_keys.clone())
+        self.with_state(false, |state| {
+            let key = state.key_of(user).ok_or_else(|| {
+                BackendError::new(ErrorKind::NoSuchEntity, "ListAccessKeys", "no such user")
+                    .on(user)
+            })?;
+            Ok(state.users[&key].access_keys.clone())
+        })
+    }
+
+    async fn lock(&self, req: &LockRequest) -> Result<LockState, BackendError> {
+        let path = self.apply_lock_path(req);
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                f.write_all(req.holder.as_bytes())
+                    .and_then(|()| f.sync_all())
+                    .map_err(|e| file_err(&path, e.to_string(), "check free space"))?;
+                Ok(LockState::Acquired)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Ok(match self.read_holder(req)? {
+                    Some(h) if h == req.holder => LockState::Acquired,
+                    Some(h) => LockState::HeldBy(h),
+                    // Released between the two calls: the caller tries again.
+                    None => LockState::HeldBy(String::new()),
+                })
+            }
+            Err(e) => Err(file_err(
+                &path,
+                e.to_string(),
+                "check the directory's permissions",
+            )),
+        }
+    }
+
+    async fn lock_holder(&self, req: &LockRequest) -> Result<Option<String>, BackendError> {
+        self.read_holder(req)
+    }
+
+    async fn unlock(&self, req: &LockRequest, force: bool) -> Result<(), BackendError> {
+        let path = self.apply_lock_path(req);
+        match self.read_holder(req)? {
+            None => Ok(()),
+            Some(h) if force || h == req.holder => match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(file_err(&path, e.to_string(), "remove it by hand"))
+                }
+                _ => Ok(()),
+            },
+            Some(h) => Err(BackendError::new(
+                ErrorKind::Other,
+                "unlock",
+                format!("the lock is held by another run now: {h}"),
+            )
+            .on(path.display().to_string())),
+        }
     }
 
     async fn execute(&self, op: &Op) -> Result<Outcome, BackendError> {
         self.count(op.api_name());
-        let mut state = self.state.lock().expect("state lock");
-        let mut next = state.clone();
-        let outcome = next.apply(op, self.effects.now(), &mut rand::rng())?;
-        self.save(&next)?;
-        *state = next;
-        Ok(outcome)
+        let now = self.effects.now();
+        self.with_state(true, |state| state.apply(op, now, &mut rand::rng()))
     }
 
     fn stats(&self) -> CallStats {

@@ -1,0 +1,155 @@
+//! The apply lock, as terraform locks its state: one apply per owner and account at a time. On AWS it is the
+//! customer-managed policy `iamspec-lock-<owner>` under the spec's path (CreatePolicy fails when it exists, so
+//! exactly one run holds it; its description says who and since when); on `--local` a holder file beside the
+//! account. plan and drift take none; the lock policy is never planned, reported or pruned.
+
+use std::time::Duration;
+
+use super::{Cancel, Error};
+use crate::backend::{Backend, BackendError, LockRequest, LockState};
+use crate::effects::Effects;
+use crate::model::LOCK_POLICY_PREFIX;
+use crate::spec::Spec;
+
+/// IAM's limit on a policy name.
+const NAME_LIMIT: usize = 128;
+
+/// IAM's limit on a policy description.
+const DESCRIPTION_LIMIT: usize = 1000;
+
+/// The lock's policy name for `owner`: `iamspec-lock-<owner>`, with characters IAM refuses in names replaced and
+/// a short hash of the owner appended when anything was replaced (so two owners never share a lock by accident).
+#[must_use]
+pub fn lock_name(owner: &str) -> String {
+    let safe: String = owner
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut name = format!("{LOCK_POLICY_PREFIX}{safe}");
+    if safe != owner {
+        let hash = super::sha256_hex(owner.as_bytes());
+        name.truncate(NAME_LIMIT - 9);
+        name.push('-');
+        name.push_str(&hash[..8]);
+    }
+    name.truncate(NAME_LIMIT);
+    name
+}
+
+/// The lock an apply of `spec` in `account_id` takes, held by `holder` (who and since when; made printable and
+/// cut to IAM's description limit here).
+#[must_use]
+pub fn request(spec: &Spec, account_id: &str, holder: &str) -> LockRequest {
+    let name = lock_name(&spec.owner);
+    let holder: String = holder
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(DESCRIPTION_LIMIT)
+        .collect();
+    LockRequest {
+        arn: format!("arn:aws:iam::{account_id}:policy{}{name}", spec.path),
+        name,
+        path: spec.path.clone(),
+        owner: spec.owner.clone(),
+        holder,
+    }
+}
+
+/// Takes the lock, waiting up to `timeout` for another holder to release it.
+///
+/// # Errors
+/// [`Error::Locked`] naming the holder when it is still held after `timeout`; [`Error::Interrupted`] when
+/// `cancel` fires while waiting; backend errors.
+pub async fn acquire<B: Backend>(
+    backend: &B,
+    req: &LockRequest,
+    timeout: Duration,
+    effects: &Effects,
+    cancel: &Cancel,
+) -> Result<(), Error> {
+    let deadline = effects
+        .now()
+        .saturating_add(timeout.as_secs().try_into().unwrap_or(i64::MAX));
+    let mut wait = Duration::from_secs(1);
+    loop {
+        match backend.lock(req).await? {
+            LockState::Acquired => return Ok(()),
+            LockState::HeldBy(holder) => {
+                if effects.now() >= deadline {
+                    return Err(Error::Locked {
+                        name: req.name.clone(),
+                        holder,
+                    });
+                }
+                tracing::info!(lock = %req.name, %holder, "waiting for the apply lock");
+            }
+        }
+        if cancel.is_set() {
+            return Err(Error::Interrupted);
+        }
+        tokio::select! {
+            () = effects.sleep(wait) => {}
+            () = cancel.wait() => return Err(Error::Interrupted),
+        }
+        wait = (wait * 2).min(Duration::from_secs(10));
+    }
+}
+
+/// Releases the lock this run holds, retrying transient failures: a lock left behind stops every later apply.
+///
+/// # Errors
+/// The last failure, when it could not be released.
+pub async fn release<B: Backend>(
+    backend: &B,
+    req: &LockRequest,
+    effects: &Effects,
+) -> Result<(), BackendError> {
+    let policy = crate::effects::RetryPolicy::default();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match backend.unlock(req, false).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_retryable() && attempt < policy.attempts => {
+                effects.sleep(effects.backoff(&policy, attempt)).await;
+            }
+            Err(mut e) => {
+                e.hint = Some(format!(
+                    "the apply lock {} may still be held; `iamspec force-unlock` removes it",
+                    req.name
+                ));
+                return Err(e);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_names_are_valid_iam_names_and_distinct_per_owner() {
+        assert_eq!(lock_name("web-platform"), "iamspec-lock-web-platform");
+        let spaced = lock_name("web platform");
+        assert!(spaced.starts_with("iamspec-lock-web-platform-"), "{spaced}");
+        assert_ne!(spaced, lock_name("web:platform"));
+        let long = lock_name(&"x ".repeat(200));
+        assert!(long.len() <= NAME_LIMIT);
+        assert!(long
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)));
+    }
+}
