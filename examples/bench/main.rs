@@ -205,9 +205,13 @@ fn moto(sizes: &[usize]) -> bool {
 
         let r = run_cli(endpoint, &["apply", "-f", b, "--auto-approve"]);
         let attaches = n as u64;
+        // The apply lock costs one CreatePolicy, one GetPolicy and one DeletePolicy per apply.
         let writes_ok = get(&r, "CreateUser") == n as u64
             && get(&r, "PutUserPolicy") == n as u64
             && get(&r, "AttachUserPolicy") == attaches
+            && ["CreatePolicy", "GetPolicy", "DeletePolicy"]
+                .iter()
+                .all(|op| get(&r, op) == 1)
             && r.calls.keys().all(|k| {
                 [
                     "CreateUser",
@@ -215,6 +219,9 @@ fn moto(sizes: &[usize]) -> bool {
                     "AttachUserPolicy",
                     "GetCallerIdentity",
                     "GetAccountAuthorizationDetails",
+                    "CreatePolicy",
+                    "GetPolicy",
+                    "DeletePolicy",
                 ]
                 .contains(&k.as_str())
             });
