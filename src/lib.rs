@@ -31,6 +31,7 @@
 pub mod backend;
 pub mod cli;
 pub mod diff;
+pub mod display;
 pub mod drift;
 pub mod effects;
 pub mod engine;

@@ -2,7 +2,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::backend::NewAccessKey;
@@ -33,10 +33,7 @@ impl SecretsDir {
     /// # Errors
     /// When the directory cannot be created or is readable by others.
     pub fn prepare(dir: &Path, format: SecretsFormat) -> std::io::Result<Self> {
-        if !dir.exists() {
-            fs::create_dir_all(dir)?;
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
-        }
+        make_private_dir(dir)?;
         let mode = fs::metadata(dir)?.permissions().mode();
         if mode & 0o077 != 0 {
             return Err(std::io::Error::new(
@@ -54,6 +51,51 @@ impl SecretsDir {
             format,
         })
     }
+}
+
+/// Creates `dir` (and any missing parent) with mode 0700, or checks that the existing path is a directory.
+fn make_private_dir(dir: &Path) -> std::io::Result<()> {
+    match fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            format!("{} is not a directory", dir.display()),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Every directory created on the way gets 0700, not just the last: the umask is not to be trusted.
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes `bytes` to a new file `path` (mode 0600) and fsyncs it and its directory. A failed write leaves no file
+/// behind: an empty or partial secret file is worse than none.
+fn write_secret(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_secret_with(dir, path, |f| f.write_all(bytes))
+}
+
+/// [`write_secret`] with the writing step given: tests make it fail half way.
+fn write_secret_with(
+    dir: &Path,
+    path: &Path,
+    fill: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    let written = fill(&mut f).and_then(|()| f.sync_all());
+    if let Err(e) = written {
+        drop(f);
+        let _ = fs::remove_file(path);
+        return Err(e);
+    }
+    fs::File::open(dir)?.sync_all()
 }
 
 fn rfc3339(secs: i64) -> String {
@@ -109,14 +151,7 @@ impl KeySink for SecretsDir {
     fn deliver(&self, key: &NewAccessKey) -> std::io::Result<String> {
         let (ext, body) = render_secret(key, self.format);
         let path = self.dir.join(format!("{}-{}.{ext}", key.user, key.id));
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)?;
-        f.write_all(body.as_bytes())?;
-        f.sync_all()?;
-        fs::File::open(&self.dir)?.sync_all()?;
+        write_secret(&self.dir, &path, body.as_bytes())?;
         Ok(path.display().to_string())
     }
 }
@@ -150,10 +185,7 @@ impl AgeSink {
                 format!("--encrypt-to: not an age recipient: {e}"),
             )
         })?;
-        if !dir.exists() {
-            fs::create_dir_all(dir)?;
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
-        }
+        make_private_dir(dir)?;
         Ok(Self {
             dir: dir.to_owned(),
             recipient,
@@ -168,14 +200,7 @@ impl KeySink for AgeSink {
         let sealed =
             age::encrypt(&self.recipient, body.as_bytes()).map_err(std::io::Error::other)?;
         let path = self.dir.join(format!("{}-{}.{ext}.age", key.user, key.id));
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)?;
-        f.write_all(&sealed)?;
-        f.sync_all()?;
-        fs::File::open(&self.dir)?.sync_all()?;
+        write_secret(&self.dir, &path, &sealed)?;
         Ok(path.display().to_string())
     }
 }
@@ -243,5 +268,35 @@ mod tests {
         fs::create_dir(&open).unwrap();
         fs::set_permissions(&open, fs::Permissions::from_mode(0o755)).unwrap();
         assert!(SecretsDir::prepare(&open, SecretsFormat::Json).is_err());
+    }
+
+    #[test]
+    fn parents_are_private_a_file_is_not_a_directory_and_failed_writes_leave_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let deep = tmp.path().join("a/b/secrets");
+        SecretsDir::prepare(&deep, SecretsFormat::Json).unwrap();
+        for dir in [tmp.path().join("a"), tmp.path().join("a/b"), deep.clone()] {
+            assert_eq!(
+                fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+                0o700,
+                "{}",
+                dir.display()
+            );
+        }
+        let file = tmp.path().join("plain-file");
+        fs::write(&file, "x").unwrap();
+        let e = SecretsDir::prepare(&file, SecretsFormat::Json).unwrap_err();
+        assert!(e.to_string().contains("is not a directory"), "{e}");
+        // The disk fills half way through a secret: no file, empty or partial, stays behind.
+        let target = tmp.path().join("partial.json");
+        let e = write_secret_with(tmp.path(), &target, |f| {
+            f.write_all(b"{\"AccessKeyId\":")?;
+            Err(std::io::Error::other("no space left on device"))
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("no space"));
+        assert!(!target.exists(), "the partial secret file was left behind");
+        write_secret(tmp.path(), &target, b"ok").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"ok");
     }
 }

@@ -261,7 +261,7 @@ impl AwsBackend {
                         && started.elapsed() < READ_DEADLINE =>
                 {
                     let delay = self.effects.backoff(&self.read_retry, attempt);
-                    tracing::debug!(operation = op, attempt, ?delay, error = %e, "retrying read");
+                    tracing::debug!(operation = op, attempt, ?delay, error = %crate::display::Escaped(&e.to_string()), "retrying read");
                     self.effects.sleep(delay).await;
                 }
                 Err(e) => return Err(e),
@@ -361,7 +361,7 @@ impl AwsBackend {
                 .collect(),
             // Emulators (moto) lack this call; real IAM has it. An endpoint without it has no such credentials.
             Err(e) if e.kind == ErrorKind::Unsupported => {
-                tracing::debug!(error = %e, "ListServiceSpecificCredentials unavailable; assuming none");
+                tracing::debug!(error = %crate::display::Escaped(&e.to_string()), "ListServiceSpecificCredentials unavailable; assuming none");
                 Vec::new()
             }
             Err(e) => return Err(e),

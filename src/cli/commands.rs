@@ -12,6 +12,7 @@ use super::{exit, output, print_diagnostics, CliError};
 use crate::backend::aws::{AwsBackend, AwsOptions};
 use crate::backend::local::LocalBackend;
 use crate::backend::{AnyBackend, Backend};
+use crate::display::{escape, Escaped};
 use crate::effects::Effects;
 use crate::engine::{self, ApplyOptions, Cancel, Event, KeySink, Limits, Planned, SavedPlan};
 use crate::plan::Plan;
@@ -149,11 +150,13 @@ fn make_sink(
     })
 }
 
+/// Reads an input file: a regular file of at most [`crate::fileio::MAX_FILE_BYTES`].
 fn read_text(path: &Path) -> Result<String, CliError> {
-    std::fs::read_to_string(path).map_err(|source| CliError::Io {
-        action: "read",
-        path: path.display().to_string(),
-        source,
+    crate::fileio::read_bounded(path, crate::fileio::MAX_FILE_BYTES).map_err(|problem| {
+        CliError::Read {
+            path: path.display().to_string(),
+            problem,
+        }
     })
 }
 
@@ -422,9 +425,9 @@ where
         (Ok(_), Err(e)) => Err(e.into()),
         (Err(e), Ok(())) => Err(e),
         (Err(e), Err(release)) => {
-            eprintln!("error: {release}");
+            eprintln!("error: {}", Escaped(&release.to_string()));
             if let Some(hint) = &release.hint {
-                eprintln!("  hint: {hint}");
+                eprintln!("  hint: {}", Escaped(hint));
             }
             Err(e)
         }
@@ -562,7 +565,11 @@ async fn force_unlock(g: &Global, path: &Path, force: bool) -> Result<u8, CliErr
             );
             return Ok(exit::OK);
         };
-        eprintln!("The apply lock {} is held by: {holder}", req.name);
+        eprintln!(
+            "The apply lock {} is held by: {}",
+            req.name,
+            Escaped(&holder)
+        );
         if !force {
             if !output::interactive() {
                 return Err(CliError::NeedsApproval {
@@ -603,8 +610,9 @@ async fn execute(
     let style = output::stderr_style(g.color);
     let on_event = |e: &Event<'_>| match e {
         Event::Started { change, .. } => {
-            bar.set_message(format!("{}: {}", change.target, change.op.describe()));
-            tracing::info!(target = %change.target, op = change.op.api_name(), "applying");
+            let target = change.target.to_string();
+            bar.set_message(escape(&format!("{target}: {}", change.op.describe())).into_owned());
+            tracing::info!(target = %Escaped(&target), op = change.op.api_name(), "applying");
         }
         Event::Done { .. } => bar.inc(1),
         Event::Retrying {
@@ -613,7 +621,7 @@ async fn execute(
             delay,
             ..
         } => {
-            tracing::warn!(attempt, ?delay, %error, "retrying");
+            tracing::warn!(attempt, ?delay, error = %Escaped(&error.to_string()), "retrying");
         }
         Event::Failed { .. } => {}
         Event::KeyDelivered {
@@ -623,8 +631,11 @@ async fn execute(
         } => {
             bar.suspend(|| {
                 eprintln!(
-                    "{} access key {key_id} for {user}: secret written to {location}",
-                    style.bold("key:")
+                    "{} access key {} for {}: secret written to {}",
+                    style.bold("key:"),
+                    Escaped(key_id),
+                    Escaped(user),
+                    Escaped(location)
                 )
             });
         }
@@ -633,13 +644,10 @@ async fn execute(
     bar.finish_and_clear();
     for (index, error) in &report.failed {
         let c = &plan.changes[*index];
-        eprintln!(
-            "error: failed to {} for {}: {error}",
-            c.op.describe(),
-            c.target
-        );
+        let line = format!("failed to {} for {}: {error}", c.op.describe(), c.target);
+        eprintln!("error: {}", Escaped(&line));
         if let Some(hint) = &error.hint {
-            eprintln!("  hint: {hint}");
+            eprintln!("  hint: {}", Escaped(hint));
         }
     }
     if !report.not_started.is_empty() {

@@ -18,7 +18,15 @@ pub enum CliError {
         /// How many warnings.
         count: usize,
     },
-    /// A file could not be read or written.
+    /// An input file could not be read (missing, not a regular file, too large, not UTF-8).
+    #[error("read {path}: {problem}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        problem: crate::fileio::ReadError,
+    },
+    /// A file could not be written.
     #[error("{action} {path}: {source}")]
     Io {
         /// What was being done.

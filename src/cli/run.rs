@@ -8,6 +8,7 @@ use super::args::Cli;
 use super::error::CliError;
 use super::{commands, exit, output};
 
+use crate::display::Escaped;
 use crate::spec::Diagnostics;
 
 /// Runs the CLI with the process's arguments and returns the exit code.
@@ -66,6 +67,10 @@ pub(crate) fn print_diagnostics(diags: &Diagnostics, color: bool) {
         let _ = handler.render_report(&mut out, &report);
         out.push('\n');
     }
+    if let Some(more) = diags.more() {
+        out.push_str(&more);
+        out.push_str("\n\n");
+    }
     let _ = std::io::stderr().write_all(out.as_bytes());
 }
 
@@ -88,27 +93,37 @@ fn print_error(e: &CliError, color: bool, verbose: u8) {
             eprintln!(
                 "{} {}: {errors} error(s), {warnings} warning(s); no AWS call was made",
                 red("error:"),
-                diags.file
+                crate::display::escape(&diags.file)
             );
         }
         CliError::Engine(crate::engine::Error::Conflicts(conflicts)) => {
             for c in conflicts {
-                eprintln!("{} {}\n  hint: {}", red("error:"), c.message, c.help);
+                eprintln!(
+                    "{} {}\n  hint: {}",
+                    red("error:"),
+                    Escaped(&c.message),
+                    Escaped(&c.help)
+                );
             }
-            eprintln!("{} {e}; nothing was changed", red("error:"));
+            eprintln!(
+                "{} {}; nothing was changed",
+                red("error:"),
+                Escaped(&e.to_string())
+            );
         }
         _ => {
-            eprintln!("{} {e}", red("error:"));
+            // Errors carry names and service messages: escaped, like every output of outside text.
+            eprintln!("{} {}", red("error:"), Escaped(&e.to_string()));
             // The underlying causes (the SDK's errors) are for whoever asked for them with -v.
             if verbose > 0 {
                 let mut source = std::error::Error::source(e);
                 while let Some(s) = source {
-                    eprintln!("  caused by: {s}");
+                    eprintln!("  caused by: {}", Escaped(&s.to_string()));
                     source = s.source();
                 }
             }
             if let Some(hint) = e.hint() {
-                eprintln!("  hint: {hint}");
+                eprintln!("  hint: {}", Escaped(&hint));
             }
         }
     }

@@ -462,7 +462,11 @@ async fn reconcile_keys<B: Backend>(
         .cloned()
         .unwrap_or_default();
     for key in live.into_iter().filter(|k| !known.contains(&k.id)) {
-        tracing::warn!(user, key_id = %key.id, "deleting an access key whose secret was never received");
+        tracing::warn!(
+            user = %crate::display::Escaped(user),
+            key_id = %crate::display::Escaped(&key.id),
+            "deleting an access key whose secret was never received"
+        );
         send(
             shared,
             &Op::DeleteAccessKey {

@@ -93,7 +93,7 @@ pub async fn acquire<B: Backend>(
                         holder,
                     });
                 }
-                tracing::info!(lock = %req.name, %holder, "waiting for the apply lock");
+                tracing::info!(lock = %req.name, holder = %crate::display::Escaped(&holder), "waiting for the apply lock");
             }
         }
         if cancel.is_set() {

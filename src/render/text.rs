@@ -1,9 +1,11 @@
 //! The human plan: terraform-like lines in the spec's words, then each inline policy's JSON diff, then the summary.
+//! Every piece of text from the spec or from live IAM is escaped on its way out (see [`crate::display`]).
 
 use std::io::{self, Write};
 
 use similar::TextDiff;
 
+use crate::display::{escape, Escaped};
 use crate::plan::{Action, Change, Op, Plan};
 
 /// Styling for text output.
@@ -14,11 +16,13 @@ pub struct Style {
 }
 
 impl Style {
+    /// `text`, escaped (it carries names, tags and messages from the spec and from live IAM), then coloured.
     fn paint(self, code: &str, text: &str) -> String {
+        let text = escape(text);
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
-            text.to_owned()
+            text.into_owned()
         }
     }
 
@@ -86,7 +90,12 @@ pub fn notices(w: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<()> {
     }
     writeln!(w, "Notices:")?;
     for n in &plan.notices {
-        writeln!(w, "  ! {}: {}", n.target, style.dim(&n.message))?;
+        writeln!(
+            w,
+            "  ! {}: {}",
+            Escaped(&n.target.to_string()),
+            style.dim(&n.message)
+        )?;
     }
     writeln!(w)
 }
@@ -158,7 +167,7 @@ fn json_diff(w: &mut dyn Write, before: &str, after: &str, style: Style) -> io::
             Some('+') if !line.starts_with("+++") => style.action(Action::Create, line),
             Some('-') if !line.starts_with("---") => style.action(Action::Delete, line),
             Some('@') => style.dim(line),
-            _ => line.to_owned(),
+            _ => escape(line).into_owned(),
         };
         writeln!(w, "      {styled}")?;
     }
@@ -202,7 +211,7 @@ pub fn drift(
             )
         )?;
         for d in &item.details {
-            writeln!(w, "      {d}")?;
+            writeln!(w, "      {}", Escaped(d))?;
         }
     }
     if !report.items.is_empty() {

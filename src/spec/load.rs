@@ -138,6 +138,8 @@ fn explain_refusal(text: &str, e: &serde_norway::Error) -> Vec<Diagnostic> {
 /// # Errors
 /// Every error in the file (with the warnings), when there is at least one.
 pub fn load(file: &str, text: &str) -> Result<Loaded, Diagnostics> {
+    // A UTF-8 byte order mark is not part of the document, as other YAML tools agree.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // The source is kept for snippets only when there is something to show: a 30 MB spec is not copied for none.
     let fail = |items: Vec<Diagnostic>| Diagnostics {
         file: file.to_owned(),
@@ -165,7 +167,20 @@ pub fn load(file: &str, text: &str) -> Result<Loaded, Diagnostics> {
         }]));
     }
     // serde first: it is fast, and it bounds recursion and alias expansion itself. Only when it refuses the file
-    // does the position-keeping tree run, to report every problem of the file (serde stops at the first).
+    // does the position-keeping tree run, to report every problem of the file (serde stops at the first). serde's
+    // time grows with the square of the flow nesting depth, so deep nesting goes to the tree first, which stops
+    // at its depth limit in linear time.
+    if tree::flow_depth(text) > tree::MAX_DEPTH {
+        if let Err(t) = tree::parse(text) {
+            return Err(fail(vec![Diagnostic {
+                severity: Severity::Error,
+                field: "(document)".into(),
+                message: t.message,
+                help: t.help,
+                pos: t.pos,
+            }]));
+        }
+    }
     let cut = (text.len() >= split::MIN_BYTES)
         .then(|| split::read(text, split::PIECE_BYTES))
         .flatten();

@@ -54,7 +54,10 @@ pub(super) fn valid_user_name(name: &str) -> bool {
 }
 
 pub(super) fn tag_char(c: char) -> bool {
-    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
+    // IAM's tag alphabet is letters, digits, separators and _ . : / = + - @; control characters (newlines and tabs
+    // among them) and invisible bidi controls are neither, and would reach terminals through plans.
+    (c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
+        && !crate::display::is_unsafe(c)
 }
 
 pub(super) fn valid_iam_path(path: &str) -> bool {

@@ -42,8 +42,9 @@ pub struct RawSpec {
         deserialize_with = "unique_map_opt"
     )]
     pub policies: Option<IndexMap<String, RawPolicy>>,
-    /// The users, by IAM user name.
+    /// The users, by IAM user name (`users: ~` or an empty `users:` means none).
     #[serde(default, deserialize_with = "unique_map")]
+    #[schemars(with = "Option<IndexMap<String, RawUser>>")]
     pub users: IndexMap<String, RawUser>,
 }
 
@@ -176,6 +177,13 @@ where
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("a mapping")
         }
+        // `users: ~` and `users:` mean the same: no entries.
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(IndexMap::new())
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(IndexMap::new())
+        }
         fn visit_map<A: serde::de::MapAccess<'de>>(
             self,
             mut map: A,
@@ -190,7 +198,8 @@ where
             Ok(out)
         }
     }
-    deserializer.deserialize_map(Visitor(std::marker::PhantomData))
+    // `any`, not `map`: a null (`users: ~`) must reach `visit_unit` instead of failing as "not a mapping".
+    deserializer.deserialize_any(Visitor(std::marker::PhantomData))
 }
 
 fn unique_map_opt<'de, D, V>(deserializer: D) -> Result<Option<IndexMap<String, V>>, D::Error>

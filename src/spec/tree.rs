@@ -134,13 +134,22 @@ pub struct TreeError {
 
 struct LineIndex {
     starts: Vec<usize>,
+    /// Whether every character is one byte: columns are then byte offsets.
+    ascii: bool,
+    /// The last lookup (line, column, byte offset): positions mostly arrive in order, so walking on from it keeps
+    /// a 100,000-character line linear rather than quadratic.
+    last: std::cell::Cell<(usize, usize, usize)>,
 }
 
 impl LineIndex {
     fn new(text: &str) -> Self {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Self { starts }
+        Self {
+            starts,
+            ascii: text.is_ascii(),
+            last: std::cell::Cell::new((0, 0, 0)),
+        }
     }
 
     /// Byte offset of a 1-based line and 0-based character column.
@@ -149,12 +158,80 @@ impl LineIndex {
             .starts
             .get(line.saturating_sub(1))
             .copied()
-            .unwrap_or(text.len());
-        let rest = &text[start.min(text.len())..];
-        rest.char_indices()
-            .nth(col0)
-            .map_or(text.len(), |(i, _)| start + i)
+            .unwrap_or(text.len())
+            .min(text.len());
+        if self.ascii {
+            return (start + col0).min(text.len());
+        }
+        let (last_line, last_col, last_byte) = self.last.get();
+        let (from_col, from_byte) = if last_line == line && last_col <= col0 {
+            (last_col, last_byte)
+        } else {
+            (0, start)
+        };
+        let byte = text[from_byte..]
+            .char_indices()
+            .nth(col0 - from_col)
+            .map_or(text.len(), |(i, _)| from_byte + i);
+        self.last.set((line, col0, byte));
+        byte
     }
+}
+
+/// The deepest flow nesting (`[` / `{`) of a text, by a linear scan that knows quoted scalars and comments. Within
+/// flow collections it sees what a YAML tokenizer sees (a flow plain scalar cannot hold `[`, `]`, `{`, `}` or
+/// `,`), so nesting cannot hide behind closers; outside them it may count a bracket inside a plain or block scalar,
+/// erring towards a higher depth. serde's YAML parser takes time quadratic in this depth, so it is measured
+/// before serde runs, and a deep file goes to [`parse`] (linear, with its depth limit) instead.
+#[must_use]
+pub fn flow_depth(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    // The last significant character: quotes open a scalar only where a token can start.
+    let mut prev = b'\n';
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'#' if prev == b'\n' || i > 0 && matches!(bytes[i - 1], b' ' | b'\t' | b'\n') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' | b'\'' if matches!(prev, b'\n' | b'[' | b'{' | b',' | b':' | b'-' | b'?') => {
+                i += 1;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'\\' if b == b'"' => i += 1,
+                        b'\'' if b == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 1,
+                        c if c == b => break,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                prev = b;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                prev = b;
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                prev = b;
+            }
+            b' ' | b'\t' | b'\r' => {}
+            b'\n' => {
+                if depth == 0 {
+                    prev = b'\n';
+                }
+            }
+            _ => prev = b,
+        }
+        i += 1;
+    }
+    deepest
 }
 
 /// Parses one YAML document into a tree, refusing hostile input early.
@@ -461,6 +538,30 @@ impl Builder<'_> {
             },
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod flow_depth_tests {
+    use super::*;
+
+    #[test]
+    fn counts_flow_nesting_but_not_quoted_or_commented_brackets() {
+        assert_eq!(flow_depth("a: [b, [c, {d: e}]]\n"), 3);
+        assert_eq!(flow_depth("a: \"[[[[\"\nb: '{{{'\n# [[[[[\n"), 0);
+        assert_eq!(
+            flow_depth("a: [\"]]]]\", [[x]]]\n"),
+            3,
+            "a quoted closer hides nothing"
+        );
+        assert_eq!(flow_depth("a: ['it''s', [don't]]\n"), 2);
+        assert_eq!(flow_depth(&"[".repeat(100_000)), 100_000);
+        assert_eq!(flow_depth(&"{a: ".repeat(1000)), 1000);
+        assert_eq!(
+            flow_depth("a: x]]]]\nb: [[y]]\n"),
+            2,
+            "stray closers never go below zero"
+        );
     }
 }
 

@@ -222,6 +222,17 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
                 grants.push(g);
             }
         }
+        if let Some(description) = &rp.description {
+            if description.chars().any(crate::display::is_unsafe)
+                || description.chars().count() > 1000
+            {
+                ctx.error(
+                    &[Seg::Key("policies"), Seg::Key(name), Seg::Key("description")],
+                    "a description is one line of at most 1,000 characters, without control characters".into(),
+                    None,
+                );
+            }
+        }
         let policy = SpecPolicy {
             name: name.clone(),
             description: rp.description.clone(),
@@ -661,6 +672,15 @@ fn validate_grant(raw: &RawGrant, ctx: &mut Ctx, at: &[Seg<'_>]) -> Option<Grant
                 &p,
                 "an empty prefix; leave `prefix` out to grant the whole bucket".into(),
                 None,
+            );
+        } else if prefix.chars().any(crate::display::is_unsafe) {
+            ctx.error(
+                &p,
+                format!(
+                    "prefix `{}` contains control or bidi characters",
+                    crate::display::escape(prefix)
+                ),
+                Some("such characters can hide what a plan grants; S3 keys for iamspec grants must not use them"),
             );
         } else if prefix.contains(['*', '?']) || prefix.contains("${") {
             ctx.error(

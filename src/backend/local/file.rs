@@ -17,7 +17,7 @@ use crate::backend::{
     Backend, BackendError, CallStats, ErrorKind, LockRequest, LockState, Outcome, ReadScope,
 };
 use crate::effects::Effects;
-use crate::fileio::write_atomic;
+use crate::fileio::{read_bounded, write_atomic, MAX_FILE_BYTES};
 use crate::model::{AccessKey, Account, Dependents};
 use crate::plan::Op;
 
@@ -76,8 +76,21 @@ impl LocalBackend {
                 "check the path and its permissions",
             )
         };
+        // Nothing but a regular file is an account: refused before a lock file is made beside a device or FIFO.
+        let exists = match std::fs::metadata(&self.path) {
+            Ok(meta) if meta.is_file() => true,
+            Ok(_) => {
+                return Err(file_err(
+                    &self.path,
+                    "not a regular file",
+                    "point --local at an account file iamspec wrote, or at a path that does not exist yet",
+                ))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(io(e)),
+        };
         // A read of an account that does not exist yet needs no lock (and leaves no file behind).
-        let _lock = if write || self.path.exists() {
+        let _lock = if write || exists {
             let lock = OpenOptions::new()
                 .create(true)
                 .truncate(false)
@@ -94,10 +107,16 @@ impl LocalBackend {
         } else {
             None
         };
-        let mut state = match std::fs::read_to_string(&self.path) {
+        let mut state = match read_bounded(&self.path, MAX_FILE_BYTES) {
             Ok(text) => parse_account(&self.path, &text)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => LocalAccount::default(),
-            Err(e) => return Err(io(e)),
+            Err(e) if e.is_not_found() => LocalAccount::default(),
+            Err(e) => {
+                return Err(file_err(
+                    &self.path,
+                    e.to_string(),
+                    "point --local at an account file iamspec wrote, or at a path that does not exist yet",
+                ))
+            }
         };
         let out = f(&mut state)?;
         if write {
