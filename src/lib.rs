@@ -28,6 +28,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod authz;
 pub mod backend;
 pub mod cli;
 pub mod diff;

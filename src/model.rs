@@ -82,6 +82,20 @@ impl ManagedPolicy {
     }
 }
 
+/// An IAM group as far as access is concerned: the policies its members get. Read for `can` and `who-can --live`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    /// The group name.
+    pub name: String,
+    /// Inline policies by name.
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, PolicyDocument>,
+    /// Attached managed policy ARNs.
+    #[serde(default)]
+    pub attached_policies: BTreeSet<String>,
+}
+
 /// Prefix of the apply lock's policy name (`iamspec-lock-<owner>`): never planned, reported or pruned.
 pub const LOCK_POLICY_PREFIX: &str = "iamspec-lock-";
 

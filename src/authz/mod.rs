@@ -1,0 +1,13 @@
+//! The authorization model: the action catalogue of the AWS Service Authorization Reference and an evaluator of
+//! identity policies. Validation and rendering place each action by the catalogue; `iamspec can` and `who-can`
+//! evaluate; the renderer's property tests use the evaluator as their oracle. Pure: no I/O.
+
+mod catalogue;
+#[rustfmt::skip]
+mod catalogue_data;
+mod eval;
+mod principals;
+
+pub use catalogue::{all, expand, lookup, of_service, suggest, ActionDef, ActionLevel};
+pub use eval::{evaluate, wildcard, Cite, Context, Decision, Policies, Request};
+pub use principals::{from_live, from_spec, UserPolicies};
