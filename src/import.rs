@@ -29,7 +29,8 @@ pub struct ImportOptions {
 #[must_use]
 pub fn grants_for(doc: &PolicyDocument) -> Option<Vec<RawGrant>> {
     let summary = summarize(doc);
-    if summary.keys().any(|k| k.bucket == "(other)") || summary.is_empty() {
+    // Statements that are not bucket grants, and KMS keys (which grant they belong to is not recorded), stay raw.
+    if summary.keys().any(|k| k.bucket.starts_with('(')) || summary.is_empty() {
         return None;
     }
     // One grant per (prefix, access), listing its buckets.
@@ -46,6 +47,7 @@ pub fn grants_for(doc: &PolicyDocument) -> Option<Vec<RawGrant>> {
                 prefix: key.prefix.clone(),
                 access: s.level,
                 actions: s.level.is_none().then_some(actions),
+                kms_keys: None,
             })
             .buckets
             .push(key.bucket);
@@ -61,6 +63,7 @@ pub fn grants_for(doc: &PolicyDocument) -> Option<Vec<RawGrant>> {
                 (None, Some(a)) => GrantAccess::Actions(a.clone()),
                 (None, None) => GrantAccess::Actions(Vec::new()),
             },
+            kms_keys: Vec::new(),
         })
         .collect();
     (render_grants(&grants).as_ref() == Some(doc)).then_some(raw)
@@ -198,6 +201,7 @@ mod tests {
             buckets: vec!["photos-prod".into(), "photos-thumbs".into()],
             prefix: None,
             access: GrantAccess::Level(crate::policy::AccessLevel::ReadWrite),
+            kms_keys: Vec::new(),
         }])
         .unwrap()
         .to_compact_json();
@@ -248,5 +252,21 @@ mod tests {
             .changes
             .iter()
             .all(|c| matches!(c.op, crate::plan::Op::AdoptUser { .. })));
+    }
+
+    /// regression: a policy spelled with lower-case actions stayed in `raw_policies`, although plan treated it as
+    /// equal to the grant it means.
+    #[test]
+    fn lower_case_actions_become_the_grant_they_mean() {
+        let doc = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Action":["s3:getobject","S3:GETOBJECTVERSION"],"Resource":"arn:aws:s3:::photos/*"},
+                {"Effect":"Allow","Action":["s3:listbucket","s3:getbucketlocation","s3:ListBucketVersions"],"Resource":"arn:aws:s3:::photos"}]}"#,
+        )
+        .unwrap();
+        let grants = grants_for(&doc).expect("reads as a grant");
+        assert_eq!(grants.len(), 1);
+        assert_eq!(grants[0].access, Some(crate::policy::AccessLevel::Read));
+        assert_eq!(grants[0].buckets, ["photos"]);
     }
 }

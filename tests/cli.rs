@@ -747,3 +747,98 @@ fn concurrent_applies_to_one_local_file_lose_nothing() {
         assert!(!lock.exists(), "{} released", lock.display());
     }
 }
+
+/// `can` and `who-can` answer from the spec: exit 0 allowed, 2 denied, 1 cannot decide; the deciding policy
+/// named; a prefix grant tested inside and outside its prefix.
+#[test]
+fn can_and_who_can_answer_from_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "version: 1\nusers:\n  uploader:\n    grants:\n      - {buckets: [photos-prod], prefix: incoming/, access: write}\n  reader:\n    grants:\n      - {buckets: [photos-prod], access: read}\n  mystery:\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3FullAccess]\n",
+    )
+    .unwrap();
+    let s = spec.to_str().unwrap();
+    let can = |args: &[&str]| {
+        let mut all = vec!["can", "-f", s];
+        all.extend(args);
+        run(&all)
+    };
+    let o = can(&["uploader", "s3:PutObject", "photos-prod/incoming/a.jpg"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    assert!(
+        out(&o)
+            .contains("allowed: uploader s3:PutObject on arn:aws:s3:::photos-prod/incoming/a.jpg"),
+        "{}",
+        out(&o)
+    );
+    assert!(
+        out(&o).contains("by iamspec-grants, Objects1"),
+        "{}",
+        out(&o)
+    );
+    let o = can(&["uploader", "s3:PutObject", "photos-prod/published/a.jpg"]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(out(&o).contains("no policy allows it"));
+    // Listing: only with a prefix inside the grant's; in-progress uploads are not visible with a prefix.
+    let o = can(&["uploader", "s3:ListBucketMultipartUploads", "photos-prod"]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    let o = can(&[
+        "reader",
+        "s3:ListBucket",
+        "photos-prod",
+        "--context",
+        "s3:prefix=any/",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let o = can(&["mystery", "s3:GetObject", "photos-prod/a"]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        out(&o).contains("cannot decide") && out(&o).contains("AmazonS3FullAccess"),
+        "{}",
+        out(&o)
+    );
+    // Mistakes are errors, not "denied".
+    let o = can(&["uploader", "s3:PutObjekt", "photos-prod/x"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("did you mean `s3:PutObject`"),
+        "{}",
+        err(&o)
+    );
+    let o = can(&["nobody", "s3:PutObject", "photos-prod/x"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("no user `nobody`"), "{}", err(&o));
+
+    let o = run(&[
+        "who-can",
+        "-f",
+        s,
+        "s3:GetObject",
+        "photos-prod/incoming/a.jpg",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        doc["allowed"],
+        serde_json::json!([{"user": "reader", "policy": "iamspec-grants", "statement": "Objects1"}])
+    );
+    assert_eq!(doc["undecided"][0]["user"], "mystery");
+    assert_eq!(doc["denied"], serde_json::json!(["uploader"]));
+    let o = run(&[
+        "who-can",
+        "-f",
+        s,
+        "s3:PutObject",
+        "photos-prod/incoming/a.jpg",
+    ]);
+    let text = out(&o);
+    assert!(
+        text.contains("allowed        uploader")
+            && text.contains("1 allowed, 1 undecided, 1 denied (of 3 user(s))."),
+        "{text}"
+    );
+}

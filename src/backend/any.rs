@@ -58,6 +58,23 @@ impl Backend for AnyBackend {
         }
     }
 
+    async fn read_groups(&self) -> Result<BTreeMap<String, crate::model::Group>, BackendError> {
+        match self {
+            Self::Local(b) => b.read_groups().await,
+            Self::Aws(b) => b.read_groups().await,
+        }
+    }
+
+    async fn policy_documents(
+        &self,
+        arns: &[String],
+    ) -> Result<BTreeMap<String, crate::policy::PolicyDocument>, BackendError> {
+        match self {
+            Self::Local(b) => b.policy_documents(arns).await,
+            Self::Aws(b) => b.policy_documents(arns).await,
+        }
+    }
+
     async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
         match self {
             Self::Local(b) => b.list_access_keys(user).await,

@@ -80,6 +80,18 @@ pub trait Backend: Send + Sync {
         arn: &str,
     ) -> impl Future<Output = Result<Option<String>, BackendError>> + Send;
 
+    /// Reads every group with its inline and attached policies (for `can` / `who-can --live`).
+    fn read_groups(
+        &self,
+    ) -> impl Future<Output = Result<BTreeMap<String, crate::model::Group>, BackendError>> + Send;
+
+    /// The default-version documents of managed policies by ARN (GetPolicy, GetPolicyVersion); policies that do
+    /// not exist (or whose documents this backend cannot know) are left out.
+    fn policy_documents(
+        &self,
+        arns: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, crate::policy::PolicyDocument>, BackendError>> + Send;
+
     /// Lists a user's access keys (reconciling an ambiguous CreateAccessKey).
     fn list_access_keys(
         &self,

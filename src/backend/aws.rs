@@ -633,6 +633,88 @@ impl Backend for AwsBackend {
         }
     }
 
+    async fn read_groups(&self) -> Result<BTreeMap<String, crate::model::Group>, BackendError> {
+        let mut groups = BTreeMap::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let m = marker.clone();
+            let page = self
+                .retrying("GetAccountAuthorizationDetails", || {
+                    self.iam
+                        .get_account_authorization_details()
+                        .filter(EntityType::Group)
+                        .max_items(self.page_size)
+                        .set_marker(m.clone())
+                        .send()
+                        .map_err_into("GetAccountAuthorizationDetails", "")
+                })
+                .await?;
+            for g in page.group_detail_list() {
+                let name = g.group_name().unwrap_or_default().to_owned();
+                let mut group = crate::model::Group {
+                    name: name.clone(),
+                    ..crate::model::Group::default()
+                };
+                for p in g.group_policy_list() {
+                    let pname = p.policy_name().unwrap_or_default();
+                    let doc = decode_policy(&name, pname, p.policy_document().unwrap_or("{}"))?;
+                    group.inline_policies.insert(pname.to_owned(), doc);
+                }
+                group.attached_policies = g
+                    .attached_managed_policies()
+                    .iter()
+                    .filter_map(|a| a.policy_arn().map(str::to_owned))
+                    .collect();
+                groups.insert(name, group);
+            }
+            match (page.is_truncated(), page.marker()) {
+                (true, Some(next)) => marker = Some(next.to_owned()),
+                _ => return Ok(groups),
+            }
+        }
+    }
+
+    async fn policy_documents(
+        &self,
+        arns: &[String],
+    ) -> Result<BTreeMap<String, PolicyDocument>, BackendError> {
+        let mut out = BTreeMap::new();
+        for arn in arns {
+            let policy = self
+                .retrying("GetPolicy", || {
+                    self.iam
+                        .get_policy()
+                        .policy_arn(arn)
+                        .send()
+                        .map_err_into("GetPolicy", arn)
+                })
+                .await;
+            let version = match policy {
+                Ok(out) => out
+                    .policy()
+                    .and_then(|p| p.default_version_id())
+                    .map(str::to_owned),
+                Err(e) if e.kind == ErrorKind::NoSuchEntity => None,
+                Err(e) => return Err(e),
+            };
+            let Some(version) = version else { continue };
+            let got = self
+                .retrying("GetPolicyVersion", || {
+                    self.iam
+                        .get_policy_version()
+                        .policy_arn(arn)
+                        .version_id(&version)
+                        .send()
+                        .map_err_into("GetPolicyVersion", arn)
+                })
+                .await?;
+            if let Some(doc) = got.policy_version().and_then(|v| v.document()) {
+                out.insert(arn.clone(), decode_policy(arn, &version, doc)?);
+            }
+        }
+        Ok(out)
+    }
+
     async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
         self.list_keys(user).await
     }

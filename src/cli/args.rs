@@ -199,6 +199,47 @@ pub enum Command {
         #[command(flatten)]
         spec: SpecArg,
     },
+    /// Whether a user may do an action on a resource, and which policy decides (exit 0 allowed, 2 denied,
+    /// 1 cannot decide)
+    Can {
+        /// The spec (offline, the default: what apply makes of its users).
+        #[command(flatten)]
+        spec: SpecArg,
+        /// The user
+        user: String,
+        /// The action, e.g. s3:GetObject
+        action: String,
+        /// An ARN, `bucket`, `bucket/key`, or `*`
+        resource: String,
+        /// A condition key's value for the request (repeatable), e.g. s3:prefix=team/
+        #[arg(long = "context", value_name = "KEY=VALUE")]
+        context: Vec<String>,
+        /// Evaluate the live account's policies instead of the spec's (one account read)
+        #[arg(long)]
+        live: bool,
+    },
+    /// Which users may do an action on a resource, with the deciding policy
+    WhoCan {
+        /// The spec (offline, the default: what apply makes of its users).
+        #[command(flatten)]
+        spec: SpecArg,
+        /// The action, e.g. s3:PutObject
+        action: String,
+        /// An ARN, `bucket`, `bucket/key`, or `*`
+        resource: String,
+        /// A condition key's value for the request (repeatable), e.g. s3:prefix=team/
+        #[arg(long = "context", value_name = "KEY=VALUE")]
+        context: Vec<String>,
+        /// Evaluate the live account's users instead of the spec's (one account read)
+        #[arg(long)]
+        live: bool,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Only these users (repeatable)
+        #[arg(long = "user", value_name = "NAME")]
+        users: Vec<String>,
+    },
     /// Remove a stale apply lock (after a crashed or killed apply), after showing its holder and asking
     ForceUnlock {
         /// The spec (its owner, path and account name the lock).

@@ -108,6 +108,35 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             Ok(exit::OK)
         }
         Command::ForceUnlock { spec, force } => force_unlock(g, spec.path(), force).await,
+        Command::Can {
+            spec,
+            user,
+            action,
+            resource,
+            context,
+            live,
+        } => super::access::can(g, spec.path(), &user, &action, &resource, &context, live).await,
+        Command::WhoCan {
+            spec,
+            action,
+            resource,
+            context,
+            live,
+            format,
+            users,
+        } => {
+            super::access::who_can(
+                g,
+                spec.path(),
+                &action,
+                &resource,
+                &context,
+                live,
+                format,
+                &users,
+            )
+            .await
+        }
         Command::Schema => {
             print!("{}", spec::json_schema());
             Ok(exit::OK)
@@ -168,7 +197,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     })
 }
 
-fn stdout_error(source: std::io::Error) -> CliError {
+pub(super) fn stdout_error(source: std::io::Error) -> CliError {
     CliError::Io {
         action: "write",
         path: "stdout".into(),
@@ -177,7 +206,7 @@ fn stdout_error(source: std::io::Error) -> CliError {
 }
 
 /// Reads and validates the spec; prints warnings.
-fn load_spec(path: &Path, color: ColorChoice) -> Result<(Loaded, String), CliError> {
+pub(super) fn load_spec(path: &Path, color: ColorChoice) -> Result<(Loaded, String), CliError> {
     let text = read_text(path)?;
     let loaded = load_spec_text(path, &text, color)?;
     Ok((loaded, text))
@@ -299,7 +328,11 @@ fn print_plan(plan: &Plan, format: Format, color: ColorChoice) -> Result<(), Cli
 }
 
 /// Runs `body` against a backend for `g`, then prints the call statistics whatever the outcome.
-async fn with_backend<T, F>(g: &Global, effects: &Effects, body: F) -> Result<T, CliError>
+pub(super) async fn with_backend<T, F>(
+    g: &Global,
+    effects: &Effects,
+    body: F,
+) -> Result<T, CliError>
 where
     F: AsyncFnOnce(&AnyBackend) -> Result<T, CliError>,
 {

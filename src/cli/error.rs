@@ -10,6 +10,14 @@ pub enum CliError {
     /// The spec is invalid.
     #[error("{} has {} error(s)", .0.file, .0.counts().0)]
     Spec(Diagnostics),
+    /// The command line asks something impossible (an unknown action, a malformed value).
+    #[error("{message}")]
+    Usage {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        hint: String,
+    },
     /// `validate --strict` found warnings.
     #[error("{file}: {count} warning(s) under --strict")]
     StrictWarnings {
@@ -90,6 +98,7 @@ impl CliError {
     pub fn hint(&self) -> Option<String> {
         match self {
             Self::Engine(e) => e.hint(),
+            Self::Usage { hint, .. } => Some(hint.clone()),
             Self::NeedsApproval {
                 command: "apply",
                 flag,

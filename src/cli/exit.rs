@@ -6,3 +6,5 @@ pub const OK: u8 = 0;
 pub const ERROR: u8 = 1;
 /// Changes present (`plan --detailed-exitcode`), or drift found (`drift`).
 pub const CHANGES: u8 = 2;
+/// `can`: the request is denied.
+pub const DENIED: u8 = 2;

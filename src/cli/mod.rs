@@ -1,5 +1,6 @@
 //! The command line: argument parsing, one function per command, and the only place errors are printed.
 
+mod access;
 mod args;
 mod commands;
 mod error;

@@ -161,6 +161,7 @@ mod tests {
                         AccessLevel::ReadWrite,
                     ][level],
                 ),
+                kms_keys: Vec::new(),
             })
     }
 

@@ -547,6 +547,15 @@ mod tests {
         async fn policy_description(&self, _: &str) -> Result<Option<String>, BackendError> {
             Ok(None)
         }
+        async fn read_groups(&self) -> Result<BTreeMap<String, crate::model::Group>, BackendError> {
+            Ok(BTreeMap::new())
+        }
+        async fn policy_documents(
+            &self,
+            _: &[String],
+        ) -> Result<BTreeMap<String, crate::policy::PolicyDocument>, BackendError> {
+            Ok(BTreeMap::new())
+        }
         async fn lock(
             &self,
             _: &crate::backend::LockRequest,

@@ -2,6 +2,7 @@
 //! diffs, checks and executes plans, settles after apply, and builds and checks saved plans. The CLI asks and
 //! shows; backends only translate; the pure core decides.
 
+pub mod access;
 mod cancel;
 mod error;
 mod execute;

@@ -455,32 +455,91 @@ impl Statement {
                     .extend(values.iter().map(String::as_str));
             }
         }
-        let mut extra = serde_json::to_string(&cond).unwrap_or_default();
+        let mut suffix = String::new();
         if let Some((key, value)) = &self.principal {
-            extra.push_str(&format!("|{key}:{value}"));
+            suffix.push_str(&format!("|{key}:{value}"));
         }
         if self.not_action {
-            extra.push_str("|NotAction");
+            suffix.push_str("|NotAction");
         }
         if self.not_resource {
-            extra.push_str("|NotResource");
+            suffix.push_str("|NotResource");
         }
         let resources: Vec<&str> = if self.resources.is_empty() {
             vec![""]
         } else {
             self.resources.iter().map(String::as_str).collect()
         };
-        for action in &self.actions {
-            for resource in &resources {
-                out.insert(Atom {
-                    effect: self.effect,
-                    action: action.to_ascii_lowercase(),
-                    resource: (*resource).to_owned(),
-                    extra: extra.clone(),
-                });
+        for variant in split_any_of(&cond) {
+            let mut extra = serde_json::to_string(&variant).unwrap_or_default();
+            extra.push_str(&suffix);
+            for action in &self.actions {
+                for resource in &resources {
+                    out.insert(Atom {
+                        effect: self.effect,
+                        action: action.to_ascii_lowercase(),
+                        resource: (*resource).to_owned(),
+                        extra: extra.clone(),
+                    });
+                }
             }
         }
     }
+}
+
+/// Operators whose values are alternatives: a key holds when any value matches. A statement with
+/// `StringLike {s3:prefix: [a/*, b/*]}` means the same as two statements with one value each, so its meaning is
+/// split into one condition per combination of values (conditions on several keys are a conjunction, so the
+/// combinations are their cross product). Negated and `ForAllValues:` operators are not alternatives and stay
+/// whole, as do products beyond a small bound.
+fn split_any_of<'a>(
+    cond: &BTreeMap<&'a str, BTreeMap<String, BTreeSet<&'a str>>>,
+) -> Vec<BTreeMap<&'a str, BTreeMap<String, BTreeSet<&'a str>>>> {
+    const ANY_OF: [&str; 6] = [
+        "StringEquals",
+        "StringLike",
+        "StringEqualsIgnoreCase",
+        "ArnEquals",
+        "ArnLike",
+        "Bool",
+    ];
+    let splittable = |op: &str| {
+        let base = op.strip_prefix("ForAnyValue:").unwrap_or(op);
+        let base = base.strip_suffix("IfExists").unwrap_or(base);
+        ANY_OF.contains(&base)
+    };
+    let product: usize = cond
+        .iter()
+        .filter(|(op, _)| splittable(op))
+        .flat_map(|(_, keys)| keys.values().map(BTreeSet::len))
+        .try_fold(1usize, |acc, n| acc.checked_mul(n.max(1)))
+        .unwrap_or(usize::MAX);
+    if product <= 1 || product > 256 {
+        return vec![cond.clone()];
+    }
+    let mut variants = vec![BTreeMap::new()];
+    for (op, keys) in cond {
+        for (key, values) in keys {
+            let choices: Vec<BTreeSet<&str>> = if splittable(op) {
+                values.iter().map(|v| BTreeSet::from([*v])).collect()
+            } else {
+                vec![values.clone()]
+            };
+            variants = variants
+                .into_iter()
+                .flat_map(|v: BTreeMap<&str, BTreeMap<String, BTreeSet<&str>>>| {
+                    choices.iter().map(move |choice| {
+                        let mut next = v.clone();
+                        next.entry(*op)
+                            .or_default()
+                            .insert(key.clone(), choice.clone());
+                        next
+                    })
+                })
+                .collect();
+        }
+    }
+    variants
 }
 
 fn push_json_str(out: &mut String, s: &str) {

@@ -2,6 +2,8 @@
 
 mod document;
 mod limits;
+#[cfg(test)]
+mod proof;
 mod render;
 mod summary;
 
@@ -10,5 +12,8 @@ pub use limits::{
     ACCESS_KEY_LIMIT, DEFAULT_ATTACHED_LIMIT, INLINE_USER_LIMIT, MANAGED_POLICY_LIMIT,
     MAX_ATTACHED_LIMIT, TAG_LIMIT,
 };
-pub use render::{render_grants, size_bound, AccessLevel, Grant, GrantAccess};
+pub use render::{
+    kms_actions_for, placement, render_grants, size_bound, AccessLevel, Grant, GrantAccess,
+    Placement, REGION_ACTION,
+};
 pub use summary::{summarize, GrantKey, GrantSummary};

@@ -1,10 +1,12 @@
-//! Grants -> one canonical, least-privilege policy document (DESIGN.md's access table).
+//! Grants -> one canonical, least-privilege policy document (DESIGN.md's access table), each action placed by the
+//! action catalogue on the resource types it takes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use super::{PolicyDocument, Statement};
+use crate::authz::{self, ActionDef, ActionLevel};
 
 /// The access levels a grant can name.
 #[derive(
@@ -34,6 +36,9 @@ pub enum AccessLevel {
     Full,
 }
 
+/// The one bucket-wide action a grant limited to a prefix keeps: it reveals only the bucket's region.
+pub const REGION_ACTION: &str = "s3:GetBucketLocation";
+
 impl AccessLevel {
     /// Every level, in increasing breadth.
     pub const ALL: [Self; 5] = [
@@ -56,14 +61,18 @@ impl AccessLevel {
         }
     }
 
-    /// Actions on the bucket ARN that stay unconditioned even with a prefix.
+    /// Actions on the bucket ARN that take no `s3:prefix` condition. With a prefix, `s3:ListBucketMultipartUploads`
+    /// is left out: it cannot be limited to the prefix and shows the keys of uploads anywhere in the bucket.
     #[must_use]
-    pub fn bucket_actions(self) -> &'static [&'static str] {
-        match self {
-            Self::List | Self::Read => &["s3:GetBucketLocation"],
-            Self::Write => &["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
-            Self::ReadWrite => &["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
-            Self::Full => &["s3:*"],
+    pub fn bucket_actions(self, prefixed: bool) -> &'static [&'static str] {
+        match (self, prefixed) {
+            (Self::List | Self::Read, _) | (Self::Write | Self::ReadWrite, true) => {
+                &[REGION_ACTION]
+            }
+            (Self::Write | Self::ReadWrite, false) => {
+                &[REGION_ACTION, "s3:ListBucketMultipartUploads"]
+            }
+            (Self::Full, _) => &["s3:*"],
         }
     }
 
@@ -100,6 +109,17 @@ impl AccessLevel {
             Self::Full => &["s3:*"],
         }
     }
+
+    /// What reading and writing objects of an SSE-KMS bucket needs of its key: reads decrypt; writes generate
+    /// data keys, and decrypt too (multipart uploads read back their parts' keys).
+    #[must_use]
+    pub fn kms_actions(self) -> &'static [&'static str] {
+        match self {
+            Self::List => &[],
+            Self::Read => &["kms:Decrypt"],
+            Self::Write | Self::ReadWrite | Self::Full => &["kms:Decrypt", "kms:GenerateDataKey"],
+        }
+    }
 }
 
 /// What a grant gives: a named level or explicit actions.
@@ -107,7 +127,7 @@ impl AccessLevel {
 pub enum GrantAccess {
     /// One of the access levels.
     Level(AccessLevel),
-    /// Explicit `s3:` actions, on the bucket and its (prefixed) objects.
+    /// Explicit `s3:` actions, each placed on the resource types it takes.
     Actions(Vec<String>),
 }
 
@@ -120,9 +140,77 @@ pub struct Grant {
     pub prefix: Option<String>,
     /// What is granted.
     pub access: GrantAccess,
+    /// KMS key ARNs of the buckets' SSE-KMS encryption.
+    pub kms_keys: Vec<String>,
 }
 
 const S3_ARN: &str = "arn:aws:s3:::";
+
+/// Where an explicit action (or pattern) goes, by the catalogue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Placement {
+    /// On object ARNs (`bucket/prefix*`).
+    pub objects: bool,
+    /// On the bucket ARN, unconditioned.
+    pub bucket: bool,
+    /// On the bucket ARN with the `s3:prefix` condition (grants with a prefix).
+    pub listing: bool,
+    /// On `*` (actions that take no resource, named exactly).
+    pub star: bool,
+}
+
+/// Where `action` (a name or a wildcard) goes in a grant with or without a prefix. Matches that could not be
+/// limited to the prefix, or that act on neither buckets nor objects, are not placed (validation refuses them).
+#[must_use]
+pub fn placement(action: &str, prefixed: bool) -> Placement {
+    let wild = action.contains(['*', '?']);
+    let defs = authz::expand(action);
+    let mut p = Placement::default();
+    for def in defs.iter().filter(|d| d.service == "s3") {
+        p.objects |= def.on_object();
+        // A wildcard is never put on `*`: it would grant every action it covers on every resource.
+        p.star |= !wild && def.only_star();
+        if def.on_bucket() {
+            if !prefixed || (!wild && def.full_name() == REGION_ACTION) {
+                p.bucket = true;
+            } else if def.takes("s3:prefix") {
+                p.listing = true;
+            }
+        }
+    }
+    p
+}
+
+/// The KMS actions explicit actions need of a bucket's key: decryption for object reads, data keys (and
+/// decryption) for object writes.
+#[must_use]
+pub fn kms_actions_for(actions: &[String]) -> &'static [&'static str] {
+    let defs: Vec<&ActionDef> = actions.iter().flat_map(|a| authz::expand(a)).collect();
+    let writes = defs
+        .iter()
+        .any(|d| d.on_object() && d.level == ActionLevel::Write);
+    let reads = defs
+        .iter()
+        .any(|d| d.on_object() && d.level == ActionLevel::Read);
+    if writes {
+        AccessLevel::Write.kms_actions()
+    } else if reads {
+        AccessLevel::Read.kms_actions()
+    } else {
+        &[]
+    }
+}
+
+/// The spelling an action is rendered in: the catalogue's (`s3:getobject` -> `s3:GetObject`) for a known name,
+/// as written for a pattern.
+fn canonical(action: &str) -> std::borrow::Cow<'_, str> {
+    if action.contains(['*', '?']) {
+        return std::borrow::Cow::Borrowed(action);
+    }
+    authz::lookup(action).map_or(std::borrow::Cow::Borrowed(action), |d| {
+        std::borrow::Cow::Owned(d.full_name())
+    })
+}
 
 /// Renders a user's grants into one canonical document, or `None` when there are no grants.
 ///
@@ -132,42 +220,78 @@ const S3_ARN: &str = "arn:aws:s3:::";
 pub fn render_grants(grants: &[Grant]) -> Option<PolicyDocument> {
     // Every user's policy is rendered in the diff (and near a size limit, in validation too), so this works on
     // sorted lists of borrowed facts rather than maps of owned strings: each ARN is written once, into `arns`, and
-    // actions stay `&str` until the statements are built.
+    // actions stay borrowed until the statements are built (explicit actions in their catalogue spelling).
+    let spelled: Vec<Vec<std::borrow::Cow<'_, str>>> = grants
+        .iter()
+        .map(|g| match &g.access {
+            GrantAccess::Actions(actions) => actions.iter().map(|a| canonical(a)).collect(),
+            GrantAccess::Level(_) => Vec::new(),
+        })
+        .collect();
     let mut arns: Vec<String> = Vec::new();
     // (resource, action), unconditioned
     let mut plain: Vec<(usize, &str)> = Vec::new();
     // (bucket ARN, listing action, prefix it is limited to)
     let mut listed: Vec<(usize, &str, &str)> = Vec::new();
-    for grant in grants {
+    let mut star: Option<usize> = None;
+    for (grant, spelled) in grants.iter().zip(&spelled) {
         let prefix = grant.prefix.as_deref().unwrap_or("");
+        let prefixed = !prefix.is_empty();
+        let kms: &[&str] = match &grant.access {
+            GrantAccess::Level(level) => level.kms_actions(),
+            GrantAccess::Actions(actions) => kms_actions_for(actions),
+        };
+        for key in &grant.kms_keys {
+            arns.push(key.clone());
+            let at = arns.len() - 1;
+            plain.extend(kms.iter().map(|a| (at, *a)));
+        }
         for bucket in &grant.buckets {
             let bucket_arn = arns.len();
             arns.push([S3_ARN, bucket].concat());
             // arn:aws:s3:::* already matches every object, so a prefix-less grant on all buckets needs no object ARN.
-            let object_arn = if bucket != "*" || !prefix.is_empty() {
+            let object_arn = if bucket != "*" || prefixed {
                 arns.push([S3_ARN, bucket, "/", prefix, "*"].concat());
                 Some(arns.len() - 1)
             } else {
                 None
             };
+            let objects = object_arn.unwrap_or(bucket_arn);
             match &grant.access {
-                GrantAccess::Actions(actions) => {
-                    for action in actions {
-                        plain.push((bucket_arn, action));
-                        if let Some(object_arn) = object_arn {
-                            plain.push((object_arn, action));
+                GrantAccess::Actions(_) => {
+                    for action in spelled {
+                        let p = placement(action, prefixed);
+                        if p.bucket {
+                            plain.push((bucket_arn, action));
+                        }
+                        if p.objects && (!p.bucket || objects != bucket_arn) {
+                            plain.push((objects, action));
+                        }
+                        if p.listing {
+                            listed.push((bucket_arn, action, prefix));
+                        }
+                        if p.star {
+                            let at = *star.get_or_insert_with(|| {
+                                arns.push("*".into());
+                                arns.len() - 1
+                            });
+                            plain.push((at, action));
                         }
                     }
                 }
                 GrantAccess::Level(level) => {
-                    plain.extend(level.bucket_actions().iter().map(|a| (bucket_arn, *a)));
-                    let objects = object_arn.unwrap_or(bucket_arn);
+                    plain.extend(
+                        level
+                            .bucket_actions(prefixed)
+                            .iter()
+                            .map(|a| (bucket_arn, *a)),
+                    );
                     plain.extend(level.object_actions().iter().map(|a| (objects, *a)));
                     for action in level.list_actions() {
-                        if prefix.is_empty() {
-                            plain.push((bucket_arn, action));
-                        } else {
+                        if prefixed {
                             listed.push((bucket_arn, action, prefix));
+                        } else {
+                            plain.push((bucket_arn, action));
                         }
                     }
                 }
@@ -203,13 +327,7 @@ pub fn render_grants(grants: &[Grant]) -> Option<PolicyDocument> {
     let owned = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     for group in runs.chunk_by(|a, b| actions[a.1.clone()] == actions[b.1.clone()]) {
         let resources: Vec<String> = group.iter().map(|(r, _)| arns[*r].clone()).collect();
-        let class = if resources.iter().all(|r| r.contains('/')) {
-            1
-        } else if resources.iter().any(|r| r.contains('/')) {
-            2
-        } else {
-            0
-        };
+        let class = class_of(&resources);
         statements.push((
             class,
             Statement::allow(owned(&actions[group[0].1.clone()]), resources),
@@ -250,15 +368,46 @@ pub fn render_grants(grants: &[Grant]) -> Option<PolicyDocument> {
     statements.sort_by(|a, b| {
         (a.0, &a.1.resources, &a.1.actions).cmp(&(b.0, &b.1.resources, &b.1.actions))
     });
-    let mut counters = [0u32; 4];
+    let mut counters = [0u32; 6];
     for (class, st) in &mut statements {
         counters[*class as usize] += 1;
-        let name = ["Buckets", "Objects", "BucketsAndObjects", "ListPrefixes"][*class as usize];
+        let name = [
+            "Buckets",
+            "Objects",
+            "BucketsAndObjects",
+            "ListPrefixes",
+            "KmsKeys",
+            "AllResources",
+        ][*class as usize];
         st.sid = Some([name, &counters[*class as usize].to_string()].concat());
     }
     Some(PolicyDocument::new(
         statements.into_iter().map(|(_, st)| st).collect(),
     ))
+}
+
+/// A statement's kind, for its Sid and its place in the document: buckets (0), objects (1), both (2), listings
+/// limited to prefixes (3, set by the caller), KMS keys (4), `*` (5).
+fn class_of(resources: &[String]) -> u8 {
+    let object = |r: &String| {
+        r.strip_prefix(S3_ARN)
+            .is_some_and(|rest| rest.contains('/'))
+    };
+    let bucket = |r: &String| {
+        r.strip_prefix(S3_ARN)
+            .is_some_and(|rest| !rest.contains('/'))
+    };
+    if resources.iter().all(|r| r == "*") {
+        5
+    } else if resources.iter().all(|r| !r.starts_with(S3_ARN)) {
+        4
+    } else if resources.iter().all(object) {
+        1
+    } else if resources.iter().all(bucket) {
+        0
+    } else {
+        2
+    }
 }
 
 /// An upper bound of the size (as IAM counts it) of what [`render_grants`] makes of `grants`, in one pass and no
@@ -285,17 +434,27 @@ pub fn size_bound(grants: &[Grant]) -> usize {
     let mut total = DOCUMENT;
     for grant in grants {
         let prefix = grant.prefix.as_deref().unwrap_or("");
+        if let GrantAccess::Actions(list) = &grant.access {
+            // Resource-less actions go on `*`, in a statement of their own.
+            total += statement + 4 + list.iter().map(|a| item(a)).sum::<usize>();
+        }
+        if !grant.kms_keys.is_empty() {
+            total += statement
+                + actions(AccessLevel::Write.kms_actions())
+                + grant.kms_keys.iter().map(|k| item(k)).sum::<usize>();
+        }
         for bucket in &grant.buckets {
             let bucket_arn = S3_ARN.len() + json_len(bucket) + 3;
             let object_arn = bucket_arn + 1 + json_len(prefix) + 1;
             let (on_bucket, on_objects, listing) = match &grant.access {
+                // A known name is rendered in the catalogue's case: the same length as written.
                 GrantAccess::Actions(list) => {
                     let all: usize = list.iter().map(|a| item(a)).sum();
-                    (all, all, 0)
+                    (all, all, all)
                 }
                 GrantAccess::Level(level) => {
                     let listing = actions(level.list_actions());
-                    let on_bucket = actions(level.bucket_actions())
+                    let on_bucket = actions(level.bucket_actions(!prefix.is_empty()))
                         + if prefix.is_empty() { listing } else { 0 };
                     (on_bucket, actions(level.object_actions()), listing)
                 }
@@ -331,6 +490,7 @@ mod tests {
             buckets: buckets.iter().map(|s| (*s).to_owned()).collect(),
             prefix: prefix.map(str::to_owned),
             access: GrantAccess::Level(level),
+            kms_keys: Vec::new(),
         }
     }
 
@@ -441,10 +601,130 @@ mod tests {
             buckets: vec!["*".into()],
             prefix: None,
             access: GrantAccess::Actions(vec!["s3:Get*".into(), "s3:List*".into()]),
+            kms_keys: Vec::new(),
         };
         let doc = render_grants(&[g]).unwrap();
         assert_eq!(doc.statements.len(), 1);
         assert_eq!(doc.statements[0].resources, vec!["arn:aws:s3:::*"]);
+    }
+
+    fn actions(buckets: &[&str], prefix: Option<&str>, list: &[&str], kms: &[&str]) -> Grant {
+        Grant {
+            buckets: buckets.iter().map(|s| (*s).to_owned()).collect(),
+            prefix: prefix.map(str::to_owned),
+            access: GrantAccess::Actions(list.iter().map(|s| (*s).to_owned()).collect()),
+            kms_keys: kms.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    /// regression: explicit actions landed on every resource of the grant, so object actions sat on bucket ARNs and
+    /// bucket actions on object ARNs; with a prefix, `s3:ListBucket` listed the whole bucket.
+    #[test]
+    fn explicit_actions_go_only_where_they_act() {
+        let doc = render_grants(&[actions(
+            &["payroll"],
+            Some("team/"),
+            &["s3:getobject", "s3:ListBucket", "s3:GetBucketLocation"],
+            &[],
+        )])
+        .unwrap();
+        let v = doc.to_value();
+        let sts = v["Statement"].as_array().unwrap();
+        let find = |action: &str| {
+            sts.iter()
+                .filter(|s| s["Action"].as_array().unwrap().iter().any(|a| a == action))
+                .collect::<Vec<_>>()
+        };
+        let get = find("s3:GetObject");
+        assert_eq!(get.len(), 1, "{v:#}");
+        assert_eq!(
+            get[0]["Resource"],
+            serde_json::json!(["arn:aws:s3:::payroll/team/*"])
+        );
+        let list = find("s3:ListBucket");
+        assert_eq!(
+            list[0]["Resource"],
+            serde_json::json!(["arn:aws:s3:::payroll"])
+        );
+        assert_eq!(
+            list[0]["Condition"],
+            serde_json::json!({"StringLike": {"s3:prefix": ["team/*"]}})
+        );
+        let region = find("s3:GetBucketLocation");
+        assert!(region[0].get("Condition").is_none());
+        assert_eq!(
+            region[0]["Resource"],
+            serde_json::json!(["arn:aws:s3:::payroll"])
+        );
+
+        // Without a prefix: bucket actions on the bucket, object actions on its objects, never both.
+        let doc = render_grants(&[actions(
+            &["b"],
+            None,
+            &["s3:GetObject", "s3:GetBucketPolicy"],
+            &[],
+        )])
+        .unwrap();
+        for st in &doc.statements {
+            let object = st.resources.iter().all(|r| r.ends_with("/*"));
+            assert_eq!(
+                st.actions.contains(&"s3:GetObject".to_owned()),
+                object,
+                "{doc:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn resource_less_actions_go_on_star_and_wildcards_never_do() {
+        let doc = render_grants(&[actions(
+            &["b"],
+            None,
+            &["s3:ListAllMyBuckets", "s3:List*"],
+            &[],
+        )])
+        .unwrap();
+        let star: Vec<&Statement> = doc
+            .statements
+            .iter()
+            .filter(|s| s.resources == ["*"])
+            .collect();
+        assert_eq!(star.len(), 1, "{doc:?}");
+        assert_eq!(star[0].actions, ["s3:ListAllMyBuckets"]);
+        assert_eq!(star[0].sid.as_deref(), Some("AllResources1"));
+    }
+
+    #[test]
+    fn kms_keys_get_exactly_what_reads_and_writes_need() {
+        let key = "arn:aws:kms:eu-west-1:123456789012:key/1111";
+        for (level, want) in [
+            (AccessLevel::List, vec![]),
+            (AccessLevel::Read, vec!["kms:Decrypt"]),
+            (
+                AccessLevel::Write,
+                vec!["kms:Decrypt", "kms:GenerateDataKey"],
+            ),
+        ] {
+            let mut g = grant(&["b"], None, level);
+            g.kms_keys = vec![key.to_owned()];
+            let doc = render_grants(&[g]).unwrap();
+            let on_key: Vec<&Statement> = doc
+                .statements
+                .iter()
+                .filter(|s| s.resources == [key])
+                .collect();
+            let got: Vec<&str> = on_key
+                .iter()
+                .flat_map(|s| s.actions.iter().map(String::as_str))
+                .collect();
+            assert_eq!(got, want, "{level:?}");
+        }
+        let g = actions(&["b"], None, &["s3:GetObject"], &[key]);
+        let doc = render_grants(&[g]).unwrap();
+        assert!(doc
+            .statements
+            .iter()
+            .any(|s| s.resources == [key] && s.actions == ["kms:Decrypt"]));
     }
 
     #[test]
@@ -457,7 +737,7 @@ mod tests {
         for level in AccessLevel::ALL {
             let doc = render_grants(&[grant(&["bkt"], None, level)]).unwrap();
             let atoms = doc.atoms();
-            let expected = level.bucket_actions().len()
+            let expected = level.bucket_actions(false).len()
                 + level.list_actions().len()
                 + level.object_actions().len();
             assert_eq!(atoms.len(), expected, "{level:?}");
@@ -479,13 +759,33 @@ mod tests {
             ]);
             let access = prop_oneof![
                 (0..AccessLevel::ALL.len()).prop_map(|i| GrantAccess::Level(AccessLevel::ALL[i])),
-                prop::collection::vec("s3:[A-Za-z*]{1,30}", 1..6).prop_map(GrantAccess::Actions),
+                prop::collection::vec(
+                    prop_oneof![
+                        "s3:[A-Za-z*]{1,30}",
+                        prop::sample::select(vec![
+                            "s3:ListAllMyBuckets",
+                            "s3:getobject",
+                            "s3:Put*",
+                            "s3:ListBucket",
+                            "s3:GetBucketLocation",
+                            "s3:CreateJob"
+                        ])
+                        .prop_map(str::to_owned),
+                    ],
+                    1..6
+                )
+                .prop_map(GrantAccess::Actions),
             ];
-            (prop::collection::vec(bucket, 1..6), prefix, access).prop_map(
-                |(buckets, prefix, access)| Grant {
+            let kms = prop::collection::vec(
+                "arn:aws:kms:[a-z]{2}-[a-z]{4,9}-[1-3]:[0-9]{12}:key/[a-f0-9-]{8,36}",
+                0..3,
+            );
+            (prop::collection::vec(bucket, 1..6), prefix, access, kms).prop_map(
+                |(buckets, prefix, access, kms)| Grant {
                     buckets,
                     prefix,
                     access,
+                    kms_keys: kms,
                 },
             )
         }

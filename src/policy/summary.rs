@@ -12,7 +12,7 @@ use super::{AccessLevel, Effect, PolicyDocument};
 /// A bucket (or bucket pattern) and an optional key prefix.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct GrantKey {
-    /// The bucket name, pattern or `*`; `(other)` for statements that are not bucket grants.
+    /// The bucket name, pattern or `*`; `(kms) ARN` for a KMS key; `(other)` for statements that are not grants.
     pub bucket: String,
     /// The key prefix, if the grant is limited to one.
     pub prefix: Option<String>,
@@ -60,6 +60,7 @@ const FOLDABLE: [&str; 2] = ["s3:GetBucketLocation", "s3:ListBucketMultipartUplo
 #[must_use]
 pub fn summarize(doc: &PolicyDocument) -> BTreeMap<GrantKey, GrantSummary> {
     let mut buckets: BTreeMap<String, BucketAcc> = BTreeMap::new();
+    let mut keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut other = BTreeSet::new();
     for st in &doc.statements {
         let plain = st.effect == Effect::Allow
@@ -68,7 +69,20 @@ pub fn summarize(doc: &PolicyDocument) -> BTreeMap<GrantKey, GrantSummary> {
             && st.principal.is_none();
         let prefixes = listing_condition(st);
         for action in &st.actions {
+            // Actions in the catalogue's spelling: `s3:getobject` is `s3:GetObject`, and reads as a level.
+            let action =
+                &crate::authz::lookup(action).map_or_else(|| action.clone(), |d| d.full_name());
             for resource in &st.resources {
+                if plain
+                    && st.condition.is_empty()
+                    && resource.starts_with("arn:aws:kms:")
+                    && action.starts_with("kms:")
+                {
+                    keys.entry(resource.clone())
+                        .or_default()
+                        .insert(action.clone());
+                    continue;
+                }
                 let Some(rest) = resource.strip_prefix("arn:aws:s3:::").filter(|_| plain) else {
                     other.insert(action.clone());
                     continue;
@@ -132,7 +146,7 @@ pub fn summarize(doc: &PolicyDocument) -> BTreeMap<GrantKey, GrantSummary> {
         if !folded && !whole.is_empty() {
             let level = AccessLevel::ALL.into_iter().find(|l| {
                 let expected: BTreeSet<&str> = l
-                    .bucket_actions()
+                    .bucket_actions(false)
                     .iter()
                     .chain(l.list_actions())
                     .chain(l.object_actions())
@@ -162,8 +176,10 @@ pub fn summarize(doc: &PolicyDocument) -> BTreeMap<GrantKey, GrantSummary> {
                     .chain(l.object_actions())
                     .copied()
                     .collect();
-                let bucket_ok =
-                    !folded || l.bucket_actions().iter().all(|a| acc.bucket.contains(*a));
+                let bucket_ok = !folded
+                    || l.bucket_actions(true)
+                        .iter()
+                        .all(|a| acc.bucket.contains(*a));
                 bucket_ok && actions.iter().map(String::as_str).collect::<BTreeSet<_>>() == core
             });
             if folded {
@@ -177,6 +193,18 @@ pub fn summarize(doc: &PolicyDocument) -> BTreeMap<GrantKey, GrantSummary> {
                 GrantSummary { level, actions },
             );
         }
+    }
+    for (key, actions) in keys {
+        out.insert(
+            GrantKey {
+                bucket: format!("(kms) {key}"),
+                prefix: None,
+            },
+            GrantSummary {
+                level: None,
+                actions,
+            },
+        );
     }
     if !other.is_empty() {
         out.insert(
@@ -222,6 +250,7 @@ mod tests {
             buckets: vec![bucket.to_owned()],
             prefix: prefix.map(str::to_owned),
             access: GrantAccess::Level(level),
+            kms_keys: Vec::new(),
         }
     }
 

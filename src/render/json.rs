@@ -53,3 +53,41 @@ pub fn drift(w: &mut dyn Write, report: &crate::drift::DriftReport) -> io::Resul
     serde_json::to_writer_pretty(&mut *w, report)?;
     writeln!(w)
 }
+
+/// `who-can --format json`: `{format_version, action, resource, allowed: [{user, policy, statement}], undecided:
+/// [{user, reason}], denied: [user]}`.
+///
+/// # Errors
+/// Write or serialisation errors.
+pub fn who_can(
+    w: &mut dyn Write,
+    action: &str,
+    resource: &str,
+    answers: &[(String, crate::authz::Decision)],
+) -> io::Result<()> {
+    use crate::authz::Decision;
+    let mut allowed = Vec::new();
+    let mut undecided = Vec::new();
+    let mut denied = Vec::new();
+    for (user, decision) in answers {
+        match decision {
+            Decision::Allowed(cite) => allowed.push(serde_json::json!({
+                "user": user, "policy": cite.policy, "statement": cite.statement
+            })),
+            Decision::Undecided(reason) => {
+                undecided.push(serde_json::json!({"user": user, "reason": reason}));
+            }
+            _ => denied.push(serde_json::json!(user)),
+        }
+    }
+    let doc = serde_json::json!({
+        "format_version": 1,
+        "action": action,
+        "resource": resource,
+        "allowed": allowed,
+        "undecided": undecided,
+        "denied": denied,
+    });
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    writeln!(w)
+}

@@ -219,3 +219,82 @@ pub fn drift(
     }
     writeln!(w, "{}", style.bold(&report.summary_line()))
 }
+
+/// `can`'s answer: one line with the verdict, one with what decided.
+///
+/// # Errors
+/// Write errors of `w`.
+pub fn can(
+    w: &mut dyn Write,
+    user: &str,
+    action: &str,
+    resource: &str,
+    decision: &crate::authz::Decision,
+    style: Style,
+) -> io::Result<()> {
+    use crate::authz::Decision;
+    let (action_style, verdict, why) = match decision {
+        Decision::Allowed(cite) => (Action::Create, "allowed", format!("by {cite}")),
+        Decision::ExplicitlyDenied(cite) => {
+            (Action::Delete, "denied", format!("by the Deny in {cite}"))
+        }
+        Decision::ImplicitlyDenied => (Action::Delete, "denied", "no policy allows it".to_owned()),
+        Decision::DeniedByBoundary(cite) => (
+            Action::Delete,
+            "denied",
+            format!("the permissions boundary does not allow it ({cite})"),
+        ),
+        Decision::Undecided(reason) => (Action::Update, "cannot decide", reason.clone()),
+    };
+    writeln!(
+        w,
+        "{}",
+        style.action(
+            action_style,
+            &format!("{verdict}: {user} {action} on {resource}")
+        )
+    )?;
+    writeln!(w, "  {}", Escaped(&why))
+}
+
+/// `who-can`'s answer: the users allowed (with what allows them), those it cannot decide for, then a count.
+///
+/// # Errors
+/// Write errors of `w`.
+pub fn who_can(
+    w: &mut dyn Write,
+    action: &str,
+    resource: &str,
+    answers: &[(String, crate::authz::Decision)],
+    style: Style,
+) -> io::Result<()> {
+    use crate::authz::Decision;
+    writeln!(
+        w,
+        "{}",
+        style.bold(&format!("Who can {action} on {resource}:"))
+    )?;
+    let width = answers.iter().map(|(u, _)| u.len()).max().unwrap_or(0);
+    let (mut allowed, mut undecided) = (0, 0);
+    for (user, decision) in answers {
+        match decision {
+            Decision::Allowed(cite) => {
+                allowed += 1;
+                let line = format!("  allowed        {user:<width$}  by {cite}");
+                writeln!(w, "{}", style.action(Action::Create, &line))?;
+            }
+            Decision::Undecided(reason) => {
+                undecided += 1;
+                let line = format!("  cannot decide  {user:<width$}  {reason}");
+                writeln!(w, "{}", style.action(Action::Update, &line))?;
+            }
+            _ => {}
+        }
+    }
+    writeln!(
+        w,
+        "{allowed} allowed, {undecided} undecided, {} denied (of {} user(s)).",
+        answers.len() - allowed - undecided,
+        answers.len()
+    )
+}

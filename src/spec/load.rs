@@ -254,6 +254,20 @@ users:
     }
 
     #[test]
+    fn a_prefix_without_a_slash_is_warned() {
+        let loaded = load(
+            "s.yaml",
+            "version: 1\nusers:\n  u:\n    grants: [{buckets: [bkt], prefix: team, access: read}]\n",
+        )
+        .unwrap();
+        let plain = loaded.warnings.to_plain();
+        assert!(
+            plain.contains("also covers keys such as `team-secret/...`"),
+            "{plain}"
+        );
+    }
+
+    #[test]
     fn case_insensitive_duplicates_name_both() {
         let err = load("s.yaml", "version: 1\nusers:\n  Alice: {}\n  alice: {}\n").unwrap_err();
         let plain = err.to_plain();

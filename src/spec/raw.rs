@@ -131,6 +131,10 @@ pub struct RawGrant {
     /// Explicit `s3:` actions (give this or `access`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actions: Option<Vec<String>>,
+    /// KMS key ARNs the buckets are encrypted with (SSE-KMS): reads get kms:Decrypt, writes kms:GenerateDataKey
+    /// and kms:Decrypt, on these keys only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_keys: Option<Vec<String>>,
 }
 
 /// Access key policy for a user.

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::diagnostic::Severity;
-use super::model::{glob_match, IgnoreRule, KeyPolicy, Spec, SpecPolicy, SpecUser};
+use super::model::{IgnoreRule, KeyPolicy, Spec, SpecPolicy, SpecUser};
 use super::names::{
     bucket_problem, iam_name_char, tag_char, valid_iam_path, valid_policy_arn, valid_policy_name,
     valid_user_name,
@@ -665,6 +665,7 @@ fn validate_grant(raw: &RawGrant, ctx: &mut Ctx, at: &[Seg<'_>]) -> Option<Grant
         }
         check_bucket(ctx, &p, bucket);
     }
+    let prefixed = raw.prefix.as_deref().is_some_and(|p| !p.is_empty());
     if let Some(prefix) = &raw.prefix {
         let p = sub(Seg::Key("prefix"));
         if prefix.is_empty() {
@@ -696,6 +697,30 @@ fn validate_grant(raw: &RawGrant, ctx: &mut Ctx, at: &[Seg<'_>]) -> Option<Grant
                 "prefix is longer than S3's 1,024-byte key limit".into(),
                 None,
             );
+        } else if !prefix.ends_with('/') {
+            ctx.warn(
+                &p,
+                format!("prefix `{prefix}` also covers keys such as `{prefix}-secret/...` and `{prefix}s/...`"),
+                Some(&format!("end it with `/` (`{prefix}/`) to mean that folder only")),
+            );
+        }
+        // IAM's `*` matches `/` too: `arn:aws:s3:::*/team/*` matches `team/` at any depth of any key of any bucket.
+        let patterns: Vec<&str> = raw
+            .buckets
+            .iter()
+            .filter(|b| b.contains('*'))
+            .map(String::as_str)
+            .collect();
+        if !prefix.is_empty() && !patterns.is_empty() {
+            ctx.error(
+                &p,
+                format!(
+                    "a prefix cannot be anchored to the top of `{}`: IAM's `*` also matches `/`, so `arn:aws:s3:::{}/{prefix}*` would match `{prefix}` at any depth of any key",
+                    patterns.join("`, `"),
+                    patterns[0]
+                ),
+                Some("name the buckets; no ARN can say \"this prefix at the top of any bucket\""),
+            );
         }
         if raw.access == Some(AccessLevel::Full) {
             ctx.error(
@@ -715,26 +740,48 @@ fn validate_grant(raw: &RawGrant, ctx: &mut Ctx, at: &[Seg<'_>]) -> Option<Grant
     for (i, action) in raw.actions.iter().flatten().enumerate() {
         let mut p = sub(Seg::Key("actions"));
         p.push(Seg::Index(i));
-        check_action(ctx, &p, action);
+        check_action(ctx, &p, action, raw.prefix.as_deref().filter(|_| prefixed));
+    }
+    let mut kms_keys = Vec::new();
+    for (i, key) in raw.kms_keys.iter().flatten().enumerate() {
+        let mut p = sub(Seg::Key("kms_keys"));
+        p.push(Seg::Index(i));
+        if !valid_kms_key_arn(key) {
+            ctx.error(
+                &p,
+                format!("`{key}` is not a KMS key ARN"),
+                Some("expected arn:aws:kms:REGION:ACCOUNT:key/KEY-ID (the key of the bucket's SSE-KMS encryption)"),
+            );
+        } else if kms_keys.contains(key) {
+            ctx.error(&p, format!("`{key}` is listed twice"), None);
+        }
+        kms_keys.push(key.clone());
     }
     let access = access?;
+    if !kms_keys.is_empty() {
+        let uses = match &access {
+            GrantAccess::Level(level) => level.kms_actions(),
+            GrantAccess::Actions(actions) => crate::policy::kms_actions_for(actions),
+        };
+        if uses.is_empty() {
+            ctx.warn(
+                &sub(Seg::Key("kms_keys")),
+                "this grant reads and writes no objects, so its KMS keys get no permission".into(),
+                None,
+            );
+        }
+    }
     Some(Grant {
         buckets: raw.buckets.clone(),
         prefix: raw.prefix.clone(),
         access,
+        kms_keys,
     })
 }
 
-const SENSITIVE: [&str; 6] = [
-    "s3:PutBucketPolicy",
-    "s3:PutBucketAcl",
-    "s3:DeleteBucketPolicy",
-    "s3:DeleteBucket",
-    "s3:PutBucketPublicAccessBlock",
-    "s3:PutObjectAcl",
-];
-
-fn check_action(ctx: &mut Ctx, at: &[Seg<'_>], action: &str) {
+/// Checks one explicit action against the catalogue: it must exist, act on buckets, objects or `*`, and, in a
+/// grant with a prefix, be limitable to it.
+fn check_action(ctx: &mut Ctx, at: &[Seg<'_>], action: &str, prefix: Option<&str>) {
     let Some(name) = action.get(3..).filter(|_| {
         action
             .get(..3)
@@ -743,7 +790,7 @@ fn check_action(ctx: &mut Ctx, at: &[Seg<'_>], action: &str) {
         ctx.error(
             at,
             format!("action `{action}` is not an S3 action"),
-            Some("grants manage S3 access only; actions start with `s3:`"),
+            Some("grants manage S3 access only; actions start with `s3:` (KMS access comes with `kms_keys`)"),
         );
         return;
     };
@@ -759,26 +806,126 @@ fn check_action(ctx: &mut Ctx, at: &[Seg<'_>], action: &str) {
         );
         return;
     }
-    if name == "*" {
-        ctx.warn(
+    let wild = name.contains(['*', '?']);
+    let covered = crate::authz::expand(action);
+    if covered.is_empty() {
+        let help = crate::authz::suggest(action).map(|s| format!("did you mean `{s}`?"));
+        ctx.error(
             at,
-            "`s3:*` allows every S3 action, including deleting buckets".into(),
-            Some("list the actions the service needs"),
+            if wild {
+                format!("`{action}` matches no S3 action")
+            } else {
+                format!("`{action}` is not an S3 action (AWS's Service Authorization Reference has no such name)")
+            },
+            help.as_deref(),
         );
-    } else if name.contains(['*', '?']) {
-        let hits: Vec<&str> = SENSITIVE
-            .iter()
-            .copied()
-            .filter(|s| glob_match(action, s))
-            .collect();
-        if !hits.is_empty() {
+        return;
+    }
+    if !wild {
+        let def = covered[0];
+        if !def.on_bucket() && !def.on_object() && !def.only_star() {
+            ctx.error(
+                at,
+                format!(
+                    "`{}` acts on {}, not on buckets or objects",
+                    def.full_name(),
+                    def.resources.join(", ")
+                ),
+                Some("grants cannot express it; keep it in `raw_policies`"),
+            );
+            return;
+        }
+        if def.only_star() {
+            let what = if def.name == "ListAllMyBuckets" {
+                "it reveals the name of every bucket in the account".to_owned()
+            } else {
+                "it is granted on `*`, for the whole account".to_owned()
+            };
             ctx.warn(
                 at,
-                format!("`{action}` includes {}", hits.join(", ")),
-                Some("a wildcard action lets the user change who else can read the bucket; list the actions it needs"),
+                format!("`{}` takes no resource: {what}", def.full_name()),
+                Some("drop it unless the service needs it"),
             );
         }
     }
+    if wild {
+        let sensitive: Vec<String> = covered
+            .iter()
+            .filter(|d| d.level == crate::authz::ActionLevel::PermissionsManagement)
+            .map(|d| d.full_name())
+            .collect();
+        if name == "*" {
+            ctx.warn(
+                at,
+                "`s3:*` allows every S3 action, including deleting buckets".into(),
+                Some("list the actions the service needs"),
+            );
+        } else if !sensitive.is_empty() {
+            ctx.warn(
+                at,
+                format!(
+                    "`{action}` includes {} permissions-management action(s): {}",
+                    sensitive.len(),
+                    sensitive.join(", ")
+                ),
+                Some("a wildcard action can let the user change who else reaches the bucket; list the actions it needs"),
+            );
+        }
+    }
+    if let Some(prefix) = prefix {
+        // A bucket-wide action sees or changes the whole bucket: only listings (conditioned on s3:prefix) and the
+        // bucket's region can be granted with a prefix.
+        let wide: Vec<String> = covered
+            .iter()
+            .filter(|d| {
+                d.on_bucket()
+                    && !d.takes("s3:prefix")
+                    && (wild || d.full_name() != crate::policy::REGION_ACTION)
+            })
+            .map(|d| d.full_name())
+            .collect();
+        if !wide.is_empty() {
+            let shown: Vec<&str> = wide.iter().take(6).map(String::as_str).collect();
+            let more = if wide.len() > shown.len() {
+                format!(" and {} more", wide.len() - shown.len())
+            } else {
+                String::new()
+            };
+            let message = if wild {
+                format!(
+                    "`{action}` includes actions on the whole bucket ({}{more}), which prefix `{prefix}` cannot limit",
+                    shown.join(", ")
+                )
+            } else {
+                format!("`{action}` acts on the whole bucket, which prefix `{prefix}` cannot limit")
+            };
+            ctx.error(
+                at,
+                message,
+                Some("name object actions (s3:GetObject...) for the prefix, and put bucket-wide actions in a grant without a prefix"),
+            );
+        }
+    }
+}
+
+/// `arn:PARTITION:kms:REGION:ACCOUNT:key/KEY-ID`.
+fn valid_kms_key_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov")
+        && parts[2] == "kms"
+        && !parts[3].is_empty()
+        && parts[3]
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5].strip_prefix("key/").is_some_and(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
 }
 
 fn check_bucket(ctx: &mut Ctx, at: &[Seg<'_>], bucket: &str) {

@@ -272,6 +272,45 @@ impl Backend for LocalBackend {
         })
     }
 
+    async fn read_groups(&self) -> Result<BTreeMap<String, crate::model::Group>, BackendError> {
+        self.count("GetAccountAuthorizationDetails");
+        // The local account's groups carry no policies.
+        self.with_state(false, |state| {
+            Ok(state
+                .groups
+                .iter()
+                .map(|g| {
+                    (
+                        g.clone(),
+                        crate::model::Group {
+                            name: g.clone(),
+                            ..crate::model::Group::default()
+                        },
+                    )
+                })
+                .collect())
+        })
+    }
+
+    async fn policy_documents(
+        &self,
+        arns: &[String],
+    ) -> Result<BTreeMap<String, crate::policy::PolicyDocument>, BackendError> {
+        // Customer-managed documents only: the local account has no copy of AWS's managed policies.
+        self.with_state(false, |state| {
+            Ok(arns
+                .iter()
+                .filter_map(|arn| {
+                    state
+                        .managed
+                        .values()
+                        .find(|p| &p.arn == arn)
+                        .map(|p| (arn.clone(), p.document.clone()))
+                })
+                .collect())
+        })
+    }
+
     async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
         self.count("ListAccessKeys");
         self.with_state(false, |state| {

@@ -1,0 +1,193 @@
+//! `can` and `who-can`: parse the question, gather the policies (from the spec, or live), ask the evaluator, show
+//! the answer.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+
+use super::args::{Format, Global};
+use super::{exit, output, CliError};
+use crate::authz::{self, evaluate, Context, Decision, Request, UserPolicies};
+use crate::effects::Effects;
+use crate::render;
+
+/// `bucket`, `bucket/key`, `*` or an ARN, as the ARN a request names.
+fn resource_arn(resource: &str) -> String {
+    if resource == "*" || resource.starts_with("arn:") {
+        resource.to_owned()
+    } else {
+        format!("arn:aws:s3:::{resource}")
+    }
+}
+
+/// `--context KEY=VALUE` pairs; a key given twice has both values.
+fn context(pairs: &[String], user: Option<&str>) -> Result<Context, CliError> {
+    let mut values: std::collections::BTreeMap<String, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for pair in pairs {
+        let (key, value) = pair.split_once('=').ok_or_else(|| CliError::Usage {
+            message: format!(
+                "--context `{}` is not KEY=VALUE",
+                crate::display::escape(pair)
+            ),
+            hint: "for example --context s3:prefix=team/".into(),
+        })?;
+        values
+            .entry(key.to_owned())
+            .or_default()
+            .push(value.to_owned());
+    }
+    let mut ctx = Context::new();
+    // The principal's own name is known: `${aws:username}` in a policy resolves to it.
+    if let Some(user) = user {
+        ctx = ctx.with("aws:username", &[user]);
+    }
+    for (key, vals) in &values {
+        let vals: Vec<&str> = vals.iter().map(String::as_str).collect();
+        ctx = ctx.with(key, &vals);
+    }
+    Ok(ctx)
+}
+
+/// The action in the catalogue's spelling, or an error with the closest name.
+fn known_action(action: &str) -> Result<String, CliError> {
+    authz::lookup(action)
+        .map(|d| d.full_name())
+        .ok_or_else(|| CliError::Usage {
+            message: format!(
+                "`{}` is not an action iamspec knows",
+                crate::display::escape(action)
+            ),
+            hint: authz::suggest(action).map_or_else(
+                || "give an S3, S3 Express or KMS action, e.g. s3:GetObject".into(),
+                |s| format!("did you mean `{s}`?"),
+            ),
+        })
+}
+
+/// The policies of the users in question: the spec's, or the live account's.
+async fn principals(
+    g: &Global,
+    spec: &Path,
+    live: bool,
+    only: Option<&BTreeSet<String>>,
+) -> Result<Vec<UserPolicies>, CliError> {
+    if !live {
+        let (loaded, _) = super::commands::load_spec(spec, g.color)?;
+        let mut all = authz::from_spec(&loaded.spec);
+        if let Some(only) = only {
+            all.retain(|u| only.contains(&u.user.to_ascii_lowercase()));
+        }
+        return Ok(all);
+    }
+    let effects = Effects::system();
+    super::commands::with_backend(g, &effects, async |backend| {
+        Ok(crate::engine::access::live_principals(backend, only).await?)
+    })
+    .await
+}
+
+/// `iamspec can USER ACTION RESOURCE`.
+pub async fn can(
+    g: &Global,
+    spec: &Path,
+    user: &str,
+    action: &str,
+    resource: &str,
+    pairs: &[String],
+    live: bool,
+) -> Result<u8, CliError> {
+    let action = known_action(action)?;
+    let resource = resource_arn(resource);
+    let only = BTreeSet::from([user.to_ascii_lowercase()]);
+    let found = principals(g, spec, live, Some(&only)).await?;
+    let Some(principal) = found.first() else {
+        return Err(CliError::Usage {
+            message: format!(
+                "no user `{}` in {}",
+                crate::display::escape(user),
+                if live {
+                    "the account".to_owned()
+                } else {
+                    spec.display().to_string()
+                }
+            ),
+            hint: "names are matched ignoring case; `iamspec who-can` lists who may do something"
+                .into(),
+        });
+    };
+    let ctx = context(pairs, Some(&principal.user))?;
+    let decision = evaluate(
+        &Request {
+            action: &action,
+            resource: &resource,
+            context: &ctx,
+        },
+        &principal.policies(),
+    );
+    let mut out = output::buffered_stdout();
+    render::text::can(
+        &mut out,
+        &principal.user,
+        &action,
+        &resource,
+        &decision,
+        output::stdout_style(g.color),
+    )
+    .and_then(|()| out.flush())
+    .map_err(super::commands::stdout_error)?;
+    Ok(match decision {
+        Decision::Allowed(_) => exit::OK,
+        Decision::Undecided(_) => exit::ERROR,
+        _ => exit::DENIED,
+    })
+}
+
+/// `iamspec who-can ACTION RESOURCE`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site: the command's arguments as parsed"
+)]
+pub async fn who_can(
+    g: &Global,
+    spec: &Path,
+    action: &str,
+    resource: &str,
+    pairs: &[String],
+    live: bool,
+    format: Format,
+    users: &[String],
+) -> Result<u8, CliError> {
+    let action = known_action(action)?;
+    let resource = resource_arn(resource);
+    let only: Option<BTreeSet<String>> =
+        (!users.is_empty()).then(|| users.iter().map(|u| u.to_ascii_lowercase()).collect());
+    let found = principals(g, spec, live, only.as_ref()).await?;
+    let mut answers = Vec::with_capacity(found.len());
+    for principal in &found {
+        let ctx = context(pairs, Some(&principal.user))?;
+        let decision = evaluate(
+            &Request {
+                action: &action,
+                resource: &resource,
+                context: &ctx,
+            },
+            &principal.policies(),
+        );
+        answers.push((principal.user.clone(), decision));
+    }
+    let mut out = output::buffered_stdout();
+    match format {
+        Format::Text => render::text::who_can(
+            &mut out,
+            &action,
+            &resource,
+            &answers,
+            output::stdout_style(g.color),
+        ),
+        Format::Json => render::json::who_can(&mut out, &action, &resource, &answers),
+    }
+    .and_then(|()| out.flush())
+    .map_err(super::commands::stdout_error)?;
+    Ok(exit::OK)
+}
