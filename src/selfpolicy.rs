@@ -188,6 +188,19 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
             "Resource": group_arns
         }));
     }
+    if spec.prune {
+        // A user being pruned leaves whatever groups it is in, which the pruning spec no longer names; IAM offers no
+        // condition on the member (the action's resource is the group), so removal is allowed from any group.
+        statements.push(json!({
+            "Sid": "PruneGroupMemberships",
+            "Effect": "Allow",
+            "Action": ["iam:RemoveUserFromGroup"],
+            "Resource": arn("group", "*")
+        }));
+        notes.push(
+            "with prune: true the policy allows iam:RemoveUserFromGroup on every group: a pruned user leaves groups the spec no longer names, and IAM cannot condition that action on the member".into(),
+        );
+    }
     if !spec_policy_arns.is_empty() {
         statements.push(json!({
             "Sid": "CreateSpecPolicies",

@@ -1,0 +1,612 @@
+//! `iamspec self-policy` allows every call a full run makes, conditions included: a recording backend over the
+//! IAM emulator turns each backend call into the IAM requests it is (action, resource ARN, and the context IAM
+//! evaluates: request tags, the target's tags at that moment, the attached policy's ARN, the boundary), and the
+//! evaluator decides each one under the self-policy. A call it does not allow fails the test, naming it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use iamspec::authz::{evaluate, Context, Decision, Policies, Request};
+use iamspec::backend::local::LocalAccount;
+use iamspec::backend::{
+    Backend, BackendError, CallStats, LockRequest, LockState, NewAccessKey, Outcome, ReadScope,
+};
+use iamspec::effects::Effects;
+use iamspec::engine::{self, ApplyOptions, KeySink, Limits};
+use iamspec::model::{AccessKey, Account, Dependents, Group, OWNER_TAG};
+use iamspec::plan::Op;
+use iamspec::policy::PolicyDocument;
+
+const ACCOUNT: &str = "123456789012";
+
+struct Audited {
+    account: Mutex<LocalAccount>,
+    policy: Mutex<Option<PolicyDocument>>,
+    denied: Mutex<Vec<String>>,
+    seen: Mutex<BTreeSet<String>>,
+}
+
+/// One IAM request: its action, resource, and context keys with values.
+struct Call {
+    action: String,
+    resource: String,
+    context: Vec<(String, Vec<String>)>,
+}
+
+impl Audited {
+    fn new(account: LocalAccount) -> Self {
+        Self {
+            account: Mutex::new(account),
+            policy: Mutex::new(None),
+            denied: Mutex::new(Vec::new()),
+            seen: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    fn user_arn(&self, name: &str) -> String {
+        let acct = self.account.lock().unwrap();
+        let path = acct
+            .users
+            .values()
+            .find(|u| u.name.eq_ignore_ascii_case(name))
+            .map_or("/".to_owned(), |u| u.path.clone());
+        format!("arn:aws:iam::{ACCOUNT}:user{path}{name}")
+    }
+
+    /// The user's tags as IAM sees them now, as both resource-tag keys.
+    fn user_tags(&self, name: &str) -> Vec<(String, Vec<String>)> {
+        let acct = self.account.lock().unwrap();
+        let tags = acct
+            .users
+            .values()
+            .find(|u| u.name.eq_ignore_ascii_case(name))
+            .map(|u| u.tags.clone())
+            .unwrap_or_default();
+        tags.iter()
+            .flat_map(|(k, v)| {
+                [
+                    (format!("iam:ResourceTag/{k}"), vec![v.clone()]),
+                    (format!("aws:ResourceTag/{k}"), vec![v.clone()]),
+                ]
+            })
+            .collect()
+    }
+
+    fn policy_tags(&self, arn: &str) -> Vec<(String, Vec<String>)> {
+        let acct = self.account.lock().unwrap();
+        acct.policy_tags(arn)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (format!("aws:ResourceTag/{k}"), vec![v]))
+            .collect()
+    }
+
+    fn request_tags(tags: &BTreeMap<String, String>) -> Vec<(String, Vec<String>)> {
+        let mut out: Vec<(String, Vec<String>)> = tags
+            .iter()
+            .map(|(k, v)| (format!("aws:RequestTag/{k}"), vec![v.clone()]))
+            .collect();
+        out.push(("aws:TagKeys".into(), tags.keys().cloned().collect()));
+        out
+    }
+
+    fn check(&self, calls: Vec<Call>) {
+        let policy = self.policy.lock().unwrap().clone();
+        let Some(policy) = policy else { return };
+        for call in calls {
+            let mut ctx = Context::new();
+            for (k, v) in &call.context {
+                let v: Vec<&str> = v.iter().map(String::as_str).collect();
+                ctx = ctx.with(k, &v);
+            }
+            // Keys a request does not carry are absent, not unknown: the call is fully described here.
+            for key in [
+                "aws:RequestTag/iamspec:owner",
+                "iam:ResourceTag/iamspec:owner",
+                "aws:ResourceTag/iamspec:owner",
+                "iam:PolicyARN",
+                "iam:PermissionsBoundary",
+                "aws:TagKeys",
+            ] {
+                if !call.context.iter().any(|(k, _)| k == key) {
+                    ctx = ctx.without(key);
+                }
+            }
+            let decision = evaluate(
+                &Request {
+                    action: &call.action,
+                    resource: &call.resource,
+                    context: &ctx,
+                },
+                &Policies {
+                    known: vec![("self-policy".into(), &policy)],
+                    ..Policies::default()
+                },
+            );
+            self.seen.lock().unwrap().insert(call.action.clone());
+            if !matches!(decision, Decision::Allowed(_)) {
+                self.denied.lock().unwrap().push(format!(
+                    "{} on {} ({:?}): {decision:?}",
+                    call.action, call.resource, call.context
+                ));
+            }
+        }
+    }
+
+    fn policy_arn(name: &str, path: &str) -> String {
+        format!("arn:aws:iam::{ACCOUNT}:policy{path}{name}")
+    }
+
+    /// The IAM requests an operation is.
+    fn calls_of(&self, op: &Op) -> Vec<Call> {
+        let user = |action: &str, name: &str, extra: Vec<(String, Vec<String>)>| {
+            let mut context = self.user_tags(name);
+            context.extend(extra);
+            Call {
+                action: format!("iam:{action}"),
+                resource: self.user_arn(name),
+                context,
+            }
+        };
+        let name = op.api_name();
+        match op {
+            Op::CreateUser {
+                user: u,
+                path,
+                tags,
+            } => {
+                let arn = format!("arn:aws:iam::{ACCOUNT}:user{path}{u}");
+                // CreateUser with tags needs TagUser too.
+                ["iam:CreateUser", "iam:TagUser"]
+                    .iter()
+                    .map(|a| Call {
+                        action: (*a).into(),
+                        resource: arn.clone(),
+                        context: Self::request_tags(tags),
+                    })
+                    .collect()
+            }
+            Op::TagUser { user: u, tags } | Op::AdoptUser { user: u, tags } => {
+                vec![user("TagUser", u, Self::request_tags(tags))]
+            }
+            Op::AttachUserPolicy {
+                user: u,
+                policy_arn,
+            }
+            | Op::DetachUserPolicy {
+                user: u,
+                policy_arn,
+            } => vec![user(
+                name,
+                u,
+                vec![("iam:PolicyARN".into(), vec![policy_arn.clone()])],
+            )],
+            Op::PutUserPermissionsBoundary {
+                user: u,
+                policy_arn,
+            } => vec![user(
+                name,
+                u,
+                vec![("iam:PermissionsBoundary".into(), vec![policy_arn.clone()])],
+            )],
+            Op::AddUserToGroup { group, .. } | Op::RemoveUserFromGroup { group, .. } => {
+                vec![Call {
+                    action: format!("iam:{name}"),
+                    resource: format!("arn:aws:iam::{ACCOUNT}:group/{group}"),
+                    context: Vec::new(),
+                }]
+            }
+            Op::CreatePolicy {
+                policy, path, tags, ..
+            } => ["iam:CreatePolicy", "iam:TagPolicy"]
+                .iter()
+                .map(|a| Call {
+                    action: (*a).into(),
+                    resource: Self::policy_arn(policy, path),
+                    context: Self::request_tags(tags),
+                })
+                .collect(),
+            Op::AdoptPolicy {
+                policy_arn, tags, ..
+            } => vec![Call {
+                action: "iam:TagPolicy".into(),
+                resource: policy_arn.clone(),
+                context: Self::request_tags(tags),
+            }],
+            Op::CreatePolicyVersion { policy_arn, .. }
+            | Op::DeletePolicyVersion { policy_arn, .. } => {
+                vec![Call {
+                    action: format!("iam:{name}"),
+                    resource: policy_arn.clone(),
+                    context: self.policy_tags(policy_arn),
+                }]
+            }
+            Op::DeletePolicy {
+                policy_arn,
+                versions,
+                ..
+            } => {
+                let mut calls: Vec<Call> = versions
+                    .iter()
+                    .map(|_| Call {
+                        action: "iam:DeletePolicyVersion".into(),
+                        resource: policy_arn.clone(),
+                        context: self.policy_tags(policy_arn),
+                    })
+                    .collect();
+                calls.push(Call {
+                    action: "iam:DeletePolicy".into(),
+                    resource: policy_arn.clone(),
+                    context: self.policy_tags(policy_arn),
+                });
+                calls
+            }
+            other => vec![user(name, &other.target_name().to_owned(), Vec::new())],
+        }
+    }
+}
+
+impl Backend for Audited {
+    async fn account_id(&self) -> Result<String, BackendError> {
+        Ok(ACCOUNT.into())
+    }
+    async fn read(&self, scope: &ReadScope) -> Result<Account, BackendError> {
+        let mut calls = vec![Call {
+            action: "iam:GetAccountAuthorizationDetails".into(),
+            resource: "*".into(),
+            context: Vec::new(),
+        }];
+        let account = self.account.lock().unwrap().view(scope);
+        for u in account.users.values() {
+            if scope.key_users.contains(&u.name.to_ascii_lowercase()) {
+                let mut c = self.calls_of(&Op::CreateAccessKey {
+                    user: u.name.clone(),
+                });
+                c[0].action = "iam:ListAccessKeys".into();
+                calls.extend(c);
+            }
+        }
+        self.check(calls);
+        Ok(account)
+    }
+    async fn read_dependents(
+        &self,
+        users: &[String],
+    ) -> Result<BTreeMap<String, (Vec<AccessKey>, Dependents)>, BackendError> {
+        for u in users {
+            for action in [
+                "ListAccessKeys",
+                "GetLoginProfile",
+                "ListMFADevices",
+                "ListSigningCertificates",
+                "ListSSHPublicKeys",
+                "ListServiceSpecificCredentials",
+            ] {
+                let mut c = self.calls_of(&Op::DeleteUser { user: u.clone() });
+                c[0].action = format!("iam:{action}");
+                self.check(c);
+            }
+        }
+        let acct = self.account.lock().unwrap();
+        Ok(users
+            .iter()
+            .filter_map(|n| {
+                acct.users.get(n).map(|u| {
+                    (
+                        n.clone(),
+                        (
+                            u.access_keys.clone(),
+                            u.dependents.clone().unwrap_or_default(),
+                        ),
+                    )
+                })
+            })
+            .collect())
+    }
+    async fn read_policy_tags(
+        &self,
+        arns: &[String],
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, BackendError> {
+        self.check(
+            arns.iter()
+                .map(|a| Call {
+                    action: "iam:ListPolicyTags".into(),
+                    resource: a.clone(),
+                    context: Vec::new(),
+                })
+                .collect(),
+        );
+        let acct = self.account.lock().unwrap();
+        Ok(arns
+            .iter()
+            .filter_map(|a| acct.policy_tags(a).ok().map(|t| (a.clone(), t)))
+            .collect())
+    }
+    async fn policy_description(&self, arn: &str) -> Result<Option<String>, BackendError> {
+        self.check(vec![Call {
+            action: "iam:GetPolicy".into(),
+            resource: arn.into(),
+            context: Vec::new(),
+        }]);
+        let acct = self.account.lock().unwrap();
+        Ok(acct
+            .managed
+            .values()
+            .find(|p| p.arn == arn)
+            .map(|p| p.description.clone().unwrap_or_default()))
+    }
+    async fn read_groups(&self) -> Result<BTreeMap<String, Group>, BackendError> {
+        Ok(BTreeMap::new())
+    }
+    async fn policy_documents(
+        &self,
+        _: &[String],
+    ) -> Result<BTreeMap<String, PolicyDocument>, BackendError> {
+        Ok(BTreeMap::new())
+    }
+    async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
+        let mut c = self.calls_of(&Op::CreateAccessKey { user: user.into() });
+        c[0].action = "iam:ListAccessKeys".into();
+        self.check(c);
+        let acct = self.account.lock().unwrap();
+        Ok(acct
+            .users
+            .get(user)
+            .map(|u| u.access_keys.clone())
+            .unwrap_or_default())
+    }
+    async fn lock(&self, req: &LockRequest) -> Result<LockState, BackendError> {
+        let op = Op::CreatePolicy {
+            policy: req.name.clone(),
+            path: req.path.clone(),
+            description: Some(req.holder.clone()),
+            document: PolicyDocument::parse(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::x/*"}]}"#,
+            )
+            .unwrap(),
+            tags: BTreeMap::from([(OWNER_TAG.to_owned(), req.owner.clone())]),
+        };
+        self.execute(&op).await.map(|_| LockState::Acquired)
+    }
+    async fn lock_holder(&self, req: &LockRequest) -> Result<Option<String>, BackendError> {
+        self.policy_description(&req.arn).await
+    }
+    async fn unlock(&self, req: &LockRequest, _: bool) -> Result<(), BackendError> {
+        self.lock_holder(req).await?;
+        let op = Op::DeletePolicy {
+            policy: req.name.clone(),
+            policy_arn: req.arn.clone(),
+            versions: Vec::new(),
+        };
+        self.execute(&op).await.map(|_| ())
+    }
+    async fn execute(&self, op: &Op) -> Result<Outcome, BackendError> {
+        let calls = self.calls_of(op);
+        self.check(calls);
+        self.account.lock().unwrap().apply(op, 0, &mut rand::rng())
+    }
+    fn stats(&self) -> CallStats {
+        CallStats::new()
+    }
+}
+
+struct Keys;
+
+impl KeySink for Keys {
+    fn deliver(&self, key: &NewAccessKey) -> std::io::Result<String> {
+        Ok(format!("memory:{}", key.id))
+    }
+}
+
+/// One apply of `text` under the lock, with the self-policy of that same spec.
+async fn apply(backend: &Audited, text: &str) {
+    let spec = iamspec::spec::load("s.yaml", text)
+        .unwrap_or_else(|d| panic!("{}", d.to_plain()))
+        .spec;
+    *backend.policy.lock().unwrap() =
+        Some(PolicyDocument::from_value(&iamspec::selfpolicy::policy(&spec).document).unwrap());
+    let effects = Effects::instant(1_700_000_000);
+    let req = engine::lock::request(&spec, ACCOUNT, "test holder");
+    engine::lock::acquire(
+        backend,
+        &req,
+        std::time::Duration::ZERO,
+        &effects,
+        &engine::Cancel::new(),
+    )
+    .await
+    .unwrap();
+    let p = engine::plan(backend, &spec, None, effects.now())
+        .await
+        .unwrap();
+    let limits = Limits {
+        max_deletes: 100,
+        has_secrets_destination: true,
+    };
+    engine::preflight(&p.plan, &limits, &p.guard).unwrap();
+    let opts = ApplyOptions {
+        known_keys: engine::known_keys(&p.live),
+        ..ApplyOptions::new(effects.clone())
+    };
+    let report = engine::apply(backend, &p.plan, &p.guard, &opts, &Keys, &|_| {}).await;
+    assert!(report.is_success(), "{report:?}");
+    engine::settle(backend, &spec, &p.plan, &p.opts, &effects)
+        .await
+        .unwrap();
+    engine::lock::release(backend, &req, &effects)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_self_policy_allows_every_call_of_a_full_run_conditions_included() {
+    let mut account = LocalAccount::new(ACCOUNT);
+    account.groups.insert("readers".into());
+    let mut rng = rand::rng();
+    // A hand-made user the spec adopts, and a stray policy the spec will adopt too.
+    account
+        .apply(
+            &Op::CreateUser {
+                user: "legacy".into(),
+                path: "/".into(),
+                tags: BTreeMap::new(),
+            },
+            0,
+            &mut rng,
+        )
+        .unwrap();
+    let backend = Audited::new(account);
+    let full = format!(
+        "version: 1\naccount_id: \"{ACCOUNT}\"\nowner: web\nprune: true\npolicies:\n  shared-read:\n    grants: [{{buckets: [b-two], access: read}}]\nusers:\n  keeper: {{}}\n  legacy:\n    adopt: true\n    grants: [{{buckets: [b-three], access: list}}]\n  busy:\n    tags: {{team: x}}\n    grants: [{{buckets: [b-one], access: read}}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    policies: [shared-read]\n    groups: [readers]\n    permissions_boundary: arn:aws:iam::aws:policy/PowerUserAccess\n    access_keys: {{count: 1}}\n"
+    );
+    apply(&backend, &full).await;
+    // A changed shared policy (a new version), then prune of a user with everything it holds, and of the policy.
+    let changed = full.replace("b-two", "b-four");
+    apply(&backend, &changed).await;
+    let pruned = format!(
+        "version: 1\naccount_id: \"{ACCOUNT}\"\nowner: web\nprune: true\nusers:\n  keeper: {{}}\n  legacy:\n    adopt: true\n    grants: [{{buckets: [b-three], access: list}}]\n"
+    );
+    apply(&backend, &pruned).await;
+    let denied = backend.denied.lock().unwrap().clone();
+    assert!(
+        denied.is_empty(),
+        "the self-policy refuses:\n{}",
+        denied.join("\n")
+    );
+    let seen = backend.seen.lock().unwrap().clone();
+    for action in [
+        "iam:CreateUser",
+        "iam:TagUser",
+        "iam:PutUserPolicy",
+        "iam:AttachUserPolicy",
+        "iam:DetachUserPolicy",
+        "iam:AddUserToGroup",
+        "iam:RemoveUserFromGroup",
+        "iam:PutUserPermissionsBoundary",
+        "iam:CreateAccessKey",
+        "iam:DeleteAccessKey",
+        "iam:DeleteUser",
+        "iam:CreatePolicy",
+        "iam:CreatePolicyVersion",
+        "iam:DeletePolicy",
+        "iam:ListPolicyTags",
+        "iam:GetPolicy",
+        "iam:ListAccessKeys",
+        "iam:GetLoginProfile",
+    ] {
+        assert!(
+            seen.contains(action),
+            "{action} was not exercised: {seen:?}"
+        );
+    }
+}
+
+/// What the self-policy no longer allows, evaluated: taking over a user by tagging it, attaching an admin
+/// policy, writing to a user without the owner tag, writing to another owner's policy.
+#[test]
+fn the_self_policy_refuses_what_it_must() {
+    let spec = iamspec::spec::load(
+        "s.yaml",
+        &format!("version: 1\naccount_id: \"{ACCOUNT}\"\nowner: web\nusers:\n  alice:\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    groups: [readers]\n"),
+    )
+    .unwrap()
+    .spec;
+    let policy = PolicyDocument::from_value(&iamspec::selfpolicy::policy(&spec).document).unwrap();
+    let ask = |action: &str, resource: &str, context: &[(&str, &str)]| {
+        let mut ctx = Context::new();
+        for key in [
+            "aws:RequestTag/iamspec:owner",
+            "iam:ResourceTag/iamspec:owner",
+            "aws:ResourceTag/iamspec:owner",
+            "iam:PolicyARN",
+            "aws:TagKeys",
+            "iam:PermissionsBoundary",
+        ] {
+            ctx = ctx.without(key);
+        }
+        for (k, v) in context {
+            ctx = ctx.with(k, &[v]);
+        }
+        evaluate(
+            &Request {
+                action,
+                resource,
+                context: &ctx,
+            },
+            &Policies {
+                known: vec![("self".into(), &policy)],
+                ..Policies::default()
+            },
+        )
+    };
+    let user = |n: &str| format!("arn:aws:iam::{ACCOUNT}:user/iamspec/{n}");
+    let owned = [("iam:ResourceTag/iamspec:owner", "web")];
+    // Taking over someone else's user under the path by tagging it.
+    assert!(ask(
+        "iam:TagUser",
+        &user("bob"),
+        &[("aws:RequestTag/iamspec:owner", "web")]
+    )
+    .is_denied());
+    // Attaching AdministratorAccess to an owned user.
+    let admin = [
+        ("iam:ResourceTag/iamspec:owner", "web"),
+        (
+            "iam:PolicyARN",
+            "arn:aws:iam::aws:policy/AdministratorAccess",
+        ),
+    ];
+    assert!(ask("iam:AttachUserPolicy", &user("alice"), &admin).is_denied());
+    let spec_policy = [
+        ("iam:ResourceTag/iamspec:owner", "web"),
+        (
+            "iam:PolicyARN",
+            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+        ),
+    ];
+    assert!(ask("iam:AttachUserPolicy", &user("alice"), &spec_policy).is_allowed());
+    // Inline policies and keys on users without the owner tag, or another owner's.
+    assert!(ask("iam:PutUserPolicy", &user("bob"), &[]).is_denied());
+    assert!(ask(
+        "iam:CreateAccessKey",
+        &user("bob"),
+        &[("iam:ResourceTag/iamspec:owner", "team-b")]
+    )
+    .is_denied());
+    assert!(ask("iam:PutUserPolicy", &user("alice"), &owned).is_allowed());
+    // Groups the spec does not name.
+    assert!(ask(
+        "iam:AddUserToGroup",
+        &format!("arn:aws:iam::{ACCOUNT}:group/admins"),
+        &[]
+    )
+    .is_denied());
+    assert!(ask(
+        "iam:AddUserToGroup",
+        &format!("arn:aws:iam::{ACCOUNT}:group/readers"),
+        &[]
+    )
+    .is_allowed());
+    // Creating users the spec does not name, or without the owner tag.
+    assert!(ask(
+        "iam:CreateUser",
+        &user("mallory"),
+        &[("aws:RequestTag/iamspec:owner", "web")]
+    )
+    .is_denied());
+    assert!(ask("iam:CreateUser", &user("alice"), &[]).is_denied());
+    // Another owner's policy under the path; deleting policies without prune.
+    let policy_arn = format!("arn:aws:iam::{ACCOUNT}:policy/iamspec/theirs");
+    assert!(ask(
+        "iam:CreatePolicyVersion",
+        &policy_arn,
+        &[("aws:ResourceTag/iamspec:owner", "team-b")]
+    )
+    .is_denied());
+    assert!(ask(
+        "iam:DeletePolicy",
+        &policy_arn,
+        &[("aws:ResourceTag/iamspec:owner", "web")]
+    )
+    .is_denied());
+}
