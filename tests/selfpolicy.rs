@@ -241,7 +241,7 @@ impl Audited {
                 });
                 calls
             }
-            other => vec![user(name, &other.target_name().to_owned(), Vec::new())],
+            other => vec![user(name, other.target_name(), Vec::new())],
         }
     }
 }
