@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    aws, local, Backend, BackendError, CallStats, LockRequest, LockState, Outcome, ReadScope,
+    aws, local, Backend, BackendError, CallStats, LockRequest, LockState, Outcome, Pacing,
+    ReadScope,
 };
 use crate::model::{AccessKey, Account, Dependents};
 use crate::plan::Op;
@@ -114,6 +115,13 @@ impl Backend for AnyBackend {
         match self {
             Self::Local(b) => b.stats(),
             Self::Aws(b) => b.stats(),
+        }
+    }
+
+    fn pacing(&self) -> Option<Pacing> {
+        match self {
+            Self::Local(b) => b.pacing(),
+            Self::Aws(b) => b.pacing(),
         }
     }
 }

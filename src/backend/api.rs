@@ -125,6 +125,20 @@ pub trait Backend: Send + Sync {
 
     /// Calls made so far, by operation.
     fn stats(&self) -> CallStats;
+
+    /// How reads and writes were paced, for backends that can be throttled.
+    fn pacing(&self) -> Option<Pacing> {
+        None
+    }
+}
+
+/// What a backend's pacers did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Pacing {
+    /// Reads.
+    pub reads: crate::pacing::PacingStats,
+    /// Writes.
+    pub writes: crate::pacing::PacingStats,
 }
 
 /// API calls by operation, shared by the backends' `stats()`.

@@ -2,8 +2,9 @@
 //!
 //! Reads cost the minimum the API allows: one paginated GetAccountAuthorizationDetails over the whole account, plus
 //! ListAccessKeys only for users whose spec declares keys, plus per-user dependents only for prune candidates.
-//! The SDK's own retries are off: reads are retried here, writes by the executor, so one layer owns every retry and
-//! `--stats` counts every attempt.
+//! The SDK's own retries are off: reads are retried here, writes by the executor, both with one budget per call
+//! ([`RetryPolicy`]), so one layer owns every retry and `--stats` counts every attempt. Every call, first try or
+//! retry, waits its turn at a [`Pacer`], one for reads and one for writes, as IAM limits them apart.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -27,11 +28,14 @@ use super::{
 };
 use crate::effects::{Effects, RetryPolicy};
 use crate::model::{AccessKey, Account, Dependents, KeyStatus, User};
+use crate::pacing::{Pacer, PacingConfig};
 use crate::plan::Op;
 use crate::policy::PolicyDocument;
 
-/// Reads stop retrying after this long, so an unreachable endpoint fails well within 30 s.
-const READ_DEADLINE: Duration = Duration::from_secs(15);
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Per-user reads in flight at once.
+const READ_CONCURRENCY: usize = 8;
 
 /// The apply lock policy's document: a Deny of something that does not exist, harmless if anyone attached it.
 const LOCK_DOCUMENT: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"IamspecApplyLock","Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::iamspec-lock-placeholder/*"}]}"#;
@@ -47,6 +51,15 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
     /// Items per GetAccountAuthorizationDetails page (IAM's maximum, 1000, unless testing).
     pub page_size: Option<i32>,
+    /// How calls are paced once IAM throttles.
+    pub pacing: PacingConfig,
+}
+
+/// Which of IAM's rate limits a call counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Read,
+    Write,
 }
 
 /// IAM (and STS for the account id) over the AWS SDK.
@@ -55,8 +68,10 @@ pub struct AwsBackend {
     sts: aws_sdk_sts::Client,
     stats: super::CallCounter,
     page_size: i32,
-    read_retry: RetryPolicy,
+    retry: RetryPolicy,
     effects: Effects,
+    reads: Pacer,
+    writes: Pacer,
 }
 
 /// Appends `iamspec/<version>` to the user agent so changes can be traced in CloudTrail.
@@ -183,7 +198,7 @@ impl AwsBackend {
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
-                    .operation_attempt_timeout(Duration::from_secs(10))
+                    .operation_attempt_timeout(RetryPolicy::default().attempt_timeout)
                     .build(),
             );
         if let Some(profile) = &opts.profile {
@@ -227,41 +242,81 @@ impl AwsBackend {
             sts,
             stats: super::CallCounter::default(),
             page_size: opts.page_size.unwrap_or(1000).clamp(1, 1000),
-            read_retry: RetryPolicy {
-                base: Duration::from_millis(250),
-                max: Duration::from_secs(4),
-                attempts: 5,
-                jitter: true,
-            },
+            retry: RetryPolicy::default(),
+            reads: Pacer::new(opts.pacing, effects.clone()),
+            writes: Pacer::new(opts.pacing, effects.clone()),
             effects,
         }
     }
 
-    fn count(&self, op: &str) {
-        self.stats.count(op);
+    /// Runs `read` for each name, a few at once: per-user reads are bound by latency, and the pacer keeps them
+    /// within IAM's rate whatever the concurrency.
+    async fn per_user<'a, T: Send + 'a>(
+        &'a self,
+        names: &'a [String],
+        read: impl Fn(&'a str) -> BoxFuture<'a, Result<T, BackendError>>,
+    ) -> Result<BTreeMap<String, T>, BackendError> {
+        use futures_util::stream::{StreamExt, TryStreamExt};
+        // Boxed futures: with a closure over borrowed names, the compiler cannot prove the stream Send otherwise.
+        let reads: Vec<BoxFuture<'a, Result<(String, T), BackendError>>> = names
+            .iter()
+            .map(|name| {
+                let fut = read(name);
+                Box::pin(async move { fut.await.map(|v| (name.clone(), v)) }) as BoxFuture<'a, _>
+            })
+            .collect();
+        futures_util::stream::iter(reads)
+            .buffer_unordered(READ_CONCURRENCY)
+            .try_collect()
+            .await
     }
 
-    /// Runs a read with the backend's retry policy (reads are idempotent).
-    async fn retrying<T, F, Fut>(&self, op: &str, mut call: F) -> Result<T, BackendError>
+    /// Sends one call once: waits its turn at the pacer of its class, counts it, and tells the pacer how it went.
+    async fn once<T, Fut>(&self, class: Class, op: &str, call: Fut) -> Result<T, BackendError>
+    where
+        Fut: std::future::Future<Output = Result<T, BackendError>>,
+    {
+        let pacer = match class {
+            Class::Read => &self.reads,
+            Class::Write => &self.writes,
+        };
+        let ticket = pacer.acquire().await;
+        self.stats.count(op);
+        let result = call.await;
+        pacer.record(
+            ticket,
+            matches!(&result, Err(e) if e.kind == ErrorKind::Throttling),
+        );
+        result
+    }
+
+    /// Runs an idempotent call within one retry budget: reads, and the lock's own writes.
+    async fn retrying<T, F, Fut>(
+        &self,
+        class: Class,
+        op: &str,
+        mut call: F,
+    ) -> Result<T, BackendError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, BackendError>>,
     {
-        let started = std::time::Instant::now();
+        let started = self.effects.elapsed();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.count(op);
-            match call().await {
+            match self.once(class, op, call()).await {
                 Ok(v) => return Ok(v),
-                // Past the deadline an unreachable endpoint must fail, not hang: the caller is waiting.
-                Err(e)
-                    if e.is_retryable()
-                        && attempt < self.read_retry.attempts
-                        && started.elapsed() < READ_DEADLINE =>
-                {
-                    let delay = self.effects.backoff(&self.read_retry, attempt);
-                    tracing::debug!(operation = op, attempt, ?delay, error = %crate::display::Escaped(&e.to_string()), "retrying read");
+                Err(e) if e.is_retryable() => {
+                    let delay = self.effects.backoff(&self.retry, attempt);
+                    // Past the budget an unreachable endpoint must fail, not hang: the caller is waiting.
+                    if !self
+                        .retry
+                        .allows(attempt, self.effects.elapsed() - started, delay)
+                    {
+                        return Err(e);
+                    }
+                    tracing::debug!(operation = op, attempt, ?delay, error = %crate::display::Escaped(&e.to_string()), "retrying");
                     self.effects.sleep(delay).await;
                 }
                 Err(e) => return Err(e),
@@ -269,533 +324,9 @@ impl AwsBackend {
         }
     }
 
-    async fn list_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
-        let mut keys = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let m = marker.clone();
-            let page = self
-                .retrying("ListAccessKeys", || {
-                    self.iam
-                        .list_access_keys()
-                        .user_name(user)
-                        .set_marker(m.clone())
-                        .send()
-                        .map_err_into("ListAccessKeys", user)
-                })
-                .await?;
-            for k in page.access_key_metadata() {
-                keys.push(AccessKey {
-                    id: k.access_key_id().unwrap_or_default().to_owned(),
-                    status: if k.status() == Some(&StatusType::Inactive) {
-                        KeyStatus::Inactive
-                    } else {
-                        KeyStatus::Active
-                    },
-                    created: seconds(k.create_date()),
-                });
-            }
-            match (page.is_truncated(), page.marker()) {
-                (true, Some(next)) => marker = Some(next.to_owned()),
-                _ => return Ok(keys),
-            }
-        }
-    }
-
-    async fn dependents(&self, user: &str) -> Result<Dependents, BackendError> {
-        let login_profile = match self
-            .retrying("GetLoginProfile", || {
-                self.iam
-                    .get_login_profile()
-                    .user_name(user)
-                    .send()
-                    .map_err_into("GetLoginProfile", user)
-            })
-            .await
-        {
-            Ok(_) => true,
-            Err(e) if e.kind == ErrorKind::NoSuchEntity => false,
-            Err(e) => return Err(e),
-        };
-        let mfa = self
-            .retrying("ListMFADevices", || {
-                self.iam
-                    .list_mfa_devices()
-                    .user_name(user)
-                    .send()
-                    .map_err_into("ListMFADevices", user)
-            })
-            .await?;
-        let certs = self
-            .retrying("ListSigningCertificates", || {
-                self.iam
-                    .list_signing_certificates()
-                    .user_name(user)
-                    .send()
-                    .map_err_into("ListSigningCertificates", user)
-            })
-            .await?;
-        let ssh = self
-            .retrying("ListSSHPublicKeys", || {
-                self.iam
-                    .list_ssh_public_keys()
-                    .user_name(user)
-                    .send()
-                    .map_err_into("ListSSHPublicKeys", user)
-            })
-            .await?;
-        let service = self
-            .retrying("ListServiceSpecificCredentials", || {
-                self.iam
-                    .list_service_specific_credentials()
-                    .user_name(user)
-                    .send()
-                    .map_err_into("ListServiceSpecificCredentials", user)
-            })
-            .await;
-        let service_credentials = match service {
-            Ok(out) => out
-                .service_specific_credentials()
-                .iter()
-                .map(|c| c.service_specific_credential_id().to_owned())
-                .collect(),
-            // Emulators (moto) lack this call; real IAM has it. An endpoint without it has no such credentials.
-            Err(e) if e.kind == ErrorKind::Unsupported => {
-                tracing::debug!(error = %crate::display::Escaped(&e.to_string()), "ListServiceSpecificCredentials unavailable; assuming none");
-                Vec::new()
-            }
-            Err(e) => return Err(e),
-        };
-        Ok(Dependents {
-            login_profile,
-            mfa_devices: mfa
-                .mfa_devices()
-                .iter()
-                .map(|d| d.serial_number().to_owned())
-                .collect(),
-            signing_certificates: certs
-                .certificates()
-                .iter()
-                .map(|c| c.certificate_id().to_owned())
-                .collect(),
-            ssh_public_keys: ssh
-                .ssh_public_keys()
-                .iter()
-                .map(|k| k.ssh_public_key_id().to_owned())
-                .collect(),
-            service_credentials,
-        })
-    }
-}
-
-/// `.map_err_into(op, target)` on SDK futures.
-trait MapErrInto<T> {
-    fn map_err_into(
-        self,
-        op: &'static str,
-        target: &str,
-    ) -> impl std::future::Future<Output = Result<T, BackendError>> + Send;
-}
-
-impl<T, E, F> MapErrInto<T> for F
-where
-    F: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>> + Send,
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    fn map_err_into(
-        self,
-        op: &'static str,
-        target: &str,
-    ) -> impl std::future::Future<Output = Result<T, BackendError>> + Send {
-        let target = target.to_owned();
-        async move {
-            self.await.map_err(|e| {
-                map_err(
-                    op,
-                    Some(&target).filter(|t| !t.is_empty()).map(String::as_str),
-                    e,
-                )
-            })
-        }
-    }
-}
-
-fn decode_policy(user: &str, name: &str, encoded: &str) -> Result<PolicyDocument, BackendError> {
-    // IAM returns documents URL-encoded; percent-decoding only (`+` stays `+`).
-    let text = percent_encoding::percent_decode_str(encoded).decode_utf8_lossy();
-    PolicyDocument::parse(&text).map_err(|e| {
-        BackendError::new(
-            ErrorKind::Other,
-            "GetAccountAuthorizationDetails",
-            format!("inline policy {name} is unreadable: {e}"),
-        )
-        .on(user.to_owned())
-    })
-}
-
-fn tags_of(tags: &std::collections::BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter()
-        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
-        .collect()
-}
-
-impl Backend for AwsBackend {
-    async fn account_id(&self) -> Result<String, BackendError> {
-        let out = self
-            .retrying("GetCallerIdentity", || {
-                self.sts
-                    .get_caller_identity()
-                    .send()
-                    .map_err_into("GetCallerIdentity", "")
-            })
-            .await?;
-        out.account().map(str::to_owned).ok_or_else(|| {
-            BackendError::new(
-                ErrorKind::Other,
-                "GetCallerIdentity",
-                "the response has no account id",
-            )
-        })
-    }
-
-    async fn read(&self, scope: &ReadScope) -> Result<Account, BackendError> {
-        let mut account = Account::default();
-        let mut marker: Option<String> = None;
-        loop {
-            let m = marker.clone();
-            let page = self
-                .retrying("GetAccountAuthorizationDetails", || {
-                    self.iam
-                        .get_account_authorization_details()
-                        .filter(EntityType::User)
-                        .filter(EntityType::LocalManagedPolicy)
-                        .max_items(self.page_size)
-                        .set_marker(m.clone())
-                        .send()
-                        .map_err_into("GetAccountAuthorizationDetails", "")
-                })
-                .await?;
-            for d in page.user_detail_list() {
-                let name = d.user_name().unwrap_or_default().to_owned();
-                let mut user = User::new(name.clone(), d.path().unwrap_or("/"));
-                user.arn = d.arn().map(str::to_owned);
-                user.tags = d
-                    .tags()
-                    .iter()
-                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                    .collect();
-                for p in d.user_policy_list() {
-                    let pname = p.policy_name().unwrap_or_default();
-                    let doc = decode_policy(&name, pname, p.policy_document().unwrap_or("{}"))?;
-                    user.inline_policies.insert(pname.to_owned(), doc);
-                }
-                user.attached_policies = d
-                    .attached_managed_policies()
-                    .iter()
-                    .filter_map(|a| a.policy_arn().map(str::to_owned))
-                    .collect();
-                user.groups = d.group_list().iter().cloned().collect();
-                user.permissions_boundary = d
-                    .permissions_boundary()
-                    .and_then(|b| b.permissions_boundary_arn())
-                    .map(str::to_owned);
-                account.users.insert(name, user);
-            }
-            for p in page.policies() {
-                // moto leaves PolicyName out of this response; the ARN's last segment is the name.
-                let Some(name) = p
-                    .policy_name()
-                    .or_else(|| p.arn().and_then(|a| a.rsplit('/').next()))
-                else {
-                    continue;
-                };
-                let default = p.default_version_id().unwrap_or_default().to_owned();
-                let mut versions: Vec<(i64, String)> = Vec::new();
-                let mut document = None;
-                for v in p.policy_version_list() {
-                    let id = v.version_id().unwrap_or_default().to_owned();
-                    if v.is_default_version() || id == default {
-                        document = Some(decode_policy(name, name, v.document().unwrap_or("{}"))?);
-                    } else {
-                        versions.push((seconds(v.create_date()), id));
-                    }
-                }
-                versions.sort();
-                let Some(document) = document else { continue };
-                account.policies.insert(
-                    name.to_owned(),
-                    crate::model::ManagedPolicy {
-                        name: name.to_owned(),
-                        path: p.path().unwrap_or("/").to_owned(),
-                        arn: p.arn().unwrap_or_default().to_owned(),
-                        description: p.description().map(str::to_owned),
-                        tags: None,
-                        document,
-                        default_version: default,
-                        other_versions: versions.into_iter().map(|(_, id)| id).collect(),
-                    },
-                );
-            }
-            match (page.is_truncated(), page.marker()) {
-                (true, Some(next)) => marker = Some(next.to_owned()),
-                _ => break,
-            }
-        }
-        let key_users: Vec<String> = account
-            .users
-            .values()
-            .filter(|u| scope.key_users.contains(&u.name.to_ascii_lowercase()))
-            .map(|u| u.name.clone())
-            .collect();
-        for name in key_users {
-            let keys = self.list_keys(&name).await?;
-            if let Some(u) = account.users.get_mut(&name) {
-                u.access_keys = keys;
-            }
-        }
-        Ok(account)
-    }
-
-    async fn read_dependents(
-        &self,
-        users: &[String],
-    ) -> Result<BTreeMap<String, (Vec<AccessKey>, Dependents)>, BackendError> {
-        let mut out = BTreeMap::new();
-        for user in users {
-            let keys = self.list_keys(user).await?;
-            let deps = self.dependents(user).await?;
-            out.insert(user.clone(), (keys, deps));
-        }
-        Ok(out)
-    }
-
-    async fn read_policy_tags(
-        &self,
-        arns: &[String],
-    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, BackendError> {
-        let mut out = BTreeMap::new();
-        for arn in arns {
-            let mut tags = BTreeMap::new();
-            let mut marker: Option<String> = None;
-            let found = loop {
-                let m = marker.clone();
-                let page = self
-                    .retrying("ListPolicyTags", || {
-                        self.iam
-                            .list_policy_tags()
-                            .policy_arn(arn)
-                            .set_marker(m.clone())
-                            .send()
-                            .map_err_into("ListPolicyTags", arn)
-                    })
-                    .await;
-                let page = match page {
-                    Ok(page) => page,
-                    Err(e) if e.kind == ErrorKind::NoSuchEntity => break false,
-                    Err(e) => return Err(e),
-                };
-                tags.extend(
-                    page.tags()
-                        .iter()
-                        .map(|t| (t.key().to_owned(), t.value().to_owned())),
-                );
-                match (page.is_truncated(), page.marker()) {
-                    (true, Some(next)) => marker = Some(next.to_owned()),
-                    _ => break true,
-                }
-            };
-            if found {
-                out.insert(arn.clone(), tags);
-            }
-        }
-        Ok(out)
-    }
-
-    async fn policy_description(&self, arn: &str) -> Result<Option<String>, BackendError> {
-        let got = self
-            .retrying("GetPolicy", || {
-                self.iam
-                    .get_policy()
-                    .policy_arn(arn)
-                    .send()
-                    .map_err_into("GetPolicy", arn)
-            })
-            .await;
-        match got {
-            Ok(out) => Ok(Some(
-                out.policy()
-                    .and_then(|p| p.description())
-                    .unwrap_or_default()
-                    .to_owned(),
-            )),
-            Err(e) if e.kind == ErrorKind::NoSuchEntity => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn read_groups(&self) -> Result<BTreeMap<String, crate::model::Group>, BackendError> {
-        let mut groups = BTreeMap::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let m = marker.clone();
-            let page = self
-                .retrying("GetAccountAuthorizationDetails", || {
-                    self.iam
-                        .get_account_authorization_details()
-                        .filter(EntityType::Group)
-                        .max_items(self.page_size)
-                        .set_marker(m.clone())
-                        .send()
-                        .map_err_into("GetAccountAuthorizationDetails", "")
-                })
-                .await?;
-            for g in page.group_detail_list() {
-                let name = g.group_name().unwrap_or_default().to_owned();
-                let mut group = crate::model::Group {
-                    name: name.clone(),
-                    ..crate::model::Group::default()
-                };
-                for p in g.group_policy_list() {
-                    let pname = p.policy_name().unwrap_or_default();
-                    let doc = decode_policy(&name, pname, p.policy_document().unwrap_or("{}"))?;
-                    group.inline_policies.insert(pname.to_owned(), doc);
-                }
-                group.attached_policies = g
-                    .attached_managed_policies()
-                    .iter()
-                    .filter_map(|a| a.policy_arn().map(str::to_owned))
-                    .collect();
-                groups.insert(name, group);
-            }
-            match (page.is_truncated(), page.marker()) {
-                (true, Some(next)) => marker = Some(next.to_owned()),
-                _ => return Ok(groups),
-            }
-        }
-    }
-
-    async fn policy_documents(
-        &self,
-        arns: &[String],
-    ) -> Result<BTreeMap<String, PolicyDocument>, BackendError> {
-        let mut out = BTreeMap::new();
-        for arn in arns {
-            let policy = self
-                .retrying("GetPolicy", || {
-                    self.iam
-                        .get_policy()
-                        .policy_arn(arn)
-                        .send()
-                        .map_err_into("GetPolicy", arn)
-                })
-                .await;
-            let version = match policy {
-                Ok(out) => out
-                    .policy()
-                    .and_then(|p| p.default_version_id())
-                    .map(str::to_owned),
-                Err(e) if e.kind == ErrorKind::NoSuchEntity => None,
-                Err(e) => return Err(e),
-            };
-            let Some(version) = version else { continue };
-            let got = self
-                .retrying("GetPolicyVersion", || {
-                    self.iam
-                        .get_policy_version()
-                        .policy_arn(arn)
-                        .version_id(&version)
-                        .send()
-                        .map_err_into("GetPolicyVersion", arn)
-                })
-                .await?;
-            if let Some(doc) = got.policy_version().and_then(|v| v.document()) {
-                out.insert(arn.clone(), decode_policy(arn, &version, doc)?);
-            }
-        }
-        Ok(out)
-    }
-
-    async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
-        self.list_keys(user).await
-    }
-
-    async fn lock(&self, req: &LockRequest) -> Result<LockState, BackendError> {
-        let owner = Tag::builder()
-            .key(crate::model::OWNER_TAG)
-            .value(&req.owner)
-            .build()
-            .map_err(|e| BackendError::new(ErrorKind::Invalid, "CreatePolicy", e.to_string()))?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            self.count("CreatePolicy");
-            let created = self
-                .iam
-                .create_policy()
-                .policy_name(&req.name)
-                .path(&req.path)
-                .description(&req.holder)
-                .policy_document(LOCK_DOCUMENT)
-                .tags(owner.clone())
-                .send()
-                .map_err_into("CreatePolicy", &req.name)
-                .await;
-            let error = match created {
-                Ok(_) => return Ok(LockState::Acquired),
-                Err(e) => e,
-            };
-            // CreatePolicy is not idempotent: after a lost response or a refusal, the holder text says whose it is.
-            if error.kind == ErrorKind::AlreadyExists || error.ambiguous {
-                match self.lock_holder(req).await? {
-                    Some(h) if h == req.holder => return Ok(LockState::Acquired),
-                    Some(h) => return Ok(LockState::HeldBy(h)),
-                    None => {}
-                }
-            }
-            let transient = error.is_retryable() || error.kind == ErrorKind::AlreadyExists;
-            if !transient || attempt >= self.read_retry.attempts {
-                return Err(error);
-            }
-            self.effects
-                .sleep(self.effects.backoff(&self.read_retry, attempt))
-                .await;
-        }
-    }
-
-    async fn lock_holder(&self, req: &LockRequest) -> Result<Option<String>, BackendError> {
-        self.policy_description(&req.arn).await
-    }
-
-    async fn unlock(&self, req: &LockRequest, force: bool) -> Result<(), BackendError> {
-        match self.lock_holder(req).await? {
-            None => Ok(()),
-            Some(h) if force || h == req.holder => {
-                let deleted = self
-                    .retrying("DeletePolicy", || {
-                        self.iam
-                            .delete_policy()
-                            .policy_arn(&req.arn)
-                            .send()
-                            .map_err_into("DeletePolicy", &req.name)
-                    })
-                    .await;
-                match deleted {
-                    Err(e) if e.kind != ErrorKind::NoSuchEntity => Err(e),
-                    _ => Ok(()),
-                }
-            }
-            Some(h) => Err(BackendError::new(
-                ErrorKind::Other,
-                "DeletePolicy",
-                format!("the lock is held by another run now: {h}"),
-            )
-            .on(&req.name)),
-        }
-    }
-
-    async fn execute(&self, op: &Op) -> Result<Outcome, BackendError> {
+    /// Sends one operation's call (DeletePolicy's versions are the caller's).
+    async fn send(&self, op: &Op) -> Result<Outcome, BackendError> {
         let name = op.api_name();
-        self.count(name);
         let iam = &self.iam;
         let user = op.target_name();
         match op {
@@ -1025,23 +556,7 @@ impl Backend for AwsBackend {
                     .map_err_into(name, user)
                     .await?;
             }
-            Op::DeletePolicy {
-                policy_arn,
-                versions,
-                ..
-            } => {
-                for version in versions {
-                    self.count("DeletePolicyVersion");
-                    let res = iam
-                        .delete_policy_version()
-                        .policy_arn(policy_arn)
-                        .version_id(version)
-                        .send();
-                    match res.map_err_into("DeletePolicyVersion", user).await {
-                        Err(e) if e.kind != ErrorKind::NoSuchEntity => return Err(e),
-                        _ => {}
-                    }
-                }
+            Op::DeletePolicy { policy_arn, .. } => {
                 iam.delete_policy()
                     .policy_arn(policy_arn)
                     .send()
@@ -1059,7 +574,575 @@ impl Backend for AwsBackend {
         Ok(Outcome::Done)
     }
 
+    async fn list_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
+        let mut keys = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let m = marker.clone();
+            let page = self
+                .retrying(Class::Read, "ListAccessKeys", || {
+                    self.iam
+                        .list_access_keys()
+                        .user_name(user)
+                        .set_marker(m.clone())
+                        .send()
+                        .map_err_into("ListAccessKeys", user)
+                })
+                .await?;
+            for k in page.access_key_metadata() {
+                keys.push(AccessKey {
+                    id: k.access_key_id().unwrap_or_default().to_owned(),
+                    status: if k.status() == Some(&StatusType::Inactive) {
+                        KeyStatus::Inactive
+                    } else {
+                        KeyStatus::Active
+                    },
+                    created: seconds(k.create_date()),
+                });
+            }
+            match (page.is_truncated(), page.marker()) {
+                (true, Some(next)) => marker = Some(next.to_owned()),
+                _ => return Ok(keys),
+            }
+        }
+    }
+
+    async fn dependents(&self, user: &str) -> Result<Dependents, BackendError> {
+        let login_profile = match self
+            .retrying(Class::Read, "GetLoginProfile", || {
+                self.iam
+                    .get_login_profile()
+                    .user_name(user)
+                    .send()
+                    .map_err_into("GetLoginProfile", user)
+            })
+            .await
+        {
+            Ok(_) => true,
+            Err(e) if e.kind == ErrorKind::NoSuchEntity => false,
+            Err(e) => return Err(e),
+        };
+        let mfa = self
+            .retrying(Class::Read, "ListMFADevices", || {
+                self.iam
+                    .list_mfa_devices()
+                    .user_name(user)
+                    .send()
+                    .map_err_into("ListMFADevices", user)
+            })
+            .await?;
+        let certs = self
+            .retrying(Class::Read, "ListSigningCertificates", || {
+                self.iam
+                    .list_signing_certificates()
+                    .user_name(user)
+                    .send()
+                    .map_err_into("ListSigningCertificates", user)
+            })
+            .await?;
+        let ssh = self
+            .retrying(Class::Read, "ListSSHPublicKeys", || {
+                self.iam
+                    .list_ssh_public_keys()
+                    .user_name(user)
+                    .send()
+                    .map_err_into("ListSSHPublicKeys", user)
+            })
+            .await?;
+        let service = self
+            .retrying(Class::Read, "ListServiceSpecificCredentials", || {
+                self.iam
+                    .list_service_specific_credentials()
+                    .user_name(user)
+                    .send()
+                    .map_err_into("ListServiceSpecificCredentials", user)
+            })
+            .await;
+        let service_credentials = match service {
+            Ok(out) => out
+                .service_specific_credentials()
+                .iter()
+                .map(|c| c.service_specific_credential_id().to_owned())
+                .collect(),
+            // Emulators (moto) lack this call; real IAM has it. An endpoint without it has no such credentials.
+            Err(e) if e.kind == ErrorKind::Unsupported => {
+                tracing::debug!(error = %crate::display::Escaped(&e.to_string()), "ListServiceSpecificCredentials unavailable; assuming none");
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(Dependents {
+            login_profile,
+            mfa_devices: mfa
+                .mfa_devices()
+                .iter()
+                .map(|d| d.serial_number().to_owned())
+                .collect(),
+            signing_certificates: certs
+                .certificates()
+                .iter()
+                .map(|c| c.certificate_id().to_owned())
+                .collect(),
+            ssh_public_keys: ssh
+                .ssh_public_keys()
+                .iter()
+                .map(|k| k.ssh_public_key_id().to_owned())
+                .collect(),
+            service_credentials,
+        })
+    }
+}
+
+/// `.map_err_into(op, target)` on SDK futures.
+trait MapErrInto<T> {
+    fn map_err_into(
+        self,
+        op: &'static str,
+        target: &str,
+    ) -> impl std::future::Future<Output = Result<T, BackendError>> + Send;
+}
+
+impl<T, E, F> MapErrInto<T> for F
+where
+    F: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>> + Send,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    fn map_err_into(
+        self,
+        op: &'static str,
+        target: &str,
+    ) -> impl std::future::Future<Output = Result<T, BackendError>> + Send {
+        let target = target.to_owned();
+        async move {
+            self.await.map_err(|e| {
+                map_err(
+                    op,
+                    Some(&target).filter(|t| !t.is_empty()).map(String::as_str),
+                    e,
+                )
+            })
+        }
+    }
+}
+
+fn decode_policy(user: &str, name: &str, encoded: &str) -> Result<PolicyDocument, BackendError> {
+    // IAM returns documents URL-encoded; percent-decoding only (`+` stays `+`).
+    let text = percent_encoding::percent_decode_str(encoded).decode_utf8_lossy();
+    PolicyDocument::parse(&text).map_err(|e| {
+        BackendError::new(
+            ErrorKind::Other,
+            "GetAccountAuthorizationDetails",
+            format!("inline policy {name} is unreadable: {e}"),
+        )
+        .on(user.to_owned())
+    })
+}
+
+fn tags_of(tags: &std::collections::BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+        .collect()
+}
+
+impl Backend for AwsBackend {
+    async fn account_id(&self) -> Result<String, BackendError> {
+        let out = self
+            .retrying(Class::Read, "GetCallerIdentity", || {
+                self.sts
+                    .get_caller_identity()
+                    .send()
+                    .map_err_into("GetCallerIdentity", "")
+            })
+            .await?;
+        out.account().map(str::to_owned).ok_or_else(|| {
+            BackendError::new(
+                ErrorKind::Other,
+                "GetCallerIdentity",
+                "the response has no account id",
+            )
+        })
+    }
+
+    async fn read(&self, scope: &ReadScope) -> Result<Account, BackendError> {
+        let mut account = Account::default();
+        let mut marker: Option<String> = None;
+        loop {
+            let m = marker.clone();
+            let page = self
+                .retrying(Class::Read, "GetAccountAuthorizationDetails", || {
+                    self.iam
+                        .get_account_authorization_details()
+                        .filter(EntityType::User)
+                        .filter(EntityType::LocalManagedPolicy)
+                        .max_items(self.page_size)
+                        .set_marker(m.clone())
+                        .send()
+                        .map_err_into("GetAccountAuthorizationDetails", "")
+                })
+                .await?;
+            for d in page.user_detail_list() {
+                let name = d.user_name().unwrap_or_default().to_owned();
+                let mut user = User::new(name.clone(), d.path().unwrap_or("/"));
+                user.arn = d.arn().map(str::to_owned);
+                user.tags = d
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect();
+                for p in d.user_policy_list() {
+                    let pname = p.policy_name().unwrap_or_default();
+                    let doc = decode_policy(&name, pname, p.policy_document().unwrap_or("{}"))?;
+                    user.inline_policies.insert(pname.to_owned(), doc);
+                }
+                user.attached_policies = d
+                    .attached_managed_policies()
+                    .iter()
+                    .filter_map(|a| a.policy_arn().map(str::to_owned))
+                    .collect();
+                user.groups = d.group_list().iter().cloned().collect();
+                user.permissions_boundary = d
+                    .permissions_boundary()
+                    .and_then(|b| b.permissions_boundary_arn())
+                    .map(str::to_owned);
+                account.users.insert(name, user);
+            }
+            for p in page.policies() {
+                // moto leaves PolicyName out of this response; the ARN's last segment is the name.
+                let Some(name) = p
+                    .policy_name()
+                    .or_else(|| p.arn().and_then(|a| a.rsplit('/').next()))
+                else {
+                    continue;
+                };
+                let default = p.default_version_id().unwrap_or_default().to_owned();
+                let mut versions: Vec<(i64, String)> = Vec::new();
+                let mut document = None;
+                for v in p.policy_version_list() {
+                    let id = v.version_id().unwrap_or_default().to_owned();
+                    if v.is_default_version() || id == default {
+                        document = Some(decode_policy(name, name, v.document().unwrap_or("{}"))?);
+                    } else {
+                        versions.push((seconds(v.create_date()), id));
+                    }
+                }
+                versions.sort();
+                let Some(document) = document else { continue };
+                account.policies.insert(
+                    name.to_owned(),
+                    crate::model::ManagedPolicy {
+                        name: name.to_owned(),
+                        path: p.path().unwrap_or("/").to_owned(),
+                        arn: p.arn().unwrap_or_default().to_owned(),
+                        description: p.description().map(str::to_owned),
+                        tags: None,
+                        document,
+                        default_version: default,
+                        other_versions: versions.into_iter().map(|(_, id)| id).collect(),
+                    },
+                );
+            }
+            match (page.is_truncated(), page.marker()) {
+                (true, Some(next)) => marker = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        let key_users: Vec<String> = account
+            .users
+            .values()
+            .filter(|u| scope.key_users.contains(&u.name.to_ascii_lowercase()))
+            .map(|u| u.name.clone())
+            .collect();
+        let listed = self
+            .per_user(&key_users, |name| Box::pin(self.list_keys(name)))
+            .await?;
+        for (name, keys) in listed {
+            if let Some(u) = account.users.get_mut(&name) {
+                u.access_keys = keys;
+            }
+        }
+        Ok(account)
+    }
+
+    async fn read_dependents(
+        &self,
+        users: &[String],
+    ) -> Result<BTreeMap<String, (Vec<AccessKey>, Dependents)>, BackendError> {
+        self.per_user(users, |user| {
+            Box::pin(async move { Ok((self.list_keys(user).await?, self.dependents(user).await?)) })
+        })
+        .await
+    }
+
+    async fn read_policy_tags(
+        &self,
+        arns: &[String],
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, BackendError> {
+        let mut out = BTreeMap::new();
+        for arn in arns {
+            let mut tags = BTreeMap::new();
+            let mut marker: Option<String> = None;
+            let found = loop {
+                let m = marker.clone();
+                let page = self
+                    .retrying(Class::Read, "ListPolicyTags", || {
+                        self.iam
+                            .list_policy_tags()
+                            .policy_arn(arn)
+                            .set_marker(m.clone())
+                            .send()
+                            .map_err_into("ListPolicyTags", arn)
+                    })
+                    .await;
+                let page = match page {
+                    Ok(page) => page,
+                    Err(e) if e.kind == ErrorKind::NoSuchEntity => break false,
+                    Err(e) => return Err(e),
+                };
+                tags.extend(
+                    page.tags()
+                        .iter()
+                        .map(|t| (t.key().to_owned(), t.value().to_owned())),
+                );
+                match (page.is_truncated(), page.marker()) {
+                    (true, Some(next)) => marker = Some(next.to_owned()),
+                    _ => break true,
+                }
+            };
+            if found {
+                out.insert(arn.clone(), tags);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn policy_description(&self, arn: &str) -> Result<Option<String>, BackendError> {
+        let got = self
+            .retrying(Class::Read, "GetPolicy", || {
+                self.iam
+                    .get_policy()
+                    .policy_arn(arn)
+                    .send()
+                    .map_err_into("GetPolicy", arn)
+            })
+            .await;
+        match got {
+            Ok(out) => Ok(Some(
+                out.policy()
+                    .and_then(|p| p.description())
+                    .unwrap_or_default()
+                    .to_owned(),
+            )),
+            Err(e) if e.kind == ErrorKind::NoSuchEntity => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn read_groups(&self) -> Result<BTreeMap<String, crate::model::Group>, BackendError> {
+        let mut groups = BTreeMap::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let m = marker.clone();
+            let page = self
+                .retrying(Class::Read, "GetAccountAuthorizationDetails", || {
+                    self.iam
+                        .get_account_authorization_details()
+                        .filter(EntityType::Group)
+                        .max_items(self.page_size)
+                        .set_marker(m.clone())
+                        .send()
+                        .map_err_into("GetAccountAuthorizationDetails", "")
+                })
+                .await?;
+            for g in page.group_detail_list() {
+                let name = g.group_name().unwrap_or_default().to_owned();
+                let mut group = crate::model::Group {
+                    name: name.clone(),
+                    ..crate::model::Group::default()
+                };
+                for p in g.group_policy_list() {
+                    let pname = p.policy_name().unwrap_or_default();
+                    let doc = decode_policy(&name, pname, p.policy_document().unwrap_or("{}"))?;
+                    group.inline_policies.insert(pname.to_owned(), doc);
+                }
+                group.attached_policies = g
+                    .attached_managed_policies()
+                    .iter()
+                    .filter_map(|a| a.policy_arn().map(str::to_owned))
+                    .collect();
+                groups.insert(name, group);
+            }
+            match (page.is_truncated(), page.marker()) {
+                (true, Some(next)) => marker = Some(next.to_owned()),
+                _ => return Ok(groups),
+            }
+        }
+    }
+
+    async fn policy_documents(
+        &self,
+        arns: &[String],
+    ) -> Result<BTreeMap<String, PolicyDocument>, BackendError> {
+        let mut out = BTreeMap::new();
+        for arn in arns {
+            let policy = self
+                .retrying(Class::Read, "GetPolicy", || {
+                    self.iam
+                        .get_policy()
+                        .policy_arn(arn)
+                        .send()
+                        .map_err_into("GetPolicy", arn)
+                })
+                .await;
+            let version = match policy {
+                Ok(out) => out
+                    .policy()
+                    .and_then(|p| p.default_version_id())
+                    .map(str::to_owned),
+                Err(e) if e.kind == ErrorKind::NoSuchEntity => None,
+                Err(e) => return Err(e),
+            };
+            let Some(version) = version else { continue };
+            let got = self
+                .retrying(Class::Read, "GetPolicyVersion", || {
+                    self.iam
+                        .get_policy_version()
+                        .policy_arn(arn)
+                        .version_id(&version)
+                        .send()
+                        .map_err_into("GetPolicyVersion", arn)
+                })
+                .await?;
+            if let Some(doc) = got.policy_version().and_then(|v| v.document()) {
+                out.insert(arn.clone(), decode_policy(arn, &version, doc)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
+        self.list_keys(user).await
+    }
+
+    async fn lock(&self, req: &LockRequest) -> Result<LockState, BackendError> {
+        let owner = Tag::builder()
+            .key(crate::model::OWNER_TAG)
+            .value(&req.owner)
+            .build()
+            .map_err(|e| BackendError::new(ErrorKind::Invalid, "CreatePolicy", e.to_string()))?;
+        let started = self.effects.elapsed();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let created = self
+                .once(
+                    Class::Write,
+                    "CreatePolicy",
+                    self.iam
+                        .create_policy()
+                        .policy_name(&req.name)
+                        .path(&req.path)
+                        .description(&req.holder)
+                        .policy_document(LOCK_DOCUMENT)
+                        .tags(owner.clone())
+                        .send()
+                        .map_err_into("CreatePolicy", &req.name),
+                )
+                .await;
+            let error = match created {
+                Ok(_) => return Ok(LockState::Acquired),
+                Err(e) => e,
+            };
+            // CreatePolicy is not idempotent: after a lost response or a refusal, the holder text says whose it is.
+            if error.kind == ErrorKind::AlreadyExists || error.ambiguous {
+                match self.lock_holder(req).await? {
+                    Some(h) if h == req.holder => return Ok(LockState::Acquired),
+                    Some(h) => return Ok(LockState::HeldBy(h)),
+                    None => {}
+                }
+            }
+            // AlreadyExists with no holder: released between our two calls; try again.
+            let transient = error.is_retryable() || error.kind == ErrorKind::AlreadyExists;
+            let delay = self.effects.backoff(&self.retry, attempt);
+            if !transient
+                || !self
+                    .retry
+                    .allows(attempt, self.effects.elapsed() - started, delay)
+            {
+                return Err(error);
+            }
+            self.effects.sleep(delay).await;
+        }
+    }
+
+    async fn lock_holder(&self, req: &LockRequest) -> Result<Option<String>, BackendError> {
+        self.policy_description(&req.arn).await
+    }
+
+    async fn unlock(&self, req: &LockRequest, force: bool) -> Result<(), BackendError> {
+        match self.lock_holder(req).await? {
+            None => Ok(()),
+            Some(h) if force || h == req.holder => {
+                let deleted = self
+                    .retrying(Class::Write, "DeletePolicy", || {
+                        self.iam
+                            .delete_policy()
+                            .policy_arn(&req.arn)
+                            .send()
+                            .map_err_into("DeletePolicy", &req.name)
+                    })
+                    .await;
+                match deleted {
+                    Err(e) if e.kind != ErrorKind::NoSuchEntity => Err(e),
+                    _ => Ok(()),
+                }
+            }
+            Some(h) => Err(BackendError::new(
+                ErrorKind::Other,
+                "DeletePolicy",
+                format!("the lock is held by another run now: {h}"),
+            )
+            .on(&req.name)),
+        }
+    }
+
+    async fn execute(&self, op: &Op) -> Result<Outcome, BackendError> {
+        if let Op::DeletePolicy {
+            policy_arn,
+            versions,
+            ..
+        } = op
+        {
+            // DeletePolicy refuses while other versions exist.
+            for version in versions {
+                let deleted = self
+                    .once(
+                        Class::Write,
+                        "DeletePolicyVersion",
+                        self.iam
+                            .delete_policy_version()
+                            .policy_arn(policy_arn)
+                            .version_id(version)
+                            .send()
+                            .map_err_into("DeletePolicyVersion", op.target_name()),
+                    )
+                    .await;
+                match deleted {
+                    Err(e) if e.kind != ErrorKind::NoSuchEntity => return Err(e),
+                    _ => {}
+                }
+            }
+        }
+        self.once(Class::Write, op.api_name(), self.send(op)).await
+    }
+
     fn stats(&self) -> CallStats {
         self.stats.snapshot()
+    }
+
+    fn pacing(&self) -> Option<super::Pacing> {
+        Some(super::Pacing {
+            reads: self.reads.stats(),
+            writes: self.writes.stats(),
+        })
     }
 }

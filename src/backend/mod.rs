@@ -9,6 +9,8 @@ pub mod local;
 mod secret;
 
 pub use any::AnyBackend;
-pub use api::{Backend, CallCounter, CallStats, LockRequest, LockState, Outcome, ReadScope};
+pub use api::{
+    Backend, CallCounter, CallStats, LockRequest, LockState, Outcome, Pacing, ReadScope,
+};
 pub use error::{BackendError, ErrorKind};
 pub use secret::{NewAccessKey, Secret};
