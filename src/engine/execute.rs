@@ -317,16 +317,72 @@ async fn send<B: Backend>(shared: &Shared<'_, B>, op: &Op) -> Result<Outcome, Ba
     shared.backend.execute(op).await
 }
 
+/// One call's retry budget: its attempts so far and when the first began.
+struct Budget {
+    attempt: u32,
+    started: Duration,
+}
+
+impl Budget {
+    fn start<B>(shared: &Shared<'_, B>) -> Self {
+        Self {
+            attempt: 1,
+            started: shared.opts.effects.elapsed(),
+        }
+    }
+
+    /// Waits before the next attempt after `error`, or says the budget is spent.
+    async fn wait<B>(
+        &mut self,
+        shared: &Shared<'_, B>,
+        index: Option<usize>,
+        error: &BackendError,
+    ) -> bool {
+        let effects = &shared.opts.effects;
+        let retry = &shared.opts.retry;
+        let delay = effects.backoff(retry, self.attempt);
+        if !retry.allows(self.attempt, effects.elapsed() - self.started, delay) {
+            return false;
+        }
+        if let Some(index) = index {
+            (shared.events)(&Event::Retrying {
+                index,
+                attempt: self.attempt,
+                error,
+                delay,
+            });
+        } else {
+            tracing::debug!(operation = error.operation, attempt = self.attempt, ?delay, error = %crate::display::Escaped(&error.to_string()), "retrying");
+        }
+        shared.report.lock().expect("report lock").retries += 1;
+        self.attempt += 1;
+        effects.sleep(delay).await;
+        true
+    }
+}
+
+/// Sends an idempotent operation within one retry budget: the cleanup and bookkeeping calls around a change.
+/// Removing what is already gone counts as done.
+async fn send_retrying<B: Backend>(shared: &Shared<'_, B>, op: &Op) -> Result<(), BackendError> {
+    let mut budget = Budget::start(shared);
+    loop {
+        match send(shared, op).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind == ErrorKind::NoSuchEntity && op.is_removal() => return Ok(()),
+            Err(e) if e.is_retryable() && budget.wait(shared, None, &e).await => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 async fn run_change<B: Backend>(
     shared: &Shared<'_, B>,
     index: usize,
     change: &Change,
     created_user: bool,
 ) -> Result<(), BackendError> {
-    let retry = shared.opts.retry;
-    let mut attempt = 0;
+    let mut budget = Budget::start(shared);
     loop {
-        attempt += 1;
         let result = send(shared, &change.op).await;
         let error = match result {
             Ok(Outcome::Done) => return Ok(()),
@@ -343,20 +399,12 @@ async fn run_change<B: Backend>(
             // Never retry CreateAccessKey blindly: a key may exist whose secret we will never see.
             reconcile_keys(shared, change.op.target_name()).await?;
         }
+        // A user just created may not be visible to the next call yet (IAM is eventually consistent).
         let transient =
             error.is_retryable() || (error.kind == ErrorKind::NoSuchEntity && created_user);
-        if !transient || attempt >= retry.attempts {
+        if !transient || !budget.wait(shared, Some(index), &error).await {
             return Err(error);
         }
-        let delay = shared.opts.effects.backoff(&retry, attempt);
-        (shared.events)(&Event::Retrying {
-            index,
-            attempt,
-            error: &error,
-            delay,
-        });
-        shared.report.lock().expect("report lock").retries += 1;
-        shared.opts.effects.sleep(delay).await;
     }
 }
 
@@ -396,7 +444,7 @@ async fn deliver<B: Backend>(
                 user: key.user.clone(),
                 key_id: key.id.clone(),
             };
-            let deleted = send(shared, &delete).await.is_ok();
+            let deleted = send_retrying(shared, &delete).await.is_ok();
             let mut e = BackendError::new(
                 ErrorKind::LocalFile,
                 "deliver secret",
@@ -424,29 +472,13 @@ async fn mark_delivered<B: Backend>(
         user: key.user.clone(),
         tags: BTreeMap::from([(tag, "delivered".to_owned())]),
     };
-    let retry = shared.opts.retry;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match send(shared, &op).await {
-            Ok(_) => return Ok(()),
-            Err(e) if e.is_retryable() && attempt < retry.attempts => {
-                shared.report.lock().expect("report lock").retries += 1;
-                shared
-                    .opts
-                    .effects
-                    .sleep(shared.opts.effects.backoff(&retry, attempt))
-                    .await;
-            }
-            Err(mut e) => {
-                e.hint = Some(format!(
-                    "the secret of {} was stored, but the key is not marked delivered; the next apply replaces it",
-                    key.id
-                ));
-                return Err(e);
-            }
-        }
-    }
+    send_retrying(shared, &op).await.map_err(|mut e| {
+        e.hint = Some(format!(
+            "the secret of {} was stored, but the key is not marked delivered; the next apply replaces it",
+            key.id
+        ));
+        e
+    })
 }
 
 async fn reconcile_keys<B: Backend>(
@@ -467,7 +499,7 @@ async fn reconcile_keys<B: Backend>(
             key_id = %crate::display::Escaped(&key.id),
             "deleting an access key whose secret was never received"
         );
-        send(
+        send_retrying(
             shared,
             &Op::DeleteAccessKey {
                 user: user.to_owned(),
@@ -822,6 +854,66 @@ mod tests {
         assert!(rec.account.lock().unwrap().users["k"]
             .access_keys
             .is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_cleanup_of_an_undelivered_key_is_retried_like_any_call() {
+        let mut acct = LocalAccount::default();
+        acct.apply(&create("k"), 0, &mut rand::rng()).unwrap();
+        let rec = Recorder::new(acct);
+        for _ in 0..2 {
+            rec.fail(
+                "DeleteAccessKey",
+                When::Instead,
+                BackendError::new(ErrorKind::Throttling, "DeleteAccessKey", "Rate exceeded"),
+            );
+        }
+        let p = plan(vec![Op::CreateAccessKey { user: "k".into() }]);
+        let (o, _) = opts(1);
+        let full_disk = Sink(Mutex::new(Vec::new()), false);
+        let report = apply(&rec, &p, &Guard::allow_all(), &o, &full_disk, &noop).await;
+        assert_eq!(report.failed.len(), 1);
+        let hint = report.failed[0].1.hint.clone().unwrap_or_default();
+        assert!(hint.contains("the key was deleted"), "{hint}");
+        assert!(rec.account.lock().unwrap().users["k"]
+            .access_keys
+            .is_empty());
+        assert_eq!(
+            rec.calls()
+                .iter()
+                .filter(|c| c.starts_with("DeleteAccessKey"))
+                .count(),
+            3
+        );
+    }
+
+    #[tokio::test]
+    async fn a_call_refused_past_its_budget_stops_within_the_deadline() {
+        let rec = Recorder::new(LocalAccount::default());
+        for _ in 0..100 {
+            rec.fail(
+                "CreateUser",
+                When::Instead,
+                BackendError::new(ErrorKind::Throttling, "CreateUser", "Rate exceeded"),
+            );
+        }
+        let effects = Effects::instant(0);
+        let o = ApplyOptions::new(effects.clone());
+        let report = apply(
+            &rec,
+            &plan(vec![create("a")]),
+            &Guard::allow_all(),
+            &o,
+            &sink(),
+            &noop,
+        )
+        .await;
+        assert_eq!(report.failed.len(), 1);
+        // Delays (jitter fixed at half): 50, 100, 200, 400, 800, 1600 ms, then 2.5 s each; an attempt starts only
+        // if it could end (8 s) by the 30 s deadline, so the last starts at 20.65 s: the 14th.
+        assert_eq!(rec.calls().len(), 14);
+        let r = RetryPolicy::default();
+        assert!(effects.elapsed() + r.attempt_timeout <= r.deadline);
     }
 
     /// moto lacks service-specific credentials; IAM's DeleteConflict ordering is proven here instead.

@@ -107,33 +107,19 @@ pub async fn acquire<B: Backend>(
     }
 }
 
-/// Releases the lock this run holds, retrying transient failures: a lock left behind stops every later apply.
+/// Releases the lock this run holds. Each call of the release has its retry budget in the backend; retrying here
+/// as well would multiply them.
 ///
 /// # Errors
 /// The last failure, when it could not be released.
-pub async fn release<B: Backend>(
-    backend: &B,
-    req: &LockRequest,
-    effects: &Effects,
-) -> Result<(), BackendError> {
-    let policy = crate::effects::RetryPolicy::default();
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match backend.unlock(req, false).await {
-            Ok(()) => return Ok(()),
-            Err(e) if e.is_retryable() && attempt < policy.attempts => {
-                effects.sleep(effects.backoff(&policy, attempt)).await;
-            }
-            Err(mut e) => {
-                e.hint = Some(format!(
-                    "the apply lock {} may still be held; `iamspec force-unlock` removes it",
-                    req.name
-                ));
-                return Err(e);
-            }
-        }
-    }
+pub async fn release<B: Backend>(backend: &B, req: &LockRequest) -> Result<(), BackendError> {
+    backend.unlock(req, false).await.map_err(|mut e| {
+        e.hint = Some(format!(
+            "the apply lock {} may still be held; `iamspec force-unlock` removes it",
+            req.name
+        ));
+        e
+    })
 }
 
 #[cfg(test)]
