@@ -433,9 +433,7 @@ async fn apply(backend: &Audited, text: &str) {
     engine::settle(backend, &spec, &p.plan, &p.opts, &effects)
         .await
         .unwrap();
-    engine::lock::release(backend, &req, &effects)
-        .await
-        .unwrap();
+    engine::lock::release(backend, &req).await.unwrap();
 }
 
 #[tokio::test]

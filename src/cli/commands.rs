@@ -15,6 +15,7 @@ use crate::backend::{AnyBackend, Backend};
 use crate::display::{escape, Escaped};
 use crate::effects::Effects;
 use crate::engine::{self, ApplyOptions, Cancel, Event, KeySink, Limits, Planned, SavedPlan};
+use crate::pacing::PacingConfig;
 use crate::plan::Plan;
 use crate::render;
 use crate::secrets::{AgeSink, NoSink, SecretsDir};
@@ -279,6 +280,12 @@ async fn connect(g: &Global, effects: &Effects) -> Result<AnyBackend, CliError> 
                     page_size: std::env::var("IAMSPEC_PAGE_SIZE")
                         .ok()
                         .and_then(|v| v.parse().ok()),
+                    // Off only to measure what pacing saves (BENCHMARKS.md).
+                    pacing: if std::env::var("IAMSPEC_PACING").is_ok_and(|v| v == "off") {
+                        PacingConfig::off()
+                    } else {
+                        PacingConfig::default()
+                    },
                 },
                 effects.clone(),
             )
@@ -296,6 +303,19 @@ fn print_stats(backend: &AnyBackend, enabled: bool) {
     eprintln!("API calls: {total}");
     for (op, n) in stats {
         eprintln!("  {op:<36} {n}");
+    }
+    if let Some(pacing) = backend.pacing() {
+        for (class, p) in [("reads", pacing.reads), ("writes", pacing.writes)] {
+            let rate = p
+                .rate
+                .map_or_else(|| "not paced".to_owned(), |r| format!("paced at {r:.1}/s"));
+            eprintln!(
+                "Throttled {class}: {} of {} ({rate}, {:.1} s waited)",
+                p.throttled,
+                p.calls,
+                p.waited.as_secs_f64()
+            );
+        }
     }
 }
 
@@ -451,7 +471,7 @@ where
     }
     tracing::info!(lock = %req.name, "holding the apply lock");
     let result = body(account_id, &cancel).await;
-    let released = engine::lock::release(backend, &req, effects).await;
+    let released = engine::lock::release(backend, &req).await;
     signals.abort();
     match (result, released) {
         (Ok(v), Ok(())) => Ok(v),
@@ -533,8 +553,16 @@ async fn settle(
     p: &Planned,
     effects: &Effects,
 ) -> Result<(), CliError> {
-    if !engine::settle(backend, spec, &p.plan, &p.opts, effects).await? {
-        tracing::warn!("IAM does not show every change yet (eventual consistency); the next plan may list some of them");
+    match engine::settle(backend, spec, &p.plan, &p.opts, effects).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!("IAM does not show every change yet (eventual consistency); the next plan may list some of them"),
+        Err(engine::Error::Interrupted) => return Err(engine::Error::Interrupted.into()),
+        // The apply itself succeeded; only the look afterwards failed. Failing now would send a pipeline to retry
+        // work that is done.
+        Err(e) => eprintln!(
+            "warning: the changes were made, but reading them back failed ({}); the next plan will confirm them",
+            Escaped(&e.to_string())
+        ),
     }
     Ok(())
 }
@@ -654,7 +682,7 @@ async fn execute(
             delay,
             ..
         } => {
-            tracing::warn!(attempt, ?delay, error = %Escaped(&error.to_string()), "retrying");
+            tracing::info!(attempt, ?delay, error = %Escaped(&error.to_string()), "retrying");
         }
         Event::Failed { .. } => {}
         Event::KeyDelivered {
