@@ -3,69 +3,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
-use common::{aws_env, iam_client, Faults, Proxy};
-
-/// Runs iamspec against `endpoint` with the test credentials (and `env` on top).
-fn run_at(endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::cargo_bin("iamspec").unwrap();
-    for (k, v) in aws_env() {
-        cmd.env(k, v);
-    }
-    cmd.env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("RUST_LOG");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.args(args).args(["--endpoint-url", endpoint]);
-    cmd.timeout(Duration::from_secs(120));
-    cmd.output().unwrap()
-}
-
-fn run(proxy: &Proxy, args: &[&str]) -> Output {
-    run_at(&proxy.url(), args, &[])
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn write_spec(dir: &Path, body: &str) -> PathBuf {
-    let path = dir.join("spec.yaml");
-    std::fs::write(&path, body).unwrap();
-    path
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn example(name: &str) -> String {
-    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn assert_no_changes(proxy: &Proxy, spec: &str) {
-    let o = run(proxy, &["plan", "-f", spec, "--detailed-exitcode"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(stdout(&o).contains("No changes."), "{}", text(&o));
-}
+use common::{
+    assert_no_changes, aws_env, example, iam_client, rt, run, run_at, secrets_in, stdout, text,
+    write_spec, Faults, Proxy,
+};
 
 #[test]
 fn every_example_applies_from_scratch_then_plans_clean() {
@@ -757,17 +702,6 @@ fn an_interrupted_apply_releases_the_lock_and_converges_after() {
     assert_no_changes(&proxy, s);
 }
 
-/// Every secret written to --secrets-dir, by file content.
-fn secrets_in(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let doc: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(entry.path()).unwrap()).unwrap();
-        out.push(doc["SecretAccessKey"].as_str().unwrap().to_owned());
-    }
-    out
-}
-
 #[test]
 fn access_keys_are_created_delivered_rotated_and_never_leak_even_at_trace_level() {
     let proxy = Proxy::new();
@@ -938,6 +872,7 @@ fn stats_ops(o: &Output) -> Vec<String> {
         .lines()
         .skip_while(|l| !l.starts_with("API calls:"))
         .skip(1)
+        .take_while(|l| l.starts_with("  "))
         .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
         .collect()
 }

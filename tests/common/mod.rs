@@ -1,9 +1,14 @@
 //! Test support: one moto_server per test binary, and a per-test HTTP proxy in front of it that selects the moto
 //! account (x-moto-account-id), records the IAM actions sent, and injects faults (throttling, 5xx, dropped
-//! connections, refused credentials) or serves canned pages.
+//! connections, refused credentials, an account's rate limits) or serves canned pages; and runs the CLI against it.
+#![allow(
+    dead_code,
+    reason = "each test binary uses its own part of the support"
+)]
 
 use std::net::{SocketAddr, TcpListener as StdListener};
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -86,6 +91,87 @@ pub struct Faults {
     pub max_faults: Option<u64>,
     /// Wait this long before forwarding each request (a slow IAM).
     pub delay: Option<Duration>,
+    /// Enforce an account's rate limits, as IAM does.
+    pub limits: Option<RateLimits>,
+    /// Faults at given requests of an action, before any random one.
+    pub script: Vec<Scripted>,
+}
+
+/// Requests `after + 1` to `after + times` of `action` (counted from when the faults were set) get `fault`.
+#[derive(Debug, Clone)]
+pub struct Scripted {
+    pub action: String,
+    pub fault: Fault,
+    pub after: u32,
+    pub times: u32,
+}
+
+/// A fault the proxy injects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// 400 Throttling: Rate exceeded.
+    Throttle,
+    /// 500 InternalFailure.
+    ServerError,
+    /// The connection closed before the request reaches moto.
+    DropBefore,
+    /// The request served by moto, its response lost (the change happened).
+    DropAfter,
+}
+
+/// Token buckets like an account's IAM limits: reads (Get*, List*) and writes apart, each refilled at its rate and
+/// holding at most `burst` tokens. A request finding its bucket empty is answered `Throttling: Rate exceeded`.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    pub reads_per_second: f64,
+    pub writes_per_second: f64,
+    pub burst: f64,
+}
+
+/// What the rate limiter served and refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Served {
+    pub reads: u64,
+    pub reads_refused: u64,
+    pub writes: u64,
+    pub writes_refused: u64,
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn full(burst: f64) -> Self {
+        Self {
+            tokens: burst,
+            at: Instant::now(),
+        }
+    }
+
+    fn take(&mut self, rate: f64, burst: f64) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * rate).min(burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+struct Limiter {
+    reads: Bucket,
+    writes: Bucket,
+    served: Served,
+}
+
+/// Whether an IAM action counts against the read limit.
+pub fn is_read(action: &str) -> bool {
+    action.starts_with("Get") || action.starts_with("List")
 }
 
 struct State {
@@ -97,6 +183,9 @@ struct State {
     injected: AtomicU64,
     rng: Mutex<rand::rngs::StdRng>,
     user_agents: Mutex<Vec<String>>,
+    limiter: Mutex<Option<Limiter>>,
+    script: Mutex<(Vec<Scripted>, std::collections::HashMap<String, u32>)>,
+    log: Mutex<Vec<(String, Option<Fault>)>>,
 }
 
 /// A proxy for one test, in its own thread and runtime.
@@ -125,6 +214,9 @@ impl Proxy {
             injected: AtomicU64::new(0),
             rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(7)),
             user_agents: Mutex::new(Vec::new()),
+            limiter: Mutex::new(None),
+            script: Mutex::new((Vec::new(), std::collections::HashMap::new())),
+            log: Mutex::new(Vec::new()),
         });
         let listener = StdListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -169,7 +261,29 @@ impl Proxy {
     }
 
     pub fn set_faults(&self, faults: Faults) {
+        *self.state.limiter.lock().unwrap() = faults.limits.map(|l| Limiter {
+            reads: Bucket::full(l.burst),
+            writes: Bucket::full(l.burst),
+            served: Served::default(),
+        });
+        *self.state.script.lock().unwrap() = (faults.script.clone(), Default::default());
         *self.state.faults.lock().unwrap() = faults;
+    }
+
+    /// Every request that passed the rate limiter, in order, with the fault injected into it.
+    pub fn fault_log(&self) -> Vec<(String, Option<Fault>)> {
+        self.state.log.lock().unwrap().clone()
+    }
+
+    /// What the rate limiter served and refused since the limits were set.
+    pub fn served(&self) -> Served {
+        self.state
+            .limiter
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|l| l.served)
+            .unwrap_or_default()
     }
 
     /// IAM/STS actions seen so far, in order.
@@ -329,36 +443,83 @@ async fn serve(mut conn: TcpStream, state: Arc<State>) {
                 continue;
             }
         }
-        let exhausted = faults
-            .max_faults
-            .is_some_and(|m| state.injected.load(Ordering::SeqCst) >= m);
-        let eligible =
-            !exhausted && (faults.only_actions.is_empty() || faults.only_actions.contains(&action));
-        let roll: f64 = state.rng.lock().unwrap().random();
-        let mut edge = 0.0;
-        let mut pick = |p: f64| {
-            edge += p;
-            eligible && roll < edge
+        if let Some(limits) = faults.limits {
+            let admitted = {
+                let mut guard = state.limiter.lock().unwrap();
+                let limiter = guard.as_mut().expect("limits set with set_faults");
+                let read = is_read(&action);
+                let (bucket, rate) = if read {
+                    (&mut limiter.reads, limits.reads_per_second)
+                } else {
+                    (&mut limiter.writes, limits.writes_per_second)
+                };
+                let admitted = bucket.take(rate, limits.burst);
+                let counter = match (read, admitted) {
+                    (true, true) => &mut limiter.served.reads,
+                    (true, false) => &mut limiter.served.reads_refused,
+                    (false, true) => &mut limiter.served.writes,
+                    (false, false) => &mut limiter.served.writes_refused,
+                };
+                *counter += 1;
+                admitted
+            };
+            if !admitted {
+                let _ = conn
+                    .write_all(&error_response(400, "Throttling", "Rate exceeded"))
+                    .await;
+                continue;
+            }
+        }
+        let fault = {
+            let mut guard = state.script.lock().unwrap();
+            let (script, seen) = &mut *guard;
+            let n = seen.entry(action.clone()).or_default();
+            *n += 1;
+            script
+                .iter()
+                .find(|r| r.action == action && *n > r.after && *n <= r.after + r.times)
+                .map(|r| r.fault)
         };
-        if pick(faults.throttle) {
+        let fault = fault.or_else(|| {
+            let exhausted = faults
+                .max_faults
+                .is_some_and(|m| state.injected.load(Ordering::SeqCst) >= m);
+            let eligible = !exhausted
+                && (faults.only_actions.is_empty() || faults.only_actions.contains(&action));
+            let roll: f64 = state.rng.lock().unwrap().random();
+            let mut edge = 0.0;
+            [
+                (faults.throttle, Fault::Throttle),
+                (faults.server_error, Fault::ServerError),
+                (faults.drop_before, Fault::DropBefore),
+                (faults.drop_after, Fault::DropAfter),
+            ]
+            .into_iter()
+            .find_map(|(p, fault)| {
+                edge += p;
+                (eligible && roll < edge).then_some(fault)
+            })
+        });
+        state.log.lock().unwrap().push((action.clone(), fault));
+        if fault.is_some() {
             state.injected.fetch_add(1, Ordering::SeqCst);
-            let _ = conn
-                .write_all(&error_response(400, "Throttling", "Rate exceeded"))
-                .await;
-            continue;
         }
-        if pick(faults.server_error) {
-            state.injected.fetch_add(1, Ordering::SeqCst);
-            let _ = conn
-                .write_all(&error_response(500, "InternalFailure", "injected failure"))
-                .await;
-            continue;
+        match fault {
+            Some(Fault::Throttle) => {
+                let _ = conn
+                    .write_all(&error_response(400, "Throttling", "Rate exceeded"))
+                    .await;
+                continue;
+            }
+            Some(Fault::ServerError) => {
+                let _ = conn
+                    .write_all(&error_response(500, "InternalFailure", "injected failure"))
+                    .await;
+                continue;
+            }
+            Some(Fault::DropBefore) => return,
+            Some(Fault::DropAfter) | None => {}
         }
-        if pick(faults.drop_before) {
-            state.injected.fetch_add(1, Ordering::SeqCst);
-            return;
-        }
-        let drop_after = pick(faults.drop_after);
         if let Some(delay) = faults.delay {
             tokio::time::sleep(delay).await;
         }
@@ -366,8 +527,7 @@ async fn serve(mut conn: TcpStream, state: Arc<State>) {
             Some(r) => r,
             None => return,
         };
-        if drop_after {
-            state.injected.fetch_add(1, Ordering::SeqCst);
+        if fault == Some(Fault::DropAfter) {
             return;
         }
         if conn.write_all(&response).await.is_err() {
@@ -450,4 +610,72 @@ pub fn iam_client(proxy: &Proxy) -> aws_sdk_iam::Client {
         .endpoint_url(proxy.url())
         .build();
     aws_sdk_iam::Client::from_conf(conf)
+}
+
+/// Runs iamspec against `endpoint` with the test credentials (and `env` on top).
+pub fn run_at(endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("iamspec").unwrap();
+    for (k, v) in aws_env() {
+        cmd.env(k, v);
+    }
+    cmd.env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("RUST_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.args(args).args(["--endpoint-url", endpoint]);
+    cmd.timeout(Duration::from_secs(120));
+    cmd.output().unwrap()
+}
+
+pub fn run(proxy: &Proxy, args: &[&str]) -> Output {
+    run_at(&proxy.url(), args, &[])
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn write_spec(dir: &Path, body: &str) -> PathBuf {
+    let path = dir.join("spec.yaml");
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+pub fn example(name: &str) -> String {
+    format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn assert_no_changes(proxy: &Proxy, spec: &str) {
+    let o = run(proxy, &["plan", "-f", spec, "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(stdout(&o).contains("No changes."), "{}", text(&o));
+}
+
+/// Every secret written to --secrets-dir, by file content.
+pub fn secrets_in(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(entry.path()).unwrap()).unwrap();
+        out.push(doc["SecretAccessKey"].as_str().unwrap().to_owned());
+    }
+    out
 }
