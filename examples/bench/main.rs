@@ -2,7 +2,11 @@
 //! users in-process; `cargo run --release --example bench -- moto [N...]` runs the release CLI against a
 //! moto_server (one per size, started here) for apply from scratch, a no-change plan, a plan after 1% changed and the apply of that change,
 //! printing wall time, API calls by operation and peak memory, with PASS/FAIL against the targets of BENCHMARKS.md.
+//! `cargo run --release --example bench -- throttle [N...]` runs applies and plans through the tests' proxy
+//! enforcing an account's rate limits (20 writes/s, 50 reads/s, burst 5), with pacing on and off.
 
+#[path = "../../tests/common/mod.rs"]
+mod common;
 mod synth;
 
 // The same allocator as the iamspec binary, so in-process figures match what the CLI does.
@@ -94,8 +98,13 @@ fn iamspec_bin() -> PathBuf {
 }
 
 fn run_cli(endpoint: &str, args: &[&str]) -> Run {
+    run_cli_env(endpoint, args, &[])
+}
+
+fn run_cli_env(endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
     let started = Instant::now();
     let mut child = Command::new(iamspec_bin())
+        .envs(env.iter().copied())
         .args(args)
         .args(["--endpoint-url", endpoint, "--stats"])
         .env("AWS_ACCESS_KEY_ID", "AKIABENCHBENCHBENCH")
@@ -107,6 +116,14 @@ fn run_cli(endpoint: &str, args: &[&str]) -> Run {
         .spawn()
         .expect("run iamspec (build it with `cargo build --release` first)");
     let pid = child.id().to_string();
+    // Drained as it comes: a child writing more than a pipe holds (a line per delivered key) would block otherwise.
+    let mut pipe = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut text = String::new();
+        pipe.read_to_string(&mut text).ok();
+        text
+    });
     let mut peak = 0;
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {
@@ -116,19 +133,13 @@ fn run_cli(endpoint: &str, args: &[&str]) -> Run {
         std::thread::sleep(Duration::from_millis(5));
     };
     let wall = started.elapsed();
-    let mut stderr = String::new();
-    use std::io::Read;
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .ok();
+    let stderr = reader.join().unwrap_or_default();
     let mut calls = BTreeMap::new();
     for line in stderr
         .lines()
         .skip_while(|l| !l.starts_with("API calls:"))
         .skip(1)
+        .take_while(|l| l.starts_with("  "))
     {
         let mut parts = line.split_whitespace();
         if let (Some(op), Some(n)) = (parts.next(), parts.next().and_then(|n| n.parse().ok())) {
@@ -269,6 +280,185 @@ fn moto(sizes: &[usize]) -> bool {
     all
 }
 
+/// The limits of the throttled runs: a plausible account's, in the shape IAM enforces them.
+const LIMITS: common::RateLimits = common::RateLimits {
+    reads_per_second: 50.0,
+    writes_per_second: 20.0,
+    burst: 5.0,
+};
+
+/// `n` users with one access key each: a plan reads every user's keys (ListAccessKeys), so reads are what it costs.
+fn keyed_spec(n: usize) -> String {
+    use std::fmt::Write;
+    let mut out = String::from("version: 1\nowner: bench\npath: /bench/\nusers:\n");
+    for i in 0..n {
+        let _ = write!(
+            out,
+            "  key-{i:06}:\n    grants:\n      - buckets: [uploads]\n        prefix: key-{i:06}/\n        access: write\n    access_keys: {{count: 1}}\n"
+        );
+    }
+    out
+}
+
+fn limited_proxy() -> common::Proxy {
+    let proxy = common::Proxy::new();
+    proxy.set_faults(common::Faults {
+        limits: Some(LIMITS),
+        ..common::Faults::default()
+    });
+    proxy
+}
+
+fn throttled_row(
+    n: usize,
+    scenario: &str,
+    r: &Run,
+    served: common::Served,
+    floor: f64,
+    target: &str,
+) {
+    let refused = served.reads_refused + served.writes_refused;
+    let total = served.reads + served.writes + refused;
+    println!(
+        "| {n} | {scenario} | {:.1} s | {floor:.1} s | {} + {} | {} + {} | {:.1}% | {} | {target} |",
+        r.wall.as_secs_f64(),
+        served.writes,
+        served.writes_refused,
+        served.reads,
+        served.reads_refused,
+        100.0 * refused as f64 / total.max(1) as f64,
+        r.code,
+    );
+}
+
+fn throttle(sizes: &[usize]) -> bool {
+    let mut all = true;
+    println!(
+        "Limits: {} writes/s, {} reads/s, burst {}.\n",
+        LIMITS.writes_per_second, LIMITS.reads_per_second, LIMITS.burst
+    );
+    println!("| users | scenario | wall | floor | writes served + throttled | reads served + throttled | throttled | exit | target |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---|");
+    let share = |s: common::Served| {
+        let refused = s.reads_refused + s.writes_refused;
+        refused as f64 / (s.reads + s.writes + refused).max(1) as f64
+    };
+    for (i, &n) in sizes.iter().enumerate() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let spec = dir.path().join("spec.yaml");
+        std::fs::write(&spec, synth::spec(n, false)).unwrap();
+        let spec = spec.to_str().unwrap();
+        let floor = (3 * n) as f64 / LIMITS.writes_per_second;
+
+        let proxy = limited_proxy();
+        let r = run_cli(&proxy.url(), &["apply", "-f", spec, "--auto-approve"]);
+        let served = proxy.served();
+        let ok = r.code == 0 && r.wall.as_secs_f64() <= floor * 1.1 && share(served) < 0.05;
+        all &= ok;
+        throttled_row(
+            n,
+            "apply from scratch, paced",
+            &r,
+            served,
+            floor,
+            &format!(
+                "{} (<= {:.0} s, < 5% throttled, exit 0)",
+                verdict(ok),
+                floor * 1.1
+            ),
+        );
+        proxy.set_faults(common::Faults {
+            limits: Some(LIMITS),
+            ..common::Faults::default()
+        });
+        let r = run_cli(&proxy.url(), &["plan", "-f", spec, "--detailed-exitcode"]);
+        let ok = r.code == 0;
+        all &= ok;
+        throttled_row(
+            n,
+            "plan after it",
+            &r,
+            proxy.served(),
+            0.0,
+            &format!("{} (No changes)", verdict(ok)),
+        );
+
+        if i == 0 {
+            let proxy = limited_proxy();
+            let r = run_cli_env(
+                &proxy.url(),
+                &["apply", "-f", spec, "--auto-approve"],
+                &[("IAMSPEC_PACING", "off")],
+            );
+            throttled_row(
+                n,
+                "apply from scratch, pacing off",
+                &r,
+                proxy.served(),
+                floor,
+                "- (comparison)",
+            );
+        }
+    }
+
+    // Reads: a no-change plan that lists every user's keys.
+    let n = sizes.first().copied().unwrap_or(1000);
+    let dir = tempfile::tempdir().expect("tmp");
+    let spec = dir.path().join("keys.yaml");
+    std::fs::write(&spec, keyed_spec(n)).unwrap();
+    let spec = spec.to_str().unwrap();
+    let secrets = dir.path().join("secrets");
+    let proxy = common::Proxy::new();
+    let setup = run_cli(
+        &proxy.url(),
+        &[
+            "apply",
+            "-f",
+            spec,
+            "--auto-approve",
+            "--secrets-dir",
+            secrets.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(setup.code, 0, "setting up {n} users with keys");
+    let floor = (n + 2) as f64 / LIMITS.reads_per_second;
+    for (scenario, env) in [
+        ("plan with keys, no change, paced", &[][..]),
+        (
+            "plan with keys, no change, pacing off",
+            &[("IAMSPEC_PACING", "off")][..],
+        ),
+    ] {
+        proxy.set_faults(common::Faults {
+            limits: Some(LIMITS),
+            ..common::Faults::default()
+        });
+        let r = run_cli_env(
+            &proxy.url(),
+            &["plan", "-f", spec, "--detailed-exitcode"],
+            env,
+        );
+        let served = proxy.served();
+        let paced = env.is_empty();
+        let ok = r.code == 0
+            && (!paced || (r.wall.as_secs_f64() <= floor * 1.1 && share(served) < 0.05));
+        if paced {
+            all &= ok;
+        }
+        let target = if paced {
+            format!(
+                "{} (<= {:.0} s, < 5% throttled, No changes)",
+                verdict(ok),
+                floor * 1.1
+            )
+        } else {
+            "- (comparison)".to_owned()
+        };
+        throttled_row(n, scenario, &r, served, floor, &target);
+    }
+    all
+}
+
 fn row(n: usize, scenario: &str, r: &Run, target: &str) {
     println!(
         "| {n} | {scenario} | {:.2} s | {} | {:.0} MiB | {target} |",
@@ -293,8 +483,13 @@ fn main() {
         } else {
             &sizes
         }),
+        "throttle" => throttle(if sizes.is_empty() {
+            &[1_000, 5_000]
+        } else {
+            &sizes
+        }),
         other => {
-            eprintln!("usage: bench [core|moto] [N...] (got {other})");
+            eprintln!("usage: bench [core|moto|throttle] [N...] (got {other})");
             std::process::exit(1);
         }
     };
