@@ -13,7 +13,7 @@ use aws_config::meta::region::ProvideRegion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::{EntityType, StatusType, Tag};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
@@ -23,8 +23,8 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 use super::{
-    Backend, BackendError, CallStats, ErrorKind, LockRequest, LockState, NewAccessKey, Outcome,
-    ReadScope, Secret,
+    Backend, BackendError, CallStats, Caller, ErrorKind, LockRequest, LockState, NewAccessKey,
+    Outcome, ReadScope, Secret,
 };
 use crate::effects::{Effects, RetryPolicy};
 use crate::model::{AccessKey, Account, Dependents, KeyStatus, User};
@@ -72,6 +72,9 @@ pub struct AwsBackend {
     effects: Effects,
     reads: Pacer,
     writes: Pacer,
+    /// Whether IAM or STS has answered once: until then a refused connection is a wrong or dead endpoint, not a
+    /// blip worth the retry budget.
+    reached: std::sync::atomic::AtomicBool,
 }
 
 /// Appends `iamspec/<version>` to the user agent so changes can be traced in CloudTrail.
@@ -160,26 +163,47 @@ where
             true,
         ),
         SdkError::DispatchFailure(d) => {
-            let text = DisplayErrorContext(&e).to_string();
-            if d.is_user() || text.contains("credentials") {
-                (ErrorKind::Credentials, text, false)
+            // One line for people: the innermost cause ("Connection refused (os error 111)"); the SDK's whole
+            // chain stays the source, shown at -v.
+            let cause = innermost(&e);
+            if chain_mentions(&e, "tcp connect error") || chain_mentions(&e, "dns error") {
+                // The connection was never made, so the request was never sent.
+                (
+                    ErrorKind::Unreachable,
+                    format!("could not connect: {cause}"),
+                    false,
+                )
+            } else if chain_mentions(&e, "credentials") {
+                (
+                    ErrorKind::Credentials,
+                    "no usable AWS credentials were found".to_owned(),
+                    false,
+                )
+            } else if d.is_user() || chain_mentions(&e, "failed to apply endpoint") {
+                // A request the SDK could not even build: configuration, which retrying cannot fix.
+                (ErrorKind::Config, cause, false)
             } else {
-                (ErrorKind::Transport, text, true)
+                // Sent, perhaps served, and the connection lost: it may have taken effect.
+                (
+                    ErrorKind::Transport,
+                    format!("connection lost: {cause}"),
+                    true,
+                )
             }
         }
         SdkError::ResponseError(_) => (
             ErrorKind::Transport,
-            DisplayErrorContext(&e).to_string(),
+            format!("the response could not be read: {}", innermost(&e)),
             true,
         ),
         _ => {
-            let text = DisplayErrorContext(&e).to_string();
-            let kind = if text.contains("credentials") {
+            let cause = innermost(&e);
+            let kind = if chain_mentions(&e, "credentials") {
                 ErrorKind::Credentials
             } else {
-                ErrorKind::Other
+                ErrorKind::Config
             };
-            (kind, text, false)
+            (kind, cause, false)
         }
     };
     let mut err = BackendError::new(kind, operation, message).caused_by(e);
@@ -188,6 +212,27 @@ where
     }
     err.ambiguous = ambiguous;
     err
+}
+
+/// The deepest error in `e`'s chain, which names the actual problem; the outer layers only say where it happened.
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut deepest = e;
+    while let Some(next) = deepest.source() {
+        deepest = next;
+    }
+    deepest.to_string()
+}
+
+/// Whether any error in `e`'s chain mentions `word` (the SDK says "credentials" only in the outer layers).
+fn chain_mentions(e: &(dyn std::error::Error + 'static), word: &str) -> bool {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if err.to_string().contains(word) {
+            return true;
+        }
+        next = err.source();
+    }
+    false
 }
 
 impl AwsBackend {
@@ -246,6 +291,7 @@ impl AwsBackend {
             reads: Pacer::new(opts.pacing, effects.clone()),
             writes: Pacer::new(opts.pacing, effects.clone()),
             effects,
+            reached: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -272,7 +318,13 @@ impl AwsBackend {
     }
 
     /// Sends one call once: waits its turn at the pacer of its class, counts it, and tells the pacer how it went.
-    async fn once<T, Fut>(&self, class: Class, op: &str, call: Fut) -> Result<T, BackendError>
+    async fn once<T, Fut>(
+        &self,
+        class: Class,
+        op: &str,
+        target: &str,
+        call: Fut,
+    ) -> Result<T, BackendError>
     where
         Fut: std::future::Future<Output = Result<T, BackendError>>,
     {
@@ -282,11 +334,35 @@ impl AwsBackend {
         };
         let ticket = pacer.acquire().await;
         self.stats.count(op);
+        let sent = self.effects.elapsed();
         let result = call.await;
+        let latency = self.effects.elapsed().saturating_sub(sent);
         pacer.record(
             ticket,
             matches!(&result, Err(e) if e.kind == ErrorKind::Throttling),
         );
+        let status = match &result {
+            Ok(_) => "ok".to_owned(),
+            Err(e) => format!("{:?}", e.kind),
+        };
+        // One line per call at -vv: never a body, only what was called, on what, and how it went.
+        tracing::debug!(
+            operation = op,
+            target = %crate::display::Escaped(target),
+            status,
+            latency_ms = latency.as_millis(),
+            "call"
+        );
+        match &result {
+            Err(e)
+                if matches!(
+                    e.kind,
+                    ErrorKind::Unreachable | ErrorKind::Transport | ErrorKind::Config
+                ) => {}
+            _ => self
+                .reached
+                .store(true, std::sync::atomic::Ordering::Relaxed),
+        }
         result
     }
 
@@ -295,6 +371,7 @@ impl AwsBackend {
         &self,
         class: Class,
         op: &str,
+        target: &str,
         mut call: F,
     ) -> Result<T, BackendError>
     where
@@ -305,8 +382,14 @@ impl AwsBackend {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.once(class, op, call()).await {
+            match self.once(class, op, target, call()).await {
                 Ok(v) => return Ok(v),
+                Err(e)
+                    if e.kind == ErrorKind::Unreachable
+                        && !self.reached.load(std::sync::atomic::Ordering::Relaxed) =>
+                {
+                    return Err(e);
+                }
                 Err(e) if e.is_retryable() => {
                     let delay = self.effects.backoff(&self.retry, attempt);
                     // Past the budget an unreachable endpoint must fail, not hang: the caller is waiting.
@@ -580,7 +663,7 @@ impl AwsBackend {
         loop {
             let m = marker.clone();
             let page = self
-                .retrying(Class::Read, "ListAccessKeys", || {
+                .retrying(Class::Read, "ListAccessKeys", user, || {
                     self.iam
                         .list_access_keys()
                         .user_name(user)
@@ -609,7 +692,7 @@ impl AwsBackend {
 
     async fn dependents(&self, user: &str) -> Result<Dependents, BackendError> {
         let login_profile = match self
-            .retrying(Class::Read, "GetLoginProfile", || {
+            .retrying(Class::Read, "GetLoginProfile", user, || {
                 self.iam
                     .get_login_profile()
                     .user_name(user)
@@ -623,7 +706,7 @@ impl AwsBackend {
             Err(e) => return Err(e),
         };
         let mfa = self
-            .retrying(Class::Read, "ListMFADevices", || {
+            .retrying(Class::Read, "ListMFADevices", user, || {
                 self.iam
                     .list_mfa_devices()
                     .user_name(user)
@@ -632,7 +715,7 @@ impl AwsBackend {
             })
             .await?;
         let certs = self
-            .retrying(Class::Read, "ListSigningCertificates", || {
+            .retrying(Class::Read, "ListSigningCertificates", user, || {
                 self.iam
                     .list_signing_certificates()
                     .user_name(user)
@@ -641,7 +724,7 @@ impl AwsBackend {
             })
             .await?;
         let ssh = self
-            .retrying(Class::Read, "ListSSHPublicKeys", || {
+            .retrying(Class::Read, "ListSSHPublicKeys", user, || {
                 self.iam
                     .list_ssh_public_keys()
                     .user_name(user)
@@ -650,7 +733,7 @@ impl AwsBackend {
             })
             .await?;
         let service = self
-            .retrying(Class::Read, "ListServiceSpecificCredentials", || {
+            .retrying(Class::Read, "ListServiceSpecificCredentials", user, || {
                 self.iam
                     .list_service_specific_credentials()
                     .user_name(user)
@@ -745,21 +828,25 @@ fn tags_of(tags: &std::collections::BTreeMap<String, String>) -> Vec<Tag> {
 }
 
 impl Backend for AwsBackend {
-    async fn account_id(&self) -> Result<String, BackendError> {
+    async fn caller(&self) -> Result<Caller, BackendError> {
         let out = self
-            .retrying(Class::Read, "GetCallerIdentity", || {
+            .retrying(Class::Read, "GetCallerIdentity", "", || {
                 self.sts
                     .get_caller_identity()
                     .send()
                     .map_err_into("GetCallerIdentity", "")
             })
             .await?;
-        out.account().map(str::to_owned).ok_or_else(|| {
+        let account_id = out.account().map(str::to_owned).ok_or_else(|| {
             BackendError::new(
                 ErrorKind::Other,
                 "GetCallerIdentity",
                 "the response has no account id",
             )
+        })?;
+        Ok(Caller {
+            account_id,
+            arn: out.arn().map(str::to_owned),
         })
     }
 
@@ -769,7 +856,7 @@ impl Backend for AwsBackend {
         loop {
             let m = marker.clone();
             let page = self
-                .retrying(Class::Read, "GetAccountAuthorizationDetails", || {
+                .retrying(Class::Read, "GetAccountAuthorizationDetails", "", || {
                     self.iam
                         .get_account_authorization_details()
                         .filter(EntityType::User)
@@ -884,7 +971,7 @@ impl Backend for AwsBackend {
             let found = loop {
                 let m = marker.clone();
                 let page = self
-                    .retrying(Class::Read, "ListPolicyTags", || {
+                    .retrying(Class::Read, "ListPolicyTags", arn, || {
                         self.iam
                             .list_policy_tags()
                             .policy_arn(arn)
@@ -917,7 +1004,7 @@ impl Backend for AwsBackend {
 
     async fn policy_description(&self, arn: &str) -> Result<Option<String>, BackendError> {
         let got = self
-            .retrying(Class::Read, "GetPolicy", || {
+            .retrying(Class::Read, "GetPolicy", arn, || {
                 self.iam
                     .get_policy()
                     .policy_arn(arn)
@@ -943,7 +1030,7 @@ impl Backend for AwsBackend {
         loop {
             let m = marker.clone();
             let page = self
-                .retrying(Class::Read, "GetAccountAuthorizationDetails", || {
+                .retrying(Class::Read, "GetAccountAuthorizationDetails", "", || {
                     self.iam
                         .get_account_authorization_details()
                         .filter(EntityType::Group)
@@ -985,7 +1072,7 @@ impl Backend for AwsBackend {
         let mut out = BTreeMap::new();
         for arn in arns {
             let policy = self
-                .retrying(Class::Read, "GetPolicy", || {
+                .retrying(Class::Read, "GetPolicy", arn, || {
                     self.iam
                         .get_policy()
                         .policy_arn(arn)
@@ -1003,7 +1090,7 @@ impl Backend for AwsBackend {
             };
             let Some(version) = version else { continue };
             let got = self
-                .retrying(Class::Read, "GetPolicyVersion", || {
+                .retrying(Class::Read, "GetPolicyVersion", arn, || {
                     self.iam
                         .get_policy_version()
                         .policy_arn(arn)
@@ -1037,6 +1124,7 @@ impl Backend for AwsBackend {
                 .once(
                     Class::Write,
                     "CreatePolicy",
+                    &req.name,
                     self.iam
                         .create_policy()
                         .policy_name(&req.name)
@@ -1083,7 +1171,7 @@ impl Backend for AwsBackend {
             None => Ok(()),
             Some(h) if force || h == req.holder => {
                 let deleted = self
-                    .retrying(Class::Write, "DeletePolicy", || {
+                    .retrying(Class::Write, "DeletePolicy", &req.arn, || {
                         self.iam
                             .delete_policy()
                             .policy_arn(&req.arn)
@@ -1118,6 +1206,7 @@ impl Backend for AwsBackend {
                     .once(
                         Class::Write,
                         "DeletePolicyVersion",
+                        policy_arn,
                         self.iam
                             .delete_policy_version()
                             .policy_arn(policy_arn)
@@ -1132,7 +1221,8 @@ impl Backend for AwsBackend {
                 }
             }
         }
-        self.once(Class::Write, op.api_name(), self.send(op)).await
+        self.once(Class::Write, op.api_name(), op.target_name(), self.send(op))
+            .await
     }
 
     fn stats(&self) -> CallStats {

@@ -32,6 +32,10 @@ pub enum ErrorKind {
     LocalFile,
     /// iamspec refused to send the call (the ownership guard).
     Refused,
+    /// No connection could be made (refused, no route, DNS): the request was never sent.
+    Unreachable,
+    /// The client is misconfigured (endpoint, region): no request was sent, and retrying cannot help.
+    Config,
     /// Anything else.
     Other,
 }
@@ -94,7 +98,10 @@ impl BackendError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self.kind,
-            ErrorKind::Throttling | ErrorKind::Server | ErrorKind::Transport
+            ErrorKind::Throttling
+                | ErrorKind::Server
+                | ErrorKind::Transport
+                | ErrorKind::Unreachable
         )
     }
 }
@@ -107,9 +114,15 @@ fn default_hint(e: &BackendError) -> Option<String> {
             e.target.as_deref().map(|t| format!(" on {t}")).unwrap_or_default()
         ),
         ErrorKind::Credentials => {
-            "check AWS_PROFILE / --profile, or refresh the session (aws sso login, new CI credentials)".into()
+            "give credentials with --profile / AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or refresh \
+             the session (aws sso login); `--local FILE` works without AWS"
+                .into()
         }
         ErrorKind::Transport => "check the network and --endpoint-url / AWS_ENDPOINT_URL".into(),
+        ErrorKind::Unreachable => {
+            "is the endpoint up? check --endpoint-url / AWS_ENDPOINT_URL and the network".into()
+        }
+        ErrorKind::Config => "check --endpoint-url (it needs http:// or https://), --region and --profile".into(),
         ErrorKind::Throttling => "IAM is rate-limiting this account; retry later or lower --concurrency".into(),
         ErrorKind::LimitExceeded => "an IAM quota was reached; see the account's IAM quotas".into(),
         ErrorKind::DeleteConflict => "something still depends on it; re-run `iamspec plan` to see what".into(),
