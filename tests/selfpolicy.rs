@@ -247,8 +247,11 @@ impl Audited {
 }
 
 impl Backend for Audited {
-    async fn account_id(&self) -> Result<String, BackendError> {
-        Ok(ACCOUNT.into())
+    async fn caller(&self) -> Result<iamspec::backend::Caller, BackendError> {
+        Ok(iamspec::backend::Caller {
+            account_id: ACCOUNT.into(),
+            arn: None,
+        })
     }
     async fn read(&self, scope: &ReadScope) -> Result<Account, BackendError> {
         let mut calls = vec![Call {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{
-    aws, local, Backend, BackendError, CallStats, LockRequest, LockState, Outcome, Pacing,
+    aws, local, Backend, BackendError, CallStats, Caller, LockRequest, LockState, Outcome, Pacing,
     ReadScope,
 };
 use crate::model::{AccessKey, Account, Dependents};
@@ -18,10 +18,10 @@ pub enum AnyBackend {
 }
 
 impl Backend for AnyBackend {
-    async fn account_id(&self) -> Result<String, BackendError> {
+    async fn caller(&self) -> Result<Caller, BackendError> {
         match self {
-            Self::Local(b) => b.account_id().await,
-            Self::Aws(b) => b.account_id().await,
+            Self::Local(b) => b.caller().await,
+            Self::Aws(b) => b.caller().await,
         }
     }
 

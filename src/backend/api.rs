@@ -52,10 +52,24 @@ pub enum LockState {
 /// API calls made, by operation name.
 pub type CallStats = BTreeMap<String, u64>;
 
+/// The identity the backend's calls are made as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The account id.
+    pub account_id: String,
+    /// The caller's ARN (a user or an assumed role); none for the local account file.
+    pub arn: Option<String>,
+}
+
 /// One IAM account, live.
 pub trait Backend: Send + Sync {
-    /// The account id (STS GetCallerIdentity on AWS).
-    fn account_id(&self) -> impl Future<Output = Result<String, BackendError>> + Send;
+    /// Who is calling (STS GetCallerIdentity on AWS).
+    fn caller(&self) -> impl Future<Output = Result<Caller, BackendError>> + Send;
+
+    /// The caller's account id.
+    fn account_id(&self) -> impl Future<Output = Result<String, BackendError>> + Send {
+        async { self.caller().await.map(|c| c.account_id) }
+    }
 
     /// Reads every user with tags, policies, attachments, groups and boundary, and the keys of `scope.key_users`.
     fn read(&self, scope: &ReadScope)

@@ -10,7 +10,7 @@ mod secret;
 
 pub use any::AnyBackend;
 pub use api::{
-    Backend, CallCounter, CallStats, LockRequest, LockState, Outcome, Pacing, ReadScope,
+    Backend, CallCounter, CallStats, Caller, LockRequest, LockState, Outcome, Pacing, ReadScope,
 };
 pub use error::{BackendError, ErrorKind};
 pub use secret::{NewAccessKey, Secret};

@@ -10,9 +10,17 @@ pub enum Error {
     /// An AWS or local-account call failed.
     #[error(transparent)]
     Backend(#[from] BackendError),
-    /// Spec users that iamspec may not write to.
-    #[error("the spec conflicts with users iamspec does not own")]
+    /// Spec users that clash with live ones (not owned, another owner, a case-only difference).
+    #[error("the spec conflicts with {} live user(s) or policies", .0.len())]
     Conflicts(Vec<Conflict>),
+    /// `--user` names a user that is neither in the spec nor in the account.
+    #[error("--user {name}: no such user in the spec or in the account")]
+    UnknownUser {
+        /// The name given.
+        name: String,
+        /// The closest known name.
+        suggestion: Option<String>,
+    },
     /// The credentials are for another account than the spec pins.
     #[error(
         "the spec is pinned to account {expected}, but the credentials are for account {actual}"
@@ -87,6 +95,10 @@ impl Error {
                 Some("run apply again: it converges from where it stopped".into())
             }
             Self::Conflicts(_) => None,
+            Self::UnknownUser { suggestion, .. } => Some(match suggestion {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "`iamspec validate` lists the spec's users; names are case-insensitive".into(),
+            }),
             Self::Refused(_) => {
                 Some("this is never expected of a plan iamspec made; report it".into())
             }

@@ -554,8 +554,11 @@ mod tests {
     }
 
     impl Backend for Recorder {
-        async fn account_id(&self) -> Result<String, BackendError> {
-            Ok("123456789012".into())
+        async fn caller(&self) -> Result<crate::backend::Caller, BackendError> {
+            Ok(crate::backend::Caller {
+                account_id: "123456789012".into(),
+                arn: None,
+            })
         }
         async fn read(&self, scope: &ReadScope) -> Result<Account, BackendError> {
             Ok(self.account.lock().unwrap().view(scope))

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::{read, Error};
-use crate::backend::Backend;
+use crate::backend::{Backend, Caller};
 use crate::diff::{diff, DiffOptions, Guard};
 use crate::model::Account;
 use crate::plan::Plan;
@@ -14,6 +14,8 @@ use crate::spec::Spec;
 pub struct Planned {
     /// The caller's account.
     pub account_id: String,
+    /// The caller's ARN, when the backend knows it.
+    pub caller_arn: Option<String>,
     /// The live state the plan was made against.
     pub live: Account,
     /// The plan.
@@ -31,14 +33,14 @@ pub struct Planned {
 pub async fn checked_account<B: Backend>(
     backend: &B,
     expected: Option<&str>,
-) -> Result<String, Error> {
-    let actual = backend.account_id().await?;
+) -> Result<Caller, Error> {
+    let caller = backend.caller().await?;
     match expected {
-        Some(expected) if expected != actual => Err(Error::WrongAccount {
+        Some(expected) if expected != caller.account_id => Err(Error::WrongAccount {
             expected: expected.to_owned(),
-            actual,
+            actual: caller.account_id,
         }),
-        _ => Ok(actual),
+        _ => Ok(caller),
     }
 }
 
@@ -53,8 +55,8 @@ pub async fn plan<B: Backend>(
     only: Option<BTreeSet<String>>,
     now: i64,
 ) -> Result<Planned, Error> {
-    let account_id = checked_account(backend, spec.account_id.as_deref()).await?;
-    plan_in(backend, spec, account_id, only, now).await
+    let caller = checked_account(backend, spec.account_id.as_deref()).await?;
+    plan_in(backend, spec, caller, only, now).await
 }
 
 /// [`plan`] in an account already checked with [`checked_account`].
@@ -64,23 +66,57 @@ pub async fn plan<B: Backend>(
 pub async fn plan_in<B: Backend>(
     backend: &B,
     spec: &Spec,
-    account_id: String,
+    caller: Caller,
     only: Option<BTreeSet<String>>,
     now: i64,
 ) -> Result<Planned, Error> {
+    let Caller {
+        account_id,
+        arn: caller_arn,
+    } = caller;
     let opts = DiffOptions {
         now,
         only,
         account_id: Some(account_id.clone()),
     };
+    tracing::info!(account = %account_id, "reading live IAM");
     let live = read::for_plan(backend, spec, &opts).await?;
+    if let Some(only) = &opts.only {
+        unknown_user(only, spec, &live)?;
+    }
+    tracing::info!(
+        users = live.users.len(),
+        policies = live.policies.len(),
+        "read live IAM; comparing with the spec"
+    );
     let plan = diff(spec, &live, &opts)?;
     let guard = Guard::new(spec, &live, &opts);
+    tracing::info!(changes = plan.changes.len(), "planned");
     Ok(Planned {
         account_id,
+        caller_arn,
         live,
         plan,
         opts,
         guard,
     })
+}
+
+/// A `--user` typo must not read as "No changes": every name must be a spec user or a live one.
+fn unknown_user(only: &BTreeSet<String>, spec: &Spec, live: &Account) -> Result<(), Error> {
+    let known: BTreeSet<String> = spec
+        .users
+        .iter()
+        .map(|u| u.name.clone())
+        .chain(live.users.keys().cloned())
+        .collect();
+    let lower: BTreeSet<String> = known.iter().map(|n| n.to_ascii_lowercase()).collect();
+    match only.iter().find(|name| !lower.contains(*name)) {
+        None => Ok(()),
+        Some(name) => Err(Error::UnknownUser {
+            name: name.clone(),
+            suggestion: crate::suggest::closest(name, known.iter().map(String::as_str))
+                .map(str::to_owned),
+        }),
+    }
 }

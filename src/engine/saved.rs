@@ -259,7 +259,7 @@ impl SavedPlan {
     }
 
     /// Proves the claim: re-plans `spec` (whose bytes [`SavedPlan::check_spec`] accepted) against a fresh read of
-    /// the account `account_id` (already checked against the spec's pin), as of the plan's time, and returns that
+    /// the caller's account (already checked against the spec's pin), as of the plan's time, and returns that
     /// plan only when its changes are exactly the saved ones.
     ///
     /// # Errors
@@ -269,9 +269,13 @@ impl SavedPlan {
         &self,
         backend: &B,
         spec: &Spec,
-        account_id: String,
+        caller: crate::backend::Caller,
         now: i64,
     ) -> Result<Planned, Error> {
+        let crate::backend::Caller {
+            account_id,
+            arn: caller_arn,
+        } = caller;
         if account_id != self.account_id {
             return Err(SavedPlanError::Account {
                 planned: self.account_id.clone(),
@@ -302,6 +306,7 @@ impl SavedPlan {
         let guard = Guard::new(spec, &live, &opts);
         Ok(Planned {
             account_id,
+            caller_arn,
             live,
             plan,
             opts,

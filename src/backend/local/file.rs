@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use super::{LocalAccount, LOCAL_FORMAT};
 use crate::backend::{
-    Backend, BackendError, CallStats, ErrorKind, LockRequest, LockState, Outcome, ReadScope,
+    Backend, BackendError, CallStats, Caller, ErrorKind, LockRequest, LockState, Outcome, ReadScope,
 };
 use crate::effects::Effects;
 use crate::fileio::{read_bounded, write_atomic, MAX_FILE_BYTES};
@@ -199,9 +199,14 @@ fn parse_account(path: &Path, text: &str) -> Result<LocalAccount, BackendError> 
 }
 
 impl Backend for LocalBackend {
-    async fn account_id(&self) -> Result<String, BackendError> {
+    async fn caller(&self) -> Result<Caller, BackendError> {
         self.count("GetCallerIdentity");
-        self.with_state(false, |state| Ok(state.account_id.clone()))
+        self.with_state(false, |state| {
+            Ok(Caller {
+                account_id: state.account_id.clone(),
+                arn: None,
+            })
+        })
     }
 
     async fn read(&self, scope: &ReadScope) -> Result<Account, BackendError> {
