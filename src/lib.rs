@@ -47,3 +47,4 @@ pub mod render;
 pub mod secrets;
 pub mod selfpolicy;
 pub mod spec;
+pub mod suggest;

@@ -129,26 +129,15 @@ pub fn suggest(action: &str) -> Option<String> {
     let name = name.to_ascii_lowercase();
     let limit = (name.len() / 4).max(2);
     of_service(service)
-        .map(|a| (distance(&name, &a.name.to_ascii_lowercase()), a))
+        .map(|a| {
+            (
+                crate::suggest::edit_distance(&name, &a.name.to_ascii_lowercase()),
+                a,
+            )
+        })
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, a)| (*d, a.name))
         .map(|(_, a)| a.full_name())
-}
-
-/// Levenshtein distance over bytes (names are ASCII).
-fn distance(a: &str, b: &str) -> usize {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

@@ -102,7 +102,19 @@ fn explain_refusal(text: &str, e: &serde_norway::Error) -> Vec<Diagnostic> {
     };
     let tree = match tree::parse(text) {
         Ok(tree) => tree,
-        Err(t) => return doc(t.message, t.help, t.pos),
+        Err(t) => {
+            return match indenting_tab(text, t.pos.line) {
+                Some(pos) => doc(
+                    format!(
+                        "a tab indents line {}: YAML indents with spaces only",
+                        pos.line
+                    ),
+                    Some("replace the tab with spaces".into()),
+                    pos,
+                ),
+                None => doc(t.message, t.help, t.pos),
+            }
+        }
     };
     if !matches!(tree.value, tree::Value::Map(_)) {
         return doc(
@@ -114,13 +126,25 @@ fn explain_refusal(text: &str, e: &serde_norway::Error) -> Vec<Diagnostic> {
             tree.pos,
         );
     }
-    let shape = structure::check(&tree);
+    let mut shape = structure::check(&tree);
     if !shape.is_empty() {
+        // The rest of the file is checked too: a misspelt field must not hide an invalid account id.
+        shape.extend(semantic_around(&tree, &shape, text));
         return shape;
     }
     let (line, col, offset) = e
         .location()
         .map_or((1, 1, 0), |l| (l.line(), l.column(), l.index()));
+    if let Some(pos) = indenting_tab(text, line) {
+        return doc(
+            format!(
+                "a tab indents line {}: YAML indents with spaces only",
+                pos.line
+            ),
+            Some("replace the tab with spaces".into()),
+            pos,
+        );
+    }
     doc(
         e.to_string(),
         None,
@@ -131,6 +155,104 @@ fn explain_refusal(text: &str, e: &serde_norway::Error) -> Vec<Diagnostic> {
             len: 1,
         },
     )
+}
+
+/// The first tab in the leading whitespace of lines up to `line` (1-based), which is what a syntax error near it
+/// is about: the parser's own message ("cannot start any token") does not say so, and may name a later line.
+fn indenting_tab(text: &str, line: usize) -> Option<Pos> {
+    let mut offset = 0;
+    for (i, l) in text
+        .split_inclusive('\n')
+        .enumerate()
+        .take(line.saturating_add(1))
+    {
+        let lead = l.len() - l.trim_start_matches([' ', '\t']).len();
+        if let Some(col) = l[..lead].find('\t') {
+            return Some(Pos {
+                line: i + 1,
+                col: col + 1,
+                offset: offset + col,
+                len: 1,
+            });
+        }
+        offset += l.len();
+    }
+    None
+}
+
+/// The semantic findings of a document whose shape is wrong: validation of the document without the nodes the
+/// shape findings point at, keeping only findings unrelated to those nodes (a removed `access` must not also be
+/// reported as "neither access nor actions").
+fn semantic_around(tree: &Node, shape: &[Diagnostic], text: &str) -> Vec<Diagnostic> {
+    let bad: std::collections::HashSet<&str> = shape.iter().map(|d| d.field.as_str()).collect();
+    let mut path = Vec::new();
+    let json = to_json(tree, &bad, &mut path);
+    let Ok(raw) = serde::Deserialize::deserialize(json).map_err(|_: serde_json::Error| ()) else {
+        return Vec::new();
+    };
+    let raw: RawSpec = raw;
+    let mut ctx = Ctx::default();
+    let _ = validate(raw, &mut ctx);
+    let locator = Locator::new(text);
+    let related = |field: &str| {
+        shape.iter().any(|d| {
+            let f = d.field.as_str();
+            f == "(document)" || field.starts_with(f) || f.starts_with(field)
+        })
+    };
+    ctx.found
+        .into_iter()
+        .map(|f| locator.diagnostic(f))
+        .filter(|d| d.severity == Severity::Error && !related(&d.field))
+        .collect()
+}
+
+/// The tree as JSON, without the nodes at `skip` paths. Plain scalars take YAML's core types, as serde would read
+/// them.
+fn to_json<'a>(
+    node: &'a Node,
+    skip: &std::collections::HashSet<&str>,
+    path: &mut Vec<Seg<'a>>,
+) -> serde_json::Value {
+    use serde_json::Value as J;
+    match &node.value {
+        tree::Value::Null => J::Null,
+        tree::Value::Scalar { text, quoted: true } => J::String(text.clone()),
+        tree::Value::Scalar { text, .. } => match text.as_str() {
+            "null" | "Null" | "NULL" | "~" => J::Null,
+            "true" | "True" | "TRUE" => J::Bool(true),
+            "false" | "False" | "FALSE" => J::Bool(false),
+            t => t
+                .parse::<i64>()
+                .map(J::from)
+                .or_else(|_| t.parse::<u64>().map(J::from))
+                .unwrap_or_else(|_| J::String(t.to_owned())),
+        },
+        tree::Value::Seq(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                path.push(Seg::Index(i));
+                if !skip.contains(field_path(path).as_str()) {
+                    out.push(to_json(item, skip, path));
+                }
+                path.pop();
+            }
+            J::Array(out)
+        }
+        tree::Value::Map(entries) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in entries {
+                let Some(key) = k.as_str() else { continue };
+                path.push(Seg::Key(key));
+                if !skip.contains(field_path(path).as_str()) {
+                    let value = to_json(v, skip, path);
+                    out.insert(key.to_owned(), value);
+                }
+                path.pop();
+            }
+            J::Object(out)
+        }
+    }
 }
 
 /// Loads and validates a spec from its text. Pure: the caller reads the file.
@@ -186,7 +308,11 @@ pub fn load(file: &str, text: &str) -> Result<Loaded, Diagnostics> {
         .flatten();
     let raw: RawSpec = match cut.map_or_else(|| serde_norway::from_str(text), Ok) {
         Ok(raw) => raw,
-        Err(e) => return Err(fail(explain_refusal(text, &e))),
+        Err(e) => {
+            let mut items = explain_refusal(text, &e);
+            items.sort_by_key(|d| (d.pos.offset, d.severity));
+            return Err(fail(items));
+        }
     };
     let mut ctx = Ctx::default();
     let spec = validate(raw, &mut ctx);

@@ -1,6 +1,7 @@
 //! Shape checks on the YAML tree, driven by the JSON Schema generated from the raw spec types: unknown fields,
 //! missing fields, wrong types and unknown enum values, all of them at once and each at its own position.
 
+use crate::suggest::closest;
 use std::sync::OnceLock;
 
 use serde_json::Value as Json;
@@ -248,36 +249,6 @@ fn check_node<'a>(
             None,
         ),
     }
-}
-
-/// The candidate closest to `word` by edit distance, if close enough to be a likely typo.
-#[must_use]
-pub fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .map(|c| {
-            (
-                edit_distance(&word.to_ascii_lowercase(), &c.to_ascii_lowercase()),
-                c,
-            )
-        })
-        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

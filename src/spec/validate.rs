@@ -451,7 +451,7 @@ fn validate_user(
             ctx.error(
                 &p,
                 format!("`{arn}` is not a managed policy ARN"),
-                Some("expected arn:aws:iam::aws:policy/NAME or arn:aws:iam::123456789012:policy/PATH/NAME"),
+                Some(&arn_help(arn)),
             );
         }
         if !managed_policies.insert(arn.clone()) {
@@ -513,7 +513,7 @@ fn validate_user(
             ctx.error(
                 &sub(Seg::Key("permissions_boundary")),
                 format!("`{arn}` is not a managed policy ARN"),
-                Some("expected arn:aws:iam::aws:policy/NAME or arn:aws:iam::123456789012:policy/PATH/NAME"),
+                Some(&arn_help(arn)),
             );
         }
     }
@@ -937,6 +937,30 @@ fn check_bucket(ctx: &mut Ctx, at: &[Seg<'_>], bucket: &str) {
         );
         return;
     }
+    // An ARN or an s3:// URL where a bare name belongs: the commonest slip when copying from a console.
+    let lower = bucket.to_ascii_lowercase();
+    let bare = lower.strip_prefix("s3://").or_else(|| {
+        lower
+            .strip_prefix("arn:")
+            .and_then(|rest| rest.split_once(":s3:::"))
+            .map(|(_, name)| name)
+    });
+    if let Some(rest) = bare {
+        let start = bucket.len() - rest.len();
+        let (name, key) = bucket[start..]
+            .split_once('/')
+            .unwrap_or((&bucket[start..], ""));
+        let help = if key.trim_matches(['/', '*']).is_empty() {
+            format!("use the bare name `{name}`")
+        } else {
+            format!(
+                "use the bare name `{name}`, and put the key part in `prefix: {}`",
+                key.trim_end_matches('*')
+            )
+        };
+        ctx.error(at, format!("`{bucket}` is not a bucket name"), Some(&help));
+        return;
+    }
     if bucket.contains('*') {
         let literal = bucket.replace('*', "");
         if literal
@@ -975,6 +999,19 @@ fn check_bucket(ctx: &mut Ctx, at: &[Seg<'_>], bucket: &str) {
                 ctx.error(at, format!("`{bucket}` is not a valid S3 bucket name: {problem}"), Some("bucket names are 3-63 characters of a-z 0-9 . -, starting and ending with a letter or digit"));
             }
         }
+    }
+}
+
+/// Help for a policy that is not an ARN: a bare name is most likely an AWS managed policy's.
+fn arn_help(given: &str) -> String {
+    if !given.is_empty() && valid_policy_name(given) {
+        format!(
+            "managed policies are named by ARN: for the AWS managed policy write `arn:aws:iam::aws:policy/{given}`, \
+             for one of your account's, `arn:aws:iam::ACCOUNT_ID:policy/{given}`"
+        )
+    } else {
+        "expected arn:aws:iam::aws:policy/NAME or arn:aws:iam::123456789012:policy/PATH/NAME"
+            .to_owned()
     }
 }
 
