@@ -23,6 +23,8 @@ pub struct ImportOptions {
     pub adopt: bool,
     /// The account id to pin in the spec.
     pub account_id: Option<String>,
+    /// The spec's owner; by default the owner most selected users carry, else `iamspec`.
+    pub owner: Option<String>,
 }
 
 /// Grants that render to a policy meaning the same as `doc`, if there are any.
@@ -132,9 +134,22 @@ pub fn selected<'a>(live: &'a Account, opts: &ImportOptions) -> Vec<&'a User> {
         .collect()
 }
 
+/// An imported spec, with what it leaves out or leaves to the reader.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// The spec.
+    pub spec: RawSpec,
+    /// Selected users that carry another owner's tag, with that owner: they belong to another spec, so they are
+    /// left out (adopting them would take them from their owner).
+    pub skipped: Vec<(String, String)>,
+    /// Imported users without any owner tag and not marked `adopt: true`: the first plan refuses them until they
+    /// are adopted.
+    pub unowned: Vec<String>,
+}
+
 /// A spec describing the selected live users.
 #[must_use]
-pub fn import(live: &Account, opts: &ImportOptions) -> RawSpec {
+pub fn import(live: &Account, opts: &ImportOptions) -> Imported {
     let selected = selected(live, opts);
     // The owner most selected users already carry, else the default.
     let mut owners: BTreeMap<&str, usize> = BTreeMap::new();
@@ -143,33 +158,119 @@ pub fn import(live: &Account, opts: &ImportOptions) -> RawSpec {
             *owners.entry(o.as_str()).or_default() += 1;
         }
     }
-    let owner = owners
+    let owner = opts.owner.clone().unwrap_or_else(|| {
+        owners
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map_or("iamspec", |(o, _)| *o)
+            .to_owned()
+    });
+    let (mine, theirs): (Vec<&User>, Vec<&User>) = selected
         .iter()
-        .max_by_key(|(_, n)| **n)
-        .map_or("iamspec", |(o, _)| *o)
-        .to_owned();
-    let users = selected
+        .partition(|u| u.tags.get(OWNER_TAG).is_none_or(|o| *o == owner));
+    let skipped = theirs
+        .iter()
+        .map(|u| (u.name.clone(), u.tags[OWNER_TAG].clone()))
+        .collect();
+    let unowned = mine
+        .iter()
+        .filter(|u| !opts.adopt && !u.is_owned_by(&owner))
+        .map(|u| u.name.clone())
+        .collect();
+    let users = mine
         .iter()
         .map(|u| (u.name.clone(), import_user(u, &owner, opts.adopt)))
         .collect();
-    RawSpec {
-        version: 1,
-        account_id: opts.account_id.clone(),
-        owner: (owner != "iamspec").then_some(owner),
-        path: opts.path.clone(),
-        users,
-        ..RawSpec::default()
+    Imported {
+        spec: RawSpec {
+            version: 1,
+            account_id: opts.account_id.clone(),
+            // Always written, also when it is the default: a spec imported for one user must name the same owner
+            // as a full import.
+            owner: Some(owner),
+            path: opts.path.clone(),
+            users,
+            ..RawSpec::default()
+        },
+        skipped,
+        unowned,
     }
 }
 
 /// The spec as YAML, with a header saying where it came from.
 #[must_use]
-pub fn to_yaml(spec: &RawSpec, source: &str) -> String {
-    let body = serde_norway::to_string(spec).unwrap_or_default();
-    format!(
-        "# Imported by iamspec {} from {source}. Review it, then `iamspec plan`.\n{body}",
+pub fn to_yaml(imported: &Imported, source: &str) -> String {
+    let body = quote_dates(&serde_norway::to_string(&imported.spec).unwrap_or_default());
+    let mut header = format!(
+        "# Imported by iamspec {} from {source}. Review it, then `iamspec plan`.\n",
         env!("CARGO_PKG_VERSION")
-    )
+    );
+    if !imported.unowned.is_empty() {
+        header.push_str(&format!(
+            "# {} user(s) here carry no iamspec:owner tag, so `iamspec plan` will refuse them as not owned.\n\
+             # To bring them under iamspec, import again with --adopt (it marks them `adopt: true`; the next\n\
+             # apply tags them), or set `adopt: true` on each user you mean to take over.\n",
+            imported.unowned.len()
+        ));
+    }
+    if !imported.skipped.is_empty() {
+        header.push_str(&format!(
+            "# Left out: {} user(s) of another owner (iamspec:owner tag), which their own spec manages.\n",
+            imported.skipped.len()
+        ));
+    }
+    format!("{header}{body}")
+}
+
+/// Quotes plain scalars that YAML 1.1 readers take for dates (`Version: 2012-10-17` would become a timestamp in
+/// PyYAML or Ruby), outside block scalars, whose lines are text.
+fn quote_dates(yaml: &str) -> String {
+    fn date_like(v: &str) -> bool {
+        let b = v.as_bytes();
+        b.len() >= 8
+            && b[..4].iter().all(u8::is_ascii_digit)
+            && b[4] == b'-'
+            && v[5..]
+                .split(['-', 'T', ' ', ':', '.', 'Z'])
+                .all(|p| p.bytes().all(|c| c.is_ascii_digit()))
+    }
+    let mut out = String::with_capacity(yaml.len() + 64);
+    // Indentation of the line that opened a block scalar: deeper lines belong to it.
+    let mut block: Option<usize> = None;
+    for line in yaml.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some(open) = block {
+            if line.trim().is_empty() || indent > open {
+                out.push_str(line);
+                out.push('\n');
+                continue;
+            }
+            block = None;
+        }
+        let trimmed = line.trim_end();
+        if trimmed.ends_with('|')
+            || trimmed.ends_with("|-")
+            || trimmed.ends_with('>')
+            || trimmed.ends_with(">-")
+        {
+            block = Some(indent);
+        }
+        let split = trimmed
+            .rfind(": ")
+            .map(|i| i + 2)
+            .or_else(|| trimmed.trim_start().starts_with("- ").then(|| indent + 2));
+        match split {
+            Some(at) if date_like(&trimmed[at..]) => {
+                out.push_str(&trimmed[..at]);
+                out.push('\'');
+                out.push_str(&trimmed[at..]);
+                out.push('\'');
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -213,13 +314,14 @@ mod tests {
         ] {
             live.users.insert(u.name.clone(), u);
         }
-        let raw = import(
+        let imported = import(
             &live,
             &ImportOptions {
                 adopt: true,
                 ..ImportOptions::default()
             },
         );
+        let raw = &imported.spec;
         let px = &raw.users["pixelshift"];
         let g = px.grants.as_ref().unwrap();
         assert_eq!(g.len(), 1);
@@ -237,7 +339,9 @@ mod tests {
         assert_eq!(raw.users["mixed"].adopt, None, "already owned");
 
         // Round trip: the imported spec plans no changes but the adoption tags.
-        let yaml = to_yaml(&raw, "test");
+        let yaml = to_yaml(&imported, "test");
+        assert!(yaml.contains("Version: '2012-10-17'"), "{yaml}");
+        assert!(!yaml.contains("carry no iamspec:owner"), "--adopt: {yaml}");
         let spec = crate::spec::load("imported.yaml", &yaml)
             .unwrap_or_else(|d| panic!("{}", d.to_plain()))
             .spec;
@@ -268,5 +372,53 @@ mod tests {
         assert_eq!(grants.len(), 1);
         assert_eq!(grants[0].access, Some(crate::policy::AccessLevel::Read));
         assert_eq!(grants[0].buckets, ["photos"]);
+    }
+
+    #[test]
+    fn other_owners_are_left_out_and_unowned_users_explained() {
+        let mut live = Account::default();
+        let mut theirs = User::new("theirs", "/");
+        theirs.tags.insert(OWNER_TAG.into(), "team-b".into());
+        let mut mine = User::new("mine", "/");
+        mine.tags.insert(OWNER_TAG.into(), "team-a".into());
+        let mut mine2 = User::new("mine2", "/");
+        mine2.tags.insert(OWNER_TAG.into(), "team-a".into());
+        for u in [theirs, mine, mine2, User::new("hand-made", "/")] {
+            live.users.insert(u.name.clone(), u);
+        }
+        for adopt in [false, true] {
+            let imported = import(
+                &live,
+                &ImportOptions {
+                    adopt,
+                    ..ImportOptions::default()
+                },
+            );
+            assert_eq!(imported.spec.owner.as_deref(), Some("team-a"));
+            assert_eq!(
+                imported.skipped,
+                [("theirs".to_owned(), "team-b".to_owned())]
+            );
+            assert!(!imported.spec.users.contains_key("theirs"));
+            assert_eq!(
+                imported.spec.users["hand-made"].adopt,
+                adopt.then_some(true)
+            );
+            let yaml = to_yaml(&imported, "test");
+            assert_eq!(yaml.contains("--adopt"), !adopt, "{yaml}");
+            assert!(
+                yaml.contains("Left out: 1 user(s) of another owner"),
+                "{yaml}"
+            );
+        }
+    }
+
+    #[test]
+    fn date_like_scalars_are_quoted_outside_block_text() {
+        let yaml = "Version: 2012-10-17\ntags:\n  since: 2024-01-31T10:00:00Z\n  n: 2012\nlist:\n- 2020-02-02\nnote: |\n  Version: 2012-10-17\nafter: 2012-10-17\n";
+        assert_eq!(
+            quote_dates(yaml),
+            "Version: '2012-10-17'\ntags:\n  since: '2024-01-31T10:00:00Z'\n  n: 2012\nlist:\n- '2020-02-02'\nnote: |\n  Version: 2012-10-17\nafter: '2012-10-17'\n"
+        );
     }
 }
