@@ -7,8 +7,9 @@ use serde::Serialize;
 
 use crate::plan::{Change, NoticeKind, Op, Plan, Target};
 
-/// The JSON shape version of drift reports. 2: items name a typed `target` instead of a `user` string.
-pub const DRIFT_FORMAT_VERSION: u32 = 2;
+/// The JSON shape version of drift reports. 2: items name a typed `target` instead of a `user` string. 3: owned
+/// objects that left the spec are `not-in-spec` (counted in `not_in_spec`); `unmanaged` means untagged only.
+pub const DRIFT_FORMAT_VERSION: u32 = 3;
 
 /// What kind of drift a user shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
@@ -18,8 +19,10 @@ pub enum DriftKind {
     Missing,
     /// In both, but different.
     Changed,
-    /// Owned but not in the spec, or untagged under the spec's path.
+    /// Untagged under the spec's path: made by hand, never touched.
     Unmanaged,
+    /// Owned (tagged by this spec's owner) but no longer in the spec; kept because `prune` is off.
+    NotInSpec,
     /// Owned, not in the spec, and `prune: true` would delete it.
     Prunable,
     /// Has an access key older than max_age_days.
@@ -48,7 +51,9 @@ pub struct DriftCounts {
     pub missing: usize,
     /// Changed users.
     pub changed: usize,
-    /// Unmanaged or prunable users.
+    /// Owned objects that left the spec (kept or prunable).
+    pub not_in_spec: usize,
+    /// Untagged objects under the spec's path.
     pub unmanaged: usize,
     /// Users with stale keys.
     pub stale_keys: usize,
@@ -149,7 +154,8 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
     }
     for n in &plan.notices {
         let kind = match n.kind {
-            NoticeKind::OwnedNotInSpec | NoticeKind::Unmanaged => DriftKind::Unmanaged,
+            NoticeKind::OwnedNotInSpec => DriftKind::NotInSpec,
+            NoticeKind::Unmanaged => DriftKind::Unmanaged,
             NoticeKind::StaleKey => DriftKind::StaleKey,
             NoticeKind::Ignored => DriftKind::Ignored,
             NoticeKind::OtherOwner => DriftKind::OtherOwner,
@@ -167,7 +173,8 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
             match kind {
                 DriftKind::Missing => counts.missing += 1,
                 DriftKind::Changed => counts.changed += 1,
-                DriftKind::Unmanaged | DriftKind::Prunable => counts.unmanaged += 1,
+                DriftKind::NotInSpec | DriftKind::Prunable => counts.not_in_spec += 1,
+                DriftKind::Unmanaged => counts.unmanaged += 1,
                 DriftKind::StaleKey => counts.stale_keys += 1,
                 DriftKind::Ignored | DriftKind::OtherOwner => counts.ignored += 1,
             }
@@ -178,7 +185,9 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
             }
         })
         .collect();
-    let drifted = counts.missing + counts.changed + counts.unmanaged + counts.stale_keys > 0;
+    let drifted =
+        counts.missing + counts.changed + counts.not_in_spec + counts.unmanaged + counts.stale_keys
+            > 0;
     DriftReport {
         format_version: DRIFT_FORMAT_VERSION,
         timestamp,
@@ -198,8 +207,9 @@ impl DriftReport {
         }
         let c = self.counts;
         format!(
-            "Drift in account {}: {} missing, {} changed, {} unmanaged, {} with stale keys.",
-            self.account_id, c.missing, c.changed, c.unmanaged, c.stale_keys
+            "Drift in account {}: {} missing, {} changed, {} owned but not in the spec, {} unmanaged (untagged), \
+             {} with stale keys.",
+            self.account_id, c.missing, c.changed, c.not_in_spec, c.unmanaged, c.stale_keys
         )
     }
 }
