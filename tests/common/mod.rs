@@ -33,33 +33,81 @@ fn free_port() -> u16 {
 
 /// The moto server: `IAMSPEC_MOTO_URL` when CI started one, otherwise started here. It is stopped when this test
 /// process exits: a shell holds it and kills it when our end of its stdin closes.
+/// Found out once per test binary: without moto_server every test fails at once with the same message, instead of
+/// each waiting for a server that cannot start.
 pub fn moto() -> &'static Moto {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(|| {
-        if let Ok(url) = std::env::var("IAMSPEC_MOTO_URL") {
-            let addr = url.trim_start_matches("http://").trim_end_matches('/').parse().expect("IAMSPEC_MOTO_URL");
-            return Moto { addr, _child: None };
+    static MOTO: OnceLock<Result<Moto, String>> = OnceLock::new();
+    match MOTO.get_or_init(start_moto) {
+        Ok(moto) => moto,
+        Err(why) => panic!("{why}"),
+    }
+}
+
+/// `IAMSPEC_MOTO_URL` as a socket address: `http://HOST:PORT`, host names resolved (`localhost` included).
+fn moto_url_addr(url: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("IAMSPEC_MOTO_URL={url}: expected http://HOST:PORT"))?;
+    let host_port = rest.split('/').next().unwrap_or_default();
+    host_port
+        .to_socket_addrs()
+        .map_err(|e| format!("IAMSPEC_MOTO_URL={url}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("IAMSPEC_MOTO_URL={url}: {host_port} resolves to no address"))
+}
+
+const INSTALL_MOTO: &str =
+    "install it with: pip install 'moto[server]==5.2.1' (or point IAMSPEC_MOTO_URL at a \
+                            running one, e.g. http://127.0.0.1:5000)";
+
+fn start_moto() -> Result<Moto, String> {
+    if let Ok(url) = std::env::var("IAMSPEC_MOTO_URL") {
+        let addr = moto_url_addr(&url)?;
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3)).is_err() {
+            return Err(format!(
+                "IAMSPEC_MOTO_URL={url}: nothing listens on {addr}; start moto_server there, or unset it to let \
+                 the tests start their own"
+            ));
         }
-        let port = free_port();
-        let script = format!(
-            "moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & p=$!; read _; kill $p 2>/dev/null; wait $p 2>/dev/null"
-        );
-        let child = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start moto_server (pip install 'moto[server]==5.2.1')");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not start on {addr}");
-            std::thread::sleep(Duration::from_millis(100));
+        return Ok(Moto { addr, _child: None });
+    }
+    let found = Command::new("sh")
+        .args(["-c", "command -v moto_server"])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        return Err(format!(
+            "moto_server is not on PATH: the AWS tests need it; {INSTALL_MOTO}"
+        ));
+    }
+    let port = free_port();
+    let script = format!(
+        "moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & p=$!; read _; kill $p 2>/dev/null; wait $p 2>/dev/null"
+    );
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("could not start moto_server: {e}; {INSTALL_MOTO}"))?;
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(addr).is_err() {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "moto_server did not start on {addr} within 30 s; {INSTALL_MOTO}"
+            ));
         }
-        // Our stdin handle lives in the static: when this process exits, the shell reads EOF and stops moto.
-        Moto { addr, _child: Some(Mutex::new(child)) }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Our stdin handle lives in the static: when this process exits, the shell reads EOF and stops moto.
+    Ok(Moto {
+        addr,
+        _child: Some(Mutex::new(child)),
     })
 }
 
