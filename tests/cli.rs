@@ -97,6 +97,10 @@ fn golden_plans() {
         let filters = vec![
             (r"\d+ days old", "[N] days old"),
             (r"inactive:\d+", "inactive:[now]"),
+            (
+                r"local account file \S+/live.json",
+                "local account file [tmp]/live.json",
+            ),
         ];
         insta::with_settings!({filters => filters}, {
             insta::assert_snapshot!("text", out(&text));
@@ -110,9 +114,20 @@ fn quick_start_apply_then_no_changes() {
     let dir = tempfile::tempdir().unwrap();
     let account = dir.path().join("demo-account.json");
     let acct = account.to_str().unwrap();
+    let secrets = dir.path().join("secrets");
+    let secrets = secrets.to_str().unwrap();
     for name in ["team.yaml", "pixelshift.yaml", "ewww-s3-optimizer.yaml"] {
         let spec = example(name);
-        let o = run(&["apply", "-f", &spec, "--local", acct, "--auto-approve"]);
+        let o = run(&[
+            "apply",
+            "-f",
+            &spec,
+            "--local",
+            acct,
+            "--auto-approve",
+            "--secrets-dir",
+            secrets,
+        ]);
         assert_eq!(o.status.code(), Some(0), "{name}: {}", err(&o));
         assert!(out(&o).contains("Apply complete"));
         let o = run(&["plan", "-f", &spec, "--local", acct, "--detailed-exitcode"]);
@@ -159,23 +174,34 @@ fn detailed_exitcode_and_usage_errors() {
 }
 
 #[test]
-fn apply_refuses_without_a_terminal_or_approval() {
+fn apply_without_a_terminal_needs_approval_or_yes_on_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let acct = dir.path().join("a.json");
-    let o = iamspec()
-        .args([
-            "apply",
-            "-f",
-            &example("team.yaml"),
-            "--local",
-            acct.to_str().unwrap(),
-        ])
-        .write_stdin("yes\n")
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(err(&o).contains("no terminal to ask on"), "{}", err(&o));
-    assert!(!acct.exists(), "nothing may be written");
+    let apply = |stdin: &str| {
+        iamspec()
+            .args([
+                "apply",
+                "-f",
+                &example("team.yaml"),
+                "--local",
+                acct.to_str().unwrap(),
+            ])
+            .write_stdin(stdin)
+            .output()
+            .unwrap()
+    };
+    for refused in ["", "no\n", "y\n", "yes please\n", "\nyes\n"] {
+        let o = apply(refused);
+        assert_eq!(o.status.code(), Some(1), "{refused:?}: {}", err(&o));
+        assert!(err(&o).contains("no terminal to ask on"), "{}", err(&o));
+        assert!(err(&o).contains("--auto-approve"), "{}", err(&o));
+        assert!(!acct.exists(), "{refused:?}: nothing may be written");
+    }
+    // `echo yes | iamspec apply`: an explicit answer, as terraform takes it.
+    let o = apply("yes\n");
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).contains("Apply complete"), "{}", out(&o));
+    assert!(acct.exists());
 }
 
 #[test]
@@ -841,4 +867,255 @@ fn can_and_who_can_answer_from_the_spec() {
             && text.contains("1 allowed, 1 undecided, 1 denied (of 3 user(s))."),
         "{text}"
     );
+}
+
+/// The newcomer's trip-ups (one test per item of the report): each must fail clearly or just work.
+mod newcomer {
+    use super::*;
+
+    fn local(dir: &tempfile::TempDir) -> String {
+        dir.path().join("a.json").to_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn a_typo_in_user_is_an_error_with_a_suggestion() {
+        let dir = tempfile::tempdir().unwrap();
+        let acct = local(&dir);
+        let spec = example("pixelshift.yaml");
+        for args in [
+            vec![
+                "plan",
+                "-f",
+                &spec,
+                "--local",
+                &acct,
+                "--user",
+                "iam_pixelshif",
+            ],
+            vec![
+                "apply",
+                "-f",
+                &spec,
+                "--local",
+                &acct,
+                "--auto-approve",
+                "--user",
+                "iam_pixelshif",
+            ],
+            vec![
+                "drift",
+                "-f",
+                &spec,
+                "--local",
+                &acct,
+                "--user",
+                "iam_pixelshif",
+            ],
+            vec!["render", "-f", &spec, "--user", "iam_pixelshif"],
+        ] {
+            let o = run(&args);
+            assert_eq!(o.status.code(), Some(1), "{args:?}: {}", out(&o));
+            assert!(
+                err(&o).contains("--user iam_pixelshif: no such user"),
+                "{args:?}: {}",
+                err(&o)
+            );
+            assert!(
+                err(&o).contains("did you mean `iam_pixelshift`?"),
+                "{}",
+                err(&o)
+            );
+            assert!(!out(&o).contains("No changes"), "{}", out(&o));
+        }
+        // Names are case-insensitive, as IAM's are.
+        let o = run(&[
+            "plan",
+            "-f",
+            &spec,
+            "--local",
+            &acct,
+            "--user",
+            "IAM_Pixelshift",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    }
+
+    #[test]
+    fn a_spec_given_as_a_plan_file_says_use_f() {
+        let dir = tempfile::tempdir().unwrap();
+        let acct = local(&dir);
+        let spec = example("team.yaml");
+        let o = run(&["apply", &spec, "--local", &acct]);
+        assert_eq!(o.status.code(), Some(1));
+        let e = err(&o);
+        assert!(e.contains("is a spec, not a saved plan"), "{e}");
+        assert!(e.contains(&format!("iamspec apply -f {spec}")), "{e}");
+        assert!(!e.contains("stale"), "{e}");
+        assert!(!std::path::Path::new(&acct).exists(), "no write");
+    }
+
+    /// Every command that prints must survive a reader that leaves (`| head -c1`): no panic, no message.
+    #[test]
+    fn a_closed_stdout_is_no_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let acct = local(&dir);
+        let team = example("team.yaml");
+        for args in [
+            vec!["completions", "bash"],
+            vec!["self-policy", "-f", &team],
+            vec!["schema"],
+            vec!["render", "-f", &team],
+            vec!["validate", "-f", &team],
+            vec!["plan", "-f", &team, "--local", &acct],
+            vec!["plan", "-f", &team, "--local", &acct, "--format", "json"],
+            vec!["drift", "-f", &team, "--local", &acct],
+            vec!["who-can", "-f", &team, "s3:GetObject", "*"],
+        ] {
+            let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("iamspec"))
+                .args(&args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .stdin(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            // Close the read end before the child writes.
+            drop(child.stdout.take());
+            let o = child.wait_with_output().unwrap();
+            assert_ne!(o.status.code(), Some(101), "{args:?} panicked: {}", err(&o));
+            assert!(!err(&o).contains("panicked"), "{args:?}: {}", err(&o));
+            assert!(!err(&o).contains("Broken pipe"), "{args:?}: {}", err(&o));
+        }
+    }
+
+    #[test]
+    fn verbosity_levels() {
+        let dir = tempfile::tempdir().unwrap();
+        let acct = local(&dir);
+        let team = example("team.yaml");
+        let quiet = run(&["plan", "-f", &team, "--local", &acct]);
+        assert_eq!(err(&quiet), "", "nothing on stderr by default");
+        let v = run(&["plan", "-f", &team, "--local", &acct, "-v"]);
+        let e = err(&v);
+        for phase in [
+            "reading live IAM",
+            "read live IAM",
+            "planned",
+            "API calls: 2",
+        ] {
+            assert!(e.contains(phase), "-v shows {phase}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_missing_spec_file_is_one_line_with_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = iamspec()
+            .current_dir(dir.path())
+            .args(["plan", "--local", "a.json", "-v"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1));
+        let e = err(&o);
+        assert_eq!(
+            e.matches("No such file").count(),
+            1,
+            "the cause once, even at -v: {e}"
+        );
+        assert!(e.contains("read iamspec.yaml"), "{e}");
+        assert!(e.contains("-f defaults to iamspec.yaml"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_encrypt_to_names_the_recipient() {
+        let dir = tempfile::tempdir().unwrap();
+        let acct = local(&dir);
+        let o = iamspec()
+            .current_dir(dir.path())
+            .args([
+                "apply",
+                "-f",
+                &example("pixelshift.yaml"),
+                "--local",
+                &acct,
+                "--auto-approve",
+                "--encrypt-to",
+                "age1bogus",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1));
+        let e = err(&o);
+        assert!(
+            e.contains("--encrypt-to `age1bogus` is not an age recipient"),
+            "{e}"
+        );
+        assert!(e.contains("age-keygen -y"), "{e}");
+        assert!(!e.contains("secrets directory"), "{e}");
+        assert!(!dir.path().join("iamspec-secrets").exists());
+        assert!(!std::path::Path::new(&acct).exists());
+    }
+
+    #[test]
+    fn the_plan_names_the_account_and_new_users_read_in_the_specs_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let acct = local(&dir);
+        let spec = example("pixelshift.yaml");
+        let o = run(&["plan", "-f", &spec, "--local", &acct]);
+        assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+        let text = out(&o);
+        assert!(
+            text.starts_with("Account 123456789012 (local account file "),
+            "{text}"
+        );
+        assert!(
+            text.contains("      + grant photos-prod read-write"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("\"Statement\""),
+            "no JSON by default: {text}"
+        );
+        assert!(text.contains("--show-policies prints its JSON"), "{text}");
+        // What a reader counts at the margin is what the summary says.
+        let marks = |c: char| {
+            text.lines()
+                .filter(|l| l.starts_with(&format!("{c} ")))
+                .count()
+        };
+        assert!(
+            text.contains(&format!(
+                "Plan: {} to add, {} to change, {} to destroy.",
+                marks('+'),
+                marks('~'),
+                marks('-')
+            )),
+            "{text}"
+        );
+        let o = run(&["plan", "-f", &spec, "--local", &acct, "--show-policies"]);
+        assert!(out(&o).contains("\"Statement\""), "{}", out(&o));
+        // JSON keeps everything.
+        let o = run(&["plan", "-f", &spec, "--local", &acct, "--format", "json"]);
+        assert!(out(&o).contains("\"Statement\""), "{}", out(&o));
+    }
+
+    #[test]
+    fn help_gives_global_options_their_heading_and_offline_commands_no_aws_flags() {
+        let top = out(&run(&["--help"]));
+        assert!(
+            top.contains("--auto-approve --secrets-dir ./secrets"),
+            "an example split mid-flag: {top}"
+        );
+        assert!(top.lines().all(|l| l.chars().count() <= 100), "{top}");
+        for offline in ["validate", "render", "schema", "self-policy"] {
+            let help = out(&run(&[offline, "--help"]));
+            assert!(help.contains("Global options:"), "{offline}: {help}");
+            for aws in ["--profile", "--endpoint-url", "--region", "--local"] {
+                assert!(!help.contains(aws), "{offline} lists {aws}: {help}");
+            }
+        }
+        let plan = out(&run(&["plan", "--help"]));
+        let global = plan.find("Global options:").expect("heading");
+        assert!(plan.find("--verbose").unwrap() > global, "{plan}");
+        assert!(plan.find("--profile").unwrap() < global, "{plan}");
+    }
 }

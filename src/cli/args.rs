@@ -10,54 +10,122 @@ const EXAMPLES: &str = "\
 Examples:
   iamspec validate -f iamspec.yaml
   iamspec plan -f examples/team.yaml --local account.json
-  iamspec apply -f examples/pixelshift.yaml --local account.json --auto-approve --secrets-dir ./secrets
-  iamspec plan --profile prod --out plan.json && iamspec apply plan.json
+  iamspec apply -f examples/pixelshift.yaml --local account.json \\
+      --auto-approve --secrets-dir ./secrets
+  iamspec plan --profile prod --out plan.json
+  iamspec apply plan.json
   iamspec drift --format json > drift.json
 
-Exit codes: 0 ok / no changes, 1 error, 2 changes present (plan --detailed-exitcode, drift).";
+Exit codes: 0 ok / no changes, 1 error,
+            2 changes present (plan --detailed-exitcode, drift).";
 
 /// Manage AWS IAM users and their S3 bucket access from a YAML spec.
 #[derive(Debug, Parser)]
 #[command(name = "iamspec", version, about, after_help = EXAMPLES, propagate_version = true)]
 pub struct Cli {
-    /// Global options.
+    /// Options every command takes.
     #[command(flatten)]
-    pub global: Global,
+    pub global: GlobalArgs,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Options every command takes.
+impl Command {
+    /// The account options, for commands that use an account.
+    #[must_use]
+    pub fn connection(&self) -> Option<&Connection> {
+        match self {
+            Self::Plan { account, .. }
+            | Self::Apply { account, .. }
+            | Self::Drift { account, .. }
+            | Self::Import { account, .. }
+            | Self::Can { account, .. }
+            | Self::WhoCan { account, .. }
+            | Self::ForceUnlock { account, .. } => Some(account),
+            Self::Validate { .. }
+            | Self::Render { .. }
+            | Self::SelfPolicy { .. }
+            | Self::Schema
+            | Self::Completions { .. } => None,
+        }
+    }
+}
+
+/// Options every command takes, under their own heading in every command's help.
 #[derive(Debug, Args)]
-pub struct Global {
-    /// Use a local JSON file as the account instead of AWS (created on first write)
-    #[arg(long, global = true, value_name = "FILE")]
-    pub local: Option<PathBuf>,
-    /// AWS profile from the shared config files
-    #[arg(long, global = true, env = "AWS_PROFILE")]
-    pub profile: Option<String>,
-    /// AWS region (IAM is global; default us-east-1)
-    #[arg(long, global = true)]
-    pub region: Option<String>,
-    /// IAM/STS endpoint, e.g. http://127.0.0.1:5000 for moto (AWS_ENDPOINT_URL works too)
-    #[arg(long, global = true, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-    /// Print API calls by operation at the end (stderr; -v does too)
-    #[arg(long, global = true)]
-    pub stats: bool,
-    /// More logs on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+pub struct GlobalArgs {
+    /// More logs on stderr: -v phases and timings, -vv every API call, -vvv the SDK's own logs (RUST_LOG overrides)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
     /// Colour: auto (terminal only, honours NO_COLOR), always, never
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Global options")]
     pub color: ColorChoice,
 }
 
+/// Where the account is: AWS (the default credential chain) or a local file. Only commands that read or write an
+/// account take these.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Account")]
+pub struct Connection {
+    /// Use a local JSON file as the account instead of AWS (created on first write)
+    #[arg(long, value_name = "FILE")]
+    pub local: Option<PathBuf>,
+    /// AWS profile from the shared config files
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS region (IAM is global; default us-east-1)
+    #[arg(long)]
+    pub region: Option<String>,
+    /// IAM/STS endpoint, e.g. http://127.0.0.1:5000 for moto (AWS_ENDPOINT_URL works too)
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Print API calls by operation at the end (stderr; -v does too)
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// What a command runs with: the global options and, for commands that use an account, where it is.
+#[derive(Debug, Clone, Default)]
+pub struct Global {
+    /// The local account file, if any.
+    pub local: Option<PathBuf>,
+    /// The AWS profile.
+    pub profile: Option<String>,
+    /// The AWS region.
+    pub region: Option<String>,
+    /// The endpoint URL.
+    pub endpoint_url: Option<String>,
+    /// Print call statistics.
+    pub stats: bool,
+    /// Verbosity.
+    pub verbose: u8,
+    /// Colour choice.
+    pub color: ColorChoice,
+}
+
+impl Global {
+    /// The options of a parsed command line.
+    #[must_use]
+    pub fn new(global: &GlobalArgs, connection: Option<&Connection>) -> Self {
+        let c = connection.cloned().unwrap_or_default();
+        Self {
+            local: c.local,
+            profile: c.profile,
+            region: c.region,
+            endpoint_url: c.endpoint_url,
+            stats: c.stats,
+            verbose: global.verbose,
+            color: global.color,
+        }
+    }
+}
+
 /// When to colour output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum ColorChoice {
     /// On a terminal, unless NO_COLOR is set.
+    #[default]
     Auto,
     /// Always.
     Always,
@@ -128,9 +196,15 @@ pub enum Command {
         /// Exit 2 when there are changes (0 none, 1 error)
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Print new policies' JSON too (changed policies always show their JSON diff)
+        #[arg(long)]
+        show_policies: bool,
         /// Only these users (repeatable)
         #[arg(long = "user", value_name = "NAME")]
         users: Vec<String>,
+        /// The account.
+        #[command(flatten)]
+        account: Connection,
     },
     /// Make the account match the spec (or execute a saved plan)
     Apply {
@@ -141,9 +215,12 @@ pub enum Command {
         /// only if the changes are the same
         #[arg(value_name = "PLANFILE")]
         planfile: Option<PathBuf>,
-        /// Do not ask for confirmation (required when not on a terminal)
+        /// Do not ask for confirmation (without a terminal, `yes` on stdin also confirms)
         #[arg(long)]
         auto_approve: bool,
+        /// Print new policies' JSON too (changed policies always show their JSON diff)
+        #[arg(long)]
+        show_policies: bool,
         /// Users worked on at once
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
@@ -165,6 +242,9 @@ pub enum Command {
         /// Wait this long for another apply's lock (e.g. 30s, 5m; default 0: fail at once, naming the holder)
         #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration)]
         lock_timeout: std::time::Duration,
+        /// The account.
+        #[command(flatten)]
+        account: Connection,
     },
     /// Report where live IAM differs from the spec (exit 2 on drift)
     Drift {
@@ -177,6 +257,9 @@ pub enum Command {
         /// Only these users (repeatable)
         #[arg(long = "user", value_name = "NAME")]
         users: Vec<String>,
+        /// The account.
+        #[command(flatten)]
+        account: Connection,
     },
     /// Write a spec describing live users (to adopt hand-made users)
     Import {
@@ -189,9 +272,16 @@ pub enum Command {
         /// Mark users without the owner tag `adopt: true` (the next apply tags them)
         #[arg(long)]
         adopt: bool,
+        /// The spec's owner (default: the owner most of the users carry, else iamspec); users of other owners are
+        /// left out
+        #[arg(long, value_name = "NAME")]
+        owner: Option<String>,
         /// Write the spec here instead of stdout
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
+        /// The account.
+        #[command(flatten)]
+        account: Connection,
     },
     /// Print the least-privilege IAM policy iamspec needs for this spec
     SelfPolicy {
@@ -217,6 +307,9 @@ pub enum Command {
         /// Evaluate the live account's policies instead of the spec's (one account read)
         #[arg(long)]
         live: bool,
+        /// The account.
+        #[command(flatten)]
+        account: Connection,
     },
     /// Which users may do an action on a resource, with the deciding policy
     WhoCan {
@@ -239,6 +332,9 @@ pub enum Command {
         /// Only these users (repeatable)
         #[arg(long = "user", value_name = "NAME")]
         users: Vec<String>,
+        /// The account.
+        #[command(flatten)]
+        account: Connection,
     },
     /// Remove a stale apply lock (after a crashed or killed apply), after showing its holder and asking
     ForceUnlock {
@@ -248,6 +344,9 @@ pub enum Command {
         /// Do not ask for confirmation
         #[arg(long)]
         force: bool,
+        /// The account.
+        #[command(flatten)]
+        account: Connection,
     },
     /// Print the spec's JSON Schema
     Schema,

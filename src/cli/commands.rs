@@ -11,12 +11,11 @@ use super::args::{Cli, ColorChoice, Command, Format, Global};
 use super::{exit, output, print_diagnostics, CliError};
 use crate::backend::aws::{AwsBackend, AwsOptions};
 use crate::backend::local::LocalBackend;
-use crate::backend::{AnyBackend, Backend};
+use crate::backend::{AnyBackend, Backend, Caller};
 use crate::display::{escape, Escaped};
 use crate::effects::Effects;
 use crate::engine::{self, ApplyOptions, Cancel, Event, KeySink, Limits, Planned, SavedPlan};
 use crate::pacing::PacingConfig;
-use crate::plan::Plan;
 use crate::render;
 use crate::secrets::{AgeSink, NoSink, SecretsDir};
 use crate::spec::{self, Loaded, Spec};
@@ -26,7 +25,7 @@ use crate::spec::{self, Loaded, Spec};
 /// # Errors
 /// Whatever the command fails with.
 pub async fn run(cli: Cli) -> Result<u8, CliError> {
-    let g = &cli.global;
+    let g = &Global::new(&cli.global, cli.command.connection());
     match cli.command {
         Command::Validate { spec, strict } => validate(spec.path(), strict, g.color),
         Command::Render { spec, users } => render_policies(spec.path(), &users, g.color),
@@ -35,13 +34,19 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             out,
             format,
             detailed_exitcode,
+            show_policies,
             users,
+            ..
         } => {
+            let view = PlanOutput {
+                format,
+                show_policies,
+            };
             plan(
                 g,
                 spec.path(),
                 out.as_deref(),
-                format,
+                view,
                 detailed_exitcode,
                 &users,
             )
@@ -51,6 +56,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             spec,
             planfile,
             auto_approve,
+            show_policies,
             concurrency,
             max_deletes,
             secrets_dir,
@@ -58,6 +64,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             secrets_format,
             users,
             lock_timeout,
+            ..
         } => {
             let sink = make_sink(
                 secrets_dir.as_deref(),
@@ -66,6 +73,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             )?;
             let opts = ApplyArgs {
                 auto_approve,
+                show_policies,
                 concurrency: usize::from(concurrency),
                 limits: Limits {
                     max_deletes,
@@ -86,13 +94,16 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             spec,
             format,
             users,
+            ..
         } => drift(g, spec.path(), format, &users).await,
         Command::Import {
             path,
             users,
             adopt,
+            owner,
             output,
-        } => import(g, path, &users, adopt, output.as_deref()).await,
+            ..
+        } => import(g, path, &users, adopt, owner, output.as_deref()).await,
         Command::SelfPolicy { spec } => {
             let (loaded, _) = load_spec(spec.path(), g.color)?;
             let policy = crate::selfpolicy::policy(&loaded.spec);
@@ -105,10 +116,10 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
                     source,
                 }
             })?;
-            println!("{text}");
+            write_stdout(format!("{text}\n").as_bytes())?;
             Ok(exit::OK)
         }
-        Command::ForceUnlock { spec, force } => force_unlock(g, spec.path(), force).await,
+        Command::ForceUnlock { spec, force, .. } => force_unlock(g, spec.path(), force).await,
         Command::Can {
             spec,
             user,
@@ -116,6 +127,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             resource,
             context,
             live,
+            ..
         } => super::access::can(g, spec.path(), &user, &action, &resource, &context, live).await,
         Command::WhoCan {
             spec,
@@ -125,6 +137,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             live,
             format,
             users,
+            ..
         } => {
             super::access::who_can(
                 g,
@@ -139,16 +152,14 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             .await
         }
         Command::Schema => {
-            print!("{}", spec::json_schema());
+            write_stdout(spec::json_schema().as_bytes())?;
             Ok(exit::OK)
         }
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "iamspec",
-                &mut std::io::stdout(),
-            );
+            // Into memory first: clap_complete panics on a write error, and `| head -c1` closes the pipe.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "iamspec", &mut script);
+            write_stdout(&script)?;
             Ok(exit::OK)
         }
     }
@@ -168,6 +179,17 @@ fn make_sink(
             source,
         }
     };
+    if let Some(recipient) = encrypt_to {
+        // Checked before the directory, and said plainly: it is the recipient that is wrong, not the directory.
+        if let Err(why) = recipient.trim().parse::<age::x25519::Recipient>() {
+            return Err(CliError::Usage {
+                message: format!("--encrypt-to `{recipient}` is not an age recipient ({why})"),
+                hint: "an age recipient is `age1` and 58 more characters; `age-keygen -y KEYFILE` prints the one of \
+                       your key"
+                    .into(),
+            });
+        }
+    }
     Ok(match (dir, encrypt_to) {
         (dir, Some(recipient)) => {
             let dir = dir.unwrap_or(Path::new("iamspec-secrets"));
@@ -196,6 +218,14 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
         path: path.display().to_string(),
         source,
     })
+}
+
+/// Writes to stdout and flushes, so a closed pipe is an error to report, never a panic.
+pub(super) fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(stdout_error)
 }
 
 pub(super) fn stdout_error(source: std::io::Error) -> CliError {
@@ -231,17 +261,34 @@ fn validate(path: &Path, strict: bool, color: ColorChoice) -> Result<u8, CliErro
             count: warnings,
         });
     }
-    println!(
-        "{} is valid: {} user(s), {warnings} warning(s).",
-        path.display(),
+    let line = format!(
+        "{} is valid: {} user(s), {warnings} warning(s).\n",
+        escape(&path.display().to_string()),
         loaded.spec.users.len()
     );
+    write_stdout(line.as_bytes())?;
     Ok(exit::OK)
 }
 
 fn render_policies(path: &Path, users: &[String], color: ColorChoice) -> Result<u8, CliError> {
     let (loaded, _) = load_spec(path, color)?;
     let only: BTreeSet<String> = users.iter().map(|u| u.to_ascii_lowercase()).collect();
+    for name in &only {
+        if !loaded
+            .spec
+            .users
+            .iter()
+            .any(|u| u.name.eq_ignore_ascii_case(name))
+        {
+            let suggestion =
+                crate::suggest::closest(name, loaded.spec.users.iter().map(|u| u.name.as_str()));
+            return Err(engine::Error::UnknownUser {
+                name: name.clone(),
+                suggestion: suggestion.map(str::to_owned),
+            }
+            .into());
+        }
+    }
     let mut out = output::buffered_stdout();
     for user in &loaded.spec.users {
         if !only.is_empty() && !only.contains(&user.name.to_ascii_lowercase()) {
@@ -268,7 +315,47 @@ fn render_policies(path: &Path, users: &[String], color: ColorChoice) -> Result<
     Ok(exit::OK)
 }
 
+/// An endpoint the SDK can use: `http://` or `https://` and a host. Checked before any call, as the SDK would
+/// otherwise fail each request with the reason buried in its debug text.
+fn check_endpoint(url: &str, given_as: &str) -> Result<(), CliError> {
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("http://")
+        .or_else(|| lower.strip_prefix("https://"));
+    let problem = match rest {
+        None => "has no http:// or https:// scheme",
+        Some(r) if r.is_empty() || r.starts_with('/') || r.starts_with(':') => "has no host",
+        Some(r) if r.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+            "contains spaces or control characters"
+        }
+        Some(_) => return Ok(()),
+    };
+    let suggestion = if rest.is_none() && !url.contains("://") {
+        format!("write it as http://{url} (or https://)")
+    } else {
+        "write it as http://HOST:PORT or https://HOST".to_owned()
+    };
+    Err(CliError::Usage {
+        message: format!("{given_as} `{url}` {problem}"),
+        hint: suggestion,
+    })
+}
+
 async fn connect(g: &Global, effects: &Effects) -> Result<AnyBackend, CliError> {
+    if g.local.is_none() {
+        if let Some(url) = &g.endpoint_url {
+            check_endpoint(url, "--endpoint-url")?;
+        }
+        for var in [
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_IAM",
+            "AWS_ENDPOINT_URL_STS",
+        ] {
+            if let Ok(url) = std::env::var(var) {
+                check_endpoint(&url, var)?;
+            }
+        }
+    }
     Ok(match &g.local {
         Some(path) => AnyBackend::Local(Box::new(LocalBackend::open(path, effects.clone())?)),
         None => AnyBackend::Aws(Box::new(
@@ -338,11 +425,39 @@ fn spec_input(path: &Path, g: &Global) -> Result<SpecInput, CliError> {
     })
 }
 
-fn print_plan(plan: &Plan, format: Format, color: ColorChoice) -> Result<(), CliError> {
+/// How a plan is printed.
+#[derive(Debug, Clone, Copy)]
+struct PlanOutput {
+    format: Format,
+    show_policies: bool,
+}
+
+/// Prints a plan; the text form starts with the account it is for, and who is asking, so a plan made with the
+/// wrong profile shows it in its first line.
+fn print_plan(p: &Planned, g: &Global, view: PlanOutput) -> Result<(), CliError> {
     let mut out = output::buffered_stdout();
-    let res = match format {
-        Format::Text => render::text::plan(&mut out, plan, output::stdout_style(color)),
-        Format::Json => render::json::plan(&mut out, plan),
+    let res = match view.format {
+        Format::Text => {
+            let who = match (&p.caller_arn, &g.local) {
+                (Some(arn), _) => format!(", as {}", escape(arn)),
+                (None, Some(file)) => format!(
+                    " (local account file {})",
+                    escape(&file.display().to_string())
+                ),
+                (None, None) => String::new(),
+            };
+            writeln!(out, "Account {}{who}", escape(&p.account_id)).and_then(|()| {
+                render::text::plan(
+                    &mut out,
+                    &p.plan,
+                    render::text::View {
+                        style: output::stdout_style(g.color),
+                        show_policies: view.show_policies,
+                    },
+                )
+            })
+        }
+        Format::Json => render::json::plan(&mut out, &p.plan),
     };
     res.and_then(|()| out.flush()).map_err(stdout_error)
 }
@@ -366,7 +481,7 @@ async fn plan(
     g: &Global,
     path: &Path,
     out: Option<&Path>,
-    format: Format,
+    view: PlanOutput,
     detailed: bool,
     users: &[String],
 ) -> Result<u8, CliError> {
@@ -374,7 +489,7 @@ async fn plan(
     let effects = Effects::system();
     with_backend(g, &effects, async |backend| {
         let p = engine::plan(backend, &input.spec, only(users), effects.now()).await?;
-        print_plan(&p.plan, format, g.color)?;
+        print_plan(&p, g, view)?;
         if let Some(out) = out {
             let saved = SavedPlan::new(path, &input.text, &p);
             let text = serde_json::to_string_pretty(&saved).map_err(|source| CliError::Json {
@@ -399,6 +514,7 @@ async fn plan(
 
 struct ApplyArgs {
     auto_approve: bool,
+    show_policies: bool,
     concurrency: usize,
     limits: Limits,
     users: Vec<String>,
@@ -458,19 +574,19 @@ async fn locked<T, F>(
     body: F,
 ) -> Result<T, CliError>
 where
-    F: AsyncFnOnce(String, &Cancel) -> Result<T, CliError>,
+    F: AsyncFnOnce(Caller, &Cancel) -> Result<T, CliError>,
 {
-    let account_id = engine::checked_account(backend, spec.account_id.as_deref()).await?;
+    let caller = engine::checked_account(backend, spec.account_id.as_deref()).await?;
     let cancel = Cancel::new();
     let signals = watch_signals(&cancel);
-    let req = engine::lock::request(spec, &account_id, &lock_holder(effects));
+    let req = engine::lock::request(spec, &caller.account_id, &lock_holder(effects));
     if let Err(e) = engine::lock::acquire(backend, &req, args.lock_timeout, effects, &cancel).await
     {
         signals.abort();
         return Err(e.into());
     }
     tracing::info!(lock = %req.name, "holding the apply lock");
-    let result = body(account_id, &cancel).await;
+    let result = body(caller, &cancel).await;
     let released = engine::lock::release(backend, &req).await;
     signals.abort();
     match (result, released) {
@@ -517,25 +633,38 @@ async fn apply_spec(
     let effects = Effects::system();
     let spec = &input.spec;
     with_backend(g, &effects, async |backend| {
-        locked(backend, spec, args, &effects, async |account_id, cancel| {
-            let planning =
-                engine::plan_in(backend, spec, account_id, only(&args.users), effects.now());
+        locked(backend, spec, args, &effects, async |caller, cancel| {
+            let planning = engine::plan_in(backend, spec, caller, only(&args.users), effects.now());
             let p = unless_cancelled(cancel, planning).await?;
-            print_plan(&p.plan, Format::Text, g.color)?;
+            print_plan(
+                &p,
+                g,
+                PlanOutput {
+                    format: Format::Text,
+                    show_policies: args.show_policies,
+                },
+            )?;
             if p.plan.is_empty() {
                 return Ok(exit::OK);
             }
             engine::preflight(&p.plan, &args.limits, &p.guard)?;
             if !args.auto_approve {
-                if !output::interactive() {
-                    return Err(CliError::NeedsApproval {
-                        command: "apply",
-                        flag: "--auto-approve",
-                    });
-                }
                 let question = format!("\nApply these changes to account {}?", p.account_id);
-                if !confirmed(question, cancel).await {
-                    return Err(CliError::Declined);
+                if output::interactive() {
+                    if !confirmed(question, cancel).await {
+                        return Err(CliError::Declined);
+                    }
+                } else {
+                    // No terminal: a "yes" piped to stdin is an explicit answer; anything else (an empty or
+                    // closed stdin in CI) is not.
+                    eprintln!("{question} Reading the answer from stdin: ");
+                    let piped = tokio::task::spawn_blocking(output::piped_yes);
+                    if !piped.await.unwrap_or(false) {
+                        return Err(CliError::NeedsApproval {
+                            command: "apply",
+                            flag: "--auto-approve",
+                        });
+                    }
                 }
             }
             execute(backend, &p, args, sink, g, &effects, cancel).await?;
@@ -567,6 +696,15 @@ async fn settle(
     Ok(())
 }
 
+/// Whether text given as a saved plan reads like a spec instead: not JSON, with a top-level `version:` or `users:`.
+fn looks_like_spec(text: &str) -> bool {
+    let text = text.trim_start_matches('\u{feff}');
+    !text.trim_start().starts_with('{')
+        && text
+            .lines()
+            .any(|l| l.starts_with("version:") || l.starts_with("users:"))
+}
+
 /// Applies a saved plan: the plan is a claim, proven by re-planning its spec against the live account (under the
 /// lock) before anything is written. A saved plan was reviewed when it was made: no second confirmation.
 async fn apply_saved(
@@ -580,7 +718,18 @@ async fn apply_saved(
         path: planfile.display().to_string(),
         reason,
     };
-    let saved = SavedPlan::parse(&read_text(planfile)?).map_err(refuse)?;
+    let text = read_text(planfile)?;
+    // Saved plans are JSON objects; a spec (`iamspec apply spec.yaml`) is the common slip.
+    if looks_like_spec(&text) {
+        let name = escape(&planfile.display().to_string()).into_owned();
+        return Err(CliError::Usage {
+            message: format!("{name} is a spec, not a saved plan"),
+            hint: format!(
+                "apply a spec with `iamspec apply -f {name}`; a saved plan comes from `iamspec plan --out FILE`"
+            ),
+        });
+    }
+    let saved = SavedPlan::parse(&text).map_err(refuse)?;
     let spec_path = saved.spec_path(spec_file).map_err(refuse)?;
     let text = read_text(&spec_path)?;
     saved
@@ -590,14 +739,21 @@ async fn apply_saved(
     let spec = &spec;
     let effects = Effects::system();
     with_backend(g, &effects, async |backend| {
-        locked(backend, spec, args, &effects, async |account_id, cancel| {
-            let proving = saved.prove(backend, spec, account_id, effects.now());
+        locked(backend, spec, args, &effects, async |caller, cancel| {
+            let proving = saved.prove(backend, spec, caller, effects.now());
             let p = match unless_cancelled(cancel, proving).await {
                 Ok(p) => p,
                 Err(CliError::Engine(engine::Error::Saved(reason))) => return Err(refuse(reason)),
                 Err(e) => return Err(e),
             };
-            print_plan(&p.plan, Format::Text, g.color)?;
+            print_plan(
+                &p,
+                g,
+                PlanOutput {
+                    format: Format::Text,
+                    show_policies: args.show_policies,
+                },
+            )?;
             if p.plan.is_empty() {
                 return Ok(exit::OK);
             }
@@ -617,13 +773,16 @@ async fn force_unlock(g: &Global, path: &Path, force: bool) -> Result<u8, CliErr
     let effects = Effects::system();
     let spec = &input.spec;
     with_backend(g, &effects, async |backend| {
-        let account_id = engine::checked_account(backend, spec.account_id.as_deref()).await?;
+        let account_id = engine::checked_account(backend, spec.account_id.as_deref())
+            .await?
+            .account_id;
         let req = engine::lock::request(spec, &account_id, "");
         let Some(holder) = backend.lock_holder(&req).await? else {
-            println!(
-                "No apply lock is held for owner `{}` in account {account_id}.",
-                spec.owner
+            let line = format!(
+                "No apply lock is held for owner `{}` in account {account_id}.\n",
+                escape(&spec.owner)
             );
+            write_stdout(line.as_bytes())?;
             return Ok(exit::OK);
         };
         eprintln!(
@@ -645,7 +804,7 @@ async fn force_unlock(g: &Global, path: &Path, force: bool) -> Result<u8, CliErr
             }
         }
         backend.unlock(&req, true).await?;
-        println!("Removed the apply lock {}.", req.name);
+        write_stdout(format!("Removed the apply lock {}.\n", escape(&req.name)).as_bytes())?;
         Ok(exit::OK)
     })
     .await
@@ -715,7 +874,9 @@ async fn execute(
         eprintln!("{} change(s) were not started.", report.not_started.len());
     }
     if report.is_success() {
-        println!("Apply complete: {} change(s) made.", report.done.len());
+        write_stdout(
+            format!("Apply complete: {} change(s) made.\n", report.done.len()).as_bytes(),
+        )?;
         Ok(())
     } else if cancel.is_set() && report.failed.is_empty() {
         eprintln!(
@@ -764,6 +925,7 @@ async fn import(
     path: Option<String>,
     users: &[String],
     adopt: bool,
+    owner: Option<String>,
     output: Option<&Path>,
 ) -> Result<u8, CliError> {
     let effects = Effects::system();
@@ -774,16 +936,31 @@ async fn import(
             users: users.iter().map(|u| u.to_ascii_lowercase()).collect(),
             adopt,
             account_id: Some(account_id.clone()),
+            owner,
         };
         let live = engine::read::for_import(backend, &opts).await?;
-        let spec = crate::import::import(&live, &opts);
-        let yaml = crate::import::to_yaml(&spec, &format!("account {account_id}"));
+        let imported = crate::import::import(&live, &opts);
+        for (name, owner) in &imported.skipped {
+            eprintln!(
+                "skipped: user {} belongs to owner `{}` (iamspec:owner tag); its own spec manages it",
+                escape(name),
+                escape(owner)
+            );
+        }
+        if !imported.unowned.is_empty() {
+            eprintln!(
+                "note: {} imported user(s) carry no owner tag; `iamspec plan` refuses them until adopted (import with --adopt)",
+                imported.unowned.len()
+            );
+        }
+        let spec = &imported.spec;
+        let yaml = crate::import::to_yaml(&imported, &format!("account {account_id}"));
         match output {
             Some(file) => {
                 write_file(file, yaml.as_bytes())?;
                 eprintln!("Wrote {} user(s) to {}.", spec.users.len(), file.display());
             }
-            None => print!("{yaml}"),
+            None => write_stdout(yaml.as_bytes())?,
         }
         Ok(exit::OK)
     })

@@ -56,7 +56,7 @@ pub enum CliError {
     #[error(transparent)]
     Engine(#[from] engine::Error),
     /// A command needs confirmation and cannot ask.
-    #[error("{command} needs confirmation, and there is no terminal to ask on")]
+    #[error("{command} needs confirmation: there is no terminal to ask on, and stdin did not answer `yes`")]
     NeedsApproval {
         /// The command.
         command: &'static str,
@@ -103,13 +103,22 @@ impl CliError {
                 command: "apply",
                 flag,
             } => Some(format!(
-                "review with `iamspec plan`, then run apply with {flag}"
+                "review with `iamspec plan`, then run apply with {flag} (or pipe `yes` to it)"
             )),
             Self::NeedsApproval { command, flag } => Some(format!(
                 "run `iamspec {command} {flag}` to confirm in advance"
             )),
             Self::SavedPlan { .. } => {
                 Some("run `iamspec plan --out FILE` again and review the new plan".into())
+            }
+            Self::Read { path, problem } if problem.is_not_found() => {
+                Some(if path == "iamspec.yaml" {
+                    "-f defaults to iamspec.yaml in the current directory; give your spec with -f FILE (examples/ has \
+                 some to start from)"
+                    .into()
+                } else {
+                    "check the path; relative paths start at the current directory".into()
+                })
             }
             Self::ApplyFailed { .. } => {
                 Some("fix the cause and run apply again: it converges from where it stopped".into())

@@ -29,25 +29,26 @@ fn use_color(choice: ColorChoice, terminal: bool) -> bool {
     }
 }
 
-/// Logs to stderr; `-v` raises the level, RUST_LOG overrides it.
+/// Logs to stderr: by default iamspec's warnings only; `-v` the phases with timings, `-vv` one line per API call,
+/// `-vvv` the SDK's own logs too. RUST_LOG overrides it.
 pub fn init_logging(verbose: u8, color: bool) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
+    // Other crates stay silent below -vvv: the SDK warns about every credential provider it tries, which is noise
+    // when iamspec reports the failure itself, in one line with a hint.
+    let directives = match verbose {
+        0 => "iamspec=warn",
+        1 => "iamspec=info",
+        2 => "iamspec=debug",
+        _ => "iamspec=trace,debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!(
-            "iamspec={level},{}",
-            if verbose >= 3 { "trace" } else { "warn" }
-        ))
-    });
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directives));
+    // Seconds since start rather than wall-clock time: the gaps between phases are the timings people ask -v for.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(color)
-        .with_target(verbose >= 2)
+        .with_timer(tracing_subscriber::fmt::time::uptime())
+        .with_target(verbose >= 3)
         .try_init();
 }
 
@@ -58,6 +59,16 @@ pub fn confirm(question: &str) -> bool {
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer).is_ok() && answer.trim() == "yes"
+}
+
+/// Reads an answer piped to stdin (`echo yes | iamspec apply`, as terraform accepts): true only for a first line
+/// of exactly "yes". At most a short line is read, so a hostile or endless stdin costs nothing.
+#[must_use]
+pub fn piped_yes() -> bool {
+    use std::io::{BufRead, Read};
+    let mut line = String::new();
+    let read = std::io::stdin().lock().take(64).read_line(&mut line);
+    read.is_ok() && line.trim() == "yes"
 }
 
 /// Whether a person is at the keyboard.
