@@ -127,15 +127,19 @@ fn detail(c: &Change) -> Vec<String> {
 pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
     let mut items: BTreeMap<(Target, DriftKind), Vec<String>> = BTreeMap::new();
     for (target, changes) in plan.by_target() {
-        let kind = if changes
-            .iter()
-            .any(|c| matches!(c.op, Op::CreateUser { .. } | Op::CreatePolicy { .. }))
-        {
+        let kind = if changes.iter().any(|c| {
+            matches!(
+                c.op,
+                Op::CreateUser { .. } | Op::CreatePolicy { .. } | Op::CreateRole { .. }
+            )
+        }) {
             DriftKind::Missing
-        } else if changes
-            .iter()
-            .any(|c| matches!(c.op, Op::DeleteUser { .. } | Op::DeletePolicy { .. }))
-        {
+        } else if changes.iter().any(|c| {
+            matches!(
+                c.op,
+                Op::DeleteUser { .. } | Op::DeletePolicy { .. } | Op::DeleteRole { .. }
+            )
+        }) {
             DriftKind::Prunable
         } else {
             DriftKind::Changed

@@ -37,6 +37,52 @@ pub struct Account {
     /// Customer-managed policies by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub policies: BTreeMap<String, ManagedPolicy>,
+    /// Roles by their exact name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub roles: BTreeMap<String, Role>,
+}
+
+/// The tag iamspec keeps a role's maximum session duration in (seconds): IAM's account read does not return the
+/// duration itself, and reading each role for it would cost a call per role on every plan.
+pub const MAX_SESSION_TAG: &str = "iamspec:max-session-seconds";
+
+/// Where IAM keeps service-linked roles: never iamspec's, whatever the spec's path.
+pub const SERVICE_ROLE_PATH: &str = "/aws-service-role/";
+
+/// An IAM role: who may assume it (the trust policy) and what it may do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    /// The role name, case preserved.
+    pub name: String,
+    /// The IAM path.
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// The ARN, known only on the live side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// Tags by key.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// The trust (assume role) policy.
+    pub trust: PolicyDocument,
+    /// Inline policies by name, canonicalised.
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, PolicyDocument>,
+    /// Attached managed policy ARNs.
+    #[serde(default)]
+    pub attached_policies: BTreeSet<String>,
+    /// Instance profiles the role is in (they must let go of it before DeleteRole).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instance_profiles: Vec<String>,
+}
+
+impl Role {
+    /// Whether the role carries the owner tag with this owner's value.
+    #[must_use]
+    pub fn is_owned_by(&self, owner: &str) -> bool {
+        self.tags.get(OWNER_TAG).is_some_and(|v| v == owner)
+    }
 }
 
 /// A customer-managed policy: its default version's document and the other versions IAM keeps.
@@ -107,6 +153,16 @@ pub fn is_lock_policy(name: &str) -> bool {
 }
 
 impl Account {
+    /// The role whose name equals `name` ignoring ASCII case.
+    #[must_use]
+    pub fn find_role(&self, name: &str) -> Option<&Role> {
+        self.roles.get(name).or_else(|| {
+            self.roles
+                .values()
+                .find(|r| r.name.eq_ignore_ascii_case(name))
+        })
+    }
+
     /// The user whose name equals `name` ignoring ASCII case, as IAM compares user names.
     #[must_use]
     pub fn find_user(&self, name: &str) -> Option<&User> {

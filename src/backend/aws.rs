@@ -653,6 +653,102 @@ impl AwsBackend {
                     .map_err_into(name, user)
                     .await?;
             }
+            Op::CreateRole {
+                path,
+                trust,
+                max_session_seconds,
+                tags,
+                ..
+            } => {
+                iam.create_role()
+                    .role_name(user)
+                    .path(path)
+                    .assume_role_policy_document(trust.to_compact_json())
+                    .max_session_duration(i32::try_from(*max_session_seconds).unwrap_or(3600))
+                    .set_tags(Some(tags_of(tags)))
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::TagRole { tags, .. } | Op::AdoptRole { tags, .. } => {
+                iam.tag_role()
+                    .role_name(user)
+                    .set_tags(Some(tags_of(tags)))
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::UntagRole { keys, .. } => {
+                iam.untag_role()
+                    .role_name(user)
+                    .set_tag_keys(Some(keys.clone()))
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::UpdateAssumeRolePolicy { document, .. } => {
+                iam.update_assume_role_policy()
+                    .role_name(user)
+                    .policy_document(document.to_compact_json())
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::UpdateRole {
+                max_session_seconds,
+                ..
+            } => {
+                iam.update_role()
+                    .role_name(user)
+                    .max_session_duration(i32::try_from(*max_session_seconds).unwrap_or(3600))
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::PutRolePolicy {
+                policy_name,
+                document,
+                ..
+            } => {
+                iam.put_role_policy()
+                    .role_name(user)
+                    .policy_name(policy_name)
+                    .policy_document(document.to_compact_json())
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DeleteRolePolicy { policy_name, .. } => {
+                iam.delete_role_policy()
+                    .role_name(user)
+                    .policy_name(policy_name)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::AttachRolePolicy { policy_arn, .. } => {
+                iam.attach_role_policy()
+                    .role_name(user)
+                    .policy_arn(policy_arn)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DetachRolePolicy { policy_arn, .. } => {
+                iam.detach_role_policy()
+                    .role_name(user)
+                    .policy_arn(policy_arn)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DeleteRole { .. } => {
+                iam.delete_role()
+                    .role_name(user)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
         }
         Ok(Outcome::Done)
     }
@@ -860,6 +956,7 @@ impl Backend for AwsBackend {
                     self.iam
                         .get_account_authorization_details()
                         .filter(EntityType::User)
+                        .filter(EntityType::Role)
                         .filter(EntityType::LocalManagedPolicy)
                         .max_items(self.page_size)
                         .set_marker(m.clone())
@@ -892,6 +989,43 @@ impl Backend for AwsBackend {
                     .and_then(|b| b.permissions_boundary_arn())
                     .map(str::to_owned);
                 account.users.insert(name, user);
+            }
+            for d in page.role_detail_list() {
+                let name = d.role_name().unwrap_or_default().to_owned();
+                let trust = decode_policy(
+                    &name,
+                    "(trust policy)",
+                    d.assume_role_policy_document().unwrap_or("{}"),
+                )?;
+                let mut inline_policies = BTreeMap::new();
+                for p in d.role_policy_list() {
+                    let pname = p.policy_name().unwrap_or_default();
+                    let doc = decode_policy(&name, pname, p.policy_document().unwrap_or("{}"))?;
+                    inline_policies.insert(pname.to_owned(), doc);
+                }
+                let role = crate::model::Role {
+                    name: name.clone(),
+                    path: d.path().unwrap_or("/").to_owned(),
+                    arn: d.arn().map(str::to_owned),
+                    tags: d
+                        .tags()
+                        .iter()
+                        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                        .collect(),
+                    trust,
+                    inline_policies,
+                    attached_policies: d
+                        .attached_managed_policies()
+                        .iter()
+                        .filter_map(|a| a.policy_arn().map(str::to_owned))
+                        .collect(),
+                    instance_profiles: d
+                        .instance_profile_list()
+                        .iter()
+                        .map(|p| p.instance_profile_name().to_owned())
+                        .collect(),
+                };
+                account.roles.insert(name, role);
             }
             for p in page.policies() {
                 // moto leaves PolicyName out of this response; the ARN's last segment is the name.
@@ -1216,6 +1350,32 @@ impl Backend for AwsBackend {
                     )
                     .await;
                 match deleted {
+                    Err(e) if e.kind != ErrorKind::NoSuchEntity => return Err(e),
+                    _ => {}
+                }
+            }
+        }
+        if let Op::DeleteRole {
+            role,
+            instance_profiles,
+        } = op
+        {
+            // DeleteRole refuses while an instance profile holds the role.
+            for profile in instance_profiles {
+                let removed = self
+                    .once(
+                        Class::Write,
+                        "RemoveRoleFromInstanceProfile",
+                        role,
+                        self.iam
+                            .remove_role_from_instance_profile()
+                            .role_name(role)
+                            .instance_profile_name(profile)
+                            .send()
+                            .map_err_into("RemoveRoleFromInstanceProfile", role),
+                    )
+                    .await;
+                match removed {
                     Err(e) if e.kind != ErrorKind::NoSuchEntity => return Err(e),
                     _ => {}
                 }

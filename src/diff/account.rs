@@ -82,6 +82,7 @@ pub fn diff(spec: &Spec, live: &Account, opts: &DiffOptions) -> Result<Plan, Dif
         plan.notices.extend(part.notices);
     }
     let (before, after) = policy_changes(spec, live, opts, &mut plan.notices, &mut conflicts);
+    let roles = super::role::role_changes(spec, live, opts, &mut plan.notices, &mut conflicts);
     if !conflicts.is_empty() {
         return Err(DiffError::Conflicts(conflicts));
     }
@@ -91,6 +92,7 @@ pub fn diff(spec: &Spec, live: &Account, opts: &DiffOptions) -> Result<Plan, Dif
     plan.changes = before
         .into_iter()
         .chain(per_user.into_iter().flat_map(|(_, c)| c))
+        .chain(roles)
         .chain(after)
         .collect();
     plan.notices.sort();
@@ -226,6 +228,7 @@ mod tests {
             ignore: Vec::new(),
             policies: Vec::new(),
             users,
+            roles: Vec::new(),
         }
     }
 

@@ -294,6 +294,7 @@ mod tests {
             max_attached: 10,
             ignore: Vec::new(),
             policies: Vec::new(),
+            roles: Vec::new(),
             users: vec![SpecUser {
                 access_keys: Some(KeyPolicy {
                     count,

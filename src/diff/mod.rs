@@ -12,6 +12,7 @@ mod keys;
 mod ownership;
 mod policies;
 mod prune;
+mod role;
 mod user;
 
 pub use account::{diff, DiffError, DiffOptions};
@@ -19,3 +20,4 @@ pub use desired::{desired_user, key_users, policy_arn, DesiredUser};
 pub use ownership::{Conflict, Guard, Refusal};
 pub use policies::policy_tag_reads;
 pub use prune::prune_candidates;
+pub use role::desired_role;

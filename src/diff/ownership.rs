@@ -156,6 +156,7 @@ pub struct Guard {
     owner: String,
     users: HashMap<String, Right>,
     policies: HashMap<String, Right>,
+    roles: HashMap<String, Right>,
 }
 
 impl Guard {
@@ -208,10 +209,37 @@ impl Guard {
                 }
             }
         }
+        let mut roles = HashMap::new();
+        if opts.only.is_none() {
+            let live_roles = super::role::role_index(live);
+            for sr in &spec.roles {
+                let right = match live_roles.get(&sr.name.to_ascii_lowercase()) {
+                    None => Some(Right::Create),
+                    Some(have) => match super::role::check_role_owner(spec, sr, have) {
+                        Ok(true) => Some(Right::Owned),
+                        Ok(false) => Some(Right::Adopt),
+                        Err(_) => None,
+                    },
+                };
+                if let Some(right) = right {
+                    roles.insert(sr.name.to_ascii_lowercase(), right);
+                }
+            }
+            if spec.prune && spec.account_id.is_some() {
+                for have in live.roles.values().filter(|r| {
+                    r.is_owned_by(&spec.owner)
+                        && !r.path.starts_with(crate::model::SERVICE_ROLE_PATH)
+                        && spec.role(&r.name).is_none()
+                }) {
+                    roles.insert(have.name.to_ascii_lowercase(), Right::Prune);
+                }
+            }
+        }
         Self {
             owner: spec.owner.clone(),
             users,
             policies,
+            roles,
         }
     }
 
@@ -223,6 +251,7 @@ impl Guard {
             owner: String::new(),
             users: HashMap::new(),
             policies: HashMap::new(),
+            roles: HashMap::new(),
         }
     }
 
@@ -238,6 +267,7 @@ impl Guard {
         let right = match &target {
             Target::User(name) => self.users.get(&name.to_ascii_lowercase()),
             Target::Policy(name) => self.policies.get(&name.to_ascii_lowercase()),
+            Target::Role(name) => self.roles.get(&name.to_ascii_lowercase()),
         }
         .copied();
         let refuse = |reason: &str| Refusal {
@@ -249,7 +279,9 @@ impl Guard {
             tags.get(OWNER_TAG).is_none_or(|v| *v == self.owner)
         };
         match op {
-            Op::CreateUser { tags, .. } | Op::CreatePolicy { tags, .. } => {
+            Op::CreateUser { tags, .. }
+            | Op::CreatePolicy { tags, .. }
+            | Op::CreateRole { tags, .. } => {
                 if right != Some(Right::Create) {
                     return Err(refuse("it is not a spec object missing from the account"));
                 }
@@ -257,7 +289,9 @@ impl Guard {
                     return Err(refuse("it would be created without this spec's owner tag"));
                 }
             }
-            Op::AdoptUser { tags, .. } | Op::AdoptPolicy { tags, .. } => {
+            Op::AdoptUser { tags, .. }
+            | Op::AdoptPolicy { tags, .. }
+            | Op::AdoptRole { tags, .. } => {
                 if right != Some(Right::Adopt) {
                     return Err(refuse("the spec does not adopt it, or it is not unowned"));
                 }
@@ -265,7 +299,7 @@ impl Guard {
                     return Err(refuse("adoption must set this spec's owner tag"));
                 }
             }
-            Op::DeleteUser { .. } | Op::DeletePolicy { .. } => {
+            Op::DeleteUser { .. } | Op::DeletePolicy { .. } | Op::DeleteRole { .. } => {
                 if right != Some(Right::Prune) {
                     return Err(refuse(
                         "only owned objects that left the spec are deleted, with prune: true and a pinned account_id",
@@ -283,7 +317,7 @@ impl Guard {
                     ));
                 }
             }
-            Op::TagUser { tags, .. } => {
+            Op::TagUser { tags, .. } | Op::TagRole { tags, .. } => {
                 if right.is_none() {
                     return Err(refuse("it does not carry this spec's owner tag"));
                 }
@@ -291,7 +325,7 @@ impl Guard {
                     return Err(refuse("it would hand the object to another owner"));
                 }
             }
-            Op::UntagUser { keys, .. } => {
+            Op::UntagUser { keys, .. } | Op::UntagRole { keys, .. } => {
                 if right.is_none() {
                     return Err(refuse("it does not carry this spec's owner tag"));
                 }
@@ -309,7 +343,13 @@ impl Guard {
             | Op::DeleteUserPermissionsBoundary { .. }
             | Op::CreateAccessKey { .. }
             | Op::UpdateAccessKey { .. }
-            | Op::DeleteAccessKey { .. } => {
+            | Op::DeleteAccessKey { .. }
+            | Op::UpdateAssumeRolePolicy { .. }
+            | Op::UpdateRole { .. }
+            | Op::PutRolePolicy { .. }
+            | Op::DeleteRolePolicy { .. }
+            | Op::AttachRolePolicy { .. }
+            | Op::DetachRolePolicy { .. } => {
                 if right.is_none() {
                     return Err(refuse("it does not carry this spec's owner tag"));
                 }

@@ -250,7 +250,7 @@ async fn run_target<B: Backend>(shared: &Shared<'_, B>, indexes: Vec<usize>) {
         (shared.events)(&Event::Started { index: i, change });
         match run_change(shared, i, change, created_user).await {
             Ok(()) => {
-                created_user |= matches!(change.op, Op::CreateUser { .. });
+                created_user |= matches!(change.op, Op::CreateUser { .. } | Op::CreateRole { .. });
                 shared.report.lock().expect("report lock").done.push(i);
                 (shared.events)(&Event::Done { index: i });
             }
@@ -276,6 +276,42 @@ async fn same_user_exists<B: Backend>(
     op: &Op,
     error: BackendError,
 ) -> Result<(), BackendError> {
+    if let Op::CreateRole {
+        role,
+        path,
+        trust,
+        tags,
+        ..
+    } = op
+    {
+        let scope = crate::backend::ReadScope {
+            owner: tags
+                .get(crate::model::OWNER_TAG)
+                .cloned()
+                .unwrap_or_default(),
+            key_users: BTreeSet::new(),
+        };
+        let live = shared.backend.read(&scope).await?;
+        return match live.find_role(role) {
+            Some(r)
+                if r.name == *role && r.path == *path && r.tags == *tags && r.trust == *trust =>
+            {
+                tracing::info!(
+                    role,
+                    "created by an earlier attempt or another run with the same spec; continuing"
+                );
+                Ok(())
+            }
+            _ => {
+                let mut e = error;
+                e.hint = Some(
+                    "a role of this name appeared that iamspec does not own (or that differs); run `iamspec plan` again"
+                        .into(),
+                );
+                Err(e)
+            }
+        };
+    }
     let Op::CreateUser { user, path, tags } = op else {
         return Err(error);
     };
@@ -980,6 +1016,7 @@ mod tests {
             ignore: Vec::new(),
             policies: Vec::new(),
             users: Vec::new(),
+            roles: Vec::new(),
         };
         let p = crate::diff::diff(&spec, &live, &crate::diff::DiffOptions::default()).unwrap();
         let rec = Recorder::new(acct);

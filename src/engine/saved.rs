@@ -162,6 +162,9 @@ pub fn fingerprint(plan: &Plan, live: &Account) -> Vec<Fingerprint> {
                     .policies
                     .get(name)
                     .map(|p| serde_json::to_string(p).unwrap_or_default()),
+                Target::Role(name) => live
+                    .find_role(name)
+                    .map(|r| serde_json::to_string(r).unwrap_or_default()),
             };
             Fingerprint {
                 target: target.clone(),

@@ -28,7 +28,8 @@ pub async fn settle<B: Backend>(
         .iter()
         .filter_map(|c| match &c.target {
             Target::User(name) => Some(name.to_ascii_lowercase()),
-            Target::Policy(_) => None,
+            // Policies and roles are confirmed by the next plan: settling is about users' eventual consistency.
+            Target::Policy(_) | Target::Role(_) => None,
         })
         .collect();
     let mut opts = opts.clone();

@@ -208,6 +208,92 @@ pub enum Op {
         /// Non-default version ids deleted first.
         versions: Vec<String>,
     },
+    /// CreateRole, with its trust policy, session duration and tags in the same call.
+    CreateRole {
+        /// Role name.
+        role: String,
+        /// IAM path.
+        path: String,
+        /// The trust policy.
+        trust: PolicyDocument,
+        /// Maximum session duration, seconds.
+        max_session_seconds: u32,
+        /// Tags, owner tag included.
+        tags: BTreeMap<String, String>,
+    },
+    /// TagRole (adds or overwrites).
+    TagRole {
+        /// Role name.
+        role: String,
+        /// Tags to set.
+        tags: BTreeMap<String, String>,
+    },
+    /// TagRole on a role without the owner tag (`adopt: true`): iamspec takes it over.
+    AdoptRole {
+        /// Role name.
+        role: String,
+        /// Tags to set, owner tag included.
+        tags: BTreeMap<String, String>,
+    },
+    /// UntagRole.
+    UntagRole {
+        /// Role name.
+        role: String,
+        /// Keys to remove.
+        keys: Vec<String>,
+    },
+    /// UpdateAssumeRolePolicy: who may assume the role.
+    UpdateAssumeRolePolicy {
+        /// Role name.
+        role: String,
+        /// The trust policy.
+        document: PolicyDocument,
+    },
+    /// UpdateRole: the maximum session duration.
+    UpdateRole {
+        /// Role name.
+        role: String,
+        /// Maximum session duration, seconds.
+        max_session_seconds: u32,
+    },
+    /// PutRolePolicy.
+    PutRolePolicy {
+        /// Role name.
+        role: String,
+        /// Inline policy name.
+        policy_name: String,
+        /// The document.
+        document: PolicyDocument,
+    },
+    /// DeleteRolePolicy.
+    DeleteRolePolicy {
+        /// Role name.
+        role: String,
+        /// Inline policy name.
+        policy_name: String,
+    },
+    /// AttachRolePolicy.
+    AttachRolePolicy {
+        /// Role name.
+        role: String,
+        /// Managed policy ARN.
+        policy_arn: String,
+    },
+    /// DetachRolePolicy.
+    DetachRolePolicy {
+        /// Role name.
+        role: String,
+        /// Managed policy ARN.
+        policy_arn: String,
+    },
+    /// DeleteRole, after RemoveRoleFromInstanceProfile for each instance profile it is in (inline and attached
+    /// policies go first, as their own changes).
+    DeleteRole {
+        /// Role name.
+        role: String,
+        /// Instance profiles the role is removed from first.
+        instance_profiles: Vec<String>,
+    },
 }
 
 /// When an operation runs relative to the users' changes. Every change of one target runs in the latest phase any
@@ -235,6 +321,7 @@ impl Op {
         match self.target_kind() {
             TargetKind::User => Target::User(name),
             TargetKind::Policy => Target::Policy(name),
+            TargetKind::Role => Target::Role(name),
         }
     }
 
@@ -268,6 +355,17 @@ impl Op {
             | Self::DeleteSshPublicKey { .. }
             | Self::DeleteServiceSpecificCredential { .. }
             | Self::DeleteUser { .. } => TargetKind::User,
+            Self::CreateRole { .. }
+            | Self::TagRole { .. }
+            | Self::AdoptRole { .. }
+            | Self::UntagRole { .. }
+            | Self::UpdateAssumeRolePolicy { .. }
+            | Self::UpdateRole { .. }
+            | Self::PutRolePolicy { .. }
+            | Self::DeleteRolePolicy { .. }
+            | Self::AttachRolePolicy { .. }
+            | Self::DetachRolePolicy { .. }
+            | Self::DeleteRole { .. } => TargetKind::Role,
         }
     }
 
@@ -301,6 +399,17 @@ impl Op {
             | Self::DeletePolicyVersion { policy, .. }
             | Self::AdoptPolicy { policy, .. }
             | Self::DeletePolicy { policy, .. } => policy,
+            Self::CreateRole { role, .. }
+            | Self::TagRole { role, .. }
+            | Self::AdoptRole { role, .. }
+            | Self::UntagRole { role, .. }
+            | Self::UpdateAssumeRolePolicy { role, .. }
+            | Self::UpdateRole { role, .. }
+            | Self::PutRolePolicy { role, .. }
+            | Self::DeleteRolePolicy { role, .. }
+            | Self::AttachRolePolicy { role, .. }
+            | Self::DetachRolePolicy { role, .. }
+            | Self::DeleteRole { role, .. } => role,
         }
     }
 
@@ -346,6 +455,16 @@ impl Op {
             Self::DeletePolicyVersion { .. } => "DeletePolicyVersion",
             Self::AdoptPolicy { .. } => "TagPolicy",
             Self::DeletePolicy { .. } => "DeletePolicy",
+            Self::CreateRole { .. } => "CreateRole",
+            Self::TagRole { .. } | Self::AdoptRole { .. } => "TagRole",
+            Self::UntagRole { .. } => "UntagRole",
+            Self::UpdateAssumeRolePolicy { .. } => "UpdateAssumeRolePolicy",
+            Self::UpdateRole { .. } => "UpdateRole",
+            Self::PutRolePolicy { .. } => "PutRolePolicy",
+            Self::DeleteRolePolicy { .. } => "DeleteRolePolicy",
+            Self::AttachRolePolicy { .. } => "AttachRolePolicy",
+            Self::DetachRolePolicy { .. } => "DetachRolePolicy",
+            Self::DeleteRole { .. } => "DeleteRole",
         }
     }
 
@@ -367,6 +486,9 @@ impl Op {
                 | Self::DeleteServiceSpecificCredential { .. }
                 | Self::DeletePolicyVersion { .. }
                 | Self::DeletePolicy { .. }
+                | Self::DeleteRolePolicy { .. }
+                | Self::DetachRolePolicy { .. }
+                | Self::DeleteRole { .. }
         )
     }
 
@@ -381,6 +503,9 @@ impl Op {
                 | Self::DeleteAccessKey { .. }
                 | Self::RemoveUserFromGroup { .. }
                 | Self::DeletePolicy { .. }
+                | Self::DeleteRole { .. }
+                | Self::DeleteRolePolicy { .. }
+                | Self::DetachRolePolicy { .. }
         )
     }
 
@@ -445,6 +570,93 @@ impl Op {
                 format!("adopt (tag {})", tags.join(", "))
             }
             Self::DeletePolicy { .. } => "delete managed policy".into(),
+            Self::CreateRole {
+                path,
+                trust,
+                max_session_seconds,
+                tags,
+                ..
+            } => {
+                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!(
+                    "create role (path {path}, {}, sessions up to {}, tags {})",
+                    trust_words(trust),
+                    hours(*max_session_seconds),
+                    tags.join(", ")
+                )
+            }
+            Self::TagRole { tags, .. } => {
+                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("tag {}", tags.join(", "))
+            }
+            Self::AdoptRole { tags, .. } => {
+                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("adopt (tag {})", tags.join(", "))
+            }
+            Self::UntagRole { keys, .. } => format!("untag {}", keys.join(", ")),
+            Self::UpdateAssumeRolePolicy { document, .. } => {
+                format!("set the trust policy: {}", trust_words(document))
+            }
+            Self::UpdateRole {
+                max_session_seconds,
+                ..
+            } => format!("sessions up to {}", hours(*max_session_seconds)),
+            Self::PutRolePolicy { policy_name, .. } => format!("put inline policy {policy_name}"),
+            Self::DeleteRolePolicy { policy_name, .. } => {
+                format!("delete inline policy {policy_name}")
+            }
+            Self::AttachRolePolicy { policy_arn, .. } => format!("attach {}", short(policy_arn)),
+            Self::DetachRolePolicy { policy_arn, .. } => format!("detach {}", short(policy_arn)),
+            Self::DeleteRole {
+                instance_profiles, ..
+            } if !instance_profiles.is_empty() => format!(
+                "delete role (after removing it from instance profile(s) {})",
+                instance_profiles.join(", ")
+            ),
+            Self::DeleteRole { .. } => "delete role".into(),
         }
     }
+}
+
+/// A duration in whole hours where it is one, else in seconds.
+fn hours(seconds: u32) -> String {
+    if seconds.is_multiple_of(3600) {
+        format!("{} h", seconds / 3600)
+    } else {
+        format!("{seconds} s")
+    }
+}
+
+/// Who a trust policy lets in, in the spec's words: "trusted by account 232482882421 (external ID)".
+#[must_use]
+pub fn trust_words(trust: &PolicyDocument) -> String {
+    let mut principals = Vec::new();
+    let mut external_id = false;
+    for statement in &trust.statements {
+        let Some((_, principal)) = &statement.principal else {
+            continue;
+        };
+        let aws = &principal["AWS"];
+        let listed = aws.as_array().cloned().unwrap_or_else(|| vec![aws.clone()]);
+        for p in listed.iter().filter_map(serde_json::Value::as_str) {
+            principals.push(
+                match p.strip_suffix(":root").and_then(|a| a.rsplit(':').next()) {
+                    Some(account) => format!("account {account}"),
+                    None => p.to_owned(),
+                },
+            );
+        }
+        external_id |= statement
+            .condition
+            .get("StringEquals")
+            .is_some_and(|keys| keys.contains_key("sts:ExternalId"));
+    }
+    if principals.is_empty() {
+        return "a trust policy iamspec did not write".to_owned();
+    }
+    format!(
+        "trusted by {}{}",
+        principals.join(", "),
+        if external_id { " (external ID)" } else { "" }
+    )
 }

@@ -18,6 +18,8 @@ pub enum Target {
     User(String),
     /// A customer-managed policy, by name (a shared policy of the spec, or a user's own in `policy_mode: managed`).
     Policy(String),
+    /// An IAM role, by name.
+    Role(String),
 }
 
 /// The kinds of targets, for code that cares about the kind only.
@@ -27,6 +29,8 @@ pub enum TargetKind {
     User,
     /// [`Target::Policy`].
     Policy,
+    /// [`Target::Role`].
+    Role,
 }
 
 impl Target {
@@ -34,7 +38,7 @@ impl Target {
     #[must_use]
     pub fn name(&self) -> &str {
         match self {
-            Self::User(name) | Self::Policy(name) => name,
+            Self::User(name) | Self::Policy(name) | Self::Role(name) => name,
         }
     }
 
@@ -44,6 +48,7 @@ impl Target {
         match self {
             Self::User(_) => TargetKind::User,
             Self::Policy(_) => TargetKind::Policy,
+            Self::Role(_) => TargetKind::Role,
         }
     }
 
@@ -61,6 +66,7 @@ impl fmt::Display for Target {
         match self {
             Self::User(name) => f.write_str(name),
             Self::Policy(name) => write!(f, "policy/{name}"),
+            Self::Role(name) => write!(f, "role/{name}"),
         }
     }
 }
@@ -78,7 +84,11 @@ mod tests {
         );
         let back: Target = serde_json::from_str(r#"{"kind":"user","name":"alice"}"#).unwrap();
         assert_eq!(back, Target::User("alice".into()));
-        assert!(serde_json::from_str::<Target>(r#"{"kind":"role","name":"x"}"#).is_err());
+        assert!(serde_json::from_str::<Target>(r#"{"kind":"group","name":"x"}"#).is_err());
+        assert_eq!(
+            serde_json::to_string(&Target::Role("media".into())).unwrap(),
+            r#"{"kind":"role","name":"media"}"#
+        );
     }
 
     #[test]

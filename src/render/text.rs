@@ -140,9 +140,12 @@ fn change(w: &mut dyn Write, c: &Change, view: View) -> io::Result<()> {
         )?;
     }
     match &c.op {
-        Op::PutUserPolicy { document, .. } | Op::CreatePolicy { document, .. }
-            if c.before.is_none() && !view.show_policies =>
-        {
+        Op::PutUserPolicy { document, .. }
+        | Op::CreatePolicy { document, .. }
+        | Op::PutRolePolicy { document, .. }
+        | Op::CreateRole {
+            trust: document, ..
+        } if c.before.is_none() && !view.show_policies => {
             writeln!(
                 w,
                 "      {}",
@@ -154,7 +157,12 @@ fn change(w: &mut dyn Write, c: &Change, view: View) -> io::Result<()> {
         }
         Op::PutUserPolicy { document, .. }
         | Op::CreatePolicy { document, .. }
-        | Op::CreatePolicyVersion { document, .. } => {
+        | Op::CreatePolicyVersion { document, .. }
+        | Op::PutRolePolicy { document, .. }
+        | Op::UpdateAssumeRolePolicy { document, .. }
+        | Op::CreateRole {
+            trust: document, ..
+        } => {
             let before = c
                 .before
                 .as_ref()
@@ -162,7 +170,7 @@ fn change(w: &mut dyn Write, c: &Change, view: View) -> io::Result<()> {
                 .unwrap_or_default();
             json_diff(w, &before, &document.to_pretty_json(), style)?;
         }
-        Op::DeleteUserPolicy { .. } => {
+        Op::DeleteUserPolicy { .. } | Op::DeleteRolePolicy { .. } => {
             if let Some(before) = &c.before {
                 json_diff(w, &before.to_pretty_json(), "", style)?;
             }

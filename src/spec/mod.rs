@@ -14,7 +14,8 @@ mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Report, Severity};
 pub use load::load;
-pub use model::{glob_match, IgnoreRule, KeyPolicy, Loaded, Spec, SpecPolicy, SpecUser};
+pub use model::{glob_match, IgnoreRule, KeyPolicy, Loaded, Spec, SpecPolicy, SpecRole, SpecUser};
 pub use raw::{
-    json_schema, PolicyMode, RawAccessKeys, RawGrant, RawIgnore, RawPolicy, RawSpec, RawUser,
+    json_schema, PolicyMode, RawAccessKeys, RawGrant, RawIgnore, RawPolicy, RawRole, RawSpec,
+    RawTrust, RawUser,
 };

@@ -27,6 +27,65 @@ pub struct Spec {
     pub policies: Vec<SpecPolicy>,
     /// Users in spec order.
     pub users: Vec<SpecUser>,
+    /// Roles, in spec order.
+    pub roles: Vec<SpecRole>,
+}
+
+/// A validated role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecRole {
+    /// The role name.
+    pub name: String,
+    /// The principal trusted: `arn:aws:iam::ACCOUNT:root` or a role ARN.
+    pub principal: String,
+    /// The external ID the trust policy requires, if any.
+    pub external_id: Option<String>,
+    /// Tags, without the owner tag.
+    pub tags: BTreeMap<String, String>,
+    /// Bucket grants.
+    pub grants: Vec<Grant>,
+    /// Managed policy ARNs.
+    pub managed_policies: BTreeSet<String>,
+    /// Longest session, seconds.
+    pub max_session_seconds: u32,
+    /// Whether to take over an existing role without the owner tag.
+    pub adopt: bool,
+}
+
+impl SpecRole {
+    /// The trust policy: the principal may call sts:AssumeRole, with the external ID when there is one.
+    #[must_use]
+    pub fn trust_document(&self) -> PolicyDocument {
+        let condition = self
+            .external_id
+            .iter()
+            .map(|id| {
+                (
+                    "StringEquals".to_owned(),
+                    BTreeMap::from([("sts:ExternalId".to_owned(), vec![id.clone()])]),
+                )
+            })
+            .collect();
+        PolicyDocument::new(vec![crate::policy::Statement {
+            sid: None,
+            effect: crate::policy::Effect::Allow,
+            actions: vec!["sts:AssumeRole".to_owned()],
+            not_action: false,
+            resources: Vec::new(),
+            not_resource: false,
+            condition,
+            principal: Some((
+                "Principal".to_owned(),
+                serde_json::json!({ "AWS": self.principal }),
+            )),
+        }])
+    }
+
+    /// The grants' inline policy, if the role has grants.
+    #[must_use]
+    pub fn grants_policy(&self) -> Option<PolicyDocument> {
+        render_grants(&self.grants)
+    }
 }
 
 /// A shared grant set, rendered to a customer-managed policy under the spec's path.
@@ -128,6 +187,14 @@ impl Spec {
     }
 
     /// The spec user matching `name` case-insensitively.
+    /// The spec role of this name, case-insensitively.
+    #[must_use]
+    pub fn role(&self, name: &str) -> Option<&SpecRole> {
+        self.roles
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(name))
+    }
+
     #[must_use]
     pub fn user(&self, name: &str) -> Option<&SpecUser> {
         self.users

@@ -46,6 +46,55 @@ pub struct RawSpec {
     #[serde(default, deserialize_with = "unique_map")]
     #[schemars(with = "Option<IndexMap<String, RawUser>>")]
     pub users: IndexMap<String, RawUser>,
+    /// Roles that services (in other accounts) assume, by name.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "unique_map_opt"
+    )]
+    pub roles: Option<IndexMap<String, RawRole>>,
+}
+
+/// A role a service assumes: who (`trust`) and what (grants, managed policies).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRole {
+    /// Who may assume the role.
+    pub trust: RawTrust,
+    /// Tags (the owner tag is added).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "unique_map_opt"
+    )]
+    pub tags: Option<IndexMap<String, String>>,
+    /// Bucket grants, rendered into the role's inline policy `iamspec-grants`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<RawGrant>>,
+    /// Managed policy ARNs to attach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_policies: Option<Vec<String>>,
+    /// Longest session, in hours (1-12; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_session_hours: Option<u32>,
+    /// Take over an existing role without the owner tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<bool>,
+}
+
+/// Who may assume a role: another account (with the external ID its service gave you) or one role.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrust {
+    /// The 12-digit account the service runs in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// One role that may assume this one (instead of a whole account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// The external ID the service gave you (required for another account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 /// A named grant set, rendered to a customer-managed policy.

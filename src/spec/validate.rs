@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::diagnostic::Severity;
-use super::model::{IgnoreRule, KeyPolicy, Spec, SpecPolicy, SpecUser};
+use super::model::{IgnoreRule, KeyPolicy, Spec, SpecPolicy, SpecRole, SpecUser};
 use super::names::{
     bucket_problem, iam_name_char, tag_char, valid_iam_path, valid_policy_arn, valid_policy_name,
     valid_user_name,
@@ -135,7 +135,11 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
             Some("name the team or pipeline this spec belongs to (`owner: web-platform`), so two specs never prune each other's users"),
         );
     }
-    if prune && raw_users.is_empty() && raw.policies.as_ref().is_none_or(|p| p.is_empty()) {
+    if prune
+        && raw_users.is_empty()
+        && raw.policies.as_ref().is_none_or(|p| p.is_empty())
+        && raw.roles.as_ref().is_none_or(|r| r.is_empty())
+    {
         ctx.warn(
             &[Seg::Key("prune")],
             "this spec prunes and declares no users or policies: apply deletes every user and policy it owns".into(),
@@ -296,6 +300,8 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         extra_policies.extend(extra);
         ctx.found.extend(part_ctx.found);
     }
+    let known = policies.iter().map(|p| p.name.clone()).collect();
+    let roles = validate_roles(raw, ctx, max_attached, &known);
     Spec {
         account_id: raw.account_id.clone(),
         owner,
@@ -306,7 +312,142 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         ignore,
         policies: policies.into_iter().chain(extra_policies).collect(),
         users,
+        roles,
     }
+}
+
+/// The spec's roles. The fields roles share with users (tags, grants, managed policies) get the users' checks,
+/// at the role's own positions.
+fn validate_roles(
+    raw: &RawSpec,
+    ctx: &mut Ctx,
+    max_attached: usize,
+    known: &BTreeSet<String>,
+) -> Vec<SpecRole> {
+    let mut roles = Vec::new();
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for (name, rr) in raw.roles.iter().flatten() {
+        let at = [Seg::Key("roles"), Seg::Key(name)];
+        let sub = |key: &'static str| {
+            let mut p = at.to_vec();
+            p.push(Seg::Key(key));
+            p
+        };
+        if !valid_user_name(name) {
+            ctx.error_at_key(
+                &at,
+                format!("`{name}` is not a valid IAM role name"),
+                Some("use 1-64 characters from A-Z a-z 0-9 and + = , . @ _ -"),
+            );
+        }
+        if let Some(first) = seen.insert(name.to_ascii_lowercase(), name) {
+            ctx.error_at_key(
+                &at,
+                format!("role `{name}` duplicates `{first}`: IAM role names are case-insensitive"),
+                Some("keep one of them"),
+            );
+        }
+        let shared = RawUser {
+            tags: rr.tags.clone(),
+            grants: rr.grants.clone(),
+            managed_policies: rr.managed_policies.clone(),
+            ..RawUser::default()
+        };
+        let checked = validate_user(name, &shared, ctx, &at, max_attached, known);
+        let principal = match (&rr.trust.account, &rr.trust.role_arn) {
+            (Some(account), None) => {
+                if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                    let mut p = sub("trust");
+                    p.push(Seg::Key("account"));
+                    ctx.error(
+                        &p,
+                        format!("account `{account}` is not 12 digits"),
+                        Some("quote it (\"012345678901\") so YAML keeps leading zeros"),
+                    );
+                }
+                Some((format!("arn:aws:iam::{account}:root"), account.clone()))
+            }
+            (None, Some(arn)) => {
+                let account = arn
+                    .strip_prefix("arn:aws:iam::")
+                    .and_then(|rest| rest.split_once(":role/"))
+                    .filter(|(acct, name)| {
+                        acct.len() == 12
+                            && acct.bytes().all(|b| b.is_ascii_digit())
+                            && !name.is_empty()
+                            && name
+                                .split('/')
+                                .all(|part| !part.is_empty() && part.chars().all(iam_name_char))
+                    })
+                    .map(|(acct, _)| acct.to_owned());
+                if account.is_none() {
+                    let mut p = sub("trust");
+                    p.push(Seg::Key("role_arn"));
+                    ctx.error(
+                        &p,
+                        format!("`{arn}` is not a role ARN"),
+                        Some("expected arn:aws:iam::123456789012:role/NAME"),
+                    );
+                }
+                account.map(|a| (arn.clone(), a))
+            }
+            _ => {
+                ctx.error(
+                    &sub("trust"),
+                    "`trust` needs exactly one of `account` and `role_arn`".into(),
+                    Some("`trust: { account: \"232482882421\", external_id: ... }` for a service's account"),
+                );
+                None
+            }
+        };
+        if let Some(id) = &rr.trust.external_id {
+            let ok = (2..=1224).contains(&id.len())
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c));
+            if !ok {
+                let mut p = sub("trust");
+                p.push(Seg::Key("external_id"));
+                ctx.error(
+                    &p,
+                    "the external ID is not valid".into(),
+                    Some("2-1224 characters from A-Z a-z 0-9 and + = , . @ : / - _"),
+                );
+            }
+        }
+        if let Some((_, account)) = &principal {
+            // Another account without an external ID is the confused-deputy hole the external ID closes.
+            if rr.trust.external_id.is_none() && raw.account_id.as_deref() != Some(account.as_str())
+            {
+                ctx.error(
+                    &sub("trust"),
+                    format!("trusting account {account} needs the `external_id` its service gave you"),
+                    Some("without one, anyone using that service could reach your buckets through it; if the account is your own, pin it as the spec's `account_id`"),
+                );
+            }
+        }
+        let hours = rr.max_session_hours.unwrap_or(1);
+        if !(1..=12).contains(&hours) {
+            ctx.error(
+                &sub("max_session_hours"),
+                format!("{hours} hours is outside IAM's 1-12"),
+                None,
+            );
+        }
+        if let (Some(user), Some((principal, _))) = (checked, principal) {
+            roles.push(SpecRole {
+                name: name.clone(),
+                principal,
+                external_id: rr.trust.external_id.clone(),
+                tags: user.tags,
+                grants: user.grants,
+                managed_policies: user.managed_policies,
+                max_session_seconds: hours.clamp(1, 12) * 3600,
+                adopt: rr.adopt.unwrap_or(false),
+            });
+        }
+    }
+    roles
 }
 
 /// One user of the spec, with `first` the earlier name it repeats (case-insensitively), if any: the validated user

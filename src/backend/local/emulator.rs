@@ -7,7 +7,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{BackendError, ErrorKind, NewAccessKey, Outcome, ReadScope, Secret};
-use crate::model::{AccessKey, Account, Dependents, KeyStatus, ManagedPolicy, User};
+use crate::model::{AccessKey, Account, Dependents, KeyStatus, ManagedPolicy, Role, User};
 use crate::plan::Op;
 use crate::policy::{ACCESS_KEY_LIMIT, DEFAULT_ATTACHED_LIMIT, INLINE_USER_LIMIT, TAG_LIMIT};
 
@@ -43,6 +43,9 @@ pub struct LocalAccount {
     /// Customer-managed policies iamspec manages, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub managed: BTreeMap<String, ManagedPolicy>,
+    /// Roles, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub roles: BTreeMap<String, Role>,
 }
 
 fn default_attached() -> usize {
@@ -72,7 +75,146 @@ impl LocalAccount {
             max_attached_policies: DEFAULT_ATTACHED_LIMIT,
             next_key: 0,
             managed: BTreeMap::new(),
+            roles: BTreeMap::new(),
         }
+    }
+
+    fn role_mut(&mut self, op: &Op) -> Result<&mut Role, BackendError> {
+        let name = op.target_name();
+        let key = self
+            .roles
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(name))
+            .cloned()
+            .ok_or_else(|| {
+                err(
+                    ErrorKind::NoSuchEntity,
+                    op,
+                    format!("the role with name {name} cannot be found"),
+                )
+            })?;
+        Ok(self.roles.get_mut(&key).expect("key just found"))
+    }
+
+    /// The role operations, as IAM answers them.
+    fn apply_role(&mut self, op: &Op) -> Result<(), BackendError> {
+        match op {
+            Op::CreateRole {
+                role,
+                path,
+                trust,
+                tags,
+                ..
+            } => {
+                if self.roles.keys().any(|k| k.eq_ignore_ascii_case(role)) {
+                    return Err(err(
+                        ErrorKind::AlreadyExists,
+                        op,
+                        format!("role with name {role} already exists"),
+                    ));
+                }
+                if tags.len() > TAG_LIMIT {
+                    return Err(err(ErrorKind::LimitExceeded, op, "too many tags"));
+                }
+                self.roles.insert(
+                    role.clone(),
+                    Role {
+                        name: role.clone(),
+                        path: path.clone(),
+                        arn: Some(format!("arn:aws:iam::{}:role{path}{role}", self.account_id)),
+                        tags: tags.clone(),
+                        trust: trust.clone(),
+                        inline_policies: BTreeMap::new(),
+                        attached_policies: BTreeSet::new(),
+                        instance_profiles: Vec::new(),
+                    },
+                );
+            }
+            Op::TagRole { tags, .. } | Op::AdoptRole { tags, .. } => {
+                let r = self.role_mut(op)?;
+                let after: BTreeSet<&String> = r.tags.keys().chain(tags.keys()).collect();
+                if after.len() > TAG_LIMIT {
+                    return Err(err(
+                        ErrorKind::LimitExceeded,
+                        op,
+                        format!("a role can have at most {TAG_LIMIT} tags"),
+                    ));
+                }
+                r.tags
+                    .extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            Op::UntagRole { keys, .. } => {
+                let r = self.role_mut(op)?;
+                for k in keys {
+                    r.tags.remove(k);
+                }
+            }
+            Op::UpdateAssumeRolePolicy { document, .. } => {
+                self.role_mut(op)?.trust = document.clone();
+            }
+            // The duration itself is not part of the model (IAM's account read omits it): the tag records it.
+            Op::UpdateRole { .. } => {
+                self.role_mut(op)?;
+            }
+            Op::PutRolePolicy {
+                policy_name,
+                document,
+                ..
+            } => {
+                self.role_mut(op)?
+                    .inline_policies
+                    .insert(policy_name.clone(), document.clone());
+            }
+            Op::DeleteRolePolicy { policy_name, .. } => {
+                if self
+                    .role_mut(op)?
+                    .inline_policies
+                    .remove(policy_name)
+                    .is_none()
+                {
+                    return Err(err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        format!("the role policy with name {policy_name} cannot be found"),
+                    ));
+                }
+            }
+            Op::AttachRolePolicy { policy_arn, .. } => {
+                if !self.policy_exists(policy_arn) {
+                    return Err(err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        format!("policy {policy_arn} does not exist or is not attachable"),
+                    ));
+                }
+                self.role_mut(op)?
+                    .attached_policies
+                    .insert(policy_arn.clone());
+            }
+            Op::DetachRolePolicy { policy_arn, .. } => {
+                if !self.role_mut(op)?.attached_policies.remove(policy_arn) {
+                    return Err(err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        format!("policy {policy_arn} is not attached"),
+                    ));
+                }
+            }
+            Op::DeleteRole { .. } => {
+                let r = self.role_mut(op)?;
+                if !r.inline_policies.is_empty() || !r.attached_policies.is_empty() {
+                    return Err(err(
+                        ErrorKind::DeleteConflict,
+                        op,
+                        "cannot delete a role with policies",
+                    ));
+                }
+                let name = r.name.clone();
+                self.roles.remove(&name);
+            }
+            _ => unreachable!("apply_role is given role operations only"),
+        }
+        Ok(())
     }
 
     pub(super) fn key_of(&self, name: &str) -> Option<String> {
@@ -145,7 +287,11 @@ impl LocalAccount {
                 )
             })
             .collect();
-        Account { users, policies }
+        Account {
+            users,
+            policies,
+            roles: self.roles.clone(),
+        }
     }
 
     /// The tags of the managed policy `arn` (ListPolicyTags).
@@ -178,6 +324,17 @@ impl LocalAccount {
         rng: &mut impl Rng,
     ) -> Result<Outcome, BackendError> {
         match op {
+            Op::CreateRole { .. }
+            | Op::TagRole { .. }
+            | Op::AdoptRole { .. }
+            | Op::UntagRole { .. }
+            | Op::UpdateAssumeRolePolicy { .. }
+            | Op::UpdateRole { .. }
+            | Op::PutRolePolicy { .. }
+            | Op::DeleteRolePolicy { .. }
+            | Op::AttachRolePolicy { .. }
+            | Op::DetachRolePolicy { .. }
+            | Op::DeleteRole { .. } => self.apply_role(op)?,
             Op::CreateUser { user, path, tags } => {
                 if self.key_of(user).is_some() {
                     return Err(err(
