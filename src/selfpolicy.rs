@@ -226,6 +226,9 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
             "Condition": policy_tag
         }));
     }
+    if !spec.roles.is_empty() || spec.prune {
+        role_statements(spec, &arn, path, &mut statements, &mut notes);
+    }
     let lock = arn(
         "policy",
         &format!("{path}{}", crate::engine::lock::lock_name(owner)),
@@ -265,6 +268,108 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
 }
 
 /// Size as IAM counts it: compact JSON, whitespace excluded.
+/// What roles need: creation of the spec's roles with the owner tag, every write the diff makes to owned roles
+/// (conditioned on the tag), attachments of the spec's managed policies, adoption, and with `prune` deletion.
+fn role_statements(
+    spec: &Spec,
+    arn: &dyn Fn(&str, &str) -> String,
+    path: &str,
+    statements: &mut Vec<Value>,
+    notes: &mut Vec<String>,
+) {
+    let owner = &spec.owner;
+    let request_tag = json!({ "StringEquals": { format!("aws:RequestTag/{OWNER_TAG}"): owner } });
+    let role_tag = json!({ "StringEquals": { format!("iam:ResourceTag/{OWNER_TAG}"): owner } });
+    let path_roles = arn("role", &format!("{path}*"));
+    let adopted: Vec<String> = spec
+        .roles
+        .iter()
+        .filter(|r| r.adopt)
+        .flat_map(|r| [arn("role", &r.name), arn("role", &format!("*/{}", r.name))])
+        .collect();
+    let mut owned = vec![path_roles];
+    owned.extend(adopted.iter().cloned());
+    if !spec.roles.is_empty() {
+        let names: Vec<String> = spec
+            .roles
+            .iter()
+            .map(|r| arn("role", &format!("{path}{}", r.name)))
+            .collect();
+        statements.push(json!({
+            "Sid": "CreateSpecRoles",
+            "Effect": "Allow",
+            "Action": ["iam:CreateRole", "iam:TagRole"],
+            "Resource": names,
+            "Condition": request_tag
+        }));
+    }
+    let actions = vec![
+        "iam:DeleteRolePolicy",
+        "iam:DetachRolePolicy",
+        "iam:PutRolePolicy",
+        "iam:TagRole",
+        "iam:UntagRole",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:UpdateRole",
+    ];
+    statements.push(json!({
+        "Sid": "ManageOwnedRoles",
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": owned,
+        "Condition": role_tag
+    }));
+    if spec.prune {
+        // A role adopted outside the path and later dropped from the spec is pruned where it is: its name is no
+        // longer in the spec, so only its owner tag can say it is ours.
+        statements.push(json!({
+            "Sid": "PruneOwnedRoles",
+            "Effect": "Allow",
+            "Action": ["iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy"],
+            "Resource": arn("role", "*"),
+            "Condition": role_tag
+        }));
+    }
+    let attachable: std::collections::BTreeSet<&String> = spec
+        .roles
+        .iter()
+        .flat_map(|r| r.managed_policies.iter())
+        .collect();
+    if !attachable.is_empty() {
+        statements.push(json!({
+            "Sid": "AttachSpecRolePolicies",
+            "Effect": "Allow",
+            "Action": ["iam:AttachRolePolicy"],
+            "Resource": owned,
+            "Condition": {
+                "StringEquals": { format!("iam:ResourceTag/{OWNER_TAG}"): owner },
+                "ArnEquals": { "iam:PolicyARN": attachable }
+            }
+        }));
+    }
+    if !adopted.is_empty() {
+        statements.push(json!({
+            "Sid": "AdoptSpecRoles",
+            "Effect": "Allow",
+            "Action": ["iam:TagRole"],
+            "Resource": adopted,
+            "Condition": request_tag
+        }));
+    }
+    if spec.prune {
+        // The action's resource is the instance profile, which carries no owner tag of iamspec's.
+        statements.push(json!({
+            "Sid": "PruneRolesFromInstanceProfiles",
+            "Effect": "Allow",
+            "Action": ["iam:RemoveRoleFromInstanceProfile"],
+            "Resource": arn("instance-profile", "*")
+        }));
+        notes.push(
+            "with prune: true the policy allows iam:RemoveRoleFromInstanceProfile on every instance profile: a pruned role must leave them, and IAM cannot condition that action on the role".into(),
+        );
+    }
+}
+
 fn size(doc: &Value) -> usize {
     crate::policy::non_whitespace_len(&doc.to_string())
 }

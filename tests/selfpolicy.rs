@@ -241,7 +241,77 @@ impl Audited {
                 });
                 calls
             }
+            Op::CreateRole {
+                role, path, tags, ..
+            } => ["iam:CreateRole", "iam:TagRole"]
+                .iter()
+                .map(|a| Call {
+                    action: (*a).into(),
+                    resource: format!("arn:aws:iam::{ACCOUNT}:role{path}{role}"),
+                    context: Self::request_tags(tags),
+                })
+                .collect(),
+            Op::TagRole { role, tags } | Op::AdoptRole { role, tags } => {
+                vec![self.role_call("TagRole", role, Self::request_tags(tags))]
+            }
+            Op::AttachRolePolicy { role, policy_arn }
+            | Op::DetachRolePolicy { role, policy_arn } => {
+                vec![self.role_call(
+                    name,
+                    role,
+                    vec![("iam:PolicyARN".into(), vec![policy_arn.clone()])],
+                )]
+            }
+            Op::DeleteRole {
+                role,
+                instance_profiles,
+            } => {
+                let mut calls: Vec<Call> = instance_profiles
+                    .iter()
+                    .map(|p| Call {
+                        action: "iam:RemoveRoleFromInstanceProfile".into(),
+                        resource: format!("arn:aws:iam::{ACCOUNT}:instance-profile/{p}"),
+                        context: Vec::new(),
+                    })
+                    .collect();
+                calls.push(self.role_call("DeleteRole", role, Vec::new()));
+                calls
+            }
+            Op::UntagRole { role, .. }
+            | Op::UpdateAssumeRolePolicy { role, .. }
+            | Op::UpdateRole { role, .. }
+            | Op::PutRolePolicy { role, .. }
+            | Op::DeleteRolePolicy { role, .. } => vec![self.role_call(name, role, Vec::new())],
             other => vec![user(name, other.target_name(), Vec::new())],
+        }
+    }
+
+    /// A request on a role: its ARN, and its tags as IAM sees them now.
+    fn role_call(&self, action: &str, name: &str, extra: Vec<(String, Vec<String>)>) -> Call {
+        let acct = self.account.lock().unwrap();
+        let role = acct
+            .roles
+            .values()
+            .find(|r| r.name.eq_ignore_ascii_case(name));
+        let path = role.map_or("/".to_owned(), |r| r.path.clone());
+        let mut context: Vec<(String, Vec<String>)> = role
+            .map(|r| {
+                r.tags
+                    .iter()
+                    .flat_map(|(k, v)| {
+                        [
+                            (format!("iam:ResourceTag/{k}"), vec![v.clone()]),
+                            (format!("aws:ResourceTag/{k}"), vec![v.clone()]),
+                        ]
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        context.extend(extra);
+        Call {
+            action: format!("iam:{action}"),
+            resource: format!("arn:aws:iam::{ACCOUNT}:role{path}{name}"),
+            context,
         }
     }
 }
@@ -456,13 +526,41 @@ async fn the_self_policy_allows_every_call_of_a_full_run_conditions_included() {
             &mut rng,
         )
         .unwrap();
+    // A hand-made role the spec adopts, in an instance profile (pruning takes it out).
+    account
+        .apply(
+            &Op::CreateRole {
+                role: "legacy-role".into(),
+                path: "/".into(),
+                trust: PolicyDocument::parse(
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#,
+                )
+                .unwrap(),
+                max_session_seconds: 3600,
+                tags: BTreeMap::from([("stray".to_owned(), "x".to_owned())]),
+            },
+            0,
+            &mut rng,
+        )
+        .unwrap();
+    account
+        .roles
+        .get_mut("legacy-role")
+        .unwrap()
+        .instance_profiles
+        .push("ip".into());
     let backend = Audited::new(account);
+    let roles = "roles:\n  media:\n    trust: {account: \"232482882421\", external_id: ext-1}\n    grants: [{buckets: [b-one], access: read-write}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n  legacy-role:\n    adopt: true\n    trust: {account: \"232482882421\", external_id: ext-2}\n";
     let full = format!(
-        "version: 1\naccount_id: \"{ACCOUNT}\"\nowner: web\nprune: true\npolicies:\n  shared-read:\n    grants: [{{buckets: [b-two], access: read}}]\nusers:\n  keeper: {{}}\n  legacy:\n    adopt: true\n    grants: [{{buckets: [b-three], access: list}}]\n  busy:\n    tags: {{team: x}}\n    grants: [{{buckets: [b-one], access: read}}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    policies: [shared-read]\n    groups: [readers]\n    permissions_boundary: arn:aws:iam::aws:policy/PowerUserAccess\n    access_keys: {{count: 1}}\n"
+        "version: 1\naccount_id: \"{ACCOUNT}\"\nowner: web\nprune: true\npolicies:\n  shared-read:\n    grants: [{{buckets: [b-two], access: read}}]\nusers:\n  keeper: {{}}\n  legacy:\n    adopt: true\n    grants: [{{buckets: [b-three], access: list}}]\n  busy:\n    tags: {{team: x}}\n    grants: [{{buckets: [b-one], access: read}}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    policies: [shared-read]\n    groups: [readers]\n    permissions_boundary: arn:aws:iam::aws:policy/PowerUserAccess\n    access_keys: {{count: 1}}\n{roles}"
     );
     apply(&backend, &full).await;
-    // A changed shared policy (a new version), then prune of a user with everything it holds, and of the policy.
-    let changed = full.replace("b-two", "b-four");
+    // A changed shared policy (a new version), changed roles (trust, session, grants, attachments), then prune of a
+    // user with everything it holds, of the policy and of the roles.
+    let changed = full
+        .replace("b-two", "b-four")
+        .replace("ext-1", "ext-3")
+        .replace("access: read-write}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]", "access: read}]\n    max_session_hours: 2");
     apply(&backend, &changed).await;
     let pruned = format!(
         "version: 1\naccount_id: \"{ACCOUNT}\"\nowner: web\nprune: true\nusers:\n  keeper: {{}}\n  legacy:\n    adopt: true\n    grants: [{{buckets: [b-three], access: list}}]\n"
@@ -494,6 +592,17 @@ async fn the_self_policy_allows_every_call_of_a_full_run_conditions_included() {
         "iam:GetPolicy",
         "iam:ListAccessKeys",
         "iam:GetLoginProfile",
+        "iam:CreateRole",
+        "iam:TagRole",
+        "iam:UntagRole",
+        "iam:PutRolePolicy",
+        "iam:DeleteRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:DetachRolePolicy",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:UpdateRole",
+        "iam:RemoveRoleFromInstanceProfile",
+        "iam:DeleteRole",
     ] {
         assert!(
             seen.contains(action),
