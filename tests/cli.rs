@@ -116,7 +116,12 @@ fn quick_start_apply_then_no_changes() {
     let acct = account.to_str().unwrap();
     let secrets = dir.path().join("secrets");
     let secrets = secrets.to_str().unwrap();
-    for name in ["team.yaml", "pixelshift.yaml", "ewww-s3-optimizer.yaml"] {
+    for name in [
+        "team.yaml",
+        "pixelshift.yaml",
+        "ewww-s3-optimizer.yaml",
+        "cloudinary-role.yaml",
+    ] {
         let spec = example(name);
         let o = run(&[
             "apply",
@@ -461,7 +466,12 @@ fn schemas_are_fresh() {
 
 #[test]
 fn examples_validate_against_their_schema_fields() {
-    for name in ["team.yaml", "pixelshift.yaml", "ewww-s3-optimizer.yaml"] {
+    for name in [
+        "team.yaml",
+        "pixelshift.yaml",
+        "ewww-s3-optimizer.yaml",
+        "cloudinary-role.yaml",
+    ] {
         let text = std::fs::read_to_string(example(name)).unwrap();
         iamspec::spec::load(name, &text).unwrap_or_else(|d| panic!("{}", d.to_plain()));
     }

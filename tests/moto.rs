@@ -14,7 +14,12 @@ use common::{
 
 #[test]
 fn every_example_applies_from_scratch_then_plans_clean() {
-    for name in ["pixelshift.yaml", "ewww-s3-optimizer.yaml", "team.yaml"] {
+    for name in [
+        "pixelshift.yaml",
+        "ewww-s3-optimizer.yaml",
+        "team.yaml",
+        "cloudinary-role.yaml",
+    ] {
         let proxy = Proxy::new();
         let spec = example(name);
         let secrets = tempfile::tempdir().unwrap();
