@@ -30,6 +30,42 @@ fn a_role_for_a_service_is_created_drifted_repaired_and_pruned() {
     assert!(trust.contains("arn:aws:iam::232482882421:root"), "{trust}");
     assert!(trust.contains("my-cloud-name-7f3a"), "{trust}");
 
+    // can / who-can answer for roles, offline and live.
+    for live in [false, true] {
+        let mut args = vec![
+            "can",
+            "-f",
+            &spec,
+            "role/cloudinary-media",
+            "s3:PutObject",
+            "photos-prod/a.jpg",
+        ];
+        if live {
+            args.push("--live");
+        }
+        let o = run(&proxy, &args);
+        assert_eq!(o.status.code(), Some(0), "live {live}: {}", text(&o));
+        args[5] = "payroll/2026.csv";
+        let o = run(&proxy, &args);
+        assert_eq!(o.status.code(), Some(2), "live {live}: {}", text(&o));
+    }
+    let o = run(
+        &proxy,
+        &[
+            "who-can",
+            "-f",
+            &spec,
+            "s3:GetObject",
+            "photos-prod/x",
+            "--live",
+        ],
+    );
+    assert!(
+        stdout(&o).contains("allowed        role/cloudinary-media"),
+        "{}",
+        text(&o)
+    );
+
     // A no-change plan with roles is still GetCallerIdentity plus the account read.
     proxy.clear_actions();
     assert_no_changes(&proxy, &spec);

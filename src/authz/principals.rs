@@ -34,7 +34,13 @@ impl UserPolicies {
     }
 }
 
-/// What apply makes of every spec user (in spec order).
+/// How a role is named among principals: `role/NAME`, as plans show it.
+#[must_use]
+pub fn role_principal(name: &str) -> String {
+    format!("role/{name}")
+}
+
+/// What apply makes of every spec user, then every spec role (`role/NAME`), in spec order.
 #[must_use]
 pub fn from_spec(spec: &Spec) -> Vec<UserPolicies> {
     let shared: BTreeMap<&str, Option<PolicyDocument>> = spec
@@ -64,6 +70,18 @@ pub fn from_spec(spec: &Spec) -> Vec<UserPolicies> {
                 boundary: su.permissions_boundary.clone().map(|arn| (arn, None)),
             }
         })
+        .chain(spec.roles.iter().map(|sr| {
+            UserPolicies {
+                user: role_principal(&sr.name),
+                known: sr
+                    .grants_policy()
+                    .map(|doc| (crate::model::GRANTS_POLICY.to_owned(), doc))
+                    .into_iter()
+                    .collect(),
+                unknown: sr.managed_policies.iter().cloned().collect(),
+                boundary: None,
+            }
+        }))
         .collect()
 }
 
@@ -127,5 +145,22 @@ pub fn from_live(
                 }),
             }
         })
+        .chain(live.roles.values().map(|r| {
+            let mut known: Vec<(String, PolicyDocument)> = r
+                .inline_policies
+                .iter()
+                .map(|(n, d)| (n.clone(), d.clone()))
+                .collect();
+            let mut unknown = Vec::new();
+            for arn in &r.attached_policies {
+                attach(arn, &mut known, &mut unknown);
+            }
+            UserPolicies {
+                user: role_principal(&r.name),
+                known,
+                unknown,
+                boundary: None,
+            }
+        }))
         .collect()
 }

@@ -19,6 +19,9 @@ pub async fn live_principals<B: Backend>(
     if let Some(only) = only {
         live.users
             .retain(|name, _| only.contains(&name.to_ascii_lowercase()));
+        live.roles.retain(|name, _| {
+            only.contains(&crate::authz::role_principal(name).to_ascii_lowercase())
+        });
     }
     let groups = if live.users.values().any(|u| !u.groups.is_empty()) {
         backend.read_groups().await?
@@ -27,6 +30,9 @@ pub async fn live_principals<B: Backend>(
     };
     let customer: BTreeSet<&str> = live.policies.values().map(|p| p.arn.as_str()).collect();
     let mut wanted: BTreeSet<String> = BTreeSet::new();
+    for r in live.roles.values() {
+        wanted.extend(r.attached_policies.iter().cloned());
+    }
     for u in live.users.values() {
         wanted.extend(u.attached_policies.iter().cloned());
         wanted.extend(u.permissions_boundary.iter().cloned());
