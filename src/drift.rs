@@ -130,14 +130,20 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
         let kind = if changes.iter().any(|c| {
             matches!(
                 c.op,
-                Op::CreateUser { .. } | Op::CreatePolicy { .. } | Op::CreateRole { .. }
+                Op::CreateUser { .. }
+                    | Op::CreatePolicy { .. }
+                    | Op::CreateRole { .. }
+                    | Op::CreateGroup { .. }
             )
         }) {
             DriftKind::Missing
         } else if changes.iter().any(|c| {
             matches!(
                 c.op,
-                Op::DeleteUser { .. } | Op::DeletePolicy { .. } | Op::DeleteRole { .. }
+                Op::DeleteUser { .. }
+                    | Op::DeletePolicy { .. }
+                    | Op::DeleteRole { .. }
+                    | Op::DeleteGroup { .. }
             )
         }) {
             DriftKind::Prunable

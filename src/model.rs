@@ -40,6 +40,58 @@ pub struct Account {
     /// Roles by their exact name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub roles: BTreeMap<String, Role>,
+    /// Groups by their exact name (with their policies; members are the users' `groups`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, Group>,
+}
+
+/// The inline policy that marks a group as owned: IAM groups take no tags. Its one statement denies reading an
+/// object of a bucket nobody can own under this name, so it grants nothing and denies nothing real; the owner is the
+/// value of its condition.
+pub const GROUP_OWNER_POLICY: &str = "iamspec-owner";
+
+const GROUP_MARKER_KEY: &str = "aws:PrincipalTag/iamspec:owner";
+
+/// The owner marker document of `owner`.
+#[must_use]
+pub fn group_owner_marker(owner: &str) -> PolicyDocument {
+    PolicyDocument::new(vec![crate::policy::Statement {
+        sid: Some("IamspecOwner".to_owned()),
+        effect: crate::policy::Effect::Deny,
+        actions: vec!["s3:GetObject".to_owned()],
+        not_action: false,
+        resources: vec!["arn:aws:s3:::iamspec-owner-marker/*".to_owned()],
+        not_resource: false,
+        condition: BTreeMap::from([(
+            "StringEquals".to_owned(),
+            BTreeMap::from([(GROUP_MARKER_KEY.to_owned(), vec![owner.to_owned()])]),
+        )]),
+        principal: None,
+    }])
+}
+
+impl Group {
+    /// The owner its marker names, if it has iamspec's marker.
+    #[must_use]
+    pub fn owner(&self) -> Option<String> {
+        let doc = self.inline_policies.get(GROUP_OWNER_POLICY)?;
+        let owner = doc
+            .statements
+            .first()?
+            .condition
+            .get("StringEquals")?
+            .get(GROUP_MARKER_KEY)?;
+        match owner.as_slice() {
+            [one] if group_owner_marker(one) == *doc => Some(one.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether its marker names this owner.
+    #[must_use]
+    pub fn is_owned_by(&self, owner: &str) -> bool {
+        self.owner().is_some_and(|o| o == owner)
+    }
 }
 
 /// The tag iamspec keeps a role's maximum session duration in (seconds): IAM's account read does not return the
@@ -128,12 +180,16 @@ impl ManagedPolicy {
     }
 }
 
-/// An IAM group as far as access is concerned: the policies its members get. Read for `can` and `who-can --live`.
+/// An IAM group: the policies its members get. Groups cannot carry tags, so iamspec marks the groups it owns with
+/// an inline policy of its own ([`GROUP_OWNER_POLICY`]), readable in the same account read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Group {
     /// The group name.
     pub name: String,
+    /// The IAM path.
+    #[serde(default = "default_path")]
+    pub path: String,
     /// Inline policies by name.
     #[serde(default)]
     pub inline_policies: BTreeMap<String, PolicyDocument>,
@@ -153,6 +209,16 @@ pub fn is_lock_policy(name: &str) -> bool {
 }
 
 impl Account {
+    /// The group whose name equals `name` ignoring ASCII case.
+    #[must_use]
+    pub fn find_group(&self, name: &str) -> Option<&Group> {
+        self.groups.get(name).or_else(|| {
+            self.groups
+                .values()
+                .find(|g| g.name.eq_ignore_ascii_case(name))
+        })
+    }
+
     /// The role whose name equals `name` ignoring ASCII case.
     #[must_use]
     pub fn find_role(&self, name: &str) -> Option<&Role> {

@@ -229,6 +229,9 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
     if !spec.roles.is_empty() || spec.prune {
         role_statements(spec, &arn, path, &mut statements, &mut notes);
     }
+    if !spec.groups.is_empty() || spec.prune {
+        group_statements(spec, &arn, path, &mut statements, &mut notes);
+    }
     let lock = arn(
         "policy",
         &format!("{path}{}", crate::engine::lock::lock_name(owner)),
@@ -367,6 +370,76 @@ fn role_statements(
         notes.push(
             "with prune: true the policy allows iam:RemoveRoleFromInstanceProfile on every instance profile: a pruned role must leave them, and IAM cannot condition that action on the role".into(),
         );
+    }
+}
+
+/// What managed groups need. Groups take no tags, so no condition can say "owned": the spec's groups are named
+/// one by one, and with `prune` every group under the path may be emptied and deleted (the diff only does that to
+/// groups carrying this owner's marker; the policy cannot check it).
+fn group_statements(
+    spec: &Spec,
+    arn: &dyn Fn(&str, &str) -> String,
+    path: &str,
+    statements: &mut Vec<Value>,
+    notes: &mut Vec<String>,
+) {
+    let names: Vec<String> = spec
+        .groups
+        .iter()
+        .flat_map(|g| {
+            if g.adopt {
+                vec![
+                    arn("group", &g.name),
+                    arn("group", &format!("*/{}", g.name)),
+                ]
+            } else {
+                vec![arn("group", &format!("{path}{}", g.name))]
+            }
+        })
+        .collect();
+    if !names.is_empty() {
+        statements.push(json!({
+            "Sid": "ManageSpecGroups",
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreateGroup",
+                "iam:DeleteGroupPolicy",
+                "iam:DetachGroupPolicy",
+                "iam:PutGroupPolicy"
+            ],
+            "Resource": names
+        }));
+        let attachable: std::collections::BTreeSet<&String> = spec
+            .groups
+            .iter()
+            .flat_map(|g| g.managed_policies.iter())
+            .collect();
+        if !attachable.is_empty() {
+            statements.push(json!({
+                "Sid": "AttachSpecGroupPolicies",
+                "Effect": "Allow",
+                "Action": ["iam:AttachGroupPolicy"],
+                "Resource": names,
+                "Condition": { "ArnEquals": { "iam:PolicyARN": attachable } }
+            }));
+        }
+    }
+    if spec.prune {
+        statements.push(json!({
+            "Sid": "PruneOwnedGroups",
+            "Effect": "Allow",
+            "Action": [
+                "iam:DeleteGroup",
+                "iam:DeleteGroupPolicy",
+                "iam:DetachGroupPolicy",
+                "iam:RemoveUserFromGroup"
+            ],
+            "Resource": arn("group", &format!("{path}*"))
+        }));
+        notes.push(format!(
+            "groups take no tags: with prune: true the policy allows deleting any group under {}; iamspec itself deletes only groups carrying its owner marker",
+            spec.path
+        ));
     }
 }
 

@@ -121,6 +121,7 @@ fn quick_start_apply_then_no_changes() {
         "pixelshift.yaml",
         "ewww-s3-optimizer.yaml",
         "cloudinary-role.yaml",
+        "team-groups.yaml",
     ] {
         let spec = example(name);
         let o = run(&[
@@ -471,6 +472,7 @@ fn examples_validate_against_their_schema_fields() {
         "pixelshift.yaml",
         "ewww-s3-optimizer.yaml",
         "cloudinary-role.yaml",
+        "team-groups.yaml",
     ] {
         let text = std::fs::read_to_string(example(name)).unwrap();
         iamspec::spec::load(name, &text).unwrap_or_else(|d| panic!("{}", d.to_plain()));

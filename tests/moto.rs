@@ -19,6 +19,7 @@ fn every_example_applies_from_scratch_then_plans_clean() {
         "ewww-s3-optimizer.yaml",
         "team.yaml",
         "cloudinary-role.yaml",
+        "team-groups.yaml",
     ] {
         let proxy = Proxy::new();
         let spec = example(name);

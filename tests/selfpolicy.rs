@@ -190,12 +190,27 @@ impl Audited {
                 vec![("iam:PermissionsBoundary".into(), vec![policy_arn.clone()])],
             )],
             Op::AddUserToGroup { group, .. } | Op::RemoveUserFromGroup { group, .. } => {
-                vec![Call {
-                    action: format!("iam:{name}"),
-                    resource: format!("arn:aws:iam::{ACCOUNT}:group/{group}"),
-                    context: Vec::new(),
-                }]
+                vec![self.group_call(name, group, Vec::new())]
             }
+            Op::CreateGroup { group, path } => vec![Call {
+                action: "iam:CreateGroup".into(),
+                resource: format!("arn:aws:iam::{ACCOUNT}:group{path}{group}"),
+                context: Vec::new(),
+            }],
+            Op::AttachGroupPolicy { group, policy_arn }
+            | Op::DetachGroupPolicy { group, policy_arn } => vec![self.group_call(
+                name,
+                group,
+                vec![("iam:PolicyARN".into(), vec![policy_arn.clone()])],
+            )],
+            Op::MarkGroup { group, .. }
+            | Op::PutGroupPolicy { group, .. }
+            | Op::DeleteGroupPolicy { group, .. }
+            | Op::RemoveGroupMember { group, .. } => vec![self.group_call(name, group, Vec::new())],
+            Op::DeleteGroup { group } => vec![
+                self.group_call("DeleteGroupPolicy", group, Vec::new()),
+                self.group_call("DeleteGroup", group, Vec::new()),
+            ],
             Op::CreatePolicy {
                 policy, path, tags, ..
             } => ["iam:CreatePolicy", "iam:TagPolicy"]
@@ -283,6 +298,21 @@ impl Audited {
             | Op::PutRolePolicy { role, .. }
             | Op::DeleteRolePolicy { role, .. } => vec![self.role_call(name, role, Vec::new())],
             other => vec![user(name, other.target_name(), Vec::new())],
+        }
+    }
+
+    /// A request on a group: its ARN, with the path it has now.
+    fn group_call(&self, action: &str, name: &str, context: Vec<(String, Vec<String>)>) -> Call {
+        let acct = self.account.lock().unwrap();
+        let path = acct
+            .managed_groups
+            .values()
+            .find(|g| g.name.eq_ignore_ascii_case(name))
+            .map_or("/".to_owned(), |g| g.path.clone());
+        Call {
+            action: format!("iam:{action}"),
+            resource: format!("arn:aws:iam::{ACCOUNT}:group{path}{name}"),
+            context,
         }
     }
 
@@ -550,15 +580,17 @@ async fn the_self_policy_allows_every_call_of_a_full_run_conditions_included() {
         .instance_profiles
         .push("ip".into());
     let backend = Audited::new(account);
+    let groups = "groups:\n  writers:\n    grants: [{buckets: [b-five], access: write}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n";
     let roles = "roles:\n  media:\n    trust: {account: \"232482882421\", external_id: ext-1}\n    grants: [{buckets: [b-one], access: read-write}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n  legacy-role:\n    adopt: true\n    trust: {account: \"232482882421\", external_id: ext-2}\n";
     let full = format!(
-        "version: 1\naccount_id: \"{ACCOUNT}\"\nowner: web\nprune: true\npolicies:\n  shared-read:\n    grants: [{{buckets: [b-two], access: read}}]\nusers:\n  keeper: {{}}\n  legacy:\n    adopt: true\n    grants: [{{buckets: [b-three], access: list}}]\n  busy:\n    tags: {{team: x}}\n    grants: [{{buckets: [b-one], access: read}}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    policies: [shared-read]\n    groups: [readers]\n    permissions_boundary: arn:aws:iam::aws:policy/PowerUserAccess\n    access_keys: {{count: 1}}\n{roles}"
+        "version: 1\naccount_id: \"{ACCOUNT}\"\nowner: web\nprune: true\npolicies:\n  shared-read:\n    grants: [{{buckets: [b-two], access: read}}]\nusers:\n  keeper: {{}}\n  legacy:\n    adopt: true\n    grants: [{{buckets: [b-three], access: list}}]\n  busy:\n    tags: {{team: x}}\n    grants: [{{buckets: [b-one], access: read}}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    policies: [shared-read]\n    groups: [readers]\n    permissions_boundary: arn:aws:iam::aws:policy/PowerUserAccess\n    access_keys: {{count: 1}}\n  member:\n    groups: [writers]\n{roles}{groups}"
     );
     apply(&backend, &full).await;
     // A changed shared policy (a new version), changed roles (trust, session, grants, attachments), then prune of a
     // user with everything it holds, of the policy and of the roles.
     let changed = full
         .replace("b-two", "b-four")
+        .replace("b-five], access: write}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]", "b-five], access: read}]")
         .replace("ext-1", "ext-3")
         .replace("access: read-write}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]", "access: read}]\n    max_session_hours: 2");
     apply(&backend, &changed).await;
@@ -603,6 +635,12 @@ async fn the_self_policy_allows_every_call_of_a_full_run_conditions_included() {
         "iam:UpdateRole",
         "iam:RemoveRoleFromInstanceProfile",
         "iam:DeleteRole",
+        "iam:CreateGroup",
+        "iam:PutGroupPolicy",
+        "iam:AttachGroupPolicy",
+        "iam:DetachGroupPolicy",
+        "iam:DeleteGroupPolicy",
+        "iam:DeleteGroup",
     ] {
         assert!(
             seen.contains(action),

@@ -62,7 +62,21 @@ pub fn from_spec(spec: &Spec) -> Vec<UserPolicies> {
                 }
             }
             let mut unknown: Vec<String> = su.managed_policies.iter().cloned().collect();
-            unknown.extend(su.groups.iter().map(|g| format!("group {g}")));
+            // Groups of the spec are known: their grants are what apply gives them. Others are the account's.
+            for g in &su.groups {
+                match spec.group(g) {
+                    Some(sg) => {
+                        if let Some(doc) = sg.grants_policy() {
+                            known.push((
+                                format!("group {}: {}", sg.name, crate::model::GRANTS_POLICY),
+                                doc,
+                            ));
+                        }
+                        unknown.extend(sg.managed_policies.iter().cloned());
+                    }
+                    None => unknown.push(format!("group {g}")),
+                }
+            }
             UserPolicies {
                 user: su.name.clone(),
                 known,

@@ -749,6 +749,75 @@ impl AwsBackend {
                     .map_err_into(name, user)
                     .await?;
             }
+            Op::CreateGroup { path, .. } => {
+                iam.create_group()
+                    .group_name(user)
+                    .path(path)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::MarkGroup { document, .. } => {
+                iam.put_group_policy()
+                    .group_name(user)
+                    .policy_name(crate::model::GROUP_OWNER_POLICY)
+                    .policy_document(document.to_compact_json())
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::PutGroupPolicy {
+                policy_name,
+                document,
+                ..
+            } => {
+                iam.put_group_policy()
+                    .group_name(user)
+                    .policy_name(policy_name)
+                    .policy_document(document.to_compact_json())
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DeleteGroupPolicy { policy_name, .. } => {
+                iam.delete_group_policy()
+                    .group_name(user)
+                    .policy_name(policy_name)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::AttachGroupPolicy { policy_arn, .. } => {
+                iam.attach_group_policy()
+                    .group_name(user)
+                    .policy_arn(policy_arn)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DetachGroupPolicy { policy_arn, .. } => {
+                iam.detach_group_policy()
+                    .group_name(user)
+                    .policy_arn(policy_arn)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::RemoveGroupMember { user: member, .. } => {
+                iam.remove_user_from_group()
+                    .group_name(user)
+                    .user_name(member)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DeleteGroup { .. } => {
+                iam.delete_group()
+                    .group_name(user)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
         }
         Ok(Outcome::Done)
     }
@@ -957,6 +1026,7 @@ impl Backend for AwsBackend {
                         .get_account_authorization_details()
                         .filter(EntityType::User)
                         .filter(EntityType::Role)
+                        .filter(EntityType::Group)
                         .filter(EntityType::LocalManagedPolicy)
                         .max_items(self.page_size)
                         .set_marker(m.clone())
@@ -1026,6 +1096,25 @@ impl Backend for AwsBackend {
                         .collect(),
                 };
                 account.roles.insert(name, role);
+            }
+            for g in page.group_detail_list() {
+                let name = g.group_name().unwrap_or_default().to_owned();
+                let mut group = crate::model::Group {
+                    name: name.clone(),
+                    path: g.path().unwrap_or("/").to_owned(),
+                    ..crate::model::Group::default()
+                };
+                for p in g.group_policy_list() {
+                    let pname = p.policy_name().unwrap_or_default();
+                    let doc = decode_policy(&name, pname, p.policy_document().unwrap_or("{}"))?;
+                    group.inline_policies.insert(pname.to_owned(), doc);
+                }
+                group.attached_policies = g
+                    .attached_managed_policies()
+                    .iter()
+                    .filter_map(|a| a.policy_arn().map(str::to_owned))
+                    .collect();
+                account.groups.insert(name, group);
             }
             for p in page.policies() {
                 // moto leaves PolicyName out of this response; the ARN's last segment is the name.
@@ -1353,6 +1442,26 @@ impl Backend for AwsBackend {
                     Err(e) if e.kind != ErrorKind::NoSuchEntity => return Err(e),
                     _ => {}
                 }
+            }
+        }
+        if let Op::DeleteGroup { group } = op {
+            // The marker is the group's last policy, and DeleteGroup refuses while it exists.
+            let removed = self
+                .once(
+                    Class::Write,
+                    "DeleteGroupPolicy",
+                    group,
+                    self.iam
+                        .delete_group_policy()
+                        .group_name(group)
+                        .policy_name(crate::model::GROUP_OWNER_POLICY)
+                        .send()
+                        .map_err_into("DeleteGroupPolicy", group),
+                )
+                .await;
+            match removed {
+                Err(e) if e.kind != ErrorKind::NoSuchEntity => return Err(e),
+                _ => {}
             }
         }
         if let Op::DeleteRole {

@@ -83,6 +83,7 @@ pub fn diff(spec: &Spec, live: &Account, opts: &DiffOptions) -> Result<Plan, Dif
     }
     let (before, after) = policy_changes(spec, live, opts, &mut plan.notices, &mut conflicts);
     let roles = super::role::role_changes(spec, live, opts, &mut plan.notices, &mut conflicts);
+    let groups = super::group::group_changes(spec, live, opts, &mut plan.notices, &mut conflicts);
     if !conflicts.is_empty() {
         return Err(DiffError::Conflicts(conflicts));
     }
@@ -91,6 +92,7 @@ pub fn diff(spec: &Spec, live: &Account, opts: &DiffOptions) -> Result<Plan, Dif
     per_user.sort_by_cached_key(|(name, _)| (name.to_ascii_lowercase(), name.clone()));
     plan.changes = before
         .into_iter()
+        .chain(groups)
         .chain(per_user.into_iter().flat_map(|(_, c)| c))
         .chain(roles)
         .chain(after)
@@ -229,6 +231,7 @@ mod tests {
             policies: Vec::new(),
             users,
             roles: Vec::new(),
+            groups: Vec::new(),
         }
     }
 

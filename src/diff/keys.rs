@@ -295,6 +295,7 @@ mod tests {
             ignore: Vec::new(),
             policies: Vec::new(),
             roles: Vec::new(),
+            groups: Vec::new(),
             users: vec![SpecUser {
                 access_keys: Some(KeyPolicy {
                     count,

@@ -8,6 +8,7 @@
 
 mod account;
 mod desired;
+mod group;
 mod keys;
 mod ownership;
 mod policies;
@@ -17,6 +18,7 @@ mod user;
 
 pub use account::{diff, DiffError, DiffOptions};
 pub use desired::{desired_user, key_users, policy_arn, DesiredUser};
+pub use group::desired_group;
 pub use ownership::{Conflict, Guard, Refusal};
 pub use policies::policy_tag_reads;
 pub use prune::prune_candidates;

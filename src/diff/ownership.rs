@@ -157,6 +157,7 @@ pub struct Guard {
     users: HashMap<String, Right>,
     policies: HashMap<String, Right>,
     roles: HashMap<String, Right>,
+    groups: HashMap<String, Right>,
 }
 
 impl Guard {
@@ -235,11 +236,38 @@ impl Guard {
                 }
             }
         }
+        let mut groups = HashMap::new();
+        if opts.only.is_none() {
+            let live_groups = super::group::group_index(live);
+            for sg in &spec.groups {
+                let right = match live_groups.get(&sg.name.to_ascii_lowercase()) {
+                    None => Some(Right::Create),
+                    Some(have) => match super::group::check_group_owner(spec, sg, have) {
+                        Ok(true) => Some(Right::Owned),
+                        Ok(false) => Some(Right::Adopt),
+                        Err(_) => None,
+                    },
+                };
+                if let Some(right) = right {
+                    groups.insert(sg.name.to_ascii_lowercase(), right);
+                }
+            }
+            if spec.prune && spec.account_id.is_some() {
+                for have in live
+                    .groups
+                    .values()
+                    .filter(|g| g.is_owned_by(&spec.owner) && spec.group(&g.name).is_none())
+                {
+                    groups.insert(have.name.to_ascii_lowercase(), Right::Prune);
+                }
+            }
+        }
         Self {
             owner: spec.owner.clone(),
             users,
             policies,
             roles,
+            groups,
         }
     }
 
@@ -252,6 +280,7 @@ impl Guard {
             users: HashMap::new(),
             policies: HashMap::new(),
             roles: HashMap::new(),
+            groups: HashMap::new(),
         }
     }
 
@@ -268,6 +297,7 @@ impl Guard {
             Target::User(name) => self.users.get(&name.to_ascii_lowercase()),
             Target::Policy(name) => self.policies.get(&name.to_ascii_lowercase()),
             Target::Role(name) => self.roles.get(&name.to_ascii_lowercase()),
+            Target::Group(name) => self.groups.get(&name.to_ascii_lowercase()),
         }
         .copied();
         let refuse = |reason: &str| Refusal {
@@ -279,6 +309,43 @@ impl Guard {
             tags.get(OWNER_TAG).is_none_or(|v| *v == self.owner)
         };
         match op {
+            Op::CreateGroup { .. } => {
+                if right != Some(Right::Create) {
+                    return Err(refuse("it is not a spec object missing from the account"));
+                }
+            }
+            Op::MarkGroup { document, .. } => {
+                if !matches!(right, Some(Right::Create | Right::Adopt)) {
+                    return Err(refuse(
+                        "only a group this apply creates or adopts is marked",
+                    ));
+                }
+                if *document != crate::model::group_owner_marker(&self.owner) {
+                    return Err(refuse("the marker must name this spec's owner"));
+                }
+            }
+            Op::PutGroupPolicy { policy_name, .. } | Op::DeleteGroupPolicy { policy_name, .. }
+                if policy_name == crate::model::GROUP_OWNER_POLICY =>
+            {
+                return Err(refuse(
+                    "the owner marker is only written by marking and removed by DeleteGroup",
+                ));
+            }
+            Op::RemoveGroupMember { .. } | Op::DeleteGroup { .. } => {
+                if right != Some(Right::Prune) {
+                    return Err(refuse(
+                        "only owned groups that left the spec are emptied and deleted, with prune: true and a pinned account_id",
+                    ));
+                }
+            }
+            Op::PutGroupPolicy { .. }
+            | Op::DeleteGroupPolicy { .. }
+            | Op::AttachGroupPolicy { .. }
+            | Op::DetachGroupPolicy { .. } => {
+                if right.is_none() {
+                    return Err(refuse("it does not carry this spec's owner marker"));
+                }
+            }
             Op::CreateUser { tags, .. }
             | Op::CreatePolicy { tags, .. }
             | Op::CreateRole { tags, .. } => {

@@ -1017,6 +1017,7 @@ mod tests {
             policies: Vec::new(),
             users: Vec::new(),
             roles: Vec::new(),
+            groups: Vec::new(),
         };
         let p = crate::diff::diff(&spec, &live, &crate::diff::DiffOptions::default()).unwrap();
         let rec = Recorder::new(acct);

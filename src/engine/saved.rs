@@ -165,6 +165,9 @@ pub fn fingerprint(plan: &Plan, live: &Account) -> Vec<Fingerprint> {
                 Target::Role(name) => live
                     .find_role(name)
                     .map(|r| serde_json::to_string(r).unwrap_or_default()),
+                Target::Group(name) => live
+                    .find_group(name)
+                    .map(|g| serde_json::to_string(g).unwrap_or_default()),
             };
             Fingerprint {
                 target: target.clone(),

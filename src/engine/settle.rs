@@ -29,7 +29,7 @@ pub async fn settle<B: Backend>(
         .filter_map(|c| match &c.target {
             Target::User(name) => Some(name.to_ascii_lowercase()),
             // Policies and roles are confirmed by the next plan: settling is about users' eventual consistency.
-            Target::Policy(_) | Target::Role(_) => None,
+            Target::Policy(_) | Target::Role(_) | Target::Group(_) => None,
         })
         .collect();
     let mut opts = opts.clone();

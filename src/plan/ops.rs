@@ -294,6 +294,63 @@ pub enum Op {
         /// Instance profiles the role is removed from first.
         instance_profiles: Vec<String>,
     },
+    /// CreateGroup, then (as its own change) the owner marker: groups take no tags.
+    CreateGroup {
+        /// Group name.
+        group: String,
+        /// IAM path.
+        path: String,
+    },
+    /// PutGroupPolicy of the owner marker on a group without one (`adopt: true`), or right after CreateGroup.
+    MarkGroup {
+        /// Group name.
+        group: String,
+        /// The marker document, naming the owner.
+        document: PolicyDocument,
+    },
+    /// PutGroupPolicy.
+    PutGroupPolicy {
+        /// Group name.
+        group: String,
+        /// Inline policy name.
+        policy_name: String,
+        /// The document.
+        document: PolicyDocument,
+    },
+    /// DeleteGroupPolicy.
+    DeleteGroupPolicy {
+        /// Group name.
+        group: String,
+        /// Inline policy name.
+        policy_name: String,
+    },
+    /// AttachGroupPolicy.
+    AttachGroupPolicy {
+        /// Group name.
+        group: String,
+        /// Managed policy ARN.
+        policy_arn: String,
+    },
+    /// DetachGroupPolicy.
+    DetachGroupPolicy {
+        /// Group name.
+        group: String,
+        /// Managed policy ARN.
+        policy_arn: String,
+    },
+    /// RemoveUserFromGroup on a group being pruned, whoever the member is.
+    RemoveGroupMember {
+        /// Group name.
+        group: String,
+        /// The member.
+        user: String,
+    },
+    /// DeleteGroup, after DeleteGroupPolicy of the owner marker (the group's last policy), once members, other
+    /// policies and attachments are gone.
+    DeleteGroup {
+        /// Group name.
+        group: String,
+    },
 }
 
 /// When an operation runs relative to the users' changes. Every change of one target runs in the latest phase any
@@ -322,6 +379,7 @@ impl Op {
             TargetKind::User => Target::User(name),
             TargetKind::Policy => Target::Policy(name),
             TargetKind::Role => Target::Role(name),
+            TargetKind::Group => Target::Group(name),
         }
     }
 
@@ -366,6 +424,14 @@ impl Op {
             | Self::AttachRolePolicy { .. }
             | Self::DetachRolePolicy { .. }
             | Self::DeleteRole { .. } => TargetKind::Role,
+            Self::CreateGroup { .. }
+            | Self::MarkGroup { .. }
+            | Self::PutGroupPolicy { .. }
+            | Self::DeleteGroupPolicy { .. }
+            | Self::AttachGroupPolicy { .. }
+            | Self::DetachGroupPolicy { .. }
+            | Self::RemoveGroupMember { .. }
+            | Self::DeleteGroup { .. } => TargetKind::Group,
         }
     }
 
@@ -410,6 +476,14 @@ impl Op {
             | Self::AttachRolePolicy { role, .. }
             | Self::DetachRolePolicy { role, .. }
             | Self::DeleteRole { role, .. } => role,
+            Self::CreateGroup { group, .. }
+            | Self::MarkGroup { group, .. }
+            | Self::PutGroupPolicy { group, .. }
+            | Self::DeleteGroupPolicy { group, .. }
+            | Self::AttachGroupPolicy { group, .. }
+            | Self::DetachGroupPolicy { group, .. }
+            | Self::RemoveGroupMember { group, .. }
+            | Self::DeleteGroup { group } => group,
         }
     }
 
@@ -421,7 +495,16 @@ impl Op {
             | Self::CreatePolicyVersion { .. }
             | Self::DeletePolicyVersion { .. }
             | Self::AdoptPolicy { .. } => Phase::Prepare,
-            Self::DeletePolicy { .. } => Phase::Cleanup,
+            // A spec group exists, with its policies, before users join it; a pruned one goes after they left.
+            Self::CreateGroup { .. }
+            | Self::MarkGroup { .. }
+            | Self::PutGroupPolicy { .. }
+            | Self::DeleteGroupPolicy { .. }
+            | Self::AttachGroupPolicy { .. }
+            | Self::DetachGroupPolicy { .. } => Phase::Prepare,
+            Self::DeletePolicy { .. }
+            | Self::RemoveGroupMember { .. }
+            | Self::DeleteGroup { .. } => Phase::Cleanup,
             _ => Phase::Main,
         }
     }
@@ -465,6 +548,13 @@ impl Op {
             Self::AttachRolePolicy { .. } => "AttachRolePolicy",
             Self::DetachRolePolicy { .. } => "DetachRolePolicy",
             Self::DeleteRole { .. } => "DeleteRole",
+            Self::CreateGroup { .. } => "CreateGroup",
+            Self::MarkGroup { .. } | Self::PutGroupPolicy { .. } => "PutGroupPolicy",
+            Self::DeleteGroupPolicy { .. } => "DeleteGroupPolicy",
+            Self::AttachGroupPolicy { .. } => "AttachGroupPolicy",
+            Self::DetachGroupPolicy { .. } => "DetachGroupPolicy",
+            Self::RemoveGroupMember { .. } => "RemoveUserFromGroup",
+            Self::DeleteGroup { .. } => "DeleteGroup",
         }
     }
 
@@ -489,6 +579,10 @@ impl Op {
                 | Self::DeleteRolePolicy { .. }
                 | Self::DetachRolePolicy { .. }
                 | Self::DeleteRole { .. }
+                | Self::DeleteGroupPolicy { .. }
+                | Self::DetachGroupPolicy { .. }
+                | Self::RemoveGroupMember { .. }
+                | Self::DeleteGroup { .. }
         )
     }
 
@@ -506,6 +600,10 @@ impl Op {
                 | Self::DeleteRole { .. }
                 | Self::DeleteRolePolicy { .. }
                 | Self::DetachRolePolicy { .. }
+                | Self::DeleteGroup { .. }
+                | Self::DeleteGroupPolicy { .. }
+                | Self::DetachGroupPolicy { .. }
+                | Self::RemoveGroupMember { .. }
         )
     }
 
@@ -614,6 +712,30 @@ impl Op {
                 instance_profiles.join(", ")
             ),
             Self::DeleteRole { .. } => "delete role".into(),
+            Self::CreateGroup { path, .. } => format!("create group (path {path})"),
+            Self::MarkGroup { document, .. } => {
+                let owner = crate::model::Group {
+                    inline_policies: BTreeMap::from([(
+                        crate::model::GROUP_OWNER_POLICY.to_owned(),
+                        document.clone(),
+                    )]),
+                    ..crate::model::Group::default()
+                }
+                .owner()
+                .unwrap_or_default();
+                format!(
+                    "mark as owned by {owner} (inline policy {}; groups take no tags)",
+                    crate::model::GROUP_OWNER_POLICY
+                )
+            }
+            Self::PutGroupPolicy { policy_name, .. } => format!("put inline policy {policy_name}"),
+            Self::DeleteGroupPolicy { policy_name, .. } => {
+                format!("delete inline policy {policy_name}")
+            }
+            Self::AttachGroupPolicy { policy_arn, .. } => format!("attach {}", short(policy_arn)),
+            Self::DetachGroupPolicy { policy_arn, .. } => format!("detach {}", short(policy_arn)),
+            Self::RemoveGroupMember { user, .. } => format!("remove member {user}"),
+            Self::DeleteGroup { .. } => "delete group (and its owner marker)".into(),
         }
     }
 }

@@ -20,6 +20,8 @@ pub enum Target {
     Policy(String),
     /// An IAM role, by name.
     Role(String),
+    /// An IAM group, by name.
+    Group(String),
 }
 
 /// The kinds of targets, for code that cares about the kind only.
@@ -31,6 +33,8 @@ pub enum TargetKind {
     Policy,
     /// [`Target::Role`].
     Role,
+    /// [`Target::Group`].
+    Group,
 }
 
 impl Target {
@@ -38,7 +42,7 @@ impl Target {
     #[must_use]
     pub fn name(&self) -> &str {
         match self {
-            Self::User(name) | Self::Policy(name) | Self::Role(name) => name,
+            Self::User(name) | Self::Policy(name) | Self::Role(name) | Self::Group(name) => name,
         }
     }
 
@@ -49,6 +53,7 @@ impl Target {
             Self::User(_) => TargetKind::User,
             Self::Policy(_) => TargetKind::Policy,
             Self::Role(_) => TargetKind::Role,
+            Self::Group(_) => TargetKind::Group,
         }
     }
 
@@ -67,6 +72,7 @@ impl fmt::Display for Target {
             Self::User(name) => f.write_str(name),
             Self::Policy(name) => write!(f, "policy/{name}"),
             Self::Role(name) => write!(f, "role/{name}"),
+            Self::Group(name) => write!(f, "group/{name}"),
         }
     }
 }
@@ -84,7 +90,7 @@ mod tests {
         );
         let back: Target = serde_json::from_str(r#"{"kind":"user","name":"alice"}"#).unwrap();
         assert_eq!(back, Target::User("alice".into()));
-        assert!(serde_json::from_str::<Target>(r#"{"kind":"group","name":"x"}"#).is_err());
+        assert!(serde_json::from_str::<Target>(r#"{"kind":"bucket","name":"x"}"#).is_err());
         assert_eq!(
             serde_json::to_string(&Target::Role("media".into())).unwrap(),
             r#"{"kind":"role","name":"media"}"#

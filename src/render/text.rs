@@ -143,6 +143,7 @@ fn change(w: &mut dyn Write, c: &Change, view: View) -> io::Result<()> {
         Op::PutUserPolicy { document, .. }
         | Op::CreatePolicy { document, .. }
         | Op::PutRolePolicy { document, .. }
+        | Op::PutGroupPolicy { document, .. }
         | Op::CreateRole {
             trust: document, ..
         } if c.before.is_none() && !view.show_policies => {
@@ -159,6 +160,7 @@ fn change(w: &mut dyn Write, c: &Change, view: View) -> io::Result<()> {
         | Op::CreatePolicy { document, .. }
         | Op::CreatePolicyVersion { document, .. }
         | Op::PutRolePolicy { document, .. }
+        | Op::PutGroupPolicy { document, .. }
         | Op::UpdateAssumeRolePolicy { document, .. }
         | Op::CreateRole {
             trust: document, ..
@@ -170,7 +172,9 @@ fn change(w: &mut dyn Write, c: &Change, view: View) -> io::Result<()> {
                 .unwrap_or_default();
             json_diff(w, &before, &document.to_pretty_json(), style)?;
         }
-        Op::DeleteUserPolicy { .. } | Op::DeleteRolePolicy { .. } => {
+        Op::DeleteUserPolicy { .. }
+        | Op::DeleteRolePolicy { .. }
+        | Op::DeleteGroupPolicy { .. } => {
             if let Some(before) = &c.before {
                 json_diff(w, &before.to_pretty_json(), "", style)?;
             }

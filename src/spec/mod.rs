@@ -14,8 +14,10 @@ mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Report, Severity};
 pub use load::load;
-pub use model::{glob_match, IgnoreRule, KeyPolicy, Loaded, Spec, SpecPolicy, SpecRole, SpecUser};
+pub use model::{
+    glob_match, IgnoreRule, KeyPolicy, Loaded, Spec, SpecGroup, SpecPolicy, SpecRole, SpecUser,
+};
 pub use raw::{
-    json_schema, PolicyMode, RawAccessKeys, RawGrant, RawIgnore, RawPolicy, RawRole, RawSpec,
-    RawTrust, RawUser,
+    json_schema, Compliance, PolicyMode, RawAccessKeys, RawGrant, RawGroup, RawIgnore, RawPolicy,
+    RawRole, RawSpec, RawTrust, RawUser,
 };

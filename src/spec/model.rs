@@ -29,6 +29,29 @@ pub struct Spec {
     pub users: Vec<SpecUser>,
     /// Roles, in spec order.
     pub roles: Vec<SpecRole>,
+    /// Managed groups, in spec order.
+    pub groups: Vec<SpecGroup>,
+}
+
+/// A validated managed group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecGroup {
+    /// The group name.
+    pub name: String,
+    /// Bucket grants.
+    pub grants: Vec<Grant>,
+    /// Managed policy ARNs.
+    pub managed_policies: BTreeSet<String>,
+    /// Whether to take over an existing group without the owner marker.
+    pub adopt: bool,
+}
+
+impl SpecGroup {
+    /// The grants' inline policy, if the group has grants.
+    #[must_use]
+    pub fn grants_policy(&self) -> Option<PolicyDocument> {
+        render_grants(&self.grants)
+    }
 }
 
 /// A validated role.
@@ -187,6 +210,14 @@ impl Spec {
     }
 
     /// The spec user matching `name` case-insensitively.
+    /// The spec group of this name, case-insensitively.
+    #[must_use]
+    pub fn group(&self, name: &str) -> Option<&SpecGroup> {
+        self.groups
+            .iter()
+            .find(|g| g.name.eq_ignore_ascii_case(name))
+    }
+
     /// The spec role of this name, case-insensitively.
     #[must_use]
     pub fn role(&self, name: &str) -> Option<&SpecRole> {

@@ -53,6 +53,40 @@ pub struct RawSpec {
         deserialize_with = "unique_map_opt"
     )]
     pub roles: Option<IndexMap<String, RawRole>>,
+    /// Groups iamspec manages: their grants and managed policies reach every user that lists them in `groups`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "unique_map_opt"
+    )]
+    pub groups: Option<IndexMap<String, RawGroup>>,
+    /// A baseline to lint for: `cis` warns about users that carry permissions directly instead of through groups
+    /// (CIS AWS Foundations 1.15, Security Hub IAM.2); `validate --strict` then fails on them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compliance: Option<Compliance>,
+}
+
+/// Baselines `compliance` can lint for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Compliance {
+    /// CIS AWS Foundations: permissions through groups (or roles), not on users.
+    Cis,
+}
+
+/// A managed group.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    /// Bucket grants, rendered into the group's inline policy `iamspec-grants`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<RawGrant>>,
+    /// Managed policy ARNs to attach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_policies: Option<Vec<String>>,
+    /// Take over an existing group without iamspec's owner marker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<bool>,
 }
 
 /// A role a service assumes: who (`trust`) and what (grants, managed policies).

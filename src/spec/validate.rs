@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::diagnostic::Severity;
-use super::model::{IgnoreRule, KeyPolicy, Spec, SpecPolicy, SpecRole, SpecUser};
+use super::model::{IgnoreRule, KeyPolicy, Spec, SpecGroup, SpecPolicy, SpecRole, SpecUser};
 use super::names::{
     bucket_problem, iam_name_char, tag_char, valid_iam_path, valid_policy_arn, valid_policy_name,
     valid_user_name,
@@ -139,6 +139,7 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         && raw_users.is_empty()
         && raw.policies.as_ref().is_none_or(|p| p.is_empty())
         && raw.roles.as_ref().is_none_or(|r| r.is_empty())
+        && raw.groups.as_ref().is_none_or(|g| g.is_empty())
     {
         ctx.warn(
             &[Seg::Key("prune")],
@@ -302,6 +303,24 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
     }
     let known = policies.iter().map(|p| p.name.clone()).collect();
     let roles = validate_roles(raw, ctx, max_attached, &known);
+    let groups = validate_groups(raw, ctx, max_attached, &known);
+    if raw.compliance == Some(super::raw::Compliance::Cis) {
+        for u in &users {
+            let direct = [
+                ("grants", !u.grants.is_empty()),
+                ("managed_policies", !u.managed_policies.is_empty()),
+                ("policies", !u.policies.is_empty()),
+                ("raw_policies", !u.raw_policies.is_empty()),
+            ];
+            if let Some((field, _)) = direct.iter().find(|(_, set)| *set) {
+                ctx.warn(
+                    &[Seg::Key("users"), Seg::Key(&u.name), Seg::Key(field)],
+                    format!("user `{}` carries permissions directly (compliance: cis)", u.name),
+                    Some("CIS AWS Foundations 1.15 and Security Hub IAM.2 expect permissions through groups: move them to a group under `groups` and list it in the user's `groups`"),
+                );
+            }
+        }
+    }
     Spec {
         account_id: raw.account_id.clone(),
         owner,
@@ -313,7 +332,52 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         policies: policies.into_iter().chain(extra_policies).collect(),
         users,
         roles,
+        groups,
     }
+}
+
+/// The spec's managed groups: names, and the users' checks for grants and managed policies.
+fn validate_groups(
+    raw: &RawSpec,
+    ctx: &mut Ctx,
+    max_attached: usize,
+    known: &BTreeSet<String>,
+) -> Vec<SpecGroup> {
+    let mut groups = Vec::new();
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for (name, rg) in raw.groups.iter().flatten() {
+        let at = [Seg::Key("groups"), Seg::Key(name)];
+        if name.is_empty() || name.len() > 128 || !name.chars().all(iam_name_char) {
+            ctx.error_at_key(
+                &at,
+                format!("`{name}` is not a valid IAM group name"),
+                Some("use 1-128 characters from A-Z a-z 0-9 and + = , . @ _ -"),
+            );
+        }
+        if let Some(first) = seen.insert(name.to_ascii_lowercase(), name) {
+            ctx.error_at_key(
+                &at,
+                format!(
+                    "group `{name}` duplicates `{first}`: IAM group names are case-insensitive"
+                ),
+                Some("keep one of them"),
+            );
+        }
+        let shared = RawUser {
+            grants: rg.grants.clone(),
+            managed_policies: rg.managed_policies.clone(),
+            ..RawUser::default()
+        };
+        if let Some(checked) = validate_user(name, &shared, ctx, &at, max_attached, known) {
+            groups.push(SpecGroup {
+                name: name.clone(),
+                grants: checked.grants,
+                managed_policies: checked.managed_policies,
+                adopt: rg.adopt.unwrap_or(false),
+            });
+        }
+    }
+    groups
 }
 
 /// The spec's roles. The fields roles share with users (tags, grants, managed policies) get the users' checks,

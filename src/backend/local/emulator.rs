@@ -7,7 +7,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{BackendError, ErrorKind, NewAccessKey, Outcome, ReadScope, Secret};
-use crate::model::{AccessKey, Account, Dependents, KeyStatus, ManagedPolicy, Role, User};
+use crate::model::{AccessKey, Account, Dependents, Group, KeyStatus, ManagedPolicy, Role, User};
 use crate::plan::Op;
 use crate::policy::{ACCESS_KEY_LIMIT, DEFAULT_ATTACHED_LIMIT, INLINE_USER_LIMIT, TAG_LIMIT};
 
@@ -46,6 +46,9 @@ pub struct LocalAccount {
     /// Roles, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub roles: BTreeMap<String, Role>,
+    /// Groups with policies (those iamspec creates or marks), by name; `groups` holds bare ones.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub managed_groups: BTreeMap<String, Group>,
 }
 
 fn default_attached() -> usize {
@@ -76,7 +79,168 @@ impl LocalAccount {
             next_key: 0,
             managed: BTreeMap::new(),
             roles: BTreeMap::new(),
+            managed_groups: BTreeMap::new(),
         }
+    }
+
+    /// Whether a group of this name exists (bare or with policies), case-insensitively.
+    fn group_exists(&self, name: &str) -> bool {
+        self.groups.iter().any(|g| g.eq_ignore_ascii_case(name))
+            || self
+                .managed_groups
+                .keys()
+                .any(|g| g.eq_ignore_ascii_case(name))
+    }
+
+    fn group_mut(&mut self, op: &Op) -> Result<&mut Group, BackendError> {
+        let name = op.target_name();
+        // A bare group gains policies: it moves to the groups with policies, as it is.
+        if let Some(bare) = self
+            .groups
+            .iter()
+            .find(|g| g.eq_ignore_ascii_case(name))
+            .cloned()
+        {
+            self.groups.remove(&bare);
+            self.managed_groups.insert(
+                bare.clone(),
+                Group {
+                    name: bare,
+                    ..Group::default()
+                },
+            );
+        }
+        let key = self
+            .managed_groups
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(name))
+            .cloned()
+            .ok_or_else(|| {
+                err(
+                    ErrorKind::NoSuchEntity,
+                    op,
+                    format!("the group with name {name} cannot be found"),
+                )
+            })?;
+        Ok(self.managed_groups.get_mut(&key).expect("key just found"))
+    }
+
+    /// The group operations, as IAM answers them.
+    fn apply_group(&mut self, op: &Op) -> Result<(), BackendError> {
+        match op {
+            Op::CreateGroup { group, path } => {
+                if self.group_exists(group) {
+                    return Err(err(
+                        ErrorKind::AlreadyExists,
+                        op,
+                        format!("group with name {group} already exists"),
+                    ));
+                }
+                self.managed_groups.insert(
+                    group.clone(),
+                    Group {
+                        name: group.clone(),
+                        path: path.clone(),
+                        ..Group::default()
+                    },
+                );
+            }
+            Op::MarkGroup { document, .. } => {
+                self.group_mut(op)?.inline_policies.insert(
+                    crate::model::GROUP_OWNER_POLICY.to_owned(),
+                    document.clone(),
+                );
+            }
+            Op::PutGroupPolicy {
+                policy_name,
+                document,
+                ..
+            } => {
+                self.group_mut(op)?
+                    .inline_policies
+                    .insert(policy_name.clone(), document.clone());
+            }
+            Op::DeleteGroupPolicy { policy_name, .. } => {
+                if self
+                    .group_mut(op)?
+                    .inline_policies
+                    .remove(policy_name)
+                    .is_none()
+                {
+                    return Err(err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        format!("the group policy with name {policy_name} cannot be found"),
+                    ));
+                }
+            }
+            Op::AttachGroupPolicy { policy_arn, .. } => {
+                if !self.policy_exists(policy_arn) {
+                    return Err(err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        format!("policy {policy_arn} does not exist or is not attachable"),
+                    ));
+                }
+                self.group_mut(op)?
+                    .attached_policies
+                    .insert(policy_arn.clone());
+            }
+            Op::DetachGroupPolicy { policy_arn, .. } => {
+                if !self.group_mut(op)?.attached_policies.remove(policy_arn) {
+                    return Err(err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        format!("policy {policy_arn} is not attached"),
+                    ));
+                }
+            }
+            Op::RemoveGroupMember { group, user } => {
+                let key = self.key_of(user).ok_or_else(|| {
+                    err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        format!("the user with name {user} cannot be found"),
+                    )
+                })?;
+                let u = self.users.get_mut(&key).expect("key just found");
+                let before = u.groups.len();
+                u.groups.retain(|g| !g.eq_ignore_ascii_case(group));
+                if u.groups.len() == before {
+                    return Err(err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        format!("{user} is not in {group}"),
+                    ));
+                }
+            }
+            Op::DeleteGroup { group } => {
+                if self
+                    .users
+                    .values()
+                    .any(|u| u.groups.iter().any(|g| g.eq_ignore_ascii_case(group)))
+                {
+                    return Err(err(
+                        ErrorKind::DeleteConflict,
+                        op,
+                        "cannot delete a group with members",
+                    ));
+                }
+                let g = self.group_mut(op)?;
+                g.inline_policies.remove(crate::model::GROUP_OWNER_POLICY);
+                if !g.inline_policies.is_empty() || !g.attached_policies.is_empty() {
+                    return Err(err(
+                        ErrorKind::DeleteConflict,
+                        op,
+                        "cannot delete a group with policies",
+                    ));
+                }
+                let name = g.name.clone();
+                self.managed_groups.remove(&name);
+            }
+            _ => unreachable!("apply_group is given group operations only"),
+        }
+        Ok(())
     }
 
     fn role_mut(&mut self, op: &Op) -> Result<&mut Role, BackendError> {
@@ -287,10 +451,18 @@ impl LocalAccount {
                 )
             })
             .collect();
+        let mut groups = self.managed_groups.clone();
+        for bare in &self.groups {
+            groups.entry(bare.clone()).or_insert_with(|| Group {
+                name: bare.clone(),
+                ..Group::default()
+            });
+        }
         Account {
             users,
             policies,
             roles: self.roles.clone(),
+            groups,
         }
     }
 
@@ -335,6 +507,14 @@ impl LocalAccount {
             | Op::AttachRolePolicy { .. }
             | Op::DetachRolePolicy { .. }
             | Op::DeleteRole { .. } => self.apply_role(op)?,
+            Op::CreateGroup { .. }
+            | Op::MarkGroup { .. }
+            | Op::PutGroupPolicy { .. }
+            | Op::DeleteGroupPolicy { .. }
+            | Op::AttachGroupPolicy { .. }
+            | Op::DetachGroupPolicy { .. }
+            | Op::RemoveGroupMember { .. }
+            | Op::DeleteGroup { .. } => self.apply_group(op)?,
             Op::CreateUser { user, path, tags } => {
                 if self.key_of(user).is_some() {
                     return Err(err(
@@ -439,7 +619,7 @@ impl LocalAccount {
                 }
             }
             Op::AddUserToGroup { group, .. } => {
-                if !self.groups.contains(group) {
+                if !self.group_exists(group) {
                     return Err(err(
                         ErrorKind::NoSuchEntity,
                         op,
