@@ -145,11 +145,148 @@ pub struct Imported {
     /// Imported users without any owner tag and not marked `adopt: true`: the first plan refuses them until they
     /// are adopted.
     pub unowned: Vec<String>,
+    /// Roles and groups (`role/NAME`, `group/NAME`) left out because the spec cannot say what they hold, and why.
+    pub inexpressible: Vec<(String, String)>,
+}
+
+/// A live role as the spec's `roles` entry, or why it cannot be one. `session` is its maximum session duration
+/// (seconds), read for import since the account read lacks it.
+fn import_role(
+    role: &crate::model::Role,
+    session: Option<u32>,
+    account_id: Option<&str>,
+    adopt: bool,
+    owner: &str,
+) -> Result<crate::spec::RawRole, String> {
+    let [st] = role.trust.statements.as_slice() else {
+        return Err("its trust policy has more than one statement".into());
+    };
+    let (_, principal) = st
+        .principal
+        .as_ref()
+        .ok_or("its trust policy names no principal")?;
+    let aws = principal["AWS"]
+        .as_str()
+        .ok_or("its trust policy trusts no single AWS principal")?;
+    let external_id = match st.condition.iter().collect::<Vec<_>>().as_slice() {
+        [] => None,
+        [(op, keys)] if op.as_str() == "StringEquals" && keys.len() == 1 => match keys
+            .get("sts:ExternalId")
+            .map(Vec::as_slice)
+        {
+            Some([id]) => Some(id.clone()),
+            _ => return Err("its trust policy has conditions other than one external ID".into()),
+        },
+        _ => return Err("its trust policy has conditions other than one external ID".into()),
+    };
+    if st.effect != crate::policy::Effect::Allow
+        || st.not_action
+        || st.actions != ["sts:AssumeRole"]
+    {
+        return Err("its trust policy allows more than sts:AssumeRole".into());
+    }
+    let account = aws
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|rest| rest.strip_suffix(":root"))
+        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
+    let trust = match account {
+        Some(account) => {
+            if external_id.is_none() && Some(account) != account_id {
+                return Err(format!(
+                    "it trusts account {account} without an external ID, which iamspec refuses to declare"
+                ));
+            }
+            crate::spec::RawTrust {
+                account: Some(account.to_owned()),
+                role_arn: None,
+                external_id,
+            }
+        }
+        None if aws.contains(":role/") => crate::spec::RawTrust {
+            account: None,
+            role_arn: Some(aws.to_owned()),
+            external_id,
+        },
+        None => {
+            return Err(format!(
+                "it trusts `{aws}`, which is neither an account nor a role"
+            ))
+        }
+    };
+    let grants = match role.inline_policies.iter().collect::<Vec<_>>().as_slice() {
+        [] => None,
+        [(name, doc)] if name.as_str() == GRANTS_POLICY => {
+            Some(grants_for(doc).ok_or("its inline policy is not expressible as grants")?)
+        }
+        _ => return Err("it has inline policies other than iamspec-grants".into()),
+    };
+    let seconds = role
+        .tags
+        .get(crate::model::MAX_SESSION_TAG)
+        .and_then(|v| v.parse().ok())
+        .or(session)
+        .unwrap_or(3600);
+    if !seconds.is_multiple_of(3600) {
+        return Err(format!(
+            "its maximum session of {seconds} s is not whole hours"
+        ));
+    }
+    let tags: IndexMap<String, String> = role
+        .tags
+        .iter()
+        .filter(|(k, _)| k.as_str() != OWNER_TAG && !is_internal_tag(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(crate::spec::RawRole {
+        trust,
+        tags: (!tags.is_empty()).then_some(tags),
+        grants,
+        managed_policies: (!role.attached_policies.is_empty())
+            .then(|| role.attached_policies.iter().cloned().collect()),
+        max_session_hours: (seconds != 3600).then_some(seconds / 3600),
+        adopt: (adopt && !role.is_owned_by(owner)).then_some(true),
+    })
+}
+
+/// A live group as the spec's `groups` entry, or why it cannot be one.
+fn import_group(
+    group: &crate::model::Group,
+    adopt: bool,
+    owner: &str,
+) -> Result<crate::spec::RawGroup, String> {
+    let policies: Vec<_> = group
+        .inline_policies
+        .iter()
+        .filter(|(n, _)| n.as_str() != crate::model::GROUP_OWNER_POLICY)
+        .collect();
+    let grants = match policies.as_slice() {
+        [] => None,
+        [(name, doc)] if name.as_str() == GRANTS_POLICY => {
+            Some(grants_for(doc).ok_or("its inline policy is not expressible as grants")?)
+        }
+        _ => return Err("it has inline policies other than iamspec-grants".into()),
+    };
+    Ok(crate::spec::RawGroup {
+        grants,
+        managed_policies: (!group.attached_policies.is_empty())
+            .then(|| group.attached_policies.iter().cloned().collect()),
+        adopt: (adopt && !group.is_owned_by(owner)).then_some(true),
+    })
 }
 
 /// A spec describing the selected live users.
 #[must_use]
 pub fn import(live: &Account, opts: &ImportOptions) -> Imported {
+    import_with_sessions(live, opts, &BTreeMap::new())
+}
+
+/// [`import`], with the maximum session durations (seconds) of the live roles, by name.
+#[must_use]
+pub fn import_with_sessions(
+    live: &Account,
+    opts: &ImportOptions,
+    sessions: &BTreeMap<String, u32>,
+) -> Imported {
     let selected = selected(live, opts);
     // The owner most selected users already carry, else the default.
     let mut owners: BTreeMap<&str, usize> = BTreeMap::new();
@@ -181,6 +318,62 @@ pub fn import(live: &Account, opts: &ImportOptions) -> Imported {
         .iter()
         .map(|u| (u.name.clone(), import_user(u, &owner, opts.adopt)))
         .collect();
+    let mut skipped: Vec<(String, String)> = skipped;
+    let mut unowned: Vec<String> = unowned;
+    let mut inexpressible = Vec::new();
+    let mut roles = IndexMap::new();
+    let mut groups = IndexMap::new();
+    // `--user` imports users only; roles and groups come with a whole or path-scoped import.
+    if opts.users.is_empty() {
+        for r in selected_roles(live, opts) {
+            let label = format!("role/{}", r.name);
+            match r.tags.get(OWNER_TAG) {
+                Some(other) if *other != owner => {
+                    skipped.push((label, other.clone()));
+                    continue;
+                }
+                _ => {}
+            }
+            match import_role(
+                r,
+                sessions.get(&r.name).copied(),
+                opts.account_id.as_deref(),
+                opts.adopt,
+                &owner,
+            ) {
+                Ok(raw) => {
+                    if !opts.adopt && !r.is_owned_by(&owner) {
+                        unowned.push(label);
+                    }
+                    roles.insert(r.name.clone(), raw);
+                }
+                Err(why) => inexpressible.push((label, why)),
+            }
+        }
+        for g in live.groups.values().filter(|g| {
+            opts.path
+                .as_ref()
+                .is_none_or(|p| g.path.starts_with(p.as_str()))
+        }) {
+            let label = format!("group/{}", g.name);
+            match g.owner() {
+                Some(other) if other != owner => {
+                    skipped.push((label, other));
+                    continue;
+                }
+                _ => {}
+            }
+            match import_group(g, opts.adopt, &owner) {
+                Ok(raw) => {
+                    if !opts.adopt && !g.is_owned_by(&owner) {
+                        unowned.push(label);
+                    }
+                    groups.insert(g.name.clone(), raw);
+                }
+                Err(why) => inexpressible.push((label, why)),
+            }
+        }
+    }
     Imported {
         spec: RawSpec {
             version: 1,
@@ -190,11 +383,28 @@ pub fn import(live: &Account, opts: &ImportOptions) -> Imported {
             owner: Some(owner),
             path: opts.path.clone(),
             users,
+            roles: (!roles.is_empty()).then_some(roles),
+            groups: (!groups.is_empty()).then_some(groups),
             ..RawSpec::default()
         },
         skipped,
         unowned,
+        inexpressible,
     }
+}
+
+/// The live roles an import considers: under `--path` when given, never service-linked.
+#[must_use]
+pub fn selected_roles<'a>(live: &'a Account, opts: &ImportOptions) -> Vec<&'a crate::model::Role> {
+    live.roles
+        .values()
+        .filter(|r| !r.path.starts_with(crate::model::SERVICE_ROLE_PATH))
+        .filter(|r| {
+            opts.path
+                .as_ref()
+                .is_none_or(|p| r.path.starts_with(p.as_str()))
+        })
+        .collect()
 }
 
 /// The spec as YAML, with a header saying where it came from.
@@ -205,9 +415,21 @@ pub fn to_yaml(imported: &Imported, source: &str) -> String {
         "# Imported by iamspec {} from {source}. Review it, then `iamspec plan`.\n",
         env!("CARGO_PKG_VERSION")
     );
+    if !imported.inexpressible.is_empty() {
+        header.push_str(&format!(
+            "# Left out: {} role(s) or group(s) holding what a spec cannot declare: {}.\n",
+            imported.inexpressible.len(),
+            imported
+                .inexpressible
+                .iter()
+                .map(|(name, why)| format!("{name} ({why})"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
     if !imported.unowned.is_empty() {
         header.push_str(&format!(
-            "# {} user(s) here carry no iamspec:owner tag, so `iamspec plan` will refuse them as not owned.\n\
+            "# {} user(s), role(s) or group(s) here carry no iamspec owner mark, so `iamspec plan` will refuse them as not owned.\n\
              # To bring them under iamspec, import again with --adopt (it marks them `adopt: true`; the next\n\
              # apply tags them), or set `adopt: true` on each user you mean to take over.\n",
             imported.unowned.len()
@@ -215,7 +437,7 @@ pub fn to_yaml(imported: &Imported, source: &str) -> String {
     }
     if !imported.skipped.is_empty() {
         header.push_str(&format!(
-            "# Left out: {} user(s) of another owner (iamspec:owner tag), which their own spec manages.\n",
+            "# Left out: {} user(s), role(s) or group(s) of another owner, which their own spec manages.\n",
             imported.skipped.len()
         ));
     }
@@ -407,7 +629,7 @@ mod tests {
             let yaml = to_yaml(&imported, "test");
             assert_eq!(yaml.contains("--adopt"), !adopt, "{yaml}");
             assert!(
-                yaml.contains("Left out: 1 user(s) of another owner"),
+                yaml.contains("Left out: 1 user(s), role(s) or group(s) of another owner"),
                 "{yaml}"
             );
         }

@@ -150,4 +150,43 @@ fn groups_carry_grants_to_their_members_and_are_pruned_only_when_owned() {
         text(&o)
     );
     assert_no_changes(&proxy, &adopted_path);
+
+    // import writes the owned groups back (their grants as grants), and leaves out what a spec cannot hold.
+    rt().block_on(async {
+        iam.create_group().group_name("queue-writers").send().await.unwrap();
+        iam.put_group_policy()
+            .group_name("queue-writers")
+            .policy_name("sqs")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"*"}]}"#)
+            .send()
+            .await
+            .unwrap();
+    });
+    let imported = dir.path().join("imported.yaml");
+    let imported = imported.to_str().unwrap();
+    let o = run(&proxy, &["import", "--owner", "media-team", "-o", imported]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let yaml = std::fs::read_to_string(imported).unwrap();
+    let raw: serde_json::Value = serde_norway::from_str(&yaml).unwrap();
+    assert_eq!(
+        raw["groups"]["media-writers"]["grants"][0]["access"], "read-write",
+        "{yaml}"
+    );
+    assert!(
+        raw["groups"]["media-writers"].get("adopt").is_none(),
+        "{yaml}"
+    );
+    assert!(raw["groups"].get("queue-writers").is_none(), "{yaml}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(
+            "skipped: group/queue-writers: it has inline policies other than iamspec-grants"
+        ),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        raw["users"]["media-sync"]["groups"][0], "media-writers",
+        "{yaml}"
+    );
+    assert_no_changes(&proxy, imported);
 }

@@ -1196,7 +1196,7 @@ fn import_explains_unowned_users_and_leaves_other_owners_out() {
     assert!(yaml.contains("Version: '2012-10-17'"), "{yaml}");
     assert!(!yaml.contains("theirs"), "{yaml}");
     assert!(
-        yaml.contains("Left out: 1 user(s) of another owner"),
+        yaml.contains("Left out: 1 user(s), role(s) or group(s) of another owner"),
         "{yaml}"
     );
     let err = String::from_utf8_lossy(&o.stderr);

@@ -179,6 +179,67 @@ fn hand_made_and_service_linked_roles_are_left_alone_until_adopted() {
             .await
             .unwrap();
     });
+    // import writes it as a spec entry (its 2-hour session read with GetRole), adopted with --adopt; roles whose
+    // trust a spec cannot state are left out, saying why.
+    rt().block_on(async {
+        iam.update_role()
+            .role_name("cloudinary-media")
+            .max_session_duration(7200)
+            .send()
+            .await
+            .unwrap();
+        iam.create_role()
+            .role_name("anyone")
+            .path("/iamspec/")
+            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#)
+            .send()
+            .await
+            .unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let imported = dir.path().join("imported.yaml");
+    let imported = imported.to_str().unwrap();
+    let o = run(
+        &proxy,
+        &["import", "--adopt", "--owner", "media", "-o", imported],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let yaml = std::fs::read_to_string(imported).unwrap();
+    let raw: serde_json::Value = serde_norway::from_str(&yaml).unwrap();
+    let role = &raw["roles"]["cloudinary-media"];
+    assert_eq!(role["trust"]["account"], "232482882421", "{yaml}");
+    assert_eq!(role["trust"]["external_id"], "my-cloud-name-7f3a", "{yaml}");
+    assert_eq!(role["max_session_hours"], 2, "{yaml}");
+    assert_eq!(role["adopt"], true, "{yaml}");
+    assert!(raw["roles"].get("anyone").is_none(), "{yaml}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("skipped: role/anyone: it trusts `*`"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&proxy, &["apply", "-f", imported, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("~ role/cloudinary-media: adopt"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        role_session(&iam, "cloudinary-media"),
+        7200,
+        "adoption keeps the session it had"
+    );
+    assert_no_changes(&proxy, imported);
+    rt().block_on(async {
+        iam.delete_role().role_name("anyone").send().await.unwrap();
+        iam.untag_role()
+            .role_name("cloudinary-media")
+            .tag_keys("iamspec:owner")
+            .send()
+            .await
+            .unwrap();
+    });
+
     let spec = example("cloudinary-role.yaml");
     let o = run(&proxy, &["plan", "-f", &spec]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
@@ -188,7 +249,6 @@ fn hand_made_and_service_linked_roles_are_left_alone_until_adopted() {
         "{}",
         text(&o)
     );
-    let dir = tempfile::tempdir().unwrap();
     let adopting = std::fs::read_to_string(&spec).unwrap().replace(
         "max_session_hours: 1",
         "max_session_hours: 1\n    adopt: true",
@@ -213,6 +273,10 @@ fn hand_made_and_service_linked_roles_are_left_alone_until_adopted() {
         "{}",
         text(&o)
     );
+}
+
+fn role_session(iam: &aws_sdk_iam::Client, name: &str) -> i32 {
+    role(iam, name).max_session_duration.unwrap_or_default()
 }
 
 /// IAM returns policy documents URL-encoded.

@@ -18,6 +18,13 @@ pub enum AnyBackend {
 }
 
 impl Backend for AnyBackend {
+    async fn role_sessions(&self, names: &[String]) -> Result<BTreeMap<String, u32>, BackendError> {
+        match self {
+            Self::Local(b) => b.role_sessions(names).await,
+            Self::Aws(b) => b.role_sessions(names).await,
+        }
+    }
+
     async fn caller(&self) -> Result<Caller, BackendError> {
         match self {
             Self::Local(b) => b.caller().await,

@@ -66,6 +66,16 @@ pub trait Backend: Send + Sync {
     /// Who is calling (STS GetCallerIdentity on AWS).
     fn caller(&self) -> impl Future<Output = Result<Caller, BackendError>> + Send;
 
+    /// The maximum session duration (seconds) of each of these roles, for import: the account read lacks it.
+    /// Backends that keep it in the role's tag need no call (the default: none known).
+    fn role_sessions(
+        &self,
+        names: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, u32>, BackendError>> + Send {
+        let _ = names;
+        async { Ok(BTreeMap::new()) }
+    }
+
     /// The caller's account id.
     fn account_id(&self) -> impl Future<Output = Result<String, BackendError>> + Send {
         async { self.caller().await.map(|c| c.account_id) }

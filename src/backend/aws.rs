@@ -993,6 +993,32 @@ fn tags_of(tags: &std::collections::BTreeMap<String, String>) -> Vec<Tag> {
 }
 
 impl Backend for AwsBackend {
+    async fn role_sessions(&self, names: &[String]) -> Result<BTreeMap<String, u32>, BackendError> {
+        let found = self
+            .per_user(names, |name| {
+                Box::pin(async move {
+                    let out = self
+                        .retrying(Class::Read, "GetRole", name, || {
+                            self.iam
+                                .get_role()
+                                .role_name(name)
+                                .send()
+                                .map_err_into("GetRole", name)
+                        })
+                        .await?;
+                    Ok(out
+                        .role()
+                        .and_then(|r| r.max_session_duration())
+                        .and_then(|s| u32::try_from(s).ok()))
+                })
+            })
+            .await?;
+        Ok(found
+            .into_iter()
+            .filter_map(|(name, seconds)| seconds.map(|s| (name, s)))
+            .collect())
+    }
+
     async fn caller(&self) -> Result<Caller, BackendError> {
         let out = self
             .retrying(Class::Read, "GetCallerIdentity", "", || {

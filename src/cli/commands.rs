@@ -938,14 +938,18 @@ async fn import(
             account_id: Some(account_id.clone()),
             owner,
         };
-        let live = engine::read::for_import(backend, &opts).await?;
-        let imported = crate::import::import(&live, &opts);
+        let (live, sessions) = engine::read::for_import(backend, &opts).await?;
+        let imported = crate::import::import_with_sessions(&live, &opts, &sessions);
         for (name, owner) in &imported.skipped {
+            let kind = if name.contains('/') { "" } else { "user " };
             eprintln!(
-                "skipped: user {} belongs to owner `{}` (iamspec:owner tag); its own spec manages it",
+                "skipped: {kind}{} belongs to owner `{}`; its own spec manages it",
                 escape(name),
                 escape(owner)
             );
+        }
+        for (name, why) in &imported.inexpressible {
+            eprintln!("skipped: {}: {}", escape(name), escape(why));
         }
         if !imported.unowned.is_empty() {
             eprintln!(

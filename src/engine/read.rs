@@ -1,6 +1,8 @@
 //! Reading the live account a command needs: the scope (whose keys), the dependents of prune candidates, the
 //! keys of imported users. Reads only; the diff decides what they mean.
 
+use std::collections::BTreeMap;
+
 use crate::backend::{Backend, BackendError, ReadScope};
 use crate::diff::{key_users, policy_tag_reads, prune_candidates, DiffOptions};
 use crate::import::{selected, ImportOptions};
@@ -84,7 +86,7 @@ pub async fn add_dependents<B: Backend>(
 pub async fn for_import<B: Backend>(
     backend: &B,
     opts: &ImportOptions,
-) -> Result<Account, BackendError> {
+) -> Result<(Account, BTreeMap<String, u32>), BackendError> {
     let mut live = backend.read(&ReadScope::default()).await?;
     let names: Vec<String> = selected(&live, opts)
         .iter()
@@ -96,5 +98,20 @@ pub async fn for_import<B: Backend>(
             u.access_keys = keys;
         }
     }
-    Ok(live)
+    // A role's session length is in its tag when iamspec made it; others need a look (GetRole).
+    let untagged: Vec<String> = if opts.users.is_empty() {
+        crate::import::selected_roles(&live, opts)
+            .into_iter()
+            .filter(|r| !r.tags.contains_key(crate::model::MAX_SESSION_TAG))
+            .map(|r| r.name.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let sessions = if untagged.is_empty() {
+        BTreeMap::new()
+    } else {
+        backend.role_sessions(&untagged).await?
+    };
+    Ok((live, sessions))
 }
