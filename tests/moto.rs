@@ -913,8 +913,19 @@ fn a_hundred_users_cost_the_minimal_calls() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base.yaml");
     let changed = dir.path().join("changed.yaml");
-    std::fs::write(&base, synth::spec(100, false)).unwrap();
-    std::fs::write(&changed, synth::spec(100, true)).unwrap();
+    // Ten roles and ten managed groups ride along: they come in the same account-read pages, at no call each.
+    let mut extra = String::from("roles:\n");
+    for i in 0..10 {
+        extra.push_str(&format!("  svc-role-{i}:\n    trust: {{account: \"232482882421\", external_id: ext-{i}}}\n    grants: [{{buckets: [b-{i}], access: read}}]\n"));
+    }
+    extra.push_str("groups:\n");
+    for i in 0..10 {
+        extra.push_str(&format!(
+            "  team-{i}:\n    grants: [{{buckets: [b-{i}], access: write}}]\n"
+        ));
+    }
+    std::fs::write(&base, synth::spec(100, false) + &extra).unwrap();
+    std::fs::write(&changed, synth::spec(100, true) + &extra).unwrap();
     let count = |actions: &[String], name: &str| actions.iter().filter(|a| *a == name).count();
 
     let o = run(
@@ -931,7 +942,15 @@ fn a_hundred_users_cost_the_minimal_calls() {
     assert_eq!(count(&a, "GetAccountAuthorizationDetails"), 2);
     // The apply lock: CreatePolicy, GetPolicy (still ours?), DeletePolicy.
     assert_eq!(count(&a, "CreatePolicy") + count(&a, "DeletePolicy"), 2);
-    assert_eq!(a.len(), 306, "{a:?}");
+    assert_eq!(count(&a, "CreateRole"), 10);
+    assert_eq!(count(&a, "PutRolePolicy"), 10);
+    assert_eq!(count(&a, "CreateGroup"), 10);
+    assert_eq!(
+        count(&a, "PutGroupPolicy"),
+        20,
+        "the owner marker and the grants"
+    );
+    assert_eq!(a.len(), 356, "{a:?}");
 
     proxy.clear_actions();
     assert_no_changes(&proxy, base.to_str().unwrap());
