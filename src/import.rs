@@ -243,6 +243,8 @@ fn import_role(
         grants,
         managed_policies: (!role.attached_policies.is_empty())
             .then(|| role.attached_policies.iter().cloned().collect()),
+        policies: None,
+        permissions_boundary: role.permissions_boundary.clone(),
         max_session_hours: (seconds != 3600).then_some(seconds / 3600),
         adopt: (adopt && !role.is_owned_by(owner)).then_some(true),
     })

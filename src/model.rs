@@ -124,6 +124,9 @@ pub struct Role {
     /// Attached managed policy ARNs.
     #[serde(default)]
     pub attached_policies: BTreeSet<String>,
+    /// The permissions boundary policy ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<String>,
     /// Instance profiles the role is in (they must let go of it before DeleteRole).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub instance_profiles: Vec<String>,

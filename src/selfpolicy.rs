@@ -307,6 +307,7 @@ fn role_statements(
         }));
     }
     let actions = vec![
+        "iam:DeleteRolePermissionsBoundary",
         "iam:DeleteRolePolicy",
         "iam:DetachRolePolicy",
         "iam:PutRolePolicy",
@@ -333,10 +334,16 @@ fn role_statements(
             "Condition": role_tag
         }));
     }
-    let attachable: std::collections::BTreeSet<&String> = spec
+    let attachable: std::collections::BTreeSet<String> = spec
         .roles
         .iter()
-        .flat_map(|r| r.managed_policies.iter())
+        .flat_map(|r| {
+            r.managed_policies.iter().cloned().chain(
+                r.policies
+                    .iter()
+                    .map(|p| arn("policy", &format!("{path}{p}"))),
+            )
+        })
         .collect();
     if !attachable.is_empty() {
         statements.push(json!({
@@ -347,6 +354,23 @@ fn role_statements(
             "Condition": {
                 "StringEquals": { format!("iam:ResourceTag/{OWNER_TAG}"): owner },
                 "ArnEquals": { "iam:PolicyARN": attachable }
+            }
+        }));
+    }
+    let boundaries: std::collections::BTreeSet<&String> = spec
+        .roles
+        .iter()
+        .filter_map(|r| r.permissions_boundary.as_ref())
+        .collect();
+    if !boundaries.is_empty() {
+        statements.push(json!({
+            "Sid": "SetSpecRoleBoundaries",
+            "Effect": "Allow",
+            "Action": ["iam:PutRolePermissionsBoundary"],
+            "Resource": owned,
+            "Condition": {
+                "StringEquals": { format!("iam:ResourceTag/{OWNER_TAG}"): owner },
+                "ArnEquals": { "iam:PermissionsBoundary": boundaries }
             }
         }));
     }

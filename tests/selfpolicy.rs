@@ -269,6 +269,11 @@ impl Audited {
             Op::TagRole { role, tags } | Op::AdoptRole { role, tags } => {
                 vec![self.role_call("TagRole", role, Self::request_tags(tags))]
             }
+            Op::PutRolePermissionsBoundary { role, policy_arn } => vec![self.role_call(
+                name,
+                role,
+                vec![("iam:PermissionsBoundary".into(), vec![policy_arn.clone()])],
+            )],
             Op::AttachRolePolicy { role, policy_arn }
             | Op::DetachRolePolicy { role, policy_arn } => {
                 vec![self.role_call(
@@ -296,7 +301,10 @@ impl Audited {
             | Op::UpdateAssumeRolePolicy { role, .. }
             | Op::UpdateRole { role, .. }
             | Op::PutRolePolicy { role, .. }
-            | Op::DeleteRolePolicy { role, .. } => vec![self.role_call(name, role, Vec::new())],
+            | Op::DeleteRolePolicy { role, .. }
+            | Op::DeleteRolePermissionsBoundary { role } => {
+                vec![self.role_call(name, role, Vec::new())]
+            }
             other => vec![user(name, other.target_name(), Vec::new())],
         }
     }
@@ -581,7 +589,7 @@ async fn the_self_policy_allows_every_call_of_a_full_run_conditions_included() {
         .push("ip".into());
     let backend = Audited::new(account);
     let groups = "groups:\n  writers:\n    grants: [{buckets: [b-five], access: write}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n";
-    let roles = "roles:\n  media:\n    trust: {account: \"232482882421\", external_id: ext-1}\n    grants: [{buckets: [b-one], access: read-write}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n  legacy-role:\n    adopt: true\n    trust: {account: \"232482882421\", external_id: ext-2}\n";
+    let roles = "roles:\n  media:\n    trust: {account: \"232482882421\", external_id: ext-1}\n    grants: [{buckets: [b-one], access: read-write}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    policies: [shared-read]\n    permissions_boundary: arn:aws:iam::aws:policy/PowerUserAccess\n  legacy-role:\n    adopt: true\n    trust: {account: \"232482882421\", external_id: ext-2}\n";
     let full = format!(
         "version: 1\naccount_id: \"{ACCOUNT}\"\nowner: web\nprune: true\npolicies:\n  shared-read:\n    grants: [{{buckets: [b-two], access: read}}]\nusers:\n  keeper: {{}}\n  legacy:\n    adopt: true\n    grants: [{{buckets: [b-three], access: list}}]\n  busy:\n    tags: {{team: x}}\n    grants: [{{buckets: [b-one], access: read}}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    policies: [shared-read]\n    groups: [readers]\n    permissions_boundary: arn:aws:iam::aws:policy/PowerUserAccess\n    access_keys: {{count: 1}}\n  member:\n    groups: [writers]\n{roles}{groups}"
     );
@@ -635,6 +643,7 @@ async fn the_self_policy_allows_every_call_of_a_full_run_conditions_included() {
         "iam:UpdateRole",
         "iam:RemoveRoleFromInstanceProfile",
         "iam:DeleteRole",
+        "iam:PutRolePermissionsBoundary",
         "iam:CreateGroup",
         "iam:PutGroupPolicy",
         "iam:AttachGroupPolicy",

@@ -742,6 +742,21 @@ impl AwsBackend {
                     .map_err_into(name, user)
                     .await?;
             }
+            Op::PutRolePermissionsBoundary { policy_arn, .. } => {
+                iam.put_role_permissions_boundary()
+                    .role_name(user)
+                    .permissions_boundary(policy_arn)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
+            Op::DeleteRolePermissionsBoundary { .. } => {
+                iam.delete_role_permissions_boundary()
+                    .role_name(user)
+                    .send()
+                    .map_err_into(name, user)
+                    .await?;
+            }
             Op::DeleteRole { .. } => {
                 iam.delete_role()
                     .role_name(user)
@@ -1115,6 +1130,10 @@ impl Backend for AwsBackend {
                         .iter()
                         .filter_map(|a| a.policy_arn().map(str::to_owned))
                         .collect(),
+                    permissions_boundary: d
+                        .permissions_boundary()
+                        .and_then(|b| b.permissions_boundary_arn())
+                        .map(str::to_owned),
                     instance_profiles: d
                         .instance_profile_list()
                         .iter()

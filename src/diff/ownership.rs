@@ -416,7 +416,9 @@ impl Guard {
             | Op::PutRolePolicy { .. }
             | Op::DeleteRolePolicy { .. }
             | Op::AttachRolePolicy { .. }
-            | Op::DetachRolePolicy { .. } => {
+            | Op::DetachRolePolicy { .. }
+            | Op::PutRolePermissionsBoundary { .. }
+            | Op::DeleteRolePermissionsBoundary { .. } => {
                 if right.is_none() {
                     return Err(refuse("it does not carry this spec's owner tag"));
                 }

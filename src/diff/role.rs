@@ -13,6 +13,12 @@ use crate::spec::{Spec, SpecRole};
 /// The role the spec wants, as the account would hold it (the grants policy included).
 #[must_use]
 pub fn desired_role(spec: &Spec, sr: &SpecRole) -> Role {
+    desired_role_in(spec, sr, None)
+}
+
+/// [`desired_role`], with the account the spec's shared policies' ARNs name (default: the spec's `account_id`).
+#[must_use]
+pub fn desired_role_in(spec: &Spec, sr: &SpecRole, account: Option<&str>) -> Role {
     let mut tags = sr.tags.clone();
     tags.insert(OWNER_TAG.to_owned(), spec.owner.clone());
     tags.insert(
@@ -30,7 +36,17 @@ pub fn desired_role(spec: &Spec, sr: &SpecRole) -> Role {
         tags,
         trust: sr.trust_document(),
         inline_policies,
-        attached_policies: sr.managed_policies.clone(),
+        attached_policies: sr
+            .managed_policies
+            .iter()
+            .cloned()
+            .chain(
+                sr.policies
+                    .iter()
+                    .map(|p| super::desired::policy_arn(spec, account, p)),
+            )
+            .collect(),
+        permissions_boundary: sr.permissions_boundary.clone(),
         instance_profiles: Vec::new(),
     }
 }
@@ -109,7 +125,7 @@ pub(super) fn role_changes(
     let index = role_index(live);
     let mut out = Vec::new();
     for sr in &spec.roles {
-        let want = desired_role(spec, sr);
+        let want = desired_role_in(spec, sr, opts.account_id.as_deref());
         match index.get(&sr.name.to_ascii_lowercase()) {
             None => out.extend(create_role(&want)),
             Some(have) => match check_role_owner(spec, sr, have) {
@@ -197,6 +213,16 @@ fn create_role(want: &Role) -> Vec<Change> {
                 policy_arn: arn.clone(),
             },
             "in managed_policies",
+        ));
+    }
+    if let Some(arn) = &want.permissions_boundary {
+        out.push(change(
+            Action::Create,
+            Op::PutRolePermissionsBoundary {
+                role,
+                policy_arn: arn.clone(),
+            },
+            "permissions_boundary",
         ));
     }
     out
@@ -350,6 +376,26 @@ fn update_role(want: &Role, have: &Role, owned: bool, spec: &Spec) -> Vec<Change
             },
             "attached, not in the spec",
         ));
+    }
+    match (&want.permissions_boundary, &have.permissions_boundary) {
+        (Some(w), h) if Some(w) != h.as_ref() => adds.push(change(
+            if h.is_some() {
+                Action::Update
+            } else {
+                Action::Create
+            },
+            Op::PutRolePermissionsBoundary {
+                role: role.clone(),
+                policy_arn: w.clone(),
+            },
+            "permissions_boundary",
+        )),
+        (None, Some(_)) => removes.push(change(
+            Action::Delete,
+            Op::DeleteRolePermissionsBoundary { role: role.clone() },
+            "no permissions_boundary in the spec",
+        )),
+        _ => {}
     }
     adds.extend(removes);
     adds
@@ -553,5 +599,40 @@ roles:
         assert_eq!(spec.roles[0].max_session_seconds, 43_200);
         let bad = "version: 1\naccount_id: \"123456789012\"\nroles:\n  r:\n    trust: { account: \"123456789012\" }\n    max_session_hours: 13\n";
         assert!(crate::spec::load("s.yaml", bad).is_err());
+    }
+
+    #[test]
+    fn shared_policies_and_the_boundary_are_planned_and_converge() {
+        let text = "version: 1\naccount_id: \"123456789012\"\npolicies:\n  shared: { grants: [{buckets: [b-one], access: read}] }\nroles:\n  r:\n    trust: { account: \"123456789012\" }\n    policies: [shared]\n    permissions_boundary: arn:aws:iam::aws:policy/PowerUserAccess\n";
+        let spec = crate::spec::load("s.yaml", text).unwrap().spec;
+        let plan = diff(&spec, &Account::default(), &DiffOptions::default()).unwrap();
+        let role_ops: Vec<String> = ops(&plan)
+            .into_iter()
+            .filter(|o| o.ends_with("role/r"))
+            .collect();
+        assert_eq!(
+            role_ops,
+            [
+                "CreateRole role/r",
+                "AttachRolePolicy role/r",
+                "PutRolePermissionsBoundary role/r"
+            ]
+        );
+        assert!(plan.changes.iter().any(|c| matches!(&c.op,
+            Op::AttachRolePolicy { policy_arn, .. } if policy_arn == "arn:aws:iam::123456789012:policy/iamspec/shared")));
+        let mut live = Account::default();
+        let mut role = desired_role(&spec, &spec.roles[0]);
+        live.roles.insert(role.name.clone(), role.clone());
+        let none = diff(&spec, &live, &DiffOptions::default()).unwrap();
+        assert!(none
+            .changes
+            .iter()
+            .all(|c| !matches!(c.target, Target::Role(_))));
+        let mut unbounded = spec.clone();
+        unbounded.roles[0].permissions_boundary = None;
+        role.permissions_boundary = Some("arn:aws:iam::aws:policy/PowerUserAccess".into());
+        live.roles.insert(role.name.clone(), role);
+        let plan = diff(&unbounded, &live, &DiffOptions::default()).unwrap();
+        assert!(ops(&plan).contains(&"DeleteRolePermissionsBoundary role/r".to_owned()));
     }
 }

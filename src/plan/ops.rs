@@ -286,6 +286,18 @@ pub enum Op {
         /// Managed policy ARN.
         policy_arn: String,
     },
+    /// PutRolePermissionsBoundary.
+    PutRolePermissionsBoundary {
+        /// Role name.
+        role: String,
+        /// Boundary policy ARN.
+        policy_arn: String,
+    },
+    /// DeleteRolePermissionsBoundary.
+    DeleteRolePermissionsBoundary {
+        /// Role name.
+        role: String,
+    },
     /// DeleteRole, after RemoveRoleFromInstanceProfile for each instance profile it is in (inline and attached
     /// policies go first, as their own changes).
     DeleteRole {
@@ -423,6 +435,8 @@ impl Op {
             | Self::DeleteRolePolicy { .. }
             | Self::AttachRolePolicy { .. }
             | Self::DetachRolePolicy { .. }
+            | Self::PutRolePermissionsBoundary { .. }
+            | Self::DeleteRolePermissionsBoundary { .. }
             | Self::DeleteRole { .. } => TargetKind::Role,
             Self::CreateGroup { .. }
             | Self::MarkGroup { .. }
@@ -475,6 +489,8 @@ impl Op {
             | Self::DeleteRolePolicy { role, .. }
             | Self::AttachRolePolicy { role, .. }
             | Self::DetachRolePolicy { role, .. }
+            | Self::PutRolePermissionsBoundary { role, .. }
+            | Self::DeleteRolePermissionsBoundary { role }
             | Self::DeleteRole { role, .. } => role,
             Self::CreateGroup { group, .. }
             | Self::MarkGroup { group, .. }
@@ -547,6 +563,8 @@ impl Op {
             Self::DeleteRolePolicy { .. } => "DeleteRolePolicy",
             Self::AttachRolePolicy { .. } => "AttachRolePolicy",
             Self::DetachRolePolicy { .. } => "DetachRolePolicy",
+            Self::PutRolePermissionsBoundary { .. } => "PutRolePermissionsBoundary",
+            Self::DeleteRolePermissionsBoundary { .. } => "DeleteRolePermissionsBoundary",
             Self::DeleteRole { .. } => "DeleteRole",
             Self::CreateGroup { .. } => "CreateGroup",
             Self::MarkGroup { .. } | Self::PutGroupPolicy { .. } => "PutGroupPolicy",
@@ -705,6 +723,10 @@ impl Op {
             }
             Self::AttachRolePolicy { policy_arn, .. } => format!("attach {}", short(policy_arn)),
             Self::DetachRolePolicy { policy_arn, .. } => format!("detach {}", short(policy_arn)),
+            Self::PutRolePermissionsBoundary { policy_arn, .. } => {
+                format!("set permissions boundary {}", short(policy_arn))
+            }
+            Self::DeleteRolePermissionsBoundary { .. } => "remove permissions boundary".into(),
             Self::DeleteRole {
                 instance_profiles, ..
             } if !instance_profiles.is_empty() => format!(

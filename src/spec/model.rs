@@ -69,6 +69,10 @@ pub struct SpecRole {
     pub grants: Vec<Grant>,
     /// Managed policy ARNs.
     pub managed_policies: BTreeSet<String>,
+    /// Shared policies of the spec, by name.
+    pub policies: BTreeSet<String>,
+    /// The permissions boundary's ARN.
+    pub permissions_boundary: Option<String>,
     /// Longest session, seconds.
     pub max_session_seconds: u32,
     /// Whether to take over an existing role without the owner tag.

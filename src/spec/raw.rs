@@ -108,6 +108,12 @@ pub struct RawRole {
     /// Managed policy ARNs to attach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed_policies: Option<Vec<String>>,
+    /// Shared policies of the spec (under `policies`) to attach, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Vec<String>>,
+    /// The permissions boundary's managed policy ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<String>,
     /// Longest session, in hours (1-12; default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_session_hours: Option<u32>,

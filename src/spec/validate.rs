@@ -415,6 +415,8 @@ fn validate_roles(
             tags: rr.tags.clone(),
             grants: rr.grants.clone(),
             managed_policies: rr.managed_policies.clone(),
+            policies: rr.policies.clone(),
+            permissions_boundary: rr.permissions_boundary.clone(),
             ..RawUser::default()
         };
         let checked = validate_user(name, &shared, ctx, &at, max_attached, known);
@@ -506,6 +508,8 @@ fn validate_roles(
                 tags: user.tags,
                 grants: user.grants,
                 managed_policies: user.managed_policies,
+                policies: user.policies,
+                permissions_boundary: user.permissions_boundary,
                 max_session_seconds: hours.clamp(1, 12) * 3600,
                 adopt: rr.adopt.unwrap_or(false),
             });

@@ -290,6 +290,7 @@ impl LocalAccount {
                         trust: trust.clone(),
                         inline_policies: BTreeMap::new(),
                         attached_policies: BTreeSet::new(),
+                        permissions_boundary: None,
                         instance_profiles: Vec::new(),
                     },
                 );
@@ -361,6 +362,25 @@ impl LocalAccount {
                         ErrorKind::NoSuchEntity,
                         op,
                         format!("policy {policy_arn} is not attached"),
+                    ));
+                }
+            }
+            Op::PutRolePermissionsBoundary { policy_arn, .. } => {
+                if !self.policy_exists(policy_arn) {
+                    return Err(err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        format!("policy {policy_arn} does not exist"),
+                    ));
+                }
+                self.role_mut(op)?.permissions_boundary = Some(policy_arn.clone());
+            }
+            Op::DeleteRolePermissionsBoundary { .. } => {
+                if self.role_mut(op)?.permissions_boundary.take().is_none() {
+                    return Err(err(
+                        ErrorKind::NoSuchEntity,
+                        op,
+                        "the role has no permissions boundary",
                     ));
                 }
             }
@@ -506,6 +526,8 @@ impl LocalAccount {
             | Op::DeleteRolePolicy { .. }
             | Op::AttachRolePolicy { .. }
             | Op::DetachRolePolicy { .. }
+            | Op::PutRolePermissionsBoundary { .. }
+            | Op::DeleteRolePermissionsBoundary { .. }
             | Op::DeleteRole { .. } => self.apply_role(op)?,
             Op::CreateGroup { .. }
             | Op::MarkGroup { .. }
