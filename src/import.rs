@@ -244,6 +244,7 @@ fn import_role(
         managed_policies: (!role.attached_policies.is_empty())
             .then(|| role.attached_policies.iter().cloned().collect()),
         policies: None,
+        policy_mode: None,
         permissions_boundary: role.permissions_boundary.clone(),
         max_session_hours: (seconds != 3600).then_some(seconds / 3600),
         adopt: (adopt && !role.is_owned_by(owner)).then_some(true),
@@ -272,6 +273,7 @@ fn import_group(
         grants,
         managed_policies: (!group.attached_policies.is_empty())
             .then(|| group.attached_policies.iter().cloned().collect()),
+        policies: None,
         adopt: (adopt && !group.is_owned_by(owner)).then_some(true),
     })
 }

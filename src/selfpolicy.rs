@@ -433,10 +433,16 @@ fn group_statements(
             ],
             "Resource": names
         }));
-        let attachable: std::collections::BTreeSet<&String> = spec
+        let attachable: std::collections::BTreeSet<String> = spec
             .groups
             .iter()
-            .flat_map(|g| g.managed_policies.iter())
+            .flat_map(|g| {
+                g.managed_policies.iter().cloned().chain(
+                    g.policies
+                        .iter()
+                        .map(|p| arn("policy", &format!("{path}{p}"))),
+                )
+            })
             .collect();
         if !attachable.is_empty() {
             statements.push(json!({

@@ -588,7 +588,7 @@ async fn the_self_policy_allows_every_call_of_a_full_run_conditions_included() {
         .instance_profiles
         .push("ip".into());
     let backend = Audited::new(account);
-    let groups = "groups:\n  writers:\n    grants: [{buckets: [b-five], access: write}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n";
+    let groups = "groups:\n  writers:\n    grants: [{buckets: [b-five], access: write}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    policies: [shared-read]\n";
     let roles = "roles:\n  media:\n    trust: {account: \"232482882421\", external_id: ext-1}\n    grants: [{buckets: [b-one], access: read-write}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    policies: [shared-read]\n    permissions_boundary: arn:aws:iam::aws:policy/PowerUserAccess\n  legacy-role:\n    adopt: true\n    trust: {account: \"232482882421\", external_id: ext-2}\n";
     let full = format!(
         "version: 1\naccount_id: \"{ACCOUNT}\"\nowner: web\nprune: true\npolicies:\n  shared-read:\n    grants: [{{buckets: [b-two], access: read}}]\nusers:\n  keeper: {{}}\n  legacy:\n    adopt: true\n    grants: [{{buckets: [b-three], access: list}}]\n  busy:\n    tags: {{team: x}}\n    grants: [{{buckets: [b-one], access: read}}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    policies: [shared-read]\n    groups: [readers]\n    permissions_boundary: arn:aws:iam::aws:policy/PowerUserAccess\n    access_keys: {{count: 1}}\n  member:\n    groups: [writers]\n{roles}{groups}"

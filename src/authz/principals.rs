@@ -73,6 +73,14 @@ pub fn from_spec(spec: &Spec) -> Vec<UserPolicies> {
                             ));
                         }
                         unknown.extend(sg.managed_policies.iter().cloned());
+                        for name in &sg.policies {
+                            if let Some(Some(doc)) = shared.get(name.as_str()) {
+                                known.push((
+                                    format!("group {}: policy/{name}", sg.name),
+                                    doc.clone(),
+                                ));
+                            }
+                        }
                     }
                     None => unknown.push(format!("group {g}")),
                 }

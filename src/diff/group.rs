@@ -17,6 +17,12 @@ use crate::spec::{Spec, SpecGroup};
 /// The group the spec wants, as the account would hold it (marker and grants policy included).
 #[must_use]
 pub fn desired_group(spec: &Spec, sg: &SpecGroup) -> Group {
+    desired_group_in(spec, sg, None)
+}
+
+/// [`desired_group`], with the account the spec's shared policies' ARNs name (default: the spec's `account_id`).
+#[must_use]
+pub fn desired_group_in(spec: &Spec, sg: &SpecGroup, account: Option<&str>) -> Group {
     let mut inline_policies = BTreeMap::new();
     inline_policies.insert(
         GROUP_OWNER_POLICY.to_owned(),
@@ -29,7 +35,16 @@ pub fn desired_group(spec: &Spec, sg: &SpecGroup) -> Group {
         name: sg.name.clone(),
         path: spec.path.clone(),
         inline_policies,
-        attached_policies: sg.managed_policies.clone(),
+        attached_policies: sg
+            .managed_policies
+            .iter()
+            .cloned()
+            .chain(
+                sg.policies
+                    .iter()
+                    .map(|p| super::desired::policy_arn(spec, account, p)),
+            )
+            .collect(),
     }
 }
 
@@ -93,7 +108,7 @@ pub(super) fn group_changes(
     let index = group_index(live);
     let mut out = Vec::new();
     for sg in &spec.groups {
-        let want = desired_group(spec, sg);
+        let want = desired_group_in(spec, sg, opts.account_id.as_deref());
         match index.get(&sg.name.to_ascii_lowercase()) {
             None => out.extend(create_group(&want)),
             Some(have) => match check_group_owner(spec, sg, have) {

@@ -635,4 +635,21 @@ roles:
         let plan = diff(&unbounded, &live, &DiffOptions::default()).unwrap();
         assert!(ops(&plan).contains(&"DeleteRolePermissionsBoundary role/r".to_owned()));
     }
+
+    #[test]
+    fn policy_mode_managed_puts_the_grants_in_the_roles_own_policy() {
+        let text = "version: 1\naccount_id: \"123456789012\"\nroles:\n  r:\n    trust: { account: \"123456789012\" }\n    policy_mode: managed\n    grants: [{buckets: [b-one], access: read}]\n";
+        let spec = crate::spec::load("s.yaml", text).unwrap().spec;
+        assert!(spec.roles[0].grants.is_empty());
+        assert_eq!(spec.policies[0].name, "iamspec-role-r");
+        let plan = diff(&spec, &Account::default(), &DiffOptions::default()).unwrap();
+        assert_eq!(
+            ops(&plan),
+            [
+                "CreatePolicy policy/iamspec-role-r",
+                "CreateRole role/r",
+                "AttachRolePolicy role/r"
+            ]
+        );
+    }
 }

@@ -369,17 +369,27 @@ pub enum Op {
 /// of them needs; phases run one after another, targets within a phase concurrently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Phase {
-    /// Before any user change: managed policies that users will attach must exist first.
+    /// Before anything else: managed policies that groups, users and roles will attach must exist first.
     Prepare,
-    /// The users' own changes.
+    /// The spec's groups, with their policies and attachments: they exist before users join them.
+    Groups,
+    /// The users' and roles' own changes.
     Main,
-    /// After every user change: managed policies that users stopped attaching can go.
+    /// Groups being pruned, after their members left and before the policies they held can go.
+    GroupsGone,
+    /// After every other change: managed policies nobody attaches any more can go.
     Cleanup,
 }
 
 impl Phase {
     /// Every phase, in execution order.
-    pub const ALL: [Self; 3] = [Self::Prepare, Self::Main, Self::Cleanup];
+    pub const ALL: [Self; 5] = [
+        Self::Prepare,
+        Self::Groups,
+        Self::Main,
+        Self::GroupsGone,
+        Self::Cleanup,
+    ];
 }
 
 impl Op {
@@ -517,10 +527,9 @@ impl Op {
             | Self::PutGroupPolicy { .. }
             | Self::DeleteGroupPolicy { .. }
             | Self::AttachGroupPolicy { .. }
-            | Self::DetachGroupPolicy { .. } => Phase::Prepare,
-            Self::DeletePolicy { .. }
-            | Self::RemoveGroupMember { .. }
-            | Self::DeleteGroup { .. } => Phase::Cleanup,
+            | Self::DetachGroupPolicy { .. } => Phase::Groups,
+            Self::RemoveGroupMember { .. } | Self::DeleteGroup { .. } => Phase::GroupsGone,
+            Self::DeletePolicy { .. } => Phase::Cleanup,
             _ => Phase::Main,
         }
     }

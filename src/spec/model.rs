@@ -42,6 +42,8 @@ pub struct SpecGroup {
     pub grants: Vec<Grant>,
     /// Managed policy ARNs.
     pub managed_policies: BTreeSet<String>,
+    /// Shared policies of the spec, by name.
+    pub policies: BTreeSet<String>,
     /// Whether to take over an existing group without the owner marker.
     pub adopt: bool,
 }

@@ -84,6 +84,9 @@ pub struct RawGroup {
     /// Managed policy ARNs to attach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed_policies: Option<Vec<String>>,
+    /// Shared policies of the spec (under `policies`) to attach, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Vec<String>>,
     /// Take over an existing group without iamspec's owner marker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopt: Option<bool>,
@@ -114,6 +117,10 @@ pub struct RawRole {
     /// The permissions boundary's managed policy ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions_boundary: Option<String>,
+    /// Where the grants go: `inline` (the role's `iamspec-grants`, the default) or `managed` (a customer-managed
+    /// policy `iamspec-role-NAME`, attached).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_mode: Option<PolicyMode>,
     /// Longest session, in hours (1-12; default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_session_hours: Option<u32>,

@@ -302,7 +302,7 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         ctx.found.extend(part_ctx.found);
     }
     let known = policies.iter().map(|p| p.name.clone()).collect();
-    let roles = validate_roles(raw, ctx, max_attached, &known);
+    let (roles, role_policies) = validate_roles(raw, ctx, max_attached, &known);
     let groups = validate_groups(raw, ctx, max_attached, &known);
     if raw.compliance == Some(super::raw::Compliance::Cis) {
         for u in &users {
@@ -329,7 +329,11 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         ignore_tags,
         max_attached,
         ignore,
-        policies: policies.into_iter().chain(extra_policies).collect(),
+        policies: policies
+            .into_iter()
+            .chain(extra_policies)
+            .chain(role_policies)
+            .collect(),
         users,
         roles,
         groups,
@@ -366,6 +370,7 @@ fn validate_groups(
         let shared = RawUser {
             grants: rg.grants.clone(),
             managed_policies: rg.managed_policies.clone(),
+            policies: rg.policies.clone(),
             ..RawUser::default()
         };
         if let Some(checked) = validate_user(name, &shared, ctx, &at, max_attached, known) {
@@ -373,6 +378,7 @@ fn validate_groups(
                 name: name.clone(),
                 grants: checked.grants,
                 managed_policies: checked.managed_policies,
+                policies: checked.policies,
                 adopt: rg.adopt.unwrap_or(false),
             });
         }
@@ -387,8 +393,9 @@ fn validate_roles(
     ctx: &mut Ctx,
     max_attached: usize,
     known: &BTreeSet<String>,
-) -> Vec<SpecRole> {
+) -> (Vec<SpecRole>, Vec<SpecPolicy>) {
     let mut roles = Vec::new();
+    let mut own_policies = Vec::new();
     let mut seen: BTreeMap<String, &str> = BTreeMap::new();
     for (name, rr) in raw.roles.iter().flatten() {
         let at = [Seg::Key("roles"), Seg::Key(name)];
@@ -500,7 +507,35 @@ fn validate_roles(
                 None,
             );
         }
-        if let (Some(user), Some((principal, _))) = (checked, principal) {
+        if let (Some(mut user), Some((principal, _))) = (checked, principal) {
+            // policy_mode: managed: the grants go to the role's own managed policy, planned like a shared one.
+            if rr.policy_mode == Some(super::raw::PolicyMode::Managed) && !user.grants.is_empty() {
+                let policy = SpecPolicy {
+                    name: format!("iamspec-role-{name}"),
+                    description: Some(format!("Grants of role {name} (policy_mode: managed)")),
+                    grants: std::mem::take(&mut user.grants),
+                    adopt: false,
+                };
+                if known.contains(&policy.name) {
+                    ctx.error(
+                        &sub("policy_mode"),
+                        format!("`{}` is already a policy in `policies`", policy.name),
+                        None,
+                    );
+                }
+                if let Some(size) = size_over(&policy.grants, crate::policy::MANAGED_POLICY_LIMIT) {
+                    ctx.error(
+                        &sub("policy_mode"),
+                        format!(
+                            "the grants of role `{name}` render to {size} characters, over IAM's {}-character limit for a managed policy",
+                            crate::policy::MANAGED_POLICY_LIMIT
+                        ),
+                        Some("move some grants to a shared policy under `policies`"),
+                    );
+                }
+                user.policies.insert(policy.name.clone());
+                own_policies.push(policy);
+            }
             roles.push(SpecRole {
                 name: name.clone(),
                 principal,
@@ -515,7 +550,7 @@ fn validate_roles(
             });
         }
     }
-    roles
+    (roles, own_policies)
 }
 
 /// One user of the spec, with `first` the earlier name it repeats (case-insensitively), if any: the validated user

@@ -867,6 +867,14 @@ impl LocalAccount {
                     .users
                     .values()
                     .any(|u| u.attached_policies.contains(policy_arn))
+                    || self
+                        .roles
+                        .values()
+                        .any(|r| r.attached_policies.contains(policy_arn))
+                    || self
+                        .managed_groups
+                        .values()
+                        .any(|g| g.attached_policies.contains(policy_arn))
                 {
                     return Err(err(
                         ErrorKind::DeleteConflict,
