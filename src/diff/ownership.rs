@@ -231,6 +231,7 @@ impl Guard {
                     r.is_owned_by(&spec.owner)
                         && !r.path.starts_with(crate::model::SERVICE_ROLE_PATH)
                         && spec.role(&r.name).is_none()
+                        && !spec.ignores_role(r)
                 }) {
                     roles.insert(have.name.to_ascii_lowercase(), Right::Prune);
                 }

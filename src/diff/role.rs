@@ -139,7 +139,13 @@ pub(super) fn role_changes(
             continue;
         }
         let target = || Target::Role(have.name.clone());
-        if have.is_owned_by(&spec.owner) {
+        if spec.ignores_role(have) {
+            notices.push(Notice {
+                kind: NoticeKind::Ignored,
+                target: target(),
+                message: "ignored by an `ignore` rule".into(),
+            });
+        } else if have.is_owned_by(&spec.owner) {
             if spec.prune {
                 out.extend(delete_role(have));
             } else {
@@ -651,5 +657,34 @@ roles:
                 "AttachRolePolicy role/r"
             ]
         );
+    }
+
+    #[test]
+    fn ignore_rules_naming_roles_or_only_tags_keep_roles_from_prune() {
+        let base =
+            "version: 1\naccount_id: \"123456789012\"\nowner: media\nprune: true\nroles: {}\n";
+        let mut live = Account::default();
+        let mut role = desired_role(&spec(), &spec().roles[0]);
+        role.tags.insert("keep".into(), "yes".into());
+        live.roles.insert(role.name.clone(), role);
+        for (rule, ignored) in [
+            ("ignore: [{roles: \"cloudinary-*\"}]", true),
+            ("ignore: [{tags: {keep: \"*\"}}]", true),
+            ("ignore: [{users: \"cloudinary-*\"}]", false),
+        ] {
+            let spec = crate::spec::load("s.yaml", &format!("{base}{rule}\n"))
+                .unwrap()
+                .spec;
+            let plan = diff(&spec, &live, &DiffOptions::default()).unwrap();
+            assert_eq!(plan.changes.is_empty(), ignored, "{rule}: {:?}", ops(&plan));
+            let guard = crate::diff::Guard::new(&spec, &live, &DiffOptions::default());
+            let delete = Op::DeleteRole {
+                role: "cloudinary-media".into(),
+                instance_profiles: Vec::new(),
+            };
+            assert_eq!(guard.check(&delete).is_err(), ignored, "{rule}");
+        }
+        let both = format!("{base}ignore: [{{users: a, roles: b}}]\n");
+        assert!(crate::spec::load("s.yaml", &both).is_err());
     }
 }

@@ -181,6 +181,8 @@ pub struct KeyPolicy {
 pub struct IgnoreRule {
     /// Case-insensitive user-name glob.
     pub users: Option<String>,
+    /// Case-insensitive role-name glob.
+    pub roles: Option<String>,
     /// Tags that must all match (`*` for any value).
     pub tags: BTreeMap<String, String>,
 }
@@ -189,9 +191,11 @@ impl IgnoreRule {
     /// Whether this rule covers the user.
     #[must_use]
     pub fn matches(&self, user: &model::User) -> bool {
-        self.users
-            .as_ref()
-            .is_none_or(|g| glob_match(g, &user.name))
+        self.roles.is_none()
+            && self
+                .users
+                .as_ref()
+                .is_none_or(|g| glob_match(g, &user.name))
             && self
                 .tags
                 .iter()
@@ -210,6 +214,18 @@ pub struct Loaded {
 
 impl Spec {
     /// Whether any ignore rule covers the user.
+    /// Whether an `ignore` rule covers this live role: one naming roles, or one with tags only.
+    #[must_use]
+    pub fn ignores_role(&self, role: &model::Role) -> bool {
+        self.ignore.iter().any(|r| {
+            r.users.is_none()
+                && r.roles.as_ref().is_none_or(|g| glob_match(g, &role.name))
+                && r.tags
+                    .iter()
+                    .all(|(k, v)| role.tags.get(k).is_some_and(|live| v == "*" || live == v))
+        })
+    }
+
     #[must_use]
     pub fn ignores(&self, user: &model::User) -> bool {
         self.ignore.iter().any(|r| r.matches(user))

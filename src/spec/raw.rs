@@ -255,6 +255,9 @@ pub struct RawIgnore {
     /// A user-name glob (`*` and `?`), matched case-insensitively.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<String>,
+    /// A role-name glob: the rule applies to roles (a rule naming neither users nor roles applies to both, by tags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<String>,
     /// Tags that must all be present with these values (`*` matches any value).
     #[serde(
         default,

@@ -174,15 +174,26 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
     let mut ignore = Vec::new();
     for (i, rule) in raw.ignore.iter().flatten().enumerate() {
         let at = [Seg::Key("ignore"), Seg::Index(i)];
-        if rule.users.is_none() && rule.tags.as_ref().is_none_or(|t| t.is_empty()) {
+        if rule.users.is_none()
+            && rule.roles.is_none()
+            && rule.tags.as_ref().is_none_or(|t| t.is_empty())
+        {
             ctx.error(
                 &at,
-                "an ignore rule needs `users`, `tags` or both".into(),
+                "an ignore rule needs `users`, `roles` or `tags`".into(),
                 None,
+            );
+        }
+        if rule.users.is_some() && rule.roles.is_some() {
+            ctx.error(
+                &at,
+                "an ignore rule names `users` or `roles`, not both".into(),
+                Some("write one rule for each"),
             );
         }
         ignore.push(IgnoreRule {
             users: rule.users.clone(),
+            roles: rule.roles.clone(),
             tags: rule
                 .tags
                 .iter()
