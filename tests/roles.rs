@@ -65,6 +65,11 @@ fn a_role_for_a_service_is_created_drifted_repaired_and_pruned() {
         "{}",
         text(&o)
     );
+    assert!(
+        stdout(&o).contains("(of 0 user(s) and 1 role(s))."),
+        "{}",
+        text(&o)
+    );
 
     // A no-change plan with roles is still GetCallerIdentity plus the account read.
     proxy.clear_actions();

@@ -331,10 +331,19 @@ pub fn who_can(
             _ => {}
         }
     }
+    // IAM user names cannot contain `/`: `role/NAME` is a role.
+    let roles = answers
+        .iter()
+        .filter(|(p, _)| p.starts_with("role/"))
+        .count();
+    let of = if roles == 0 {
+        format!("{} user(s)", answers.len())
+    } else {
+        format!("{} user(s) and {roles} role(s)", answers.len() - roles)
+    };
     writeln!(
         w,
-        "{allowed} allowed, {undecided} undecided, {} denied (of {} user(s)).",
-        answers.len() - allowed - undecided,
-        answers.len()
+        "{allowed} allowed, {undecided} undecided, {} denied (of {of}).",
+        answers.len() - allowed - undecided
     )
 }
