@@ -309,11 +309,11 @@ pub fn import_with_sessions(
     let (mine, theirs): (Vec<&User>, Vec<&User>) = selected
         .iter()
         .partition(|u| u.tags.get(OWNER_TAG).is_none_or(|o| *o == owner));
-    let skipped = theirs
+    let mut skipped: Vec<(String, String)> = theirs
         .iter()
         .map(|u| (u.name.clone(), u.tags[OWNER_TAG].clone()))
         .collect();
-    let unowned = mine
+    let mut unowned: Vec<String> = mine
         .iter()
         .filter(|u| !opts.adopt && !u.is_owned_by(&owner))
         .map(|u| u.name.clone())
@@ -322,8 +322,6 @@ pub fn import_with_sessions(
         .iter()
         .map(|u| (u.name.clone(), import_user(u, &owner, opts.adopt)))
         .collect();
-    let mut skipped: Vec<(String, String)> = skipped;
-    let mut unowned: Vec<String> = unowned;
     let mut inexpressible = Vec::new();
     let mut roles = IndexMap::new();
     let mut groups = IndexMap::new();

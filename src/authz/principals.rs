@@ -48,6 +48,11 @@ pub fn from_spec(spec: &Spec) -> Vec<UserPolicies> {
         .iter()
         .map(|p| (p.name.as_str(), p.document()))
         .collect();
+    let groups: BTreeMap<String, &crate::spec::SpecGroup> = spec
+        .groups
+        .iter()
+        .map(|g| (g.name.to_ascii_lowercase(), g))
+        .collect();
     spec.users
         .iter()
         .map(|su| {
@@ -64,7 +69,7 @@ pub fn from_spec(spec: &Spec) -> Vec<UserPolicies> {
             let mut unknown: Vec<String> = su.managed_policies.iter().cloned().collect();
             // Groups of the spec are known: their grants are what apply gives them. Others are the account's.
             for g in &su.groups {
-                match spec.group(g) {
+                match groups.get(&g.to_ascii_lowercase()) {
                     Some(sg) => {
                         if let Some(doc) = sg.grants_policy() {
                             known.push((

@@ -9,9 +9,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::ownership::Conflict;
+use super::principal::{
+    foreign_notice, kept_notice, policy_changes, Policies, PolicyOps, NO_POLICIES,
+};
 use super::DiffOptions;
 use crate::model::{group_owner_marker, Account, Group, GRANTS_POLICY, GROUP_OWNER_POLICY};
-use crate::plan::{Action, Change, Notice, NoticeKind, Op, Target};
+use crate::plan::{Action, Change, Notice, Op, Target};
 use crate::spec::{Spec, SpecGroup};
 
 /// The group the spec wants, as the account would hold it (marker and grants policy included).
@@ -46,6 +49,14 @@ pub fn desired_group_in(spec: &Spec, sg: &SpecGroup, account: Option<&str>) -> G
             )
             .collect(),
     }
+}
+
+/// The spec's group names, lower-cased.
+pub(super) fn spec_group_names(spec: &Spec) -> std::collections::HashSet<String> {
+    spec.groups
+        .iter()
+        .map(|g| g.name.to_ascii_lowercase())
+        .collect()
 }
 
 /// Live groups by lower-cased name.
@@ -117,44 +128,26 @@ pub(super) fn group_changes(
             },
         }
     }
+    let in_spec = spec_group_names(spec);
     for have in live.groups.values() {
-        if spec.group(&have.name).is_some() {
+        if in_spec.contains(&have.name.to_ascii_lowercase()) {
             continue;
         }
         let target = || Target::Group(have.name.clone());
         match have.owner() {
-            Some(owner) if owner == spec.owner => {
-                if spec.prune {
-                    out.extend(delete_group(have, live));
-                } else {
-                    notices.push(Notice {
-                        kind: NoticeKind::OwnedNotInSpec,
-                        target: target(),
-                        message:
-                            "owned by iamspec but not in the spec; `prune: true` would delete it"
-                                .into(),
-                    });
-                }
+            Some(owner) if owner == spec.owner && spec.prune => {
+                out.extend(delete_group(have, live))
             }
-            Some(other) if have.path == spec.path => notices.push(Notice {
-                kind: NoticeKind::OtherOwner,
-                target: target(),
-                message: format!(
-                    "under {} but owned by `{other}`, not `{}`; left alone",
-                    spec.path, spec.owner
-                ),
-            }),
+            Some(owner) if owner == spec.owner => notices.push(kept_notice(target())),
             // Unmarked groups are the account's (users may still list them in `groups`): only those under the
             // spec's path are worth a word.
-            None if have.path == spec.path => notices.push(Notice {
-                kind: NoticeKind::Unmanaged,
-                target: target(),
-                message: format!(
-                    "under {} without iamspec's owner marker; left alone",
-                    spec.path
-                ),
-            }),
-            _ => {}
+            owner => notices.extend(foreign_notice(
+                spec,
+                target(),
+                &have.path,
+                owner.as_deref(),
+                "iamspec's owner marker",
+            )),
         }
     }
     out
@@ -164,34 +157,33 @@ fn change(action: Action, op: Op, reason: impl Into<String>) -> Change {
     Change::new(action, op, reason)
 }
 
-fn put(
-    group: &str,
-    name: &str,
-    doc: &crate::policy::PolicyDocument,
-    before: Option<&crate::policy::PolicyDocument>,
-) -> Change {
-    let mut c = change(
-        if before.is_some() {
-            Action::Update
-        } else {
-            Action::Create
-        },
-        Op::PutGroupPolicy {
-            group: group.to_owned(),
-            policy_name: name.to_owned(),
-            document: doc.clone(),
-        },
-        if before.is_some() {
-            "grants changed"
-        } else {
-            "grants of the group"
-        },
-    );
-    if name == GRANTS_POLICY {
-        c.grants = super::policies::grant_changes(before, Some(doc));
+/// The group operations on a group's policies.
+const GROUP_OPS: PolicyOps = PolicyOps {
+    noun: "group",
+    put: |group, name, doc| Op::PutGroupPolicy {
+        group: group.to_owned(),
+        policy_name: name.to_owned(),
+        document: doc.clone(),
+    },
+    delete: |group, name| Op::DeleteGroupPolicy {
+        group: group.to_owned(),
+        policy_name: name.to_owned(),
+    },
+    attach: |group, arn| Op::AttachGroupPolicy {
+        group: group.to_owned(),
+        policy_arn: arn.to_owned(),
+    },
+    detach: |group, arn| Op::DetachGroupPolicy {
+        group: group.to_owned(),
+        policy_arn: arn.to_owned(),
+    },
+};
+
+fn policies(group: &Group) -> Policies<'_> {
+    Policies {
+        inline: &group.inline_policies,
+        attached: &group.attached_policies,
     }
-    c.before = before.cloned();
-    c
 }
 
 /// CreateGroup, its owner marker, its grants and attachments.
@@ -214,23 +206,14 @@ fn create_group(want: &Group) -> Vec<Change> {
         },
         "groups take no tags: this marks it as iamspec's",
     ));
-    for (name, doc) in want
-        .inline_policies
-        .iter()
-        .filter(|(n, _)| *n != GROUP_OWNER_POLICY)
-    {
-        out.push(put(group, name, doc, None));
-    }
-    for arn in &want.attached_policies {
-        out.push(change(
-            Action::Create,
-            Op::AttachGroupPolicy {
-                group: group.to_owned(),
-                policy_arn: arn.clone(),
-            },
-            "in managed_policies",
-        ));
-    }
+    let (adds, _) = policy_changes(
+        &GROUP_OPS,
+        group,
+        &policies(want),
+        &NO_POLICIES,
+        Some(GROUP_OWNER_POLICY),
+    );
+    out.extend(adds);
     out
 }
 
@@ -249,58 +232,15 @@ fn update_group(want: &Group, have: &Group, owned: bool) -> Vec<Change> {
             "adopt: true; the owner marker takes ownership",
         ));
     }
-    for (name, doc) in want
-        .inline_policies
-        .iter()
-        .filter(|(n, _)| *n != GROUP_OWNER_POLICY)
-    {
-        let before = have.inline_policies.get(name);
-        if before != Some(doc) {
-            adds.push(put(group, name, doc, before));
-        }
-    }
-    for (name, doc) in &have.inline_policies {
-        if want.inline_policies.contains_key(name) {
-            continue;
-        }
-        let mut c = change(
-            Action::Delete,
-            Op::DeleteGroupPolicy {
-                group: group.to_owned(),
-                policy_name: name.clone(),
-            },
-            if name == GRANTS_POLICY {
-                "the spec grants nothing"
-            } else {
-                "inline policy not in the spec"
-            },
-        );
-        c.before = Some(doc.clone());
-        if name == GRANTS_POLICY {
-            c.grants = super::policies::grant_changes(Some(doc), None);
-        }
-        removes.push(c);
-    }
-    for arn in want.attached_policies.difference(&have.attached_policies) {
-        adds.push(change(
-            Action::Create,
-            Op::AttachGroupPolicy {
-                group: group.to_owned(),
-                policy_arn: arn.clone(),
-            },
-            "in managed_policies",
-        ));
-    }
-    for arn in have.attached_policies.difference(&want.attached_policies) {
-        removes.push(change(
-            Action::Delete,
-            Op::DetachGroupPolicy {
-                group: group.to_owned(),
-                policy_arn: arn.clone(),
-            },
-            "attached, not in the spec",
-        ));
-    }
+    let (more, fewer) = policy_changes(
+        &GROUP_OPS,
+        group,
+        &policies(want),
+        &policies(have),
+        Some(GROUP_OWNER_POLICY),
+    );
+    adds.extend(more);
+    removes.extend(fewer);
     adds.extend(removes);
     adds
 }
@@ -448,9 +388,9 @@ users:
         spec.groups.clear();
         spec.users.clear();
         let mut live = Account::default();
-        let owned = desired_group(&spec_owner(), &sg);
+        let owned = desired_group(&spec, &sg);
         live.groups.insert(owned.name.clone(), owned);
-        let mut unmarked = desired_group(&spec_owner(), &sg);
+        let mut unmarked = desired_group(&spec, &sg);
         unmarked.name = "hand-made".into();
         unmarked.inline_policies.remove(GROUP_OWNER_POLICY);
         live.groups.insert(unmarked.name.clone(), unmarked);
@@ -467,10 +407,6 @@ users:
                 "DeleteGroup group/media-writers",
             ]
         );
-    }
-
-    fn spec_owner() -> Spec {
-        spec()
     }
 
     #[test]

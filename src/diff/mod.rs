@@ -12,6 +12,7 @@ mod group;
 mod keys;
 mod ownership;
 mod policies;
+mod principal;
 mod prune;
 mod role;
 mod user;

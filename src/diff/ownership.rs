@@ -227,10 +227,11 @@ impl Guard {
                 }
             }
             if spec.prune && spec.account_id.is_some() {
+                let in_spec = super::role::spec_role_names(spec);
                 for have in live.roles.values().filter(|r| {
                     r.is_owned_by(&spec.owner)
                         && !r.path.starts_with(crate::model::SERVICE_ROLE_PATH)
-                        && spec.role(&r.name).is_none()
+                        && !in_spec.contains(&r.name.to_ascii_lowercase())
                         && !spec.ignores_role(r)
                 }) {
                     roles.insert(have.name.to_ascii_lowercase(), Right::Prune);
@@ -254,11 +255,10 @@ impl Guard {
                 }
             }
             if spec.prune && spec.account_id.is_some() {
-                for have in live
-                    .groups
-                    .values()
-                    .filter(|g| g.is_owned_by(&spec.owner) && spec.group(&g.name).is_none())
-                {
+                let in_spec = super::group::spec_group_names(spec);
+                for have in live.groups.values().filter(|g| {
+                    g.is_owned_by(&spec.owner) && !in_spec.contains(&g.name.to_ascii_lowercase())
+                }) {
                     groups.insert(have.name.to_ascii_lowercase(), Right::Prune);
                 }
             }

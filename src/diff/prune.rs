@@ -2,6 +2,7 @@
 //! gone), otherwise reported.
 
 use super::ownership::{spec_names, Caseless};
+use super::principal::{foreign_notice, kept_notice};
 use super::DiffOptions;
 use crate::model::{Account, User, OWNER_TAG};
 use crate::plan::{Action, Change, Notice, NoticeKind, Op, Target};
@@ -51,33 +52,17 @@ pub(super) fn users_not_in_spec(
             if spec.prune {
                 changes.push((have.name.clone(), delete_user(have)));
             } else {
-                notices.push(Notice {
-                    kind: NoticeKind::OwnedNotInSpec,
-                    target: target(),
-                    message: "owned by iamspec but not in the spec; `prune: true` would delete it"
-                        .into(),
-                });
+                notices.push(kept_notice(target()));
             }
-        } else if have.path == spec.path {
-            // Another owner's users are that owner's business: reported once, never drift.
-            let (kind, message) = match have.tags.get(OWNER_TAG) {
-                Some(other) => (
-                    NoticeKind::OtherOwner,
-                    format!(
-                        "under {} but owned by `{other}`, not `{}`; left alone",
-                        spec.path, spec.owner
-                    ),
-                ),
-                None => (
-                    NoticeKind::Unmanaged,
-                    format!("under {} without the owner tag; left alone", spec.path),
-                ),
-            };
-            notices.push(Notice {
-                kind,
-                target: target(),
-                message,
-            });
+        } else {
+            let owner = have.tags.get(OWNER_TAG).map(String::as_str);
+            notices.extend(foreign_notice(
+                spec,
+                target(),
+                &have.path,
+                owner,
+                "the owner tag",
+            ));
         }
     }
 }

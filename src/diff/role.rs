@@ -5,6 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::ownership::Conflict;
+use super::principal::{
+    foreign_notice, kept_notice, policy_changes, Policies, PolicyOps, NO_POLICIES,
+};
 use super::DiffOptions;
 use crate::model::{Account, Role, GRANTS_POLICY, MAX_SESSION_TAG, OWNER_TAG, SERVICE_ROLE_PATH};
 use crate::plan::{Action, Change, Notice, NoticeKind, Op, Target};
@@ -102,6 +105,14 @@ pub(super) fn check_role_owner(spec: &Spec, sr: &SpecRole, have: &Role) -> Resul
     Ok(false)
 }
 
+/// The spec's role names, lower-cased.
+pub(super) fn spec_role_names(spec: &Spec) -> std::collections::HashSet<String> {
+    spec.roles
+        .iter()
+        .map(|r| r.name.to_ascii_lowercase())
+        .collect()
+}
+
 /// Live roles by lower-cased name.
 pub(super) fn role_index(live: &Account) -> HashMap<String, &Role> {
     live.roles
@@ -134,8 +145,10 @@ pub(super) fn role_changes(
             },
         }
     }
+    // An index, not `Spec::role` per live role: a spec may list many roles, an account holds up to 5,000.
+    let in_spec = spec_role_names(spec);
     for have in live.roles.values().filter(|r| manageable(r)) {
-        if spec.role(&have.name).is_some() {
+        if in_spec.contains(&have.name.to_ascii_lowercase()) {
             continue;
         }
         let target = || Target::Role(have.name.clone());
@@ -149,32 +162,17 @@ pub(super) fn role_changes(
             if spec.prune {
                 out.extend(delete_role(have));
             } else {
-                notices.push(Notice {
-                    kind: NoticeKind::OwnedNotInSpec,
-                    target: target(),
-                    message: "owned by iamspec but not in the spec; `prune: true` would delete it"
-                        .into(),
-                });
+                notices.push(kept_notice(target()));
             }
-        } else if have.path == spec.path {
-            let (kind, message) = match have.tags.get(OWNER_TAG) {
-                Some(other) => (
-                    NoticeKind::OtherOwner,
-                    format!(
-                        "under {} but owned by `{other}`, not `{}`; left alone",
-                        spec.path, spec.owner
-                    ),
-                ),
-                None => (
-                    NoticeKind::Unmanaged,
-                    format!("under {} without the owner tag; left alone", spec.path),
-                ),
-            };
-            notices.push(Notice {
-                kind,
-                target: target(),
-                message,
-            });
+        } else {
+            let owner = have.tags.get(OWNER_TAG).map(String::as_str);
+            notices.extend(foreign_notice(
+                spec,
+                target(),
+                &have.path,
+                owner,
+                "the owner tag",
+            ));
         }
     }
     out
@@ -198,29 +196,8 @@ fn create_role(want: &Role) -> Vec<Change> {
         },
         "in the spec, not in the account",
     )];
-    for (name, doc) in &want.inline_policies {
-        let mut c = change(
-            Action::Create,
-            Op::PutRolePolicy {
-                role: role.clone(),
-                policy_name: name.clone(),
-                document: doc.clone(),
-            },
-            "grants of a new role",
-        );
-        c.grants = super::policies::grant_changes(None, Some(doc));
-        out.push(c);
-    }
-    for arn in &want.attached_policies {
-        out.push(change(
-            Action::Create,
-            Op::AttachRolePolicy {
-                role: role.clone(),
-                policy_arn: arn.clone(),
-            },
-            "in managed_policies",
-        ));
-    }
+    let (adds, _) = policy_changes(&ROLE_OPS, &role, &policies(want), &NO_POLICIES, None);
+    out.extend(adds);
     if let Some(arn) = &want.permissions_boundary {
         out.push(change(
             Action::Create,
@@ -233,6 +210,35 @@ fn create_role(want: &Role) -> Vec<Change> {
     }
     out
 }
+
+fn policies(role: &Role) -> Policies<'_> {
+    Policies {
+        inline: &role.inline_policies,
+        attached: &role.attached_policies,
+    }
+}
+
+/// The role operations on a role's policies.
+const ROLE_OPS: PolicyOps = PolicyOps {
+    noun: "role",
+    put: |role, name, doc| Op::PutRolePolicy {
+        role: role.to_owned(),
+        policy_name: name.to_owned(),
+        document: doc.clone(),
+    },
+    delete: |role, name| Op::DeleteRolePolicy {
+        role: role.to_owned(),
+        policy_name: name.to_owned(),
+    },
+    attach: |role, arn| Op::AttachRolePolicy {
+        role: role.to_owned(),
+        policy_arn: arn.to_owned(),
+    },
+    detach: |role, arn| Op::DetachRolePolicy {
+        role: role.to_owned(),
+        policy_arn: arn.to_owned(),
+    },
+};
 
 fn session_seconds(role: &Role) -> u32 {
     role.tags
@@ -319,70 +325,9 @@ fn update_role(want: &Role, have: &Role, owned: bool, spec: &Spec) -> Vec<Change
             "max_session_hours",
         ));
     }
-    for (name, doc) in &want.inline_policies {
-        let before = have.inline_policies.get(name);
-        if before == Some(doc) {
-            continue;
-        }
-        let mut c = change(
-            if before.is_some() {
-                Action::Update
-            } else {
-                Action::Create
-            },
-            Op::PutRolePolicy {
-                role: role.clone(),
-                policy_name: name.clone(),
-                document: doc.clone(),
-            },
-            "grants changed",
-        );
-        c.grants = super::policies::grant_changes(before, Some(doc));
-        c.before = before.cloned();
-        adds.push(c);
-    }
-    for (name, doc) in &have.inline_policies {
-        if want.inline_policies.contains_key(name) {
-            continue;
-        }
-        let mut c = change(
-            Action::Delete,
-            Op::DeleteRolePolicy {
-                role: role.clone(),
-                policy_name: name.clone(),
-            },
-            if name == GRANTS_POLICY {
-                "the spec grants nothing"
-            } else {
-                "inline policy not in the spec"
-            },
-        );
-        c.before = Some(doc.clone());
-        if name == GRANTS_POLICY {
-            c.grants = super::policies::grant_changes(Some(doc), None);
-        }
-        removes.push(c);
-    }
-    for arn in want.attached_policies.difference(&have.attached_policies) {
-        adds.push(change(
-            Action::Create,
-            Op::AttachRolePolicy {
-                role: role.clone(),
-                policy_arn: arn.clone(),
-            },
-            "in managed_policies",
-        ));
-    }
-    for arn in have.attached_policies.difference(&want.attached_policies) {
-        removes.push(change(
-            Action::Delete,
-            Op::DetachRolePolicy {
-                role: role.clone(),
-                policy_arn: arn.clone(),
-            },
-            "attached, not in the spec",
-        ));
-    }
+    let (more, fewer) = policy_changes(&ROLE_OPS, &role, &policies(want), &policies(have), None);
+    adds.extend(more);
+    removes.extend(fewer);
     match (&want.permissions_boundary, &have.permissions_boundary) {
         (Some(w), h) if Some(w) != h.as_ref() => adds.push(change(
             if h.is_some() {
@@ -547,10 +492,10 @@ roles:
         // Owned roles that left the spec are pruned; service-linked and other owners' are never touched.
         spec.roles.clear();
         let mut live = Account::default();
-        let mut gone = desired_role(&spec_with_owner(), &sr);
+        let mut gone = desired_role(&spec, &sr);
         gone.instance_profiles = vec!["ip".into()];
         live.roles.insert(gone.name.clone(), gone);
-        let mut linked = desired_role(&spec_with_owner(), &sr);
+        let mut linked = desired_role(&spec, &sr);
         linked.name = "AWSServiceRoleForX".into();
         linked.path = "/aws-service-role/x/".into();
         live.roles.insert(linked.name.clone(), linked);
@@ -568,10 +513,6 @@ roles:
             ..DiffOptions::default()
         };
         assert!(diff(&spec, &live, &scoped).unwrap().changes.is_empty());
-    }
-
-    fn spec_with_owner() -> Spec {
-        spec()
     }
 
     #[test]
