@@ -667,6 +667,12 @@ fn a_forged_saved_plan_is_refused_with_no_write() {
     let o = run(&["apply", pf, "-f", s, "--local", a]);
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     assert!(err(&o).contains("in the file only"), "{}", err(&o));
+    // Listed one per line, not run together by escaping the line breaks.
+    assert!(
+        err(&o).lines().any(|l| l.trim() == "in the file only:"),
+        "{}",
+        err(&o)
+    );
     assert!(err(&o).contains("- victim: delete user"), "{}", err(&o));
     assert_eq!(std::fs::read(&acct).unwrap(), before, "no write");
 

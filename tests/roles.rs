@@ -26,7 +26,11 @@ fn a_role_for_a_service_is_created_drifted_repaired_and_pruned() {
     );
     let live = role(&iam, "cloudinary-media");
     assert_eq!(live.max_session_duration, Some(3600));
-    let trust = urlencoding_decode(live.assume_role_policy_document.as_deref().unwrap());
+    // IAM returns policy documents URL-encoded.
+    let trust =
+        percent_encoding::percent_decode_str(live.assume_role_policy_document.as_deref().unwrap())
+            .decode_utf8_lossy()
+            .into_owned();
     assert!(trust.contains("arn:aws:iam::232482882421:root"), "{trust}");
     assert!(trust.contains("my-cloud-name-7f3a"), "{trust}");
 
@@ -282,23 +286,4 @@ fn hand_made_and_service_linked_roles_are_left_alone_until_adopted() {
 
 fn role_session(iam: &aws_sdk_iam::Client, name: &str) -> i32 {
     role(iam, name).max_session_duration.unwrap_or_default()
-}
-
-/// IAM returns policy documents URL-encoded.
-fn urlencoding_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

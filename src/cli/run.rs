@@ -8,7 +8,7 @@ use super::args::Cli;
 use super::error::CliError;
 use super::{commands, exit, output};
 
-use crate::display::Escaped;
+use crate::display::{escape, Escaped};
 use crate::spec::Diagnostics;
 
 /// Runs the CLI with the process's arguments and returns the exit code.
@@ -113,7 +113,11 @@ fn print_error(e: &CliError, color: bool, verbose: u8) {
         }
         _ => {
             // Errors carry names and service messages: escaped, like every output of outside text.
-            eprintln!("{} {}", red("error:"), Escaped(&e.to_string()));
+            // Escaped line by line: some errors list items on lines of their own (a saved plan's differing
+            // changes), and an escaped line break would run them together. Every other control stays escaped.
+            let text = e.to_string();
+            let lines: Vec<String> = text.lines().map(|l| escape(l).into_owned()).collect();
+            eprintln!("{} {}", red("error:"), lines.join("\n"));
             // The underlying causes (the SDK's errors) are for whoever asked for them with -v.
             if verbose > 0 {
                 let mut source = std::error::Error::source(e);

@@ -61,6 +61,25 @@ impl Default for LocalAccount {
     }
 }
 
+/// TagUser / TagRole: adds or overwrites, within IAM's limit of tags per entity.
+fn add_tags(
+    have: &mut BTreeMap<String, String>,
+    tags: &BTreeMap<String, String>,
+    op: &Op,
+    noun: &str,
+) -> Result<(), BackendError> {
+    let after: BTreeSet<&String> = have.keys().chain(tags.keys()).collect();
+    if after.len() > TAG_LIMIT {
+        return Err(err(
+            ErrorKind::LimitExceeded,
+            op,
+            format!("a {noun} can have at most {TAG_LIMIT} tags"),
+        ));
+    }
+    have.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(())
+}
+
 fn err(kind: ErrorKind, op: &Op, message: impl Into<String>) -> BackendError {
     BackendError::new(kind, op.api_name(), message).on(op.target_name())
 }
@@ -296,17 +315,7 @@ impl LocalAccount {
                 );
             }
             Op::TagRole { tags, .. } | Op::AdoptRole { tags, .. } => {
-                let r = self.role_mut(op)?;
-                let after: BTreeSet<&String> = r.tags.keys().chain(tags.keys()).collect();
-                if after.len() > TAG_LIMIT {
-                    return Err(err(
-                        ErrorKind::LimitExceeded,
-                        op,
-                        format!("a role can have at most {TAG_LIMIT} tags"),
-                    ));
-                }
-                r.tags
-                    .extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+                add_tags(&mut self.role_mut(op)?.tags, tags, op, "role")?;
             }
             Op::UntagRole { keys, .. } => {
                 let r = self.role_mut(op)?;
@@ -558,17 +567,7 @@ impl LocalAccount {
                 self.users.insert(user.clone(), u);
             }
             Op::TagUser { tags, .. } | Op::AdoptUser { tags, .. } => {
-                let u = self.user_mut(op)?;
-                let after: BTreeSet<&String> = u.tags.keys().chain(tags.keys()).collect();
-                if after.len() > TAG_LIMIT {
-                    return Err(err(
-                        ErrorKind::LimitExceeded,
-                        op,
-                        format!("a user can have at most {TAG_LIMIT} tags"),
-                    ));
-                }
-                u.tags
-                    .extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+                add_tags(&mut self.user_mut(op)?.tags, tags, op, "user")?;
             }
             Op::UntagUser { keys, .. } => {
                 let u = self.user_mut(op)?;
