@@ -236,3 +236,55 @@ fn pacing_keeps_a_rate_limited_apply_from_hammering_the_limit() {
     assert!(stderr.contains("Throttled writes:"), "{stderr}");
     assert_no_changes(&proxy, spec.to_str().unwrap());
 }
+
+/// regression: moto answered a GetAccountAuthorizationDetails that crashed inside it (reading the account while other
+/// requests wrote to it) with a bare HTTP 500, which was taken for "not implemented" and failed the apply at once.
+/// A read now gets a few quick tries at a bare 500; an unimplemented call still fails after them.
+#[test]
+fn a_read_that_crashes_inside_the_emulator_is_tried_again() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(dir.path(), "version: 1\nusers:\n  one: {}\n");
+    let spec = spec.to_str().unwrap();
+    proxy.set_faults(Faults {
+        script: vec![Scripted {
+            action: "GetAccountAuthorizationDetails".into(),
+            fault: Fault::Crash,
+            after: 0,
+            times: 2,
+        }],
+        ..Faults::default()
+    });
+    let o = run(&proxy, &["plan", "-f", spec]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let gaad = proxy
+        .actions()
+        .iter()
+        .filter(|a| *a == "GetAccountAuthorizationDetails")
+        .count();
+    assert_eq!(gaad, 3, "two crashes, then the read");
+
+    proxy.set_faults(Faults {
+        script: vec![Scripted {
+            action: "GetAccountAuthorizationDetails".into(),
+            fault: Fault::Crash,
+            after: 0,
+            times: 100,
+        }],
+        ..Faults::default()
+    });
+    let started = std::time::Instant::now();
+    let o = run(&proxy, &["plan", "-f", spec]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "an endpoint that never implements it fails quickly: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("does not implement GetAccountAuthorizationDetails"),
+        "{}",
+        text(&o)
+    );
+}

@@ -390,7 +390,10 @@ impl AwsBackend {
                 {
                     return Err(e);
                 }
-                Err(e) if e.is_retryable() => {
+                // A bare 500 is an emulator's answer, either for a call it lacks (it will say so again) or for a
+                // request that crashed mid-way (moto reading the account while other requests write to it). A read
+                // is idempotent, so it gets a few quick tries before the caller is told it is unsupported.
+                Err(e) if e.is_retryable() || (e.kind == ErrorKind::Unsupported && attempt < 3) => {
                     let delay = self.effects.backoff(&self.retry, attempt);
                     // Past the budget an unreachable endpoint must fail, not hang: the caller is waiting.
                     if !self

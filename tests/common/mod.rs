@@ -165,6 +165,8 @@ pub enum Fault {
     DropBefore,
     /// The request served by moto, its response lost (the change happened).
     DropAfter,
+    /// 500 with no IAM error at all, as moto answers when a request crashes inside it.
+    Crash,
 }
 
 /// Token buckets like an account's IAM limits: reads (Get*, List*) and writes apart, each refilled at its rate and
@@ -562,6 +564,12 @@ async fn serve(mut conn: TcpStream, state: Arc<State>) {
             Some(Fault::ServerError) => {
                 let _ = conn
                     .write_all(&error_response(500, "InternalFailure", "injected failure"))
+                    .await;
+                continue;
+            }
+            Some(Fault::Crash) => {
+                let _ = conn
+                    .write_all(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n")
                     .await;
                 continue;
             }
