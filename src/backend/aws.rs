@@ -22,6 +22,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
+use super::bounded::Pages;
 use super::{
     Backend, BackendError, CallStats, Caller, ErrorKind, LockRequest, LockState, NewAccessKey,
     Outcome, ReadScope, Secret,
@@ -113,6 +114,13 @@ fn map_err<E>(operation: &str, target: Option<&str>, e: SdkError<E, HttpResponse
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    if let Some(why) = super::bounded::bad_response(&e) {
+        let mut err = BackendError::new(ErrorKind::BadResponse, operation, why).caused_by(e);
+        if let Some(t) = target {
+            err = err.on(t);
+        }
+        return err;
+    }
     let (kind, message, ambiguous) = match &e {
         SdkError::ServiceError(ctx) => {
             let err = ctx.err();
@@ -275,11 +283,13 @@ impl AwsBackend {
         let iam = aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::config::Builder::from(&sdk)
                 .interceptor(UserAgentSuffix)
+                .interceptor(super::bounded::BoundedResponses::default())
                 .build(),
         );
         let sts = aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(&sdk)
                 .interceptor(UserAgentSuffix)
+                .interceptor(super::bounded::BoundedResponses::default())
                 .build(),
         );
         Self {
@@ -843,6 +853,7 @@ impl AwsBackend {
     async fn list_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
         let mut keys = Vec::new();
         let mut marker: Option<String> = None;
+        let mut pages = Pages::new("ListAccessKeys");
         loop {
             let m = marker.clone();
             let page = self
@@ -866,9 +877,13 @@ impl AwsBackend {
                     created: seconds(k.create_date()),
                 });
             }
-            match (page.is_truncated(), page.marker()) {
-                (true, Some(next)) => marker = Some(next.to_owned()),
-                _ => return Ok(keys),
+            match pages.next(
+                page.is_truncated(),
+                page.marker(),
+                page.access_key_metadata().len(),
+            )? {
+                Some(next) => marker = Some(next),
+                None => return Ok(keys),
             }
         }
     }
@@ -1062,6 +1077,7 @@ impl Backend for AwsBackend {
     async fn read(&self, scope: &ReadScope) -> Result<Account, BackendError> {
         let mut account = Account::default();
         let mut marker: Option<String> = None;
+        let mut pages = Pages::new("GetAccountAuthorizationDetails");
         loop {
             let m = marker.clone();
             let page = self
@@ -1199,9 +1215,13 @@ impl Backend for AwsBackend {
                     },
                 );
             }
-            match (page.is_truncated(), page.marker()) {
-                (true, Some(next)) => marker = Some(next.to_owned()),
-                _ => break,
+            let items = page.user_detail_list().len()
+                + page.role_detail_list().len()
+                + page.group_detail_list().len()
+                + page.policies().len();
+            match pages.next(page.is_truncated(), page.marker(), items)? {
+                Some(next) => marker = Some(next),
+                None => break,
             }
         }
         let key_users: Vec<String> = account
@@ -1239,6 +1259,7 @@ impl Backend for AwsBackend {
         for arn in arns {
             let mut tags = BTreeMap::new();
             let mut marker: Option<String> = None;
+            let mut pages = Pages::new("ListPolicyTags");
             let found = loop {
                 let m = marker.clone();
                 let page = self
@@ -1261,9 +1282,9 @@ impl Backend for AwsBackend {
                         .iter()
                         .map(|t| (t.key().to_owned(), t.value().to_owned())),
                 );
-                match (page.is_truncated(), page.marker()) {
-                    (true, Some(next)) => marker = Some(next.to_owned()),
-                    _ => break true,
+                match pages.next(page.is_truncated(), page.marker(), page.tags().len())? {
+                    Some(next) => marker = Some(next),
+                    None => break true,
                 }
             };
             if found {
@@ -1298,6 +1319,7 @@ impl Backend for AwsBackend {
     async fn read_groups(&self) -> Result<BTreeMap<String, crate::model::Group>, BackendError> {
         let mut groups = BTreeMap::new();
         let mut marker: Option<String> = None;
+        let mut pages = Pages::new("GetAccountAuthorizationDetails");
         loop {
             let m = marker.clone();
             let page = self
@@ -1329,9 +1351,13 @@ impl Backend for AwsBackend {
                     .collect();
                 groups.insert(name, group);
             }
-            match (page.is_truncated(), page.marker()) {
-                (true, Some(next)) => marker = Some(next.to_owned()),
-                _ => return Ok(groups),
+            match pages.next(
+                page.is_truncated(),
+                page.marker(),
+                page.group_detail_list().len(),
+            )? {
+                Some(next) => marker = Some(next),
+                None => return Ok(groups),
             }
         }
     }

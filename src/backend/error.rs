@@ -36,6 +36,8 @@ pub enum ErrorKind {
     Unreachable,
     /// The client is misconfigured (endpoint, region): no request was sent, and retrying cannot help.
     Config,
+    /// The response was not one IAM sends: larger than any IAM response, cut short, or pages that never end.
+    BadResponse,
     /// Anything else.
     Other,
 }
@@ -125,6 +127,9 @@ fn default_hint(e: &BackendError) -> Option<String> {
         ErrorKind::Config => "check --endpoint-url (it needs http:// or https://), --region and --profile".into(),
         ErrorKind::Throttling => "IAM is rate-limiting this account; retry later or lower --concurrency".into(),
         ErrorKind::LimitExceeded => "an IAM quota was reached; see the account's IAM quotas".into(),
+        ErrorKind::BadResponse => {
+            "the endpoint answered with something IAM never sends; check --endpoint-url / AWS_ENDPOINT_URL".into()
+        }
         ErrorKind::DeleteConflict => "something still depends on it; re-run `iamspec plan` to see what".into(),
         _ => return None,
     })

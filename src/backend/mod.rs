@@ -4,6 +4,7 @@
 mod any;
 mod api;
 pub mod aws;
+mod bounded;
 mod error;
 pub mod local;
 mod secret;

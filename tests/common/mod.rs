@@ -143,6 +143,8 @@ pub struct Faults {
     pub limits: Option<RateLimits>,
     /// Faults at given requests of an action, before any random one.
     pub script: Vec<Scripted>,
+    /// Answer this action with a body that never ends (chunked; the proxy itself stops after 4 GiB).
+    pub endless: Option<String>,
 }
 
 /// Requests `after + 1` to `after + times` of `action` (counted from when the faults were set) get `fault`.
@@ -236,6 +238,8 @@ struct State {
     limiter: Mutex<Option<Limiter>>,
     script: Mutex<(Vec<Scripted>, std::collections::HashMap<String, u32>)>,
     log: Mutex<Vec<(String, Option<Fault>)>>,
+    /// Bytes of endless bodies sent (what the client read before it hung up).
+    endless_sent: AtomicU64,
 }
 
 /// A proxy for one test, in its own thread and runtime.
@@ -267,6 +271,7 @@ impl Proxy {
             limiter: Mutex::new(None),
             script: Mutex::new((Vec::new(), std::collections::HashMap::new())),
             log: Mutex::new(Vec::new()),
+            endless_sent: AtomicU64::new(0),
         });
         let listener = StdListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -363,6 +368,10 @@ impl Proxy {
     }
 
     /// How many faults were injected.
+    pub fn endless_sent(&self) -> u64 {
+        self.state.endless_sent.load(Ordering::SeqCst)
+    }
+
     pub fn injected(&self) -> u64 {
         self.state.injected.load(Ordering::SeqCst)
     }
@@ -480,6 +489,25 @@ async fn serve(mut conn: TcpStream, state: Arc<State>) {
                 .write_all(&error_response(*status, code, message))
                 .await;
             continue;
+        }
+        if faults.endless.as_deref() == Some(action.as_str()) {
+            let head =
+                "HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ntransfer-encoding: chunked\r\n\r\n";
+            if conn.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            let mut chunk = format!("<{action}Response>").into_bytes();
+            chunk.resize(1 << 16, b' ');
+            let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+            let mut sent: u64 = 0;
+            while sent < 4 << 30 {
+                if conn.write_all(&framed).await.is_err() {
+                    break;
+                }
+                sent += chunk.len() as u64;
+            }
+            state.endless_sent.fetch_add(sent, Ordering::SeqCst);
+            return;
         }
         if action == "GetAccountAuthorizationDetails" {
             if let Some(pages) = &faults.gaad_pages {
