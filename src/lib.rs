@@ -39,6 +39,7 @@ pub mod engine;
 pub mod fileio;
 pub mod import;
 pub mod model;
+pub mod names;
 pub mod pacing;
 mod par;
 pub mod plan;

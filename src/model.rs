@@ -201,15 +201,7 @@ pub struct Group {
     pub attached_policies: BTreeSet<String>,
 }
 
-/// Prefix of the apply lock's policy name (`iamspec-lock-<owner>`): never planned, reported or pruned.
-pub const LOCK_POLICY_PREFIX: &str = "iamspec-lock-";
-
-/// Whether a managed policy name is an apply lock's.
-#[must_use]
-pub fn is_lock_policy(name: &str) -> bool {
-    name.len() >= LOCK_POLICY_PREFIX.len()
-        && name[..LOCK_POLICY_PREFIX.len()].eq_ignore_ascii_case(LOCK_POLICY_PREFIX)
-}
+pub use crate::names::{is_lock_policy, LOCK_POLICY_PREFIX};
 
 impl Account {
     /// The group whose name equals `name` ignoring ASCII case.

@@ -234,7 +234,7 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
     }
     let lock = arn(
         "policy",
-        &format!("{path}{}", crate::engine::lock::lock_name(owner)),
+        &format!("{path}{}", crate::names::lock_policy(owner)),
     );
     statements.push(json!({
         "Sid": "TakeApplyLock",

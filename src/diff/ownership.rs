@@ -290,10 +290,28 @@ impl Guard {
     /// # Errors
     /// A [`Refusal`] saying why not.
     pub fn check(&self, op: &Op) -> Result<(), Refusal> {
+        let target = op.target();
+        // The lock's names belong to the lock's own calls, which never pass through here: a plan that writes to
+        // one, or attaches one, is forged or derived a colliding name.
+        let lock_named = match op {
+            Op::AttachUserPolicy { policy_arn, .. }
+            | Op::AttachRolePolicy { policy_arn, .. }
+            | Op::AttachGroupPolicy { policy_arn, .. } => {
+                crate::names::is_lock_policy(policy_arn.rsplit('/').next().unwrap_or_default())
+            }
+            _ => matches!(&target, Target::Policy(name) if crate::names::is_lock_policy(name)),
+        };
+        if lock_named {
+            return Err(Refusal {
+                target,
+                operation: op.api_name(),
+                reason: "the name is the apply lock's: only the lock itself is written there"
+                    .into(),
+            });
+        }
         if self.owner.is_empty() {
             return Ok(());
         }
-        let target = op.target();
         let right = match &target {
             Target::User(name) => self.users.get(&name.to_ascii_lowercase()),
             Target::Policy(name) => self.policies.get(&name.to_ascii_lowercase()),

@@ -1130,6 +1130,17 @@ mod tests {
                 path: "/".into(),
                 tags: tagged("iamspec"),
             },
+            // regression: a user `lock-<owner>` in policy_mode: managed got the lock's name; the executor
+            // writes nothing under a lock's name and attaches no lock, whatever the plan says.
+            Op::CreatePolicyVersion {
+                policy: "iamspec-lock-iamspec".into(),
+                policy_arn: "arn:aws:iam::123456789012:policy/iamspec/iamspec-lock-iamspec".into(),
+                document: crate::policy::PolicyDocument::new(Vec::new()),
+            },
+            Op::AttachUserPolicy {
+                user: "mine".into(),
+                policy_arn: "arn:aws:iam::123456789012:policy/iamspec/iamspec-lock-iamspec".into(),
+            },
         ]);
         for c in &forged.changes {
             assert!(guard.check(&c.op).is_err(), "{:?} passed the guard", c.op);

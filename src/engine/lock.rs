@@ -8,45 +8,16 @@ use std::time::Duration;
 use super::{Cancel, Error};
 use crate::backend::{Backend, BackendError, LockRequest, LockState};
 use crate::effects::Effects;
-use crate::model::LOCK_POLICY_PREFIX;
 use crate::spec::Spec;
-
-/// IAM's limit on a policy name.
-const NAME_LIMIT: usize = 128;
 
 /// IAM's limit on a policy description.
 const DESCRIPTION_LIMIT: usize = 1000;
-
-/// The lock's policy name for `owner`: `iamspec-lock-<owner>`, with characters IAM refuses in names replaced and
-/// a short hash of the owner appended when anything was replaced (so two owners never share a lock by accident).
-#[must_use]
-pub fn lock_name(owner: &str) -> String {
-    let safe: String = owner
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let mut name = format!("{LOCK_POLICY_PREFIX}{safe}");
-    if safe != owner {
-        let hash = super::sha256_hex(owner.as_bytes());
-        name.truncate(NAME_LIMIT - 9);
-        name.push('-');
-        name.push_str(&hash[..8]);
-    }
-    name.truncate(NAME_LIMIT);
-    name
-}
 
 /// The lock an apply of `spec` in `account_id` takes, held by `holder` (who and since when; made printable and
 /// cut to IAM's description limit here).
 #[must_use]
 pub fn request(spec: &Spec, account_id: &str, holder: &str) -> LockRequest {
-    let name = lock_name(&spec.owner);
+    let name = crate::names::lock_policy(&spec.owner);
     let holder: String = holder
         .chars()
         .map(|c| {
@@ -120,22 +91,4 @@ pub async fn release<B: Backend>(backend: &B, req: &LockRequest) -> Result<(), B
         ));
         e
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lock_names_are_valid_iam_names_and_distinct_per_owner() {
-        assert_eq!(lock_name("web-platform"), "iamspec-lock-web-platform");
-        let spaced = lock_name("web platform");
-        assert!(spaced.starts_with("iamspec-lock-web-platform-"), "{spaced}");
-        assert_ne!(spaced, lock_name("web:platform"));
-        let long = lock_name(&"x ".repeat(200));
-        assert!(long.len() <= NAME_LIMIT);
-        assert!(long
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)));
-    }
 }

@@ -213,16 +213,6 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
                 Some("use 1-128 characters from A-Z a-z 0-9 and + = , . @ _ -"),
             );
         }
-        if crate::model::is_lock_policy(name) {
-            ctx.error_at_key(
-                &at,
-                format!(
-                    "`{name}` is reserved: iamspec's apply lock uses names starting with `{}`",
-                    crate::model::LOCK_POLICY_PREFIX
-                ),
-                Some("choose another name"),
-            );
-        }
         if rp.grants.is_empty() {
             ctx.error_at_key(&at, format!("policy `{name}` has no grants"), None);
         }
@@ -301,7 +291,7 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
                 &known,
             );
             users.extend(user);
-            extra.extend(policy);
+            extra.extend(policy.map(|p| (name.clone(), p)));
         }
         (users, extra, ctx)
     });
@@ -332,6 +322,7 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
             }
         }
     }
+    claim_policy_names(ctx, &owner, &policies, &extra_policies, &role_policies);
     Spec {
         account_id: raw.account_id.clone(),
         owner,
@@ -342,12 +333,69 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         ignore,
         policies: policies
             .into_iter()
-            .chain(extra_policies)
-            .chain(role_policies)
+            .chain(extra_policies.into_iter().map(|(_, p)| p))
+            .chain(role_policies.into_iter().map(|(_, p)| p))
             .collect(),
         users,
         roles,
         groups,
+    }
+}
+
+/// Puts every managed-policy name the spec makes into one namespace: shared policies, users' and roles' own
+/// policies (`policy_mode: managed`) and the apply lock. A name made twice (IAM compares them case-insensitively) is
+/// an error at the second source naming the first; a name in the locks' part is reserved.
+fn claim_policy_names(
+    ctx: &mut Ctx,
+    owner: &str,
+    shared: &[SpecPolicy],
+    users: &[(String, SpecPolicy)],
+    roles: &[(String, SpecPolicy)],
+) {
+    use crate::names::{Clash, Namespace, Source};
+    let mut ns = Namespace::new(owner);
+    let sources = shared
+        .iter()
+        .map(|p| (Source::Shared(p.name.clone()), &p.name))
+        .chain(
+            users
+                .iter()
+                .map(|(u, p)| (Source::User(u.clone()), &p.name)),
+        )
+        .chain(
+            roles
+                .iter()
+                .map(|(r, p)| (Source::Role(r.clone()), &p.name)),
+        );
+    for (source, name) in sources {
+        let Err(clash) = ns.claim(name, source.clone()) else {
+            continue;
+        };
+        let message = match clash {
+            Clash::Taken(first) => format!("{source} is named `{name}`, as is {first}: IAM policy names are case-insensitive and one name is one policy"),
+            Clash::Reserved => format!(
+                "{source} is named `{name}`, which is reserved: iamspec's apply locks use names starting with `{}`",
+                crate::names::LOCK_POLICY_PREFIX
+            ),
+        };
+        match &source {
+            Source::Shared(p) => ctx.error_at_key(
+                &[Seg::Key("policies"), Seg::Key(p)],
+                message,
+                Some("choose another name"),
+            ),
+            Source::User(u) => ctx.error(
+                &[Seg::Key("users"), Seg::Key(u), Seg::Key("policy_mode")],
+                message,
+                Some("rename one of them, or keep this one's grants inline (no policy_mode: managed)"),
+            ),
+            Source::Role(r) => ctx.error(
+                &[Seg::Key("roles"), Seg::Key(r), Seg::Key("policy_mode")],
+                message,
+                Some("rename one of them, or keep this one's grants inline (no policy_mode: managed)"),
+            ),
+            Source::Lock(_) => {}
+        }
     }
 }
 
@@ -404,7 +452,7 @@ fn validate_roles(
     ctx: &mut Ctx,
     max_attached: usize,
     known: &BTreeSet<String>,
-) -> (Vec<SpecRole>, Vec<SpecPolicy>) {
+) -> (Vec<SpecRole>, Vec<(String, SpecPolicy)>) {
     let mut roles = Vec::new();
     let mut own_policies = Vec::new();
     let mut seen: BTreeMap<String, &str> = BTreeMap::new();
@@ -522,18 +570,11 @@ fn validate_roles(
             // policy_mode: managed: the grants go to the role's own managed policy, planned like a shared one.
             if rr.policy_mode == Some(super::raw::PolicyMode::Managed) && !user.grants.is_empty() {
                 let policy = SpecPolicy {
-                    name: format!("iamspec-role-{name}"),
+                    name: crate::names::role_policy(name),
                     description: Some(format!("Grants of role {name} (policy_mode: managed)")),
                     grants: std::mem::take(&mut user.grants),
                     adopt: false,
                 };
-                if known.contains(&policy.name) {
-                    ctx.error(
-                        &sub("policy_mode"),
-                        format!("`{}` is already a policy in `policies`", policy.name),
-                        None,
-                    );
-                }
                 if let Some(size) = size_over(&policy.grants, crate::policy::MANAGED_POLICY_LIMIT) {
                     ctx.error(
                         &sub("policy_mode"),
@@ -545,7 +586,7 @@ fn validate_roles(
                     );
                 }
                 user.policies.insert(policy.name.clone());
-                own_policies.push(policy);
+                own_policies.push((name.clone(), policy));
             }
             roles.push(SpecRole {
                 name: name.clone(),
@@ -597,20 +638,13 @@ fn validate_entry(
     }
     // The user's own managed policy, planned like any shared one.
     let policy = SpecPolicy {
-        name: format!("iamspec-{name}"),
+        name: crate::names::user_policy(name),
         description: Some(format!("Grants of {name} (policy_mode: managed)")),
         grants: std::mem::take(&mut user.grants),
         adopt: false,
     };
     let mut p = at.to_vec();
     p.push(Seg::Key("policy_mode"));
-    if known.contains(&policy.name) {
-        ctx.error(
-            &p,
-            format!("`{}` is already a policy in `policies`", policy.name),
-            None,
-        );
-    }
     if let Some(size) = size_over(&policy.grants, crate::policy::MANAGED_POLICY_LIMIT) {
         ctx.error(
             &p,
