@@ -680,6 +680,13 @@ fn a_held_lock_stops_apply_until_force_unlock() {
             .path("/iamspec/")
             .description("iamspec 0.1.0 apply by ci@runner-7 (pid 42) since 2026-11-24T10:00:00Z [deadbeef]")
             .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::x/*"}]}"#)
+            .tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key("iamspec:owner")
+                    .value("web-platform")
+                    .build()
+                    .unwrap(),
+            )
             .send()
             .await
             .unwrap();
@@ -715,6 +722,66 @@ fn a_held_lock_stops_apply_until_force_unlock() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = run(&proxy, &["force-unlock", "-f", &spec, "--force"]);
     assert!(stdout(&o).contains("No apply lock is held"), "{}", text(&o));
+}
+
+/// regression: `force-unlock --force` deleted a hand-made `iamspec-lock-<owner>` without owner tag or holder.
+/// Only a lock this owner's runs made (owner tag and an apply's holder text) is removed.
+#[test]
+fn force_unlock_removes_only_a_lock_this_owners_runs_made() {
+    let spec = example("team.yaml");
+    let holder =
+        "iamspec 0.1.0 apply by ci@runner-7 (pid 42) since 2026-11-24T10:00:00Z [deadbeef]";
+    for (description, owner, why) in [
+        (holder, None, "no owner tag"),
+        (holder, Some("team-b"), "owner tag `team-b`"),
+        (
+            "hand-made, keep",
+            Some("web-platform"),
+            "not one an apply writes",
+        ),
+    ] {
+        let proxy = Proxy::new();
+        let iam = iam_client(&proxy);
+        rt().block_on(async {
+            let mut create = iam
+                .create_policy()
+                .policy_name("iamspec-lock-web-platform")
+                .path("/iamspec/")
+                .description(description)
+                .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::x/*"}]}"#);
+            if let Some(owner) = owner {
+                create = create.tags(
+                    aws_sdk_iam::types::Tag::builder()
+                        .key("iamspec:owner")
+                        .value(owner)
+                        .build()
+                        .unwrap(),
+                );
+            }
+            create.send().await.unwrap();
+        });
+        let o = run(&proxy, &["force-unlock", "-f", &spec, "--force"]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.contains("is not an apply lock of owner `web-platform`") && e.contains(why),
+            "{}",
+            text(&o)
+        );
+        assert!(
+            !proxy.writes().iter().any(|w| w == "DeletePolicy"),
+            "{:?}",
+            proxy.writes()
+        );
+        let left = rt()
+            .block_on(
+                iam.list_policies()
+                    .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+                    .send(),
+            )
+            .unwrap();
+        assert_eq!(left.policies().len(), 1, "{why}: the policy stays");
+    }
 }
 
 /// SIGTERM in the middle of an apply: no new change starts, the calls in flight finish, the lock is released,

@@ -40,6 +40,40 @@ pub struct LockRequest {
     pub holder: String,
 }
 
+/// Whether a lock's holder text is one iamspec writes (`iamspec <version> apply by ...`): force-unlock removes
+/// nothing else.
+#[must_use]
+pub fn is_lock_holder(holder: &str) -> bool {
+    holder.starts_with("iamspec ") && holder.contains(" apply by ")
+}
+
+/// The refusal to force-unlock something that is not a lock of `req.owner`'s runs.
+#[must_use]
+pub fn not_a_lock(req: &LockRequest, owner: Option<&str>, holder: &str) -> BackendError {
+    let mut e = BackendError::new(
+        super::ErrorKind::Refused,
+        "DeletePolicy",
+        format!(
+            "`{}` is not an apply lock of owner `{}`: {}",
+            req.name,
+            req.owner,
+            if is_lock_holder(holder) {
+                match owner {
+                    Some(o) => format!("it carries the owner tag `{o}`"),
+                    None => "it carries no owner tag".to_owned(),
+                }
+            } else {
+                "its description is not one an apply writes".to_owned()
+            }
+        ),
+    )
+    .on(req.name.clone());
+    e.hint = Some(
+        "iamspec removes only locks its own runs made; if this policy is truly stale, delete it by hand".into(),
+    );
+    e
+}
+
 /// The answer to a lock attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LockState {

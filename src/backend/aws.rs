@@ -1467,6 +1467,19 @@ impl Backend for AwsBackend {
         match self.lock_holder(req).await? {
             None => Ok(()),
             Some(h) if force || h == req.holder => {
+                if h != req.holder {
+                    // Another run's lock: only one this owner's runs made, never a policy of that name made by
+                    // hand or by another owner.
+                    let tags = self
+                        .read_policy_tags(std::slice::from_ref(&req.arn))
+                        .await?;
+                    let owner = tags
+                        .get(&req.arn)
+                        .and_then(|t| t.get(crate::model::OWNER_TAG));
+                    if owner != Some(&req.owner) || !super::is_lock_holder(&h) {
+                        return Err(super::not_a_lock(req, owner.map(String::as_str), &h));
+                    }
+                }
                 let deleted = self
                     .retrying(Class::Write, "DeletePolicy", &req.arn, || {
                         self.iam

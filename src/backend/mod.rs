@@ -11,7 +11,8 @@ mod secret;
 
 pub use any::AnyBackend;
 pub use api::{
-    Backend, CallCounter, CallStats, Caller, LockRequest, LockState, Outcome, Pacing, ReadScope,
+    is_lock_holder, not_a_lock, Backend, CallCounter, CallStats, Caller, LockRequest, LockState,
+    Outcome, Pacing, ReadScope,
 };
 pub use error::{BackendError, ErrorKind};
 pub use secret::{NewAccessKey, Secret};

@@ -365,6 +365,9 @@ impl Backend for LocalBackend {
         let path = self.apply_lock_path(req);
         match self.read_holder(req)? {
             None => Ok(()),
+            Some(h) if h != req.holder && force && !super::super::is_lock_holder(&h) => {
+                Err(super::super::not_a_lock(req, Some(&req.owner), &h))
+            }
             Some(h) if force || h == req.holder => match std::fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     Err(file_err(&path, e.to_string(), "remove it by hand"))
