@@ -117,6 +117,7 @@ fn detail(c: &Change) -> Vec<String> {
         }
         Op::UpdateAccessKey { key_id, .. } => Some(format!("access key {key_id}: {}", c.reason)),
         Op::DeleteAccessKey { key_id, .. } => Some(format!("access key {key_id}: {}", c.reason)),
+        Op::RemoveGroupMember { user, .. } => Some(format!("member {user} is not in the spec")),
         other => Some(format!("{} ({})", other.describe(), c.reason)),
     };
     grants.chain(line).filter(|l| !l.is_empty()).collect()

@@ -190,3 +190,47 @@ fn groups_carry_grants_to_their_members_and_are_pruned_only_when_owned() {
     );
     assert_no_changes(&proxy, imported);
 }
+
+/// regression: a user added by hand to an owned group got its grants, and plan said "No changes", drift exited 0
+/// and apply left her there. An owned group's members are the spec users that list it.
+#[test]
+fn a_member_added_by_hand_to_an_owned_group_is_drift_and_removed() {
+    let proxy = Proxy::new();
+    let iam = iam_client(&proxy);
+    let spec = example("team-groups.yaml");
+    let o = run(&proxy, &["apply", "-f", &spec, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    rt().block_on(async {
+        for (user, group) in [("mallory", "media-writers"), ("bystander", "hand-made")] {
+            iam.create_user().user_name(user).send().await.unwrap();
+            let _ = iam.create_group().group_name(group).send().await;
+            iam.add_user_to_group()
+                .user_name(user)
+                .group_name(group)
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    assert_eq!(members(&iam, "media-writers"), ["mallory", "media-sync"]);
+    let o = run(&proxy, &["plan", "-f", &spec, "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("- group/media-writers: remove member mallory"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&proxy, &["drift", "-f", &spec]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("member mallory is not in the spec"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&proxy, &["apply", "-f", &spec, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(members(&iam, "media-writers"), ["media-sync"]);
+    // Groups iamspec does not own keep whoever is in them.
+    assert_eq!(members(&iam, "hand-made"), ["bystander"]);
+    assert_no_changes(&proxy, &spec);
+}

@@ -1,6 +1,6 @@
 //! Managed groups: spec groups against live ones (the owner marker, grants, attachments), and owned groups that
-//! left the spec (emptied and deleted with `prune: true`, otherwise reported). Members are not the group's: a user
-//! joins a group by listing it in its `groups`, planned with the user.
+//! left the spec (emptied and deleted with `prune: true`, otherwise reported). A user joins a group by listing it in
+//! its `groups`, planned with the user; an owned group's other members (added by hand) are removed.
 //!
 //! IAM groups take no tags, so ownership is an inline policy of iamspec's (see [`GROUP_OWNER_POLICY`]), written
 //! right after CreateGroup and read in the same account-read pages as everything else. A group without it is never
@@ -67,6 +67,19 @@ pub(super) fn group_index(live: &Account) -> HashMap<String, &Group> {
         .collect()
 }
 
+/// Live users by the lower-cased names of the groups they are in.
+fn members_by_group(live: &Account) -> HashMap<String, Vec<&str>> {
+    let mut out: HashMap<String, Vec<&str>> = HashMap::new();
+    for u in live.users.values() {
+        for g in &u.groups {
+            out.entry(g.to_ascii_lowercase())
+                .or_default()
+                .push(u.name.as_str());
+        }
+    }
+    out
+}
+
 /// Whether the spec group `sg` may be written to as the live group `have`: `Ok(true)` owned, `Ok(false)` adopted.
 pub(super) fn check_group_owner(
     spec: &Spec,
@@ -117,13 +130,38 @@ pub(super) fn group_changes(
         return Vec::new();
     }
     let index = group_index(live);
+    let members = members_by_group(live);
+    let spec_users: std::collections::HashSet<String> = spec
+        .users
+        .iter()
+        .map(|u| u.name.to_ascii_lowercase())
+        .collect();
     let mut out = Vec::new();
     for sg in &spec.groups {
         let want = desired_group_in(spec, sg, opts.account_id.as_deref());
         match index.get(&sg.name.to_ascii_lowercase()) {
             None => out.extend(create_group(&want)),
             Some(have) => match check_group_owner(spec, sg, have) {
-                Ok(owned) => out.extend(update_group(&want, have, owned)),
+                Ok(owned) => {
+                    out.extend(update_group(&want, have, owned));
+                    // iamspec is exclusive over an owned group's members: they are the spec users that list it
+                    // (whose memberships the users' own changes keep); anyone else is out.
+                    let strays = members
+                        .get(&have.name.to_ascii_lowercase())
+                        .into_iter()
+                        .flatten()
+                        .filter(|u| !spec_users.contains(&u.to_ascii_lowercase()));
+                    out.extend(strays.map(|user| {
+                        change(
+                            Action::Delete,
+                            Op::RemoveGroupMember {
+                                group: have.name.clone(),
+                                user: (*user).to_owned(),
+                            },
+                            "a member the spec does not list",
+                        )
+                    }));
+                }
                 Err(c) => conflicts.push(c),
             },
         }

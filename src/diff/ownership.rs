@@ -350,7 +350,14 @@ impl Guard {
                     "the owner marker is only written by marking and removed by DeleteGroup",
                 ));
             }
-            Op::RemoveGroupMember { .. } | Op::DeleteGroup { .. } => {
+            Op::RemoveGroupMember { .. } => {
+                if !matches!(right, Some(Right::Owned | Right::Adopt | Right::Prune)) {
+                    return Err(refuse(
+                        "members are removed only from groups carrying this spec's owner marker",
+                    ));
+                }
+            }
+            Op::DeleteGroup { .. } => {
                 if right != Some(Right::Prune) {
                     return Err(refuse(
                         "only owned groups that left the spec are emptied and deleted, with prune: true and a pinned account_id",

@@ -350,7 +350,8 @@ pub enum Op {
         /// Managed policy ARN.
         policy_arn: String,
     },
-    /// RemoveUserFromGroup on a group being pruned, whoever the member is.
+    /// RemoveUserFromGroup of a member of an owned group the spec does not list, or of any member of a group
+    /// being pruned.
     RemoveGroupMember {
         /// Group name.
         group: String,
