@@ -161,10 +161,16 @@ fn import_role(
     let [st] = role.trust.statements.as_slice() else {
         return Err("its trust policy has more than one statement".into());
     };
-    let (_, principal) = st
+    let (key, principal) = st
         .principal
         .as_ref()
         .ok_or("its trust policy names no principal")?;
+    if key != "Principal" {
+        // NotPrincipal trusts everyone but the principal named: the opposite of any `trust:` a spec can say.
+        return Err(format!(
+            "its trust policy uses {key}, which trusts everyone except the principal it names"
+        ));
+    }
     let aws = principal["AWS"]
         .as_str()
         .ok_or("its trust policy trusts no single AWS principal")?;
@@ -412,7 +418,7 @@ pub fn selected_roles<'a>(live: &'a Account, opts: &ImportOptions) -> Vec<&'a cr
 /// The spec as YAML, with a header saying where it came from.
 #[must_use]
 pub fn to_yaml(imported: &Imported, source: &str) -> String {
-    let body = quote_dates(&serde_norway::to_string(&imported.spec).unwrap_or_default());
+    let body = quote_dates(&escaped_yaml(&imported.spec));
     let mut header = format!(
         "# Imported by iamspec {} from {source}. Review it, then `iamspec plan`.\n",
         env!("CARGO_PKG_VERSION")
@@ -444,6 +450,86 @@ pub fn to_yaml(imported: &Imported, source: &str) -> String {
         ));
     }
     format!("{header}{body}")
+}
+
+/// Starts a character that reached the YAML emitter in code: a non-printable character, so the emitter puts its
+/// string in double quotes and writes it `\x01`; [`escaped_yaml`] turns the code back into a YAML escape.
+const CODE_START: char = '\u{1}';
+const CODE_END: char = '\u{2}';
+
+/// `value` as YAML in which live text cannot reach a terminal raw: control characters, bidi overrides and other
+/// invisible characters (see [`crate::display::is_unsafe`]) are written as double-quoted escapes (`"\u202E"`),
+/// which a YAML reader turns back into the same characters. Line breaks and tabs stay as the emitter writes them.
+fn escaped_yaml(value: &impl serde::Serialize) -> String {
+    fn encode(text: &str) -> Option<String> {
+        let needs = |c: char| crate::display::is_unsafe(c) && c != '\n' && c != '\t';
+        text.contains(needs).then(|| {
+            text.chars()
+                .map(|c| {
+                    if needs(c) {
+                        format!("{CODE_START}{:04X}{CODE_END}", u32::from(c))
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect()
+        })
+    }
+    fn walk(v: &mut serde_norway::Value) {
+        match v {
+            serde_norway::Value::String(s) => {
+                if let Some(e) = encode(s) {
+                    *s = e;
+                }
+            }
+            serde_norway::Value::Sequence(items) => items.iter_mut().for_each(walk),
+            serde_norway::Value::Mapping(map) => {
+                let entries = std::mem::take(map);
+                for (mut k, mut v) in entries {
+                    walk(&mut k);
+                    walk(&mut v);
+                    map.insert(k, v);
+                }
+            }
+            serde_norway::Value::Tagged(t) => walk(&mut t.value),
+            serde_norway::Value::Null
+            | serde_norway::Value::Bool(_)
+            | serde_norway::Value::Number(_) => {}
+        }
+    }
+    let Ok(mut tree) = serde_norway::to_value(value) else {
+        return String::new();
+    };
+    walk(&mut tree);
+    let yaml = serde_norway::to_string(&tree).unwrap_or_default();
+    // The emitter wrote each code as `\x01HEX\x02`: make it `\uHEX` (or `\UHEX` past the basic plane).
+    let start = format!("\\x{:02X}", u32::from(CODE_START));
+    let end = format!("\\x{:02X}", u32::from(CODE_END));
+    let mut out = String::with_capacity(yaml.len());
+    let mut rest = yaml.as_str();
+    while let Some(i) = rest.find(&start) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + start.len()..];
+        match after.find(&end) {
+            Some(j)
+                if (4..=6).contains(&j) && after[..j].bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                let hex = &after[..j];
+                if j == 4 {
+                    out.push_str(&format!("\\u{hex}"));
+                } else {
+                    out.push_str(&format!("\\U{hex:0>8}"));
+                }
+                rest = &after[j + end.len()..];
+            }
+            _ => {
+                out.push_str(&start);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Quotes plain scalars that YAML 1.1 readers take for dates (`Version: 2012-10-17` would become a timestamp in
@@ -519,6 +605,69 @@ mod tests {
 
     const GUIDE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:CreateBucket","s3:DeleteObject","s3:Put*","s3:Get*","s3:List*"],"Resource":["arn:aws:s3:::*"]}]}"#;
     const MIXED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::photos"},{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::photos/*"},{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"*"}]}"#;
+
+    /// regression: live names, tags and documents carrying bidi overrides and escape sequences were written raw,
+    /// so the imported spec printed to a terminal could hide or forge text.
+    #[test]
+    fn unsafe_characters_are_written_as_yaml_escapes_that_read_back() {
+        let hostile = "web\u{202E}gpj.exe\u{1b}[31m";
+        let mut u = user_with("svc", &[], true);
+        u.tags.insert("team".into(), hostile.into());
+        u.tags.insert("note".into(), "plain".into());
+        u.inline_policies.insert(
+            "raw".into(),
+            PolicyDocument::parse(
+                r#"{"Version":"2012-10-17","Statement":[{"Sid":"A\u2066B","Effect":"Allow","Action":"sqs:SendMessage","Resource":"*"}]}"#,
+            )
+            .unwrap(),
+        );
+        let mut live = Account::default();
+        live.users.insert(u.name.clone(), u);
+        let yaml = to_yaml(&import(&live, &ImportOptions::default()), "test");
+        assert!(
+            !yaml
+                .chars()
+                .any(|c| crate::display::is_unsafe(c) && c != '\n'),
+            "{yaml}"
+        );
+        assert!(
+            yaml.contains("\\u202E") && yaml.contains("\\u2066"),
+            "{yaml}"
+        );
+        assert!(
+            yaml.contains("note: plain"),
+            "other scalars keep their style: {yaml}"
+        );
+        let back: serde_norway::Value = serde_norway::from_str(&yaml).unwrap();
+        assert_eq!(back["users"]["svc"]["tags"]["team"].as_str(), Some(hostile));
+    }
+
+    /// regression: a trust policy with NotPrincipal was imported as `trust: {account: ...}`, the opposite meaning.
+    #[test]
+    fn a_not_principal_trust_is_left_out_with_the_reason() {
+        let role = crate::model::Role {
+            name: "r".into(),
+            path: "/".into(),
+            arn: None,
+            tags: BTreeMap::new(),
+            trust: PolicyDocument::parse(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::232482882421:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x-1"}}}]}"#,
+            )
+            .unwrap(),
+            inline_policies: BTreeMap::new(),
+            attached_policies: BTreeSet::new(),
+            permissions_boundary: None,
+            instance_profiles: Vec::new(),
+        };
+        let err = import_role(&role, None, None, false, "iamspec").unwrap_err();
+        assert!(err.contains("NotPrincipal"), "{err}");
+        // Nor does a plan call it "trusted by" that account.
+        let op = crate::plan::Op::UpdateAssumeRolePolicy {
+            role: "r".into(),
+            document: role.trust.clone(),
+        };
+        assert!(op.describe().contains("NotPrincipal"), "{}", op.describe());
+    }
 
     #[test]
     fn exact_levels_become_grants_and_the_rest_stays_verbatim() {

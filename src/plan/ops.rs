@@ -787,9 +787,13 @@ pub fn trust_words(trust: &PolicyDocument) -> String {
     let mut principals = Vec::new();
     let mut external_id = false;
     for statement in &trust.statements {
-        let Some((_, principal)) = &statement.principal else {
+        let Some((key, principal)) = &statement.principal else {
             continue;
         };
+        if key != "Principal" {
+            return "a trust policy iamspec did not write (NotPrincipal: everyone but the principal named)"
+                .to_owned();
+        }
         let aws = &principal["AWS"];
         let listed = aws.as_array().cloned().unwrap_or_else(|| vec![aws.clone()]);
         for p in listed.iter().filter_map(serde_json::Value::as_str) {
