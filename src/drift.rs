@@ -170,6 +170,8 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
             NoticeKind::StaleKey => DriftKind::StaleKey,
             NoticeKind::Ignored => DriftKind::Ignored,
             NoticeKind::OtherOwner => DriftKind::OtherOwner,
+            // Someone's key where iamspec expected only its own: the user differs from what iamspec recorded.
+            NoticeKind::UnrecordedKey => DriftKind::Changed,
             NoticeKind::InactiveKey => continue,
         };
         items

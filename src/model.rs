@@ -290,6 +290,17 @@ impl User {
     pub fn is_owned_by(&self, owner: &str) -> bool {
         self.tags.get(OWNER_TAG).is_some_and(|v| v == owner)
     }
+
+    /// Keys created since iamspec manages this user's keys (`iamspec:keys-since`) that carry no delivery record
+    /// (`iamspec:key:<id>`): iamspec made them and lost the secret, or someone made them by hand. Only whether one
+    /// was ever used tells which.
+    pub fn unrecorded_keys(&self) -> impl Iterator<Item = &AccessKey> {
+        let since: Option<i64> = self.tags.get(KEYS_SINCE_TAG).and_then(|v| v.parse().ok());
+        self.access_keys.iter().filter(move |k| {
+            since.is_some_and(|s| k.created >= s)
+                && !self.tags.contains_key(&format!("{KEY_TAG_PREFIX}{}", k.id))
+        })
+    }
 }
 
 /// Access key metadata. The secret is never part of the model.
@@ -302,6 +313,20 @@ pub struct AccessKey {
     pub status: KeyStatus,
     /// Creation time, seconds since the Unix epoch.
     pub created: i64,
+    /// When it was last used, where that was read: only for keys whose delivery iamspec has no record of
+    /// ([`User::unrecorded_keys`]), the one case where it decides anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<KeyUse>,
+}
+
+/// Whether an access key was ever used (IAM's GetAccessKeyLastUsed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyUse {
+    /// Never used.
+    Never,
+    /// Last used at this time, seconds since the Unix epoch.
+    At(i64),
 }
 
 /// IAM's access key status.

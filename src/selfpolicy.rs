@@ -12,12 +12,13 @@ const POLICY_LIMIT: usize = crate::policy::MANAGED_POLICY_LIMIT;
 
 /// Writes and per-user reads on users the spec owns, besides attachments and boundaries (conditioned on what is
 /// attached) and prune's deletions.
-const OWNED_USER_ACTIONS: [&str; 10] = [
+const OWNED_USER_ACTIONS: [&str; 11] = [
     "iam:CreateAccessKey",
     "iam:DeleteAccessKey",
     "iam:DeleteUserPermissionsBoundary",
     "iam:DeleteUserPolicy",
     "iam:DetachUserPolicy",
+    "iam:GetAccessKeyLastUsed",
     "iam:ListAccessKeys",
     "iam:PutUserPolicy",
     "iam:TagUser",
@@ -170,7 +171,7 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
         statements.push(json!({
             "Sid": "ReadAdoptedKeys",
             "Effect": "Allow",
-            "Action": ["iam:ListAccessKeys"],
+            "Action": ["iam:GetAccessKeyLastUsed", "iam:ListAccessKeys"],
             "Resource": adopted
         }));
     }

@@ -1789,3 +1789,130 @@ fn can_and_who_can_evaluate_the_live_account() {
     assert_eq!(doc["allowed"][0]["user"], "writer", "{doc}");
     assert_eq!(doc["denied"], serde_json::json!(["viewer"]), "{doc}");
 }
+
+/// regression: a key made by hand on a user whose keys iamspec manages was reported as "created by iamspec, but
+/// its secret was never delivered" and deleted by the next apply. A key without iamspec's record is deleted only
+/// when IAM says it was never used (GetAccessKeyLastUsed, read only for such keys).
+#[test]
+fn a_key_made_by_hand_and_used_is_kept_and_an_unused_one_is_not() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(
+        dir.path(),
+        "version: 1\nusers:\n  svc:\n    access_keys: { count: 1 }\n",
+    );
+    let spec = spec.to_str().unwrap();
+    let secrets = dir.path().join("secrets");
+    let secrets = secrets.to_str().unwrap();
+    let o = run(
+        &proxy,
+        &[
+            "apply",
+            "-f",
+            spec,
+            "--auto-approve",
+            "--secrets-dir",
+            secrets,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let iam = iam_client(&proxy);
+    let hand = rt().block_on(async {
+        let key = iam
+            .create_access_key()
+            .user_name("svc")
+            .send()
+            .await
+            .unwrap()
+            .access_key
+            .unwrap();
+        // Someone uses it: any request signed with it counts.
+        let creds = aws_sdk_iam::config::Credentials::new(
+            key.access_key_id(),
+            key.secret_access_key(),
+            None,
+            None,
+            "hand",
+        );
+        let theirs = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::Config::builder()
+                .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+                .region(aws_sdk_iam::config::Region::new("us-east-1"))
+                .credentials_provider(creds)
+                .endpoint_url(proxy.url())
+                .build(),
+        );
+        theirs.list_users().send().await.unwrap();
+        key.access_key_id().to_owned()
+    });
+    proxy.clear_actions();
+    let o = run(&proxy, &["plan", "-f", spec, "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!stdout(&o).contains("delete access key"), "{}", text(&o));
+    assert_eq!(
+        proxy
+            .actions()
+            .iter()
+            .filter(|a| *a == "GetAccessKeyLastUsed")
+            .count(),
+        1,
+        "read for the one unrecorded key: {:?}",
+        proxy.actions()
+    );
+    let o = run(&proxy, &["drift", "-f", spec]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        stdout(&o).contains(&hand) && stdout(&o).contains("no delivery record"),
+        "{}",
+        text(&o)
+    );
+    let o = run(
+        &proxy,
+        &[
+            "apply",
+            "-f",
+            spec,
+            "--auto-approve",
+            "--secrets-dir",
+            secrets,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let live: Vec<String> = rt().block_on(async {
+        iam.list_access_keys()
+            .user_name("svc")
+            .send()
+            .await
+            .unwrap()
+            .access_key_metadata()
+            .iter()
+            .map(|k| k.access_key_id().unwrap_or_default().to_owned())
+            .collect()
+    });
+    assert!(live.contains(&hand), "the used key stays: {live:?}");
+
+    // A key without a record that nobody ever used is one whose secret was lost: it goes.
+    let unused = rt().block_on(async {
+        iam.delete_access_key()
+            .user_name("svc")
+            .access_key_id(&hand)
+            .send()
+            .await
+            .unwrap();
+        iam.create_access_key()
+            .user_name("svc")
+            .send()
+            .await
+            .unwrap()
+            .access_key
+            .unwrap()
+            .access_key_id()
+            .to_owned()
+    });
+    let o = run(&proxy, &["plan", "-f", spec]);
+    assert!(
+        stdout(&o).contains(&format!("delete access key {unused}")),
+        "{}",
+        text(&o)
+    );
+}

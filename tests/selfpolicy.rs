@@ -375,6 +375,13 @@ impl Backend for Audited {
                 });
                 c[0].action = "iam:ListAccessKeys".into();
                 calls.extend(c);
+                for _ in u.unrecorded_keys() {
+                    let mut c = self.calls_of(&Op::CreateAccessKey {
+                        user: u.name.clone(),
+                    });
+                    c[0].action = "iam:GetAccessKeyLastUsed".into();
+                    calls.extend(c);
+                }
             }
         }
         self.check(calls);

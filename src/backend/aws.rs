@@ -875,6 +875,7 @@ impl AwsBackend {
                         KeyStatus::Active
                     },
                     created: seconds(k.create_date()),
+                    last_used: None,
                 });
             }
             match pages.next(
@@ -885,6 +886,31 @@ impl AwsBackend {
                 Some(next) => marker = Some(next),
                 None => return Ok(keys),
             }
+        }
+    }
+
+    /// When a key was last used; `None` where the endpoint cannot say (then nothing is decided on it).
+    async fn key_last_used(&self, id: &str) -> Result<Option<crate::model::KeyUse>, BackendError> {
+        let got = self
+            .retrying(Class::Read, "GetAccessKeyLastUsed", id, || {
+                self.iam
+                    .get_access_key_last_used()
+                    .access_key_id(id)
+                    .send()
+                    .map_err_into("GetAccessKeyLastUsed", id)
+            })
+            .await;
+        match got {
+            Ok(out) => Ok(Some(
+                match out.access_key_last_used().and_then(|u| u.last_used_date()) {
+                    Some(at) => crate::model::KeyUse::At(at.secs()),
+                    None => crate::model::KeyUse::Never,
+                },
+            )),
+            Err(e) if matches!(e.kind, ErrorKind::Unsupported | ErrorKind::NoSuchEntity) => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -1236,6 +1262,23 @@ impl Backend for AwsBackend {
         for (name, keys) in listed {
             if let Some(u) = account.users.get_mut(&name) {
                 u.access_keys = keys;
+            }
+        }
+        // Whether a key without a delivery record was ever used decides between a lost secret (deleted) and
+        // someone's key (kept): one GetAccessKeyLastUsed for each such key, and only for those.
+        let unrecorded: Vec<String> = account
+            .users
+            .values()
+            .flat_map(|u| u.unrecorded_keys().map(|k| k.id.clone()))
+            .collect();
+        let uses = self
+            .per_user(&unrecorded, |id| Box::pin(self.key_last_used(id)))
+            .await?;
+        for u in account.users.values_mut() {
+            for k in &mut u.access_keys {
+                if let Some(used) = uses.get(&k.id) {
+                    k.last_used = *used;
+                }
             }
         }
         Ok(account)

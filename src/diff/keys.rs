@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{is_internal_tag, AccessKey, KeyStatus, User, KEYS_SINCE_TAG, KEY_TAG_PREFIX};
+use crate::model::{
+    is_internal_tag, AccessKey, KeyStatus, KeyUse, User, KEYS_SINCE_TAG, KEY_TAG_PREFIX,
+};
 use crate::plan::{Action, Change, Notice, NoticeKind, Op, Target};
 use crate::policy::ACCESS_KEY_LIMIT;
 use crate::spec::KeyPolicy;
@@ -86,7 +88,8 @@ fn day_of(t: i64) -> String {
 
 /// Key rotation without an outage, from live state alone (the tags are the record):
 ///
-/// - a key whose secret was never delivered (created by iamspec, no tag) is deleted first: nobody can use it;
+/// - a key whose secret was never delivered (created by iamspec, no tag, never used) is deleted first: nobody can
+///   use it; one without a record that was used is someone's (made by hand): reported and kept;
 /// - a key past `max_age_days` is replaced: the new key is created (and its secret delivered) before the old one
 ///   is deactivated, and the deactivation is recorded (`inactive:<time>`);
 /// - an inactive key is deleted on an apply at least `grace_days` after its recorded deactivation, never by the
@@ -106,7 +109,6 @@ pub(super) fn plan_keys(
     let grace = i64::from(policy.grace_days) * DAY;
     let mut keys: Vec<&AccessKey> = have.access_keys.iter().collect();
     keys.sort_by_key(|k| (k.created, k.id.clone()));
-    let since: Option<i64> = have.tags.get(KEYS_SINCE_TAG).and_then(|v| v.parse().ok());
     let notice = |kind, message: String| Notice {
         kind,
         target: Target::User(name.to_owned()),
@@ -115,14 +117,35 @@ pub(super) fn plan_keys(
     let tag = |id: &str| format!("{KEY_TAG_PREFIX}{id}");
 
     let (mut fresh, mut stale, mut waiting) = (Vec::new(), Vec::new(), Vec::new());
+    // Keys without a delivery record that someone used: not iamspec's to count, rotate or delete, but they take
+    // one of IAM's two slots.
+    let mut foreign = 0;
+    let unrecorded: std::collections::HashSet<&str> =
+        have.unrecorded_keys().map(|k| k.id.as_str()).collect();
     for key in keys {
         let m = mark(have, &key.id);
-        if m == Mark::None && since.is_some_and(|s| key.created >= s) {
-            out.first.push(delete_key(
-                name,
-                &key.id,
-                "created by iamspec, but its secret was never delivered".into(),
-            ));
+        if unrecorded.contains(key.id.as_str()) {
+            match key.last_used {
+                Some(KeyUse::Never) => out.first.push(delete_key(
+                    name,
+                    &key.id,
+                    "created by iamspec, but its secret was never delivered (and it was never used)".into(),
+                )),
+                used => {
+                    foreign += 1;
+                    let why = match used {
+                        Some(KeyUse::At(t)) => format!("was used on {}", day_of(t)),
+                        _ => "its last use could not be read".to_owned(),
+                    };
+                    notices.push(notice(
+                        NoticeKind::UnrecordedKey,
+                        format!(
+                            "access key {} has no delivery record of iamspec's but {why}: made outside iamspec? It is kept, never deleted by iamspec; delete or deactivate it by hand if it should go",
+                            key.id
+                        ),
+                    ));
+                }
+            }
             continue;
         }
         match (key.status, m) {
@@ -183,7 +206,7 @@ pub(super) fn plan_keys(
         deactivate.push((fresh.remove(0), "more active keys than access_keys.count"));
     }
 
-    let live_after = fresh.len() + stale.len() + waiting.len() + deactivate.len();
+    let live_after = fresh.len() + stale.len() + waiting.len() + deactivate.len() + foreign;
     let mut room = ACCESS_KEY_LIMIT.saturating_sub(live_after);
     let need = policy.count.saturating_sub(fresh.len());
     if need > room && room == 0 && waiting.is_empty() && deactivate.is_empty() {
@@ -201,6 +224,12 @@ pub(super) fn plan_keys(
         }
     }
     let creates = need.min(room);
+    if creates < need && foreign > 0 && waiting.is_empty() {
+        notices.push(notice(
+            NoticeKind::UnrecordedKey,
+            "a new access key waits for room: IAM allows two, and a key iamspec did not make holds one".into(),
+        ));
+    }
     if creates < need {
         if let Some((w, at)) = waiting.iter().min_by_key(|(_, at)| *at) {
             notices.push(notice(
@@ -279,7 +308,7 @@ mod tests {
     use crate::backend::local::LocalAccount;
     use crate::backend::Outcome;
     use crate::diff::{diff, DiffOptions};
-    use crate::model::{Account, OWNER_TAG};
+    use crate::model::OWNER_TAG;
     use crate::spec::{Spec, SpecUser};
 
     const GRACE_DAYS: u32 = 7;
@@ -346,10 +375,11 @@ mod tests {
 
         /// One apply at `now` (seconds): the ops, by API name.
         fn apply_at(&mut self, now: i64) -> Vec<String> {
-            let live = Account {
-                users: self.acct.users.clone(),
-                ..Account::default()
-            };
+            // Read as a backend reads: keys of the key user, with their use.
+            let live = self.acct.view(&crate::backend::ReadScope {
+                owner: "iamspec".into(),
+                key_users: BTreeSet::from(["svc".to_owned()]),
+            });
             let opts = DiffOptions {
                 now,
                 only: None,
@@ -570,6 +600,64 @@ mod tests {
         assert_eq!(sim.day(1), ["DeleteAccessKey", "CreateAccessKey"]);
         assert_eq!(sim.keys().len(), 1);
         assert!(sim.day(2).is_empty());
+    }
+
+    /// regression: a key made by hand on a user whose keys iamspec manages was taken for one whose secret was
+    /// never delivered, and deleted, breaking whoever used it.
+    #[test]
+    fn a_key_made_by_hand_and_used_is_kept_and_reported() {
+        let mut sim = Sim::new(1);
+        sim.day(0);
+        let mut rng = rand::rng();
+        let Outcome::AccessKey(k) = sim
+            .acct
+            .apply(&Op::CreateAccessKey { user: "svc".into() }, DAY, &mut rng)
+            .unwrap()
+        else {
+            panic!("a key")
+        };
+        let used = 2 * DAY;
+        sim.acct.users.get_mut("svc").unwrap().access_keys[1].last_used = Some(KeyUse::At(used));
+        let live = sim.acct.view(&crate::backend::ReadScope {
+            owner: "iamspec".into(),
+            key_users: BTreeSet::from(["svc".to_owned()]),
+        });
+        let opts = DiffOptions {
+            now: 3 * DAY,
+            only: None,
+            account_id: None,
+        };
+        let plan = diff(&sim.spec, &live, &opts).unwrap();
+        assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+        let n = plan
+            .notices
+            .iter()
+            .find(|n| n.kind == NoticeKind::UnrecordedKey)
+            .expect("reported");
+        assert!(
+            n.message.contains(&k.id) && n.message.contains("used on"),
+            "{}",
+            n.message
+        );
+        // Applies go on without touching it; the spec's own key stays the only one iamspec counts.
+        for day in 3..200 {
+            sim.day(day);
+            assert!(sim.keys().iter().any(|key| key.id == k.id), "day {day}");
+        }
+        // Never used: the same key is one whose secret iamspec lost, and it goes.
+        sim.acct
+            .users
+            .get_mut("svc")
+            .unwrap()
+            .access_keys
+            .iter_mut()
+            .for_each(|key| {
+                if key.id == k.id {
+                    key.last_used = None;
+                }
+            });
+        assert!(sim.day(200).contains(&"DeleteAccessKey".to_owned()));
+        assert!(!sim.keys().iter().any(|key| key.id == k.id));
     }
 
     #[test]

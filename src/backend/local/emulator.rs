@@ -7,7 +7,9 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{BackendError, ErrorKind, NewAccessKey, Outcome, ReadScope, Secret};
-use crate::model::{AccessKey, Account, Dependents, Group, KeyStatus, ManagedPolicy, Role, User};
+use crate::model::{
+    AccessKey, Account, Dependents, Group, KeyStatus, KeyUse, ManagedPolicy, Role, User,
+};
 use crate::plan::Op;
 use crate::policy::{ACCESS_KEY_LIMIT, DEFAULT_ATTACHED_LIMIT, INLINE_USER_LIMIT, TAG_LIMIT};
 
@@ -459,7 +461,12 @@ impl LocalAccount {
             .map(|u| {
                 let mut u = u.clone();
                 let wanted = scope.key_users.contains(&u.name.to_ascii_lowercase());
-                if !wanted {
+                if wanted {
+                    // The file knows every key's use: a key it records no use of was never used.
+                    for k in &mut u.access_keys {
+                        k.last_used.get_or_insert(KeyUse::Never);
+                    }
+                } else {
                     u.access_keys.clear();
                 }
                 u.dependents = None;
@@ -696,6 +703,7 @@ impl LocalAccount {
                     id: id.clone(),
                     status: KeyStatus::Active,
                     created: now,
+                    last_used: None,
                 });
                 return Ok(Outcome::AccessKey(NewAccessKey {
                     user: u.name.clone(),
