@@ -30,6 +30,7 @@
 
 pub mod authz;
 pub mod backend;
+pub mod boundary;
 pub mod cli;
 pub mod diff;
 pub mod display;

@@ -201,8 +201,6 @@ pub struct Group {
     pub attached_policies: BTreeSet<String>,
 }
 
-pub use crate::names::{is_lock_policy, LOCK_POLICY_PREFIX};
-
 impl Account {
     /// The group whose name equals `name` ignoring ASCII case.
     #[must_use]

@@ -1,5 +1,5 @@
 //! The one namespace of the managed-policy names iamspec makes: a user's and a role's own policy
-//! (`policy_mode: managed`), the spec's shared policies and the apply lock. Every derived name is made here, and
+//! (`policy_mode: managed`), the spec's shared policies, the apply lock and the permissions boundary. Every derived name is made here, and
 //! [`Namespace`] refuses a second source of the same name (IAM compares policy names case-insensitively), so a user
 //! `role-x` and a role `x`, or a user `lock-team` and the lock of owner `team`, can never share a policy.
 
@@ -28,18 +28,49 @@ pub fn role_policy(role: &str) -> String {
     format!("{PREFIX}role-{role}")
 }
 
+/// Prefix of the permissions boundary's policy name (`iamspec-boundary-<owner>`): written only by the admin step
+/// (`iamspec bootstrap --apply`), never planned, reported or pruned.
+pub const BOUNDARY_POLICY_PREFIX: &str = "iamspec-boundary-";
+
+/// The permissions boundary every user and role of a `delegate: true` spec carries.
+#[must_use]
+pub fn boundary_policy(owner: &str) -> String {
+    owned_name(BOUNDARY_POLICY_PREFIX, owner)
+}
+
+/// Whether a managed policy name is the boundary's.
+#[must_use]
+pub fn is_boundary_policy(name: &str) -> bool {
+    starts_with_folded(name, BOUNDARY_POLICY_PREFIX)
+}
+
+/// Whether a managed policy name is one of iamspec's own (a lock or a boundary): never planned, reported, pruned
+/// or written by an apply.
+#[must_use]
+pub fn is_reserved(name: &str) -> bool {
+    is_lock_policy(name) || is_boundary_policy(name)
+}
+
+fn starts_with_folded(name: &str, prefix: &str) -> bool {
+    name.len() >= prefix.len()
+        && name.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
 /// Whether a managed policy name is an apply lock's.
 #[must_use]
 pub fn is_lock_policy(name: &str) -> bool {
-    name.len() >= LOCK_POLICY_PREFIX.len()
-        && name.as_bytes()[..LOCK_POLICY_PREFIX.len()]
-            .eq_ignore_ascii_case(LOCK_POLICY_PREFIX.as_bytes())
+    starts_with_folded(name, LOCK_POLICY_PREFIX)
 }
 
-/// The lock's policy name for `owner`: `iamspec-lock-<owner>`, with characters IAM refuses in names replaced and
-/// a short hash of the owner appended when anything was replaced (so two owners never share a lock by accident).
+/// The lock's policy name for `owner`: `iamspec-lock-<owner>` (two owners never share a lock by accident).
 #[must_use]
 pub fn lock_policy(owner: &str) -> String {
+    owned_name(LOCK_POLICY_PREFIX, owner)
+}
+
+/// `prefix` + `owner`, with characters IAM refuses in names replaced and a short hash of the owner appended when
+/// anything was replaced, cut to IAM's limit.
+fn owned_name(prefix: &str, owner: &str) -> String {
     let safe: String = owner
         .chars()
         .map(|c| {
@@ -50,7 +81,7 @@ pub fn lock_policy(owner: &str) -> String {
             }
         })
         .collect();
-    let mut name = format!("{LOCK_POLICY_PREFIX}{safe}");
+    let mut name = format!("{prefix}{safe}");
     if safe != owner {
         let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(owner.as_bytes()));
         name.truncate(NAME_LIMIT - 9);
@@ -72,6 +103,8 @@ pub enum Source {
     Role(String),
     /// The apply lock of an owner.
     Lock(String),
+    /// The permissions boundary of an owner's principals (`delegate: true`).
+    Boundary(String),
 }
 
 impl fmt::Display for Source {
@@ -81,6 +114,7 @@ impl fmt::Display for Source {
             Self::User(name) => write!(f, "the own policy of user `{name}` (policy_mode: managed)"),
             Self::Role(name) => write!(f, "the own policy of role `{name}` (policy_mode: managed)"),
             Self::Lock(owner) => write!(f, "the apply lock of owner `{owner}`"),
+            Self::Boundary(owner) => write!(f, "the permissions boundary of owner `{owner}`"),
         }
     }
 }
@@ -90,7 +124,7 @@ impl fmt::Display for Source {
 pub enum Clash {
     /// Another source made the same name first.
     Taken(Source),
-    /// The name is in the apply lock's part of the namespace.
+    /// The name is in the part of the namespace iamspec keeps for its locks and boundaries.
     Reserved,
 }
 
@@ -101,13 +135,17 @@ pub struct Namespace {
 }
 
 impl Namespace {
-    /// A namespace holding the apply lock of `owner`.
+    /// A namespace holding the apply lock and the boundary of `owner`.
     #[must_use]
     pub fn new(owner: &str) -> Self {
         let mut taken = HashMap::new();
         taken.insert(
             lock_policy(owner).to_ascii_lowercase(),
             Source::Lock(owner.to_owned()),
+        );
+        taken.insert(
+            boundary_policy(owner).to_ascii_lowercase(),
+            Source::Boundary(owner.to_owned()),
         );
         Self { taken }
     }
@@ -121,7 +159,7 @@ impl Namespace {
         if let Some(first) = self.taken.get(&key) {
             return Err(Clash::Taken(first.clone()));
         }
-        if is_lock_policy(name) {
+        if is_reserved(name) {
             return Err(Clash::Reserved);
         }
         self.taken.insert(key, source);

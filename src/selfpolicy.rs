@@ -26,6 +26,42 @@ const OWNED_USER_ACTIONS: [&str; 11] = [
     "iam:UpdateAccessKey",
 ];
 
+/// The actions on which IAM sends `iam:PermissionsBoundary` (Service Authorization Reference): for creation and
+/// `Put*PermissionsBoundary` the boundary in the request, for the others the boundary the principal carries now.
+/// A condition on the key anywhere else would deny the call: CreateAccessKey, AddUserToGroup, tagging and policy
+/// versions are not among them.
+pub const BOUNDARY_KEYED_ACTIONS: [&str; 15] = [
+    "iam:AttachRolePolicy",
+    "iam:AttachUserPolicy",
+    "iam:CreateRole",
+    "iam:CreateUser",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteRolePolicy",
+    "iam:DeleteUserPermissionsBoundary",
+    "iam:DeleteUserPolicy",
+    "iam:DetachRolePolicy",
+    "iam:DetachUserPolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:PutUserPermissionsBoundary",
+    "iam:PutUserPolicy",
+    "iam:UpdateAssumeRolePolicy",
+];
+
+/// Managed policies whose holder administers IAM: attached by a spec, they make any cap meaningless.
+const ADMIN_POLICIES: [&str; 2] = [
+    "arn:aws:iam::aws:policy/AdministratorAccess",
+    "arn:aws:iam::aws:policy/IAMFullAccess",
+];
+
+/// Adds `iam:PermissionsBoundary = boundary` to a condition block, when there is a boundary.
+fn bounded(mut condition: Value, boundary: Option<&str>) -> Value {
+    if let Some(b) = boundary {
+        condition["StringEquals"]["iam:PermissionsBoundary"] = json!(b);
+    }
+    condition
+}
+
 /// What prune needs on an owned user that left the spec.
 const PRUNE_USER_ACTIONS: [&str; 11] = [
     "iam:DeactivateMFADevice",
@@ -68,6 +104,18 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
     let request_tag = json!({ "StringEquals": { format!("aws:RequestTag/{OWNER_TAG}"): owner } });
     let user_tag = json!({ "StringEquals": { format!("iam:ResourceTag/{OWNER_TAG}"): owner } });
     let policy_tag = json!({ "StringEquals": { format!("aws:ResourceTag/{OWNER_TAG}"): owner } });
+    // Tagging with the owner tag is how an object becomes iamspec's: only an object without any owner tag (being
+    // created, or adopted) may get it, never another owner's.
+    let mut unowned_request_tag = request_tag.clone();
+    unowned_request_tag["Null"] = json!({ format!("iam:ResourceTag/{OWNER_TAG}"): "true" });
+    let boundary_arn = spec.delegate.then(|| {
+        arn(
+            "policy",
+            &format!("{path}{}", crate::names::boundary_policy(owner)),
+        )
+    });
+    let boundary = boundary_arn.as_deref();
+    delegation_notes(spec, &mut notes);
 
     let adopted: Vec<String> = spec
         .users
@@ -105,12 +153,32 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
         statements.push(json!({
             "Sid": "CreateSpecUsers",
             "Effect": "Allow",
-            "Action": ["iam:CreateUser", "iam:TagUser"],
+            "Action": ["iam:CreateUser"],
             "Resource": names,
-            "Condition": request_tag
+            "Condition": bounded(request_tag.clone(), boundary)
+        }));
+        // CreateUser with tags is also authorized as TagUser; IAM sends no boundary key for it.
+        statements.push(json!({
+            "Sid": "TagNewSpecUsers",
+            "Effect": "Allow",
+            "Action": ["iam:TagUser"],
+            "Resource": names,
+            "Condition": unowned_request_tag
         }));
     }
     let mut owned_actions: Vec<&str> = OWNED_USER_ACTIONS.to_vec();
+    if boundary.is_some() {
+        // Writing a policy adds access: only on users that carry the boundary. Removing the boundary: never.
+        owned_actions
+            .retain(|a| *a != "iam:PutUserPolicy" && *a != "iam:DeleteUserPermissionsBoundary");
+        statements.push(json!({
+            "Sid": "WriteBoundedUsers",
+            "Effect": "Allow",
+            "Action": ["iam:PutUserPolicy"],
+            "Resource": owned_users,
+            "Condition": bounded(user_tag.clone(), boundary)
+        }));
+    }
     if spec.prune {
         owned_actions.extend(PRUNE_USER_ACTIONS);
         owned_actions.sort_unstable();
@@ -136,17 +204,21 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
             "Effect": "Allow",
             "Action": ["iam:AttachUserPolicy"],
             "Resource": owned_users,
-            "Condition": {
+            "Condition": bounded(json!({
                 "StringEquals": { format!("iam:ResourceTag/{OWNER_TAG}"): owner },
                 "ArnEquals": { "iam:PolicyARN": attachable }
-            }
+            }), boundary)
         }));
     }
-    let boundaries: std::collections::BTreeSet<&String> = spec
-        .users
-        .iter()
-        .filter_map(|u| u.permissions_boundary.as_ref())
-        .collect();
+    let boundaries: std::collections::BTreeSet<&String> = match &boundary_arn {
+        Some(b) if !spec.users.is_empty() => std::iter::once(b).collect(),
+        Some(_) => std::collections::BTreeSet::new(),
+        None => spec
+            .users
+            .iter()
+            .filter_map(|u| u.permissions_boundary.as_ref())
+            .collect(),
+    };
     if !boundaries.is_empty() {
         statements.push(json!({
             "Sid": "SetSpecBoundaries",
@@ -166,7 +238,7 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
             "Effect": "Allow",
             "Action": ["iam:TagUser"],
             "Resource": adopted,
-            "Condition": request_tag
+            "Condition": unowned_request_tag
         }));
         statements.push(json!({
             "Sid": "ReadAdoptedKeys",
@@ -228,7 +300,10 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
         }));
     }
     if !spec.roles.is_empty() || spec.prune {
-        role_statements(spec, &arn, path, &mut statements, &mut notes);
+        role_statements(spec, &arn, path, boundary, &mut statements, &mut notes);
+    }
+    if let Some(b) = boundary {
+        statements.extend(boundary_denials(b));
     }
     if !spec.groups.is_empty() || spec.prune {
         group_statements(spec, &arn, path, &mut statements, &mut notes);
@@ -257,7 +332,7 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
     if size(&document) > POLICY_LIMIT {
         for st in document["Statement"].as_array_mut().into_iter().flatten() {
             match st["Sid"].as_str() {
-                Some("CreateSpecUsers") => st["Resource"] = json!(path_users),
+                Some("CreateSpecUsers" | "TagNewSpecUsers") => st["Resource"] = json!(path_users),
                 Some("CreateSpecPolicies" | "VersionOwnedSpecPolicies") => {
                     st["Resource"] = json!(path_policies);
                 }
@@ -271,6 +346,87 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
     SelfPolicy { document, notes }
 }
 
+/// What the pipeline may never do under `delegate: true`, whatever else allows it: remove a boundary, set any
+/// other, create a principal without it, or change the boundary itself (the admin step's).
+fn boundary_denials(boundary: &str) -> Vec<Value> {
+    vec![
+        json!({
+            "Sid": "NeverRemoveTheBoundary",
+            "Effect": "Deny",
+            "Action": ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"],
+            "Resource": "*"
+        }),
+        json!({
+            "Sid": "NoPrincipalWithoutTheBoundary",
+            "Effect": "Deny",
+            "Action": [
+                "iam:CreateRole",
+                "iam:CreateUser",
+                "iam:PutRolePermissionsBoundary",
+                "iam:PutUserPermissionsBoundary"
+            ],
+            "Resource": "*",
+            "Condition": { "StringNotEquals": { "iam:PermissionsBoundary": boundary } }
+        }),
+        json!({
+            "Sid": "TheBoundaryIsTheAdminStepsToChange",
+            "Effect": "Deny",
+            "Action": [
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+                "iam:TagPolicy",
+                "iam:UntagPolicy"
+            ],
+            "Resource": boundary
+        }),
+    ]
+}
+
+/// What the policy's holder can still do that the spec does not say, in plain words.
+fn delegation_notes(spec: &Spec, notes: &mut Vec<String>) {
+    let admin: Vec<&str> = crate::boundary::managed_arns(spec)
+        .into_iter()
+        .filter_map(|a| ADMIN_POLICIES.iter().find(|p| **p == a).copied())
+        .collect();
+    let analysis = crate::boundary::boundary(spec, &std::collections::BTreeMap::new());
+    if !admin.is_empty() || !analysis.admin_equivalent.is_empty() {
+        let why: Vec<String> = admin
+            .iter()
+            .map(|a| format!("the spec attaches {a}"))
+            .chain(analysis.admin_equivalent.iter().cloned())
+            .collect();
+        notes.push(format!(
+            "this role is admin-equivalent whatever its conditions, because the spec's own needs administer IAM: {}",
+            why.join("; ")
+        ));
+        return;
+    }
+    if !spec.delegate {
+        if !spec.users.is_empty() || !spec.roles.is_empty() {
+            notes.push(
+                "without `delegate: true` this role is admin-equivalent for the principals it owns: it may put any inline policy on an owned user or role and create keys for it; set `delegate: true` so every principal carries a boundary capped to the spec (see README, Running in CI)".into(),
+            );
+        }
+        return;
+    }
+    let writable_groups: Vec<&str> = spec
+        .groups
+        .iter()
+        .filter(|g| {
+            !g.grants.is_empty() || !g.managed_policies.is_empty() || !g.policies.is_empty()
+        })
+        .map(|g| g.name.as_str())
+        .collect();
+    if !writable_groups.is_empty() {
+        notes.push(format!(
+            "groups take no boundary and AddUserToGroup cannot be limited by member: a holder that rewrites the documents of group(s) {} can give any user of the account anything, so this role is admin-equivalent through them; move those grants to users or roles, or keep the groups' documents with the admin step",
+            writable_groups.join(", ")
+        ));
+    }
+}
+
 /// Size as IAM counts it: compact JSON, whitespace excluded.
 /// What roles need: creation of the spec's roles with the owner tag, every write the diff makes to owned roles
 /// (conditioned on the tag), attachments of the spec's managed policies, adoption, and with `prune` deletion.
@@ -278,12 +434,15 @@ fn role_statements(
     spec: &Spec,
     arn: &dyn Fn(&str, &str) -> String,
     path: &str,
+    boundary: Option<&str>,
     statements: &mut Vec<Value>,
     notes: &mut Vec<String>,
 ) {
     let owner = &spec.owner;
     let request_tag = json!({ "StringEquals": { format!("aws:RequestTag/{OWNER_TAG}"): owner } });
     let role_tag = json!({ "StringEquals": { format!("iam:ResourceTag/{OWNER_TAG}"): owner } });
+    let mut unowned_request_tag = request_tag.clone();
+    unowned_request_tag["Null"] = json!({ format!("iam:ResourceTag/{OWNER_TAG}"): "true" });
     let path_roles = arn("role", &format!("{path}*"));
     let adopted: Vec<String> = spec
         .roles
@@ -302,12 +461,19 @@ fn role_statements(
         statements.push(json!({
             "Sid": "CreateSpecRoles",
             "Effect": "Allow",
-            "Action": ["iam:CreateRole", "iam:TagRole"],
+            "Action": ["iam:CreateRole"],
             "Resource": names,
-            "Condition": request_tag
+            "Condition": bounded(request_tag.clone(), boundary)
+        }));
+        statements.push(json!({
+            "Sid": "TagNewSpecRoles",
+            "Effect": "Allow",
+            "Action": ["iam:TagRole"],
+            "Resource": names,
+            "Condition": unowned_request_tag.clone()
         }));
     }
-    let actions = vec![
+    let mut actions = vec![
         "iam:DeleteRolePermissionsBoundary",
         "iam:DeleteRolePolicy",
         "iam:DetachRolePolicy",
@@ -317,13 +483,33 @@ fn role_statements(
         "iam:UpdateAssumeRolePolicy",
         "iam:UpdateRole",
     ];
+    if boundary.is_some() {
+        // A policy or a new trust widens what the role gives: only on roles that carry the boundary.
+        actions.retain(|a| {
+            !matches!(
+                *a,
+                "iam:PutRolePolicy"
+                    | "iam:UpdateAssumeRolePolicy"
+                    | "iam:DeleteRolePermissionsBoundary"
+            )
+        });
+    }
     statements.push(json!({
         "Sid": "ManageOwnedRoles",
         "Effect": "Allow",
         "Action": actions,
         "Resource": owned,
-        "Condition": role_tag
+        "Condition": role_tag.clone()
     }));
+    if boundary.is_some() {
+        statements.push(json!({
+            "Sid": "WriteBoundedRoles",
+            "Effect": "Allow",
+            "Action": ["iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy"],
+            "Resource": owned,
+            "Condition": bounded(role_tag.clone(), boundary)
+        }));
+    }
     if spec.prune {
         // A role adopted outside the path and later dropped from the spec is pruned where it is: its name is no
         // longer in the spec, so only its owner tag can say it is ours.
@@ -352,17 +538,22 @@ fn role_statements(
             "Effect": "Allow",
             "Action": ["iam:AttachRolePolicy"],
             "Resource": owned,
-            "Condition": {
+            "Condition": bounded(json!({
                 "StringEquals": { format!("iam:ResourceTag/{OWNER_TAG}"): owner },
                 "ArnEquals": { "iam:PolicyARN": attachable }
-            }
+            }), boundary)
         }));
     }
-    let boundaries: std::collections::BTreeSet<&String> = spec
-        .roles
-        .iter()
-        .filter_map(|r| r.permissions_boundary.as_ref())
-        .collect();
+    let delegated = boundary.map(str::to_owned);
+    let boundaries: std::collections::BTreeSet<&String> = match &delegated {
+        Some(b) if !spec.roles.is_empty() => std::iter::once(b).collect(),
+        Some(_) => std::collections::BTreeSet::new(),
+        None => spec
+            .roles
+            .iter()
+            .filter_map(|r| r.permissions_boundary.as_ref())
+            .collect(),
+    };
     if !boundaries.is_empty() {
         statements.push(json!({
             "Sid": "SetSpecRoleBoundaries",
@@ -381,7 +572,7 @@ fn role_statements(
             "Effect": "Allow",
             "Action": ["iam:TagRole"],
             "Resource": adopted,
-            "Condition": request_tag
+            "Condition": unowned_request_tag
         }));
     }
     if spec.prune {
@@ -552,6 +743,17 @@ mod tests {
             statement(&p.document, "CreateSpecUsers")["Resource"],
             "arn:aws:iam::123456789012:user/iamspec/*"
         );
-        assert_eq!(p.notes.len(), 1);
+        assert!(
+            p.notes.iter().any(|n| n.contains("exceed IAM's")),
+            "{:?}",
+            p.notes
+        );
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.contains("without `delegate: true`")),
+            "{:?}",
+            p.notes
+        );
     }
 }

@@ -1137,3 +1137,64 @@ mod newcomer {
         assert!(plan.find("--profile").unwrap() < global, "{plan}");
     }
 }
+
+/// `delegate: true`: plan refuses until the admin step made the boundary; `bootstrap` prints it and `--apply`
+/// writes it once; every principal is created with it; the next plan has no changes.
+#[test]
+fn delegation_needs_the_admin_step_then_creates_every_principal_with_the_boundary() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("account.json");
+    let local = local.to_str().unwrap();
+    let spec = example("delegated.yaml");
+    let account = ["--local", local];
+    let with = |args: &[&str]| run(&[args, &account[..]].concat());
+
+    let o = with(&["plan", "-f", &spec]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(
+        err(&o).contains("iamspec-boundary-media") && err(&o).contains("bootstrap --apply"),
+        "{}",
+        err(&o)
+    );
+    let o = with(&["bootstrap", "-f", &spec]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let doc: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    let text = doc.to_string();
+    assert!(
+        text.contains("arn:aws:s3:::photos-thumbs/*") && !text.contains("iam:"),
+        "{text}"
+    );
+    assert!(err(&o).contains("does not exist yet"), "{}", err(&o));
+    let o = with(&["bootstrap", "-f", &spec, "--apply"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).contains("Wrote the boundary"), "{}", out(&o));
+    let o = with(&["bootstrap", "-f", &spec, "--apply"]);
+    assert!(out(&o).contains("Nothing to do"), "{}", out(&o));
+
+    let o = with(&["apply", "-f", &spec, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(
+        out(&o).contains("create user (path /iamspec/, tags iamspec:owner=media, permissions boundary iamspec-boundary-media)"),
+        "{}",
+        out(&o)
+    );
+    let o = with(&["plan", "-f", &spec, "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(local).unwrap()).unwrap();
+    let b = "arn:aws:iam::123456789012:policy/iamspec/iamspec-boundary-media";
+    assert_eq!(file["users"]["iam_pixelshift"]["permissions_boundary"], b);
+    assert_eq!(file["roles"]["cloudinary-media"]["permissions_boundary"], b);
+
+    // The pipeline's policy requires the boundary and says nothing is admin-equivalent; without delegation it
+    // says plainly that it is.
+    let o = run(&["self-policy", "-f", &spec]);
+    assert!(out(&o).contains("iam:PermissionsBoundary"), "{}", out(&o));
+    assert!(!err(&o).contains("admin-equivalent"), "{}", err(&o));
+    let o = run(&["self-policy", "-f", &example("pixelshift.yaml")]);
+    assert!(err(&o).contains("admin-equivalent"), "{}", err(&o));
+    // bootstrap of a spec that does not delegate is a usage error.
+    let o = with(&["bootstrap", "-f", &example("pixelshift.yaml")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("does not delegate"), "{}", err(&o));
+}

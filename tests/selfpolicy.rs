@@ -72,6 +72,40 @@ impl Audited {
             .collect()
     }
 
+    /// `iam:PermissionsBoundary` as IAM sends it for `action` on a principal carrying `current`: the boundary in
+    /// the request where the call sets one, the principal's where IAM sends that, nothing elsewhere.
+    fn boundary_key(
+        action: &str,
+        current: Option<String>,
+        requested: Option<&String>,
+    ) -> Vec<(String, Vec<String>)> {
+        if !iamspec::selfpolicy::BOUNDARY_KEYED_ACTIONS.contains(&action) {
+            return Vec::new();
+        }
+        let setting = action.starts_with("iam:Create")
+            || action.starts_with("iam:Put") && action.ends_with("PermissionsBoundary");
+        let value = if setting { requested.cloned() } else { current };
+        value
+            .map(|b| vec![("iam:PermissionsBoundary".to_owned(), vec![b])])
+            .unwrap_or_default()
+    }
+
+    fn user_boundary(&self, name: &str) -> Option<String> {
+        let acct = self.account.lock().unwrap();
+        acct.users
+            .values()
+            .find(|u| u.name.eq_ignore_ascii_case(name))
+            .and_then(|u| u.permissions_boundary.clone())
+    }
+
+    fn role_boundary(&self, name: &str) -> Option<String> {
+        let acct = self.account.lock().unwrap();
+        acct.roles
+            .values()
+            .find(|r| r.name.eq_ignore_ascii_case(name))
+            .and_then(|r| r.permissions_boundary.clone())
+    }
+
     fn policy_tags(&self, arn: &str) -> Vec<(String, Vec<String>)> {
         let acct = self.account.lock().unwrap();
         acct.policy_tags(arn)
@@ -141,9 +175,13 @@ impl Audited {
     fn calls_of(&self, op: &Op) -> Vec<Call> {
         let user = |action: &str, name: &str, extra: Vec<(String, Vec<String>)>| {
             let mut context = self.user_tags(name);
+            let action = format!("iam:{action}");
+            if !extra.iter().any(|(k, _)| k == "iam:PermissionsBoundary") {
+                context.extend(Self::boundary_key(&action, self.user_boundary(name), None));
+            }
             context.extend(extra);
             Call {
-                action: format!("iam:{action}"),
+                action,
                 resource: self.user_arn(name),
                 context,
             }
@@ -154,15 +192,20 @@ impl Audited {
                 user: u,
                 path,
                 tags,
+                permissions_boundary,
             } => {
                 let arn = format!("arn:aws:iam::{ACCOUNT}:user{path}{u}");
                 // CreateUser with tags needs TagUser too.
                 ["iam:CreateUser", "iam:TagUser"]
                     .iter()
-                    .map(|a| Call {
-                        action: (*a).into(),
-                        resource: arn.clone(),
-                        context: Self::request_tags(tags),
+                    .map(|a| {
+                        let mut context = Self::request_tags(tags);
+                        context.extend(Self::boundary_key(a, None, permissions_boundary.as_ref()));
+                        Call {
+                            action: (*a).into(),
+                            resource: arn.clone(),
+                            context,
+                        }
                     })
                     .collect()
             }
@@ -257,13 +300,21 @@ impl Audited {
                 calls
             }
             Op::CreateRole {
-                role, path, tags, ..
+                role,
+                path,
+                tags,
+                permissions_boundary,
+                ..
             } => ["iam:CreateRole", "iam:TagRole"]
                 .iter()
-                .map(|a| Call {
-                    action: (*a).into(),
-                    resource: format!("arn:aws:iam::{ACCOUNT}:role{path}{role}"),
-                    context: Self::request_tags(tags),
+                .map(|a| {
+                    let mut context = Self::request_tags(tags);
+                    context.extend(Self::boundary_key(a, None, permissions_boundary.as_ref()));
+                    Call {
+                        action: (*a).into(),
+                        resource: format!("arn:aws:iam::{ACCOUNT}:role{path}{role}"),
+                        context,
+                    }
                 })
                 .collect(),
             Op::TagRole { role, tags } | Op::AdoptRole { role, tags } => {
@@ -325,7 +376,14 @@ impl Audited {
     }
 
     /// A request on a role: its ARN, and its tags as IAM sees them now.
-    fn role_call(&self, action: &str, name: &str, extra: Vec<(String, Vec<String>)>) -> Call {
+    fn role_call(&self, action: &str, name: &str, mut extra: Vec<(String, Vec<String>)>) -> Call {
+        if !extra.iter().any(|(k, _)| k == "iam:PermissionsBoundary") {
+            extra.extend(Self::boundary_key(
+                &format!("iam:{action}"),
+                self.role_boundary(name),
+                None,
+            ));
+        }
         let acct = self.account.lock().unwrap();
         let role = acct
             .roles
@@ -566,6 +624,7 @@ async fn the_self_policy_allows_every_call_of_a_full_run_conditions_included() {
                 user: "legacy".into(),
                 path: "/".into(),
                 tags: BTreeMap::new(),
+                permissions_boundary: None,
             },
             0,
             &mut rng,
@@ -583,6 +642,7 @@ async fn the_self_policy_allows_every_call_of_a_full_run_conditions_included() {
                 .unwrap(),
                 max_session_seconds: 3600,
                 tags: BTreeMap::from([("stray".to_owned(), "x".to_owned())]),
+                permissions_boundary: None,
             },
             0,
             &mut rng,
@@ -607,7 +667,10 @@ async fn the_self_policy_allows_every_call_of_a_full_run_conditions_included() {
         .replace("b-two", "b-four")
         .replace("b-five], access: write}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]", "b-five], access: read}]")
         .replace("ext-1", "ext-3")
-        .replace("access: read-write}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]", "access: read}]\n    max_session_hours: 2");
+        .replace("access: read-write}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]", "access: read}]\n    max_session_hours: 2")
+        // Boundaries added to principals that exist (new ones get theirs with CreateUser / CreateRole).
+        .replace("  member:\n    groups: [writers]\n", "  member:\n    groups: [writers]\n    permissions_boundary: arn:aws:iam::aws:policy/PowerUserAccess\n")
+        .replace("    adopt: true\n    trust: {account: \"232482882421\", external_id: ext-2}\n", "    adopt: true\n    trust: {account: \"232482882421\", external_id: ext-2}\n    permissions_boundary: arn:aws:iam::aws:policy/PowerUserAccess\n");
     apply(&backend, &changed).await;
     let pruned = format!(
         "version: 1\naccount_id: \"{ACCOUNT}\"\nowner: web\nprune: true\nusers:\n  keeper: {{}}\n  legacy:\n    adopt: true\n    grants: [{{buckets: [b-three], access: list}}]\n"
@@ -773,4 +836,262 @@ fn the_self_policy_refuses_what_it_must() {
         &[("aws:ResourceTag/iamspec:owner", "web")]
     )
     .is_denied());
+}
+
+const DELEGATED: &str = "version: 1\naccount_id: \"123456789012\"\nowner: web\nprune: true\ndelegate: true\npolicies:\n  shared-read:\n    grants: [{buckets: [b-two], access: read}]\nusers:\n  keeper: {}\n  busy:\n    grants: [{buckets: [b-one], access: read}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n    policies: [shared-read]\n    access_keys: {count: 1}\nroles:\n  media:\n    trust: {account: \"232482882421\", external_id: ext-1}\n    grants: [{buckets: [b-one], access: read-write}]\n    policies: [shared-read]\n";
+
+/// The admin step, as `bootstrap --apply` does it: the boundary written with administrator rights, outside the
+/// pipeline's policy.
+async fn bootstrap(backend: &Audited, text: &str) {
+    let spec = iamspec::spec::load("s.yaml", text).unwrap().spec;
+    let live = backend.account.lock().unwrap().view(&ReadScope::default());
+    let boundary = iamspec::boundary::boundary(&spec, &BTreeMap::new());
+    let tags = backend.account.lock().unwrap().policy_tags(&format!(
+        "arn:aws:iam::{ACCOUNT}:policy/iamspec/iamspec-boundary-web"
+    ));
+    let plan = engine::bootstrap::boundary_ops(&spec, &live, ACCOUNT, boundary, tags.as_ref().ok())
+        .unwrap();
+    let mut rng = rand::rng();
+    for op in &plan.ops {
+        backend
+            .account
+            .lock()
+            .unwrap()
+            .apply(op, 0, &mut rng)
+            .unwrap();
+    }
+}
+
+/// `delegate: true`: a full run (principals made before delegation get the boundary, new ones are created with
+/// it, changes, prune) needs nothing the delegated self-policy refuses.
+#[tokio::test]
+async fn a_delegated_pipeline_can_make_every_call_of_a_full_run() {
+    let backend = Audited::new(LocalAccount::new(ACCOUNT));
+    // Before delegation: owned principals without a boundary.
+    apply(&backend, &DELEGATED.replace("delegate: true\n", "")).await;
+    bootstrap(&backend, DELEGATED).await;
+    apply(&backend, DELEGATED).await;
+    let acct = backend.account.lock().unwrap().view(&ReadScope::default());
+    let b = format!("arn:aws:iam::{ACCOUNT}:policy/iamspec/iamspec-boundary-web");
+    assert!(acct
+        .users
+        .values()
+        .all(|u| u.permissions_boundary.as_deref() == Some(&b)));
+    assert!(acct
+        .roles
+        .values()
+        .all(|r| r.permissions_boundary.as_deref() == Some(&b)));
+    let changed = DELEGATED
+        .replace("b-two", "b-four")
+        .replace("ext-1", "ext-3")
+        .replace(
+            "  keeper: {}\n",
+            "  keeper: {}\n  late: {grants: [{buckets: [b-one], access: list}]}\n",
+        );
+    bootstrap(&backend, &changed).await;
+    apply(&backend, &changed).await;
+    apply(
+        &backend,
+        &format!("version: 1\naccount_id: \"{ACCOUNT}\"\nowner: web\nprune: true\ndelegate: true\nusers:\n  keeper: {{}}\n"),
+    )
+    .await;
+    let denied = backend.denied.lock().unwrap().clone();
+    assert!(
+        denied.is_empty(),
+        "the delegated self-policy refuses:\n{}",
+        denied.join("\n")
+    );
+    let seen = backend.seen.lock().unwrap().clone();
+    for action in [
+        "iam:CreateUser",
+        "iam:PutUserPolicy",
+        "iam:AttachUserPolicy",
+        "iam:PutUserPermissionsBoundary",
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:CreatePolicyVersion",
+        "iam:DeleteUser",
+        "iam:DeleteRole",
+    ] {
+        assert!(
+            seen.contains(action),
+            "{action} was not exercised: {seen:?}"
+        );
+    }
+}
+
+/// The escalation paths of a pipeline holding the self-policy, walked with only the condition keys IAM sends for
+/// each action: every one is denied, or lands on a principal whose boundary caps the result to the spec.
+#[test]
+fn a_delegated_pipeline_cannot_become_more_than_the_spec() {
+    let spec = iamspec::spec::load("s.yaml", DELEGATED).unwrap().spec;
+    let self_policy = iamspec::selfpolicy::policy(&spec);
+    assert!(
+        self_policy
+            .notes
+            .iter()
+            .all(|n| !n.contains("admin-equivalent")),
+        "{:?}",
+        self_policy.notes
+    );
+    let policy = PolicyDocument::from_value(&self_policy.document).unwrap();
+    let b = format!("arn:aws:iam::{ACCOUNT}:policy/iamspec/iamspec-boundary-web");
+    let ask = |action: &str, resource: &str, context: &[(&str, &str)]| {
+        let mut ctx = Context::new();
+        for key in [
+            "aws:RequestTag/iamspec:owner",
+            "iam:ResourceTag/iamspec:owner",
+            "aws:ResourceTag/iamspec:owner",
+            "iam:PolicyARN",
+            "aws:TagKeys",
+            "iam:PermissionsBoundary",
+        ] {
+            ctx = ctx.without(key);
+        }
+        for (k, v) in context {
+            // A condition on a key IAM does not send for this action would be a test of nothing.
+            if *k == "iam:PermissionsBoundary" {
+                assert!(
+                    iamspec::selfpolicy::BOUNDARY_KEYED_ACTIONS.contains(&action),
+                    "IAM sends no boundary key for {action}"
+                );
+            }
+            ctx = ctx.with(k, &[v]);
+        }
+        evaluate(
+            &Request {
+                action,
+                resource,
+                context: &ctx,
+            },
+            &Policies {
+                known: vec![("self".into(), &policy)],
+                ..Policies::default()
+            },
+        )
+    };
+    let user = |n: &str| format!("arn:aws:iam::{ACCOUNT}:user/iamspec/{n}");
+    let role = |n: &str| format!("arn:aws:iam::{ACCOUNT}:role/iamspec/{n}");
+    let owned = ("iam:ResourceTag/iamspec:owner", "web");
+    let bounded = ("iam:PermissionsBoundary", b.as_str());
+    let create = ("aws:RequestTag/iamspec:owner", "web");
+
+    // An admin inline policy on an owned user: denied unless the user carries the boundary, which caps it.
+    assert!(ask("iam:PutUserPolicy", &user("busy"), &[owned]).is_denied());
+    assert!(ask("iam:PutUserPolicy", &user("busy"), &[owned, bounded]).is_allowed());
+    // Removing the boundary, or setting another one, of users and roles.
+    assert!(ask(
+        "iam:DeleteUserPermissionsBoundary",
+        &user("busy"),
+        &[owned, bounded]
+    )
+    .is_denied());
+    assert!(ask(
+        "iam:DeleteRolePermissionsBoundary",
+        &role("media"),
+        &[owned, bounded]
+    )
+    .is_denied());
+    let other = (
+        "iam:PermissionsBoundary",
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+    );
+    assert!(ask(
+        "iam:PutUserPermissionsBoundary",
+        &user("busy"),
+        &[owned, other]
+    )
+    .is_denied());
+    assert!(ask(
+        "iam:PutRolePermissionsBoundary",
+        &role("media"),
+        &[owned, other]
+    )
+    .is_denied());
+    assert!(ask(
+        "iam:PutUserPermissionsBoundary",
+        &user("busy"),
+        &[owned, bounded]
+    )
+    .is_allowed());
+    // Creating a spec user or role without the boundary (a role with any trust, not yet existing).
+    assert!(ask("iam:CreateUser", &user("keeper"), &[create]).is_denied());
+    assert!(ask("iam:CreateRole", &role("media"), &[create]).is_denied());
+    assert!(ask("iam:CreateRole", &role("media"), &[create, bounded]).is_allowed());
+    // Re-trusting an owned role (to another account, or `*`) and giving it `*`: only while it carries the
+    // boundary, which caps whoever assumes it to the spec.
+    assert!(ask("iam:UpdateAssumeRolePolicy", &role("media"), &[owned]).is_denied());
+    assert!(ask("iam:PutRolePolicy", &role("media"), &[owned]).is_denied());
+    assert!(ask(
+        "iam:UpdateAssumeRolePolicy",
+        &role("media"),
+        &[owned, bounded]
+    )
+    .is_allowed());
+    // Rewriting the boundary itself, or deleting it: the admin step's.
+    for action in [
+        "iam:CreatePolicyVersion",
+        "iam:SetDefaultPolicyVersion",
+        "iam:DeletePolicy",
+        "iam:DeletePolicyVersion",
+        "iam:TagPolicy",
+        "iam:UntagPolicy",
+    ] {
+        assert!(
+            ask(action, &b, &[("aws:ResourceTag/iamspec:owner", "web")]).is_denied(),
+            "{action} on the boundary"
+        );
+    }
+    // Taking over another owner's user or role by tagging, at creation's or adoption's statement.
+    let theirs = ("iam:ResourceTag/iamspec:owner", "team-b");
+    assert!(ask("iam:TagUser", &user("keeper"), &[create, theirs]).is_denied());
+    assert!(ask("iam:TagRole", &role("media"), &[create, theirs]).is_denied());
+    // A key for an owned user is allowed (IAM cannot condition it on the boundary): what the key can do is what
+    // the user can, capped by the boundary every owned user carries.
+    assert!(ask("iam:CreateAccessKey", &user("busy"), &[owned]).is_allowed());
+    // Admin policies stay unattachable; a spec policy only on a bounded principal.
+    let admin = (
+        "iam:PolicyARN",
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+    );
+    assert!(ask(
+        "iam:AttachUserPolicy",
+        &user("busy"),
+        &[owned, bounded, admin]
+    )
+    .is_denied());
+    let ro = (
+        "iam:PolicyARN",
+        "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+    );
+    assert!(ask("iam:AttachUserPolicy", &user("busy"), &[owned, ro]).is_denied());
+    assert!(ask("iam:AttachUserPolicy", &user("busy"), &[owned, bounded, ro]).is_allowed());
+
+    // The cap itself: a user carrying the boundary, holding an admin policy the pipeline wrote, gets nothing
+    // beyond the spec's grants.
+    let boundary = iamspec::boundary::boundary(&spec, &BTreeMap::new()).document;
+    let admin_doc = PolicyDocument::parse(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let capped = |action: &str, resource: &str| {
+        evaluate(
+            &Request {
+                action,
+                resource,
+                context: &Context::new(),
+            },
+            &Policies {
+                known: vec![("pipeline-written".into(), &admin_doc)],
+                boundary: Some(("boundary".into(), Some(&boundary))),
+                ..Policies::default()
+            },
+        )
+    };
+    assert!(capped("iam:CreateUser", &user("x")).is_denied());
+    assert!(capped("s3:GetObject", "arn:aws:s3:::other-bucket/k").is_denied());
+    assert!(capped("s3:DeleteBucket", "arn:aws:s3:::b-one").is_denied());
+    assert!(capped("s3:GetObject", "arn:aws:s3:::b-one/k").is_allowed());
 }

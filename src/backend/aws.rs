@@ -426,11 +426,17 @@ impl AwsBackend {
         let iam = &self.iam;
         let user = op.target_name();
         match op {
-            Op::CreateUser { path, tags, .. } => {
+            Op::CreateUser {
+                path,
+                tags,
+                permissions_boundary,
+                ..
+            } => {
                 iam.create_user()
                     .user_name(user)
                     .path(path)
                     .set_tags(Some(tags_of(tags)))
+                    .set_permissions_boundary(permissions_boundary.clone())
                     .send()
                     .map_err_into(name, user)
                     .await?;
@@ -671,6 +677,7 @@ impl AwsBackend {
                 trust,
                 max_session_seconds,
                 tags,
+                permissions_boundary,
                 ..
             } => {
                 iam.create_role()
@@ -679,6 +686,7 @@ impl AwsBackend {
                     .assume_role_policy_document(trust.to_compact_json())
                     .max_session_duration(i32::try_from(*max_session_seconds).unwrap_or(3600))
                     .set_tags(Some(tags_of(tags)))
+                    .set_permissions_boundary(permissions_boundary.clone())
                     .send()
                     .map_err_into(name, user)
                     .await?;

@@ -42,7 +42,8 @@ impl Command {
             | Self::Import { account, .. }
             | Self::Can { account, .. }
             | Self::WhoCan { account, .. }
-            | Self::ForceUnlock { account, .. } => Some(account),
+            | Self::ForceUnlock { account, .. }
+            | Self::Bootstrap { account, .. } => Some(account),
             Self::Validate { .. }
             | Self::Render { .. }
             | Self::SelfPolicy { .. }
@@ -279,6 +280,24 @@ pub enum Command {
         /// Write the spec here instead of stdout
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
+        /// The account.
+        #[command(flatten)]
+        account: Connection,
+    },
+    /// The admin step of `delegate: true`: print the permissions boundary the spec needs, or (--apply, with
+    /// administrator credentials) create or update it
+    #[command(after_help = "\
+Examples:
+  iamspec bootstrap -f iamspec.yaml --profile admin            # print the boundary
+  iamspec bootstrap -f iamspec.yaml --profile admin --apply    # create or update it
+  iamspec self-policy -f iamspec.yaml                          # the pipeline role's policy")]
+    Bootstrap {
+        /// The spec.
+        #[command(flatten)]
+        spec: SpecArg,
+        /// Create or update the boundary (otherwise only print it and what would change)
+        #[arg(long)]
+        apply: bool,
         /// The account.
         #[command(flatten)]
         account: Connection,

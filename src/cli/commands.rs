@@ -120,6 +120,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             Ok(exit::OK)
         }
         Command::ForceUnlock { spec, force, .. } => force_unlock(g, spec.path(), force).await,
+        Command::Bootstrap { spec, apply, .. } => bootstrap(g, spec.path(), apply).await,
         Command::Can {
             spec,
             user,
@@ -763,6 +764,63 @@ async fn apply_saved(
             Ok(exit::OK)
         })
         .await
+    })
+    .await
+}
+
+/// `bootstrap`: the admin step of `delegate: true`. Prints the boundary the spec needs and what would change; with
+/// `--apply`, makes the account hold it.
+async fn bootstrap(g: &Global, path: &Path, apply: bool) -> Result<u8, CliError> {
+    let input = spec_input(path, g)?;
+    let spec = &input.spec;
+    if !spec.delegate {
+        return Err(CliError::Usage {
+            message: "bootstrap writes the permissions boundary of a `delegate: true` spec, and this spec does not delegate".into(),
+            hint: "add `delegate: true` to the spec (README, Running in CI)".into(),
+        });
+    }
+    let effects = Effects::system();
+    with_backend(g, &effects, async |backend| {
+        let account_id = engine::checked_account(backend, spec.account_id.as_deref())
+            .await?
+            .account_id;
+        let plan = engine::bootstrap::plan_boundary(backend, spec, &account_id).await?;
+        for note in &plan.boundary.notes {
+            eprintln!("note: {}", Escaped(note));
+        }
+        for why in &plan.boundary.admin_equivalent {
+            eprintln!(
+                "warning: the boundary caps nothing that matters: {}",
+                Escaped(why)
+            );
+        }
+        let state = match plan.ops.first() {
+            None => "is up to date",
+            Some(crate::plan::Op::CreatePolicy { .. }) => "does not exist yet",
+            Some(_) => "is behind the spec",
+        };
+        eprintln!("The boundary {} {state}.", escape(&plan.arn));
+        if !apply {
+            let text = serde_json::to_string_pretty(&plan.boundary.document.to_value()).map_err(
+                |source| CliError::Json {
+                    what: "the boundary",
+                    source,
+                },
+            )?;
+            write_stdout(format!("{text}\n").as_bytes())?;
+            if !plan.ops.is_empty() {
+                eprintln!("Run again with --apply (administrator credentials) to write it; then give the pipeline role `iamspec self-policy`.");
+            }
+            return Ok(exit::OK);
+        }
+        engine::bootstrap::write_boundary(backend, &plan).await?;
+        let done = if plan.ops.is_empty() {
+            "Nothing to do: the boundary is up to date."
+        } else {
+            "Wrote the boundary."
+        };
+        write_stdout(format!("{done}\n").as_bytes())?;
+        Ok(exit::OK)
     })
     .await
 }

@@ -84,6 +84,24 @@ pub fn diff(spec: &Spec, live: &Account, opts: &DiffOptions) -> Result<Plan, Dif
     let (before, after) = policy_changes(spec, live, opts, &mut plan.notices, &mut conflicts);
     let roles = super::role::role_changes(spec, live, opts, &mut plan.notices, &mut conflicts);
     let groups = super::group::group_changes(spec, live, opts, &mut plan.notices, &mut conflicts);
+    if spec.delegate {
+        let name = crate::names::boundary_policy(&spec.owner);
+        let made = live
+            .policies
+            .values()
+            .any(|p| p.name.eq_ignore_ascii_case(&name) && p.path == spec.path);
+        if !made {
+            // Every principal is created with it, and the pipeline may write none without it.
+            conflicts.push(super::ownership::Conflict {
+                target: crate::plan::Target::Policy(name.clone()),
+                message: format!(
+                    "`delegate: true` needs the permissions boundary {name} under {}, which does not exist yet",
+                    spec.path
+                ),
+                help: "run `iamspec bootstrap --apply` once with administrator credentials (the admin step); then plan again".into(),
+            });
+        }
+    }
     if !conflicts.is_empty() {
         return Err(DiffError::Conflicts(conflicts));
     }
@@ -227,6 +245,7 @@ mod tests {
             prune,
             ignore_tags: BTreeSet::new(),
             max_attached: 10,
+            delegate: false,
             ignore: Vec::new(),
             policies: Vec::new(),
             users,

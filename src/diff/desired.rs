@@ -38,7 +38,8 @@ impl<'a> DesiredUser<'a> {
         user.attached_policies
             .extend(su.policies.iter().map(|p| policy_arn(spec, account, p)));
         user.groups = su.groups.clone();
-        user.permissions_boundary = su.permissions_boundary.clone();
+        user.permissions_boundary =
+            boundary_arn(spec, account).or_else(|| su.permissions_boundary.clone());
         Self {
             user,
             grants: su.grants_policy(),
@@ -82,6 +83,13 @@ pub fn policy_arn(spec: &Spec, account: Option<&str>, name: &str) -> String {
         .or(spec.account_id.as_deref())
         .unwrap_or("000000000000");
     format!("arn:aws:iam::{account}:policy{}{name}", spec.path)
+}
+
+/// The boundary every principal carries under `delegate: true` (none otherwise).
+#[must_use]
+pub fn boundary_arn(spec: &Spec, account: Option<&str>) -> Option<String> {
+    spec.delegate
+        .then(|| policy_arn(spec, account, &crate::names::boundary_policy(&spec.owner)))
 }
 
 /// Users whose access keys the plan needs: spec users that declare keys (lower-cased).

@@ -154,6 +154,8 @@ pub struct Refusal {
 #[derive(Debug, Clone, Default)]
 pub struct Guard {
     owner: String,
+    /// Under `delegate: true`, the boundary every principal must carry.
+    boundary: Option<String>,
     users: HashMap<String, Right>,
     policies: HashMap<String, Right>,
     roles: HashMap<String, Right>,
@@ -265,6 +267,7 @@ impl Guard {
         }
         Self {
             owner: spec.owner.clone(),
+            boundary: super::desired::boundary_arn(spec, opts.account_id.as_deref()),
             users,
             policies,
             roles,
@@ -278,6 +281,7 @@ impl Guard {
     pub(crate) fn allow_all() -> Self {
         Self {
             owner: String::new(),
+            boundary: None,
             users: HashMap::new(),
             policies: HashMap::new(),
             roles: HashMap::new(),
@@ -291,15 +295,15 @@ impl Guard {
     /// A [`Refusal`] saying why not.
     pub fn check(&self, op: &Op) -> Result<(), Refusal> {
         let target = op.target();
-        // The lock's names belong to the lock's own calls, which never pass through here: a plan that writes to
-        // one, or attaches one, is forged or derived a colliding name.
+        // The lock's and the boundary's names belong to the lock's own calls and the admin step, which never pass
+        // through here: a plan that writes to one, or attaches one, is forged or derived a colliding name.
         let lock_named = match op {
             Op::AttachUserPolicy { policy_arn, .. }
             | Op::AttachRolePolicy { policy_arn, .. }
             | Op::AttachGroupPolicy { policy_arn, .. } => {
-                crate::names::is_lock_policy(policy_arn.rsplit('/').next().unwrap_or_default())
+                crate::names::is_reserved(policy_arn.rsplit('/').next().unwrap_or_default())
             }
-            _ => matches!(&target, Target::Policy(name) if crate::names::is_lock_policy(name)),
+            _ => matches!(&target, Target::Policy(name) if crate::names::is_reserved(name)),
         };
         if lock_named {
             return Err(Refusal {
@@ -311,6 +315,31 @@ impl Guard {
         }
         if self.owner.is_empty() {
             return Ok(());
+        }
+        if let Some(boundary) = &self.boundary {
+            // Delegated: no principal without the boundary, none with another, and it never goes.
+            let carries = match op {
+                Op::CreateUser {
+                    permissions_boundary,
+                    ..
+                }
+                | Op::CreateRole {
+                    permissions_boundary,
+                    ..
+                } => Some(permissions_boundary.as_deref() == Some(boundary.as_str())),
+                Op::PutUserPermissionsBoundary { policy_arn, .. }
+                | Op::PutRolePermissionsBoundary { policy_arn, .. } => Some(policy_arn == boundary),
+                Op::DeleteUserPermissionsBoundary { .. }
+                | Op::DeleteRolePermissionsBoundary { .. } => Some(false),
+                _ => None,
+            };
+            if carries == Some(false) {
+                return Err(Refusal {
+                    target,
+                    operation: op.api_name(),
+                    reason: format!("under delegate: true every principal carries the boundary {boundary}, and only it"),
+                });
+            }
         }
         let right = match &target {
             Target::User(name) => self.users.get(&name.to_ascii_lowercase()),

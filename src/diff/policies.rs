@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::ownership::Conflict;
 use super::DiffOptions;
-use crate::model::{is_lock_policy, Account, OWNER_TAG};
+use crate::model::{Account, OWNER_TAG};
+use crate::names::is_reserved;
 use crate::plan::{Action, Change, GrantChange, Notice, NoticeKind, Op, Target};
 use crate::policy::{summarize, PolicyDocument};
 use crate::spec::Spec;
@@ -54,7 +55,7 @@ pub fn policy_tag_reads(spec: &Spec, live: &Account, opts: &DiffOptions) -> Vec<
                     p.path == spec.path
                         && p.tags.is_none()
                         && !in_spec.contains(p.name.as_str())
-                        && !is_lock_policy(&p.name)
+                        && !is_reserved(&p.name)
                 })
                 .map(|p| p.arn.clone()),
         );
@@ -183,7 +184,7 @@ pub(super) fn policy_changes(
     }
     let in_spec: HashSet<&str> = spec.policies.iter().map(|p| p.name.as_str()).collect();
     for lp in live.policies.values().filter(|p| {
-        p.path == spec.path && !in_spec.contains(p.name.as_str()) && !is_lock_policy(&p.name)
+        p.path == spec.path && !in_spec.contains(p.name.as_str()) && !is_reserved(&p.name)
     }) {
         let target = Target::Policy(lp.name.clone());
         let notice = |kind, message: String| Notice {

@@ -126,9 +126,8 @@ pub(super) fn delete_user(have: &User) -> Vec<Change> {
             group: group.clone(),
         });
     }
-    if have.permissions_boundary.is_some() {
-        push(Op::DeleteUserPermissionsBoundary { user: name.into() });
-    }
+    // A permissions boundary does not keep IAM from deleting a user (it is not among DeleteUser's dependents), and
+    // under `delegate: true` the pipeline may never remove one: the user goes with it.
     push(Op::DeleteUser { user: name.into() });
     out
 }

@@ -49,7 +49,8 @@ pub fn desired_role_in(spec: &Spec, sr: &SpecRole, account: Option<&str>) -> Rol
                     .map(|p| super::desired::policy_arn(spec, account, p)),
             )
             .collect(),
-        permissions_boundary: sr.permissions_boundary.clone(),
+        permissions_boundary: super::desired::boundary_arn(spec, account)
+            .or_else(|| sr.permissions_boundary.clone()),
         instance_profiles: Vec::new(),
     }
 }
@@ -193,21 +194,12 @@ fn create_role(want: &Role) -> Vec<Change> {
             trust: want.trust.clone(),
             max_session_seconds: session_seconds(want),
             tags: want.tags.clone(),
+            permissions_boundary: want.permissions_boundary.clone(),
         },
         "in the spec, not in the account",
     )];
     let (adds, _) = policy_changes(&ROLE_OPS, &role, &policies(want), &NO_POLICIES, None);
     out.extend(adds);
-    if let Some(arn) = &want.permissions_boundary {
-        out.push(change(
-            Action::Create,
-            Op::PutRolePermissionsBoundary {
-                role,
-                policy_arn: arn.clone(),
-            },
-            "permissions_boundary",
-        ));
-    }
     out
 }
 
@@ -557,14 +549,10 @@ roles:
             .into_iter()
             .filter(|o| o.ends_with("role/r"))
             .collect();
-        assert_eq!(
-            role_ops,
-            [
-                "CreateRole role/r",
-                "AttachRolePolicy role/r",
-                "PutRolePermissionsBoundary role/r"
-            ]
-        );
+        // The boundary is set by CreateRole itself: the role never exists without it.
+        assert_eq!(role_ops, ["CreateRole role/r", "AttachRolePolicy role/r"]);
+        assert!(plan.changes.iter().any(|c| matches!(&c.op,
+            Op::CreateRole { permissions_boundary: Some(b), .. } if b == "arn:aws:iam::aws:policy/PowerUserAccess")));
         assert!(plan.changes.iter().any(|c| matches!(&c.op,
             Op::AttachRolePolicy { policy_arn, .. } if policy_arn == "arn:aws:iam::123456789012:policy/iamspec/shared")));
         let mut live = Account::default();

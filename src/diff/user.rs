@@ -53,6 +53,7 @@ pub(super) fn create_user(mut want: DesiredUser<'_>, now: i64) -> Vec<Change> {
             user: name.to_owned(),
             path: want.user.path.clone(),
             tags: want.user.tags.clone(),
+            permissions_boundary: want.user.permissions_boundary.clone(),
         },
         "in the spec, not in the account",
     )];
@@ -81,9 +82,6 @@ pub(super) fn create_user(mut want: DesiredUser<'_>, now: i64) -> Vec<Change> {
     }
     for group in &want.user.groups {
         out.push(add_to_group(name, group));
-    }
-    if let Some(arn) = &want.user.permissions_boundary {
-        out.push(put_boundary(name, arn, Action::Create));
     }
     for _ in 0..want.access_keys.map_or(0, |k| k.count) {
         out.push(Change::new(

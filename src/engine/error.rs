@@ -59,6 +59,9 @@ pub enum Error {
     /// A saved plan cannot be applied.
     #[error(transparent)]
     Saved(#[from] SavedPlanError),
+    /// The admin step cannot write the boundary.
+    #[error("{0}")]
+    Bootstrap(String),
 }
 
 impl From<crate::diff::DiffError> for Error {
@@ -102,6 +105,10 @@ impl Error {
             Self::Refused(_) => {
                 Some("this is never expected of a plan iamspec made; report it".into())
             }
+            Self::Bootstrap(_) => Some(
+                "the boundary is named by the spec's owner and path; README \"Running in CI\" explains the admin step"
+                    .into(),
+            ),
         }
     }
 }

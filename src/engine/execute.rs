@@ -312,7 +312,10 @@ async fn same_user_exists<B: Backend>(
             }
         };
     }
-    let Op::CreateUser { user, path, tags } = op else {
+    let Op::CreateUser {
+        user, path, tags, ..
+    } = op
+    else {
         return Err(error);
     };
     let Some(owner) = tags.get(crate::model::OWNER_TAG) else {
@@ -729,6 +732,7 @@ mod tests {
             user: user.into(),
             path: "/".into(),
             tags,
+            permissions_boundary: None,
         }
     }
 
@@ -968,6 +972,7 @@ mod tests {
                 user: "gone".into(),
                 path: "/iamspec/".into(),
                 tags: owner,
+                permissions_boundary: None,
             },
             0,
             &mut rng,
@@ -1013,6 +1018,7 @@ mod tests {
             prune: true,
             ignore_tags: Default::default(),
             max_attached: 10,
+            delegate: false,
             ignore: Vec::new(),
             policies: Vec::new(),
             users: Vec::new(),
@@ -1042,6 +1048,7 @@ mod tests {
                 user: "other".into(),
                 path: "/".into(),
                 tags: BTreeMap::new(),
+                permissions_boundary: None,
             },
             0,
             &mut rand::rng(),
@@ -1096,6 +1103,7 @@ mod tests {
                     user: user.into(),
                     path: "/iamspec/".into(),
                     tags,
+                    permissions_boundary: None,
                 },
                 0,
                 &mut rng,
@@ -1129,6 +1137,7 @@ mod tests {
                 user: "intruder".into(),
                 path: "/".into(),
                 tags: tagged("iamspec"),
+                permissions_boundary: None,
             },
             // regression: a user `lock-<owner>` in policy_mode: managed got the lock's name; the executor
             // writes nothing under a lock's name and attaches no lock, whatever the plan says.
@@ -1164,6 +1173,7 @@ mod tests {
                 user: "mine".into(),
                 path: "/iamspec/".into(),
                 tags: tagged("iamspec"),
+                permissions_boundary: None,
             })
             .is_ok());
         assert!(guard

@@ -22,6 +22,9 @@ pub enum Op {
         path: String,
         /// Tags, owner tag included.
         tags: BTreeMap<String, String>,
+        /// The permissions boundary, set in the same call so the user never exists without it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        permissions_boundary: Option<String>,
     },
     /// TagUser (adds or overwrites).
     TagUser {
@@ -220,6 +223,9 @@ pub enum Op {
         max_session_seconds: u32,
         /// Tags, owner tag included.
         tags: BTreeMap<String, String>,
+        /// The permissions boundary, set in the same call so the role never exists without it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        permissions_boundary: Option<String>,
     },
     /// TagRole (adds or overwrites).
     TagRole {
@@ -640,9 +646,18 @@ impl Op {
     pub fn describe(&self) -> String {
         let short = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_owned();
         match self {
-            Self::CreateUser { path, tags, .. } => {
+            Self::CreateUser {
+                path,
+                tags,
+                permissions_boundary,
+                ..
+            } => {
                 let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                format!("create user (path {path}, tags {})", tags.join(", "))
+                format!(
+                    "create user (path {path}, tags {}{})",
+                    tags.join(", "),
+                    boundary_words(permissions_boundary.as_deref())
+                )
             }
             Self::TagUser { tags, .. } => {
                 let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -701,14 +716,16 @@ impl Op {
                 trust,
                 max_session_seconds,
                 tags,
+                permissions_boundary,
                 ..
             } => {
                 let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 format!(
-                    "create role (path {path}, {}, sessions up to {}, tags {})",
+                    "create role (path {path}, {}, sessions up to {}, tags {}{})",
                     trust_words(trust),
                     hours(*max_session_seconds),
-                    tags.join(", ")
+                    tags.join(", "),
+                    boundary_words(permissions_boundary.as_deref())
                 )
             }
             Self::TagRole { tags, .. } => {
@@ -770,6 +787,17 @@ impl Op {
             Self::DeleteGroup { .. } => "delete group (and its owner marker)".into(),
         }
     }
+}
+
+/// `, permissions boundary NAME` for a boundary set at creation.
+fn boundary_words(arn: Option<&str>) -> String {
+    arn.map(|a| {
+        format!(
+            ", permissions boundary {}",
+            a.rsplit('/').next().unwrap_or(a)
+        )
+    })
+    .unwrap_or_default()
 }
 
 /// A duration in whole hours where it is one, else in seconds.

@@ -31,6 +31,9 @@ pub struct Spec {
     pub roles: Vec<SpecRole>,
     /// Managed groups, in spec order.
     pub groups: Vec<SpecGroup>,
+    /// Delegated administration: every user and role carries iamspec's boundary
+    /// ([`crate::names::boundary_policy`]).
+    pub delegate: bool,
 }
 
 /// A validated managed group.

@@ -64,6 +64,11 @@ pub struct RawSpec {
     /// (CIS AWS Foundations 1.15, Security Hub IAM.2); `validate --strict` then fails on them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compliance: Option<Compliance>,
+    /// Delegated administration: every user and role iamspec creates or writes carries the permissions boundary
+    /// `iamspec-boundary-<owner>` (made by the admin step, `iamspec bootstrap --apply`), which caps it to what the
+    /// spec may grant, and `self-policy` lets the pipeline write principals only with it in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegate: Option<bool>,
 }
 
 /// Baselines `compliance` can lint for.

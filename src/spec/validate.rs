@@ -323,6 +323,24 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         }
     }
     claim_policy_names(ctx, &owner, &policies, &extra_policies, &role_policies);
+    let delegate = raw.delegate.unwrap_or(false);
+    if delegate {
+        // One boundary per principal: the delegated one is the cap, so no principal may name its own.
+        for u in users.iter().filter(|u| u.permissions_boundary.is_some()) {
+            ctx.error(
+                &[Seg::Key("users"), Seg::Key(&u.name), Seg::Key("permissions_boundary")],
+                "with `delegate: true` every user carries iamspec's boundary, so it cannot name its own".into(),
+                Some("remove permissions_boundary, or turn delegate off"),
+            );
+        }
+        for r in roles.iter().filter(|r| r.permissions_boundary.is_some()) {
+            ctx.error(
+                &[Seg::Key("roles"), Seg::Key(&r.name), Seg::Key("permissions_boundary")],
+                "with `delegate: true` every role carries iamspec's boundary, so it cannot name its own".into(),
+                Some("remove permissions_boundary, or turn delegate off"),
+            );
+        }
+    }
     Spec {
         account_id: raw.account_id.clone(),
         owner,
@@ -339,6 +357,7 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         users,
         roles,
         groups,
+        delegate,
     }
 }
 
@@ -374,8 +393,9 @@ fn claim_policy_names(
         let message = match clash {
             Clash::Taken(first) => format!("{source} is named `{name}`, as is {first}: IAM policy names are case-insensitive and one name is one policy"),
             Clash::Reserved => format!(
-                "{source} is named `{name}`, which is reserved: iamspec's apply locks use names starting with `{}`",
-                crate::names::LOCK_POLICY_PREFIX
+                "{source} is named `{name}`, which is reserved: iamspec's apply locks and boundaries use names starting with `{}` and `{}`",
+                crate::names::LOCK_POLICY_PREFIX,
+                crate::names::BOUNDARY_POLICY_PREFIX
             ),
         };
         match &source {
@@ -394,7 +414,7 @@ fn claim_policy_names(
                 message,
                 Some("rename one of them, or keep this one's grants inline (no policy_mode: managed)"),
             ),
-            Source::Lock(_) => {}
+            Source::Lock(_) | Source::Boundary(_) => {}
         }
     }
 }

@@ -289,6 +289,7 @@ impl LocalAccount {
                 path,
                 trust,
                 tags,
+                permissions_boundary,
                 ..
             } => {
                 if self.roles.keys().any(|k| k.eq_ignore_ascii_case(role)) {
@@ -311,7 +312,7 @@ impl LocalAccount {
                         trust: trust.clone(),
                         inline_policies: BTreeMap::new(),
                         attached_policies: BTreeSet::new(),
-                        permissions_boundary: None,
+                        permissions_boundary: permissions_boundary.clone(),
                         instance_profiles: Vec::new(),
                     },
                 );
@@ -553,7 +554,12 @@ impl LocalAccount {
             | Op::DetachGroupPolicy { .. }
             | Op::RemoveGroupMember { .. }
             | Op::DeleteGroup { .. } => self.apply_group(op)?,
-            Op::CreateUser { user, path, tags } => {
+            Op::CreateUser {
+                user,
+                path,
+                tags,
+                permissions_boundary,
+            } => {
                 if self.key_of(user).is_some() {
                     return Err(err(
                         ErrorKind::AlreadyExists,
@@ -570,6 +576,7 @@ impl LocalAccount {
                     self.account_id, path, user
                 ));
                 u.tags = tags.clone();
+                u.permissions_boundary = permissions_boundary.clone();
                 u.dependents = Some(Dependents::default());
                 self.users.insert(user.clone(), u);
             }
@@ -955,6 +962,7 @@ pub(crate) fn op_create(name: &str) -> Op {
         user: name.into(),
         path: "/".into(),
         tags: BTreeMap::new(),
+        permissions_boundary: None,
     }
 }
 
