@@ -1095,3 +1095,59 @@ fn a_delegated_pipeline_cannot_become_more_than_the_spec() {
     assert!(capped("s3:DeleteBucket", "arn:aws:s3:::b-one").is_denied());
     assert!(capped("s3:GetObject", "arn:aws:s3:::b-one/k").is_allowed());
 }
+
+/// regression: creation-time tagging was conditioned on the request tag alone, so a spec-named user or role of
+/// another owner could be re-tagged to this owner; adoption tagging worked on users already owned by someone else.
+/// Tagging with the owner tag now needs an object that carries no owner tag.
+#[test]
+fn tagging_takes_over_only_objects_without_an_owner() {
+    let spec = iamspec::spec::load(
+        "s.yaml",
+        &format!("version: 1\naccount_id: \"{ACCOUNT}\"\nowner: web\nusers:\n  alice: {{}}\n  legacy: {{adopt: true}}\nroles:\n  media:\n    trust: {{account: \"{ACCOUNT}\"}}\n  old-role:\n    adopt: true\n    trust: {{account: \"{ACCOUNT}\"}}\n"),
+    )
+    .unwrap()
+    .spec;
+    let policy = PolicyDocument::from_value(&iamspec::selfpolicy::policy(&spec).document).unwrap();
+    let ask = |action: &str, resource: &str, owner: Option<&str>| {
+        let mut ctx = Context::new()
+            .with("aws:RequestTag/iamspec:owner", &["web"])
+            .with("aws:TagKeys", &["iamspec:owner"])
+            .without("iam:PermissionsBoundary")
+            .without("iam:PolicyARN");
+        ctx = match owner {
+            Some(o) => ctx
+                .with("iam:ResourceTag/iamspec:owner", &[o])
+                .with("aws:ResourceTag/iamspec:owner", &[o]),
+            None => ctx
+                .without("iam:ResourceTag/iamspec:owner")
+                .without("aws:ResourceTag/iamspec:owner"),
+        };
+        evaluate(
+            &Request {
+                action,
+                resource,
+                context: &ctx,
+            },
+            &Policies {
+                known: vec![("self".into(), &policy)],
+                ..Policies::default()
+            },
+        )
+    };
+    let arn = |kind: &str, rest: &str| format!("arn:aws:iam::{ACCOUNT}:{kind}/{rest}");
+    for (action, resource) in [
+        ("iam:TagUser", arn("user", "iamspec/alice")),
+        ("iam:TagUser", arn("user", "elsewhere/legacy")),
+        ("iam:TagRole", arn("role", "iamspec/media")),
+        ("iam:TagRole", arn("role", "elsewhere/old-role")),
+    ] {
+        assert!(
+            ask(action, &resource, Some("team-b")).is_denied(),
+            "{action} {resource} of another owner"
+        );
+        assert!(
+            ask(action, &resource, None).is_allowed(),
+            "{action} {resource} without an owner (creation or adoption)"
+        );
+    }
+}
