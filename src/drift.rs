@@ -128,25 +128,9 @@ fn detail(c: &Change) -> Vec<String> {
 pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
     let mut items: BTreeMap<(Target, DriftKind), Vec<String>> = BTreeMap::new();
     for (target, changes) in plan.by_target() {
-        let kind = if changes.iter().any(|c| {
-            matches!(
-                c.op,
-                Op::CreateUser { .. }
-                    | Op::CreatePolicy { .. }
-                    | Op::CreateRole { .. }
-                    | Op::CreateGroup { .. }
-            )
-        }) {
+        let kind = if changes.iter().any(|c| c.op.creates_target()) {
             DriftKind::Missing
-        } else if changes.iter().any(|c| {
-            matches!(
-                c.op,
-                Op::DeleteUser { .. }
-                    | Op::DeletePolicy { .. }
-                    | Op::DeleteRole { .. }
-                    | Op::DeleteGroup { .. }
-            )
-        }) {
+        } else if changes.iter().any(|c| c.op.deletes_target()) {
             DriftKind::Prunable
         } else {
             DriftKind::Changed

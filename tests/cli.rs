@@ -800,7 +800,7 @@ fn can_and_who_can_answer_from_the_spec() {
     let spec = dir.path().join("spec.yaml");
     std::fs::write(
         &spec,
-        "version: 1\nusers:\n  uploader:\n    grants:\n      - {buckets: [photos-prod], prefix: incoming/, access: write}\n  reader:\n    grants:\n      - {buckets: [photos-prod], access: read}\n  mystery:\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3FullAccess]\n",
+        "version: 1\naccount_id: \"123456789012\"\npolicies:\n  shared-read: {grants: [{buckets: [photos-archive], access: read}]}\nusers:\n  uploader:\n    grants:\n      - {buckets: [photos-prod], prefix: incoming/, access: write}\n  reader:\n    grants:\n      - {buckets: [photos-prod], access: read}\n  mystery:\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3FullAccess]\nroles:\n  media:\n    trust: {account: \"123456789012\"}\n    policies: [shared-read]\n  capped:\n    trust: {account: \"123456789012\"}\n    grants: [{buckets: [photos-prod], access: read}]\n    permissions_boundary: arn:aws:iam::aws:policy/AWSDenyAll\n",
     )
     .unwrap();
     let s = spec.to_str().unwrap();
@@ -866,12 +866,40 @@ fn can_and_who_can_answer_from_the_spec() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["format_version"], 2);
     assert_eq!(
         doc["allowed"],
-        serde_json::json!([{"user": "reader", "policy": "iamspec-grants", "statement": "Objects1"}])
+        serde_json::json!([{"principal": {"kind": "user", "name": "reader"}, "policy": "iamspec-grants", "statement": "Objects1"}])
     );
-    assert_eq!(doc["undecided"][0]["user"], "mystery");
-    assert_eq!(doc["denied"], serde_json::json!(["uploader"]));
+    assert_eq!(
+        doc["undecided"][0]["principal"],
+        serde_json::json!({"kind": "user", "name": "mystery"})
+    );
+    // A role is a role, never a user named `role/...`; its boundary counts (unknown offline: cannot decide).
+    assert_eq!(
+        doc["denied"],
+        serde_json::json!([{"kind": "user", "name": "uploader"}, {"kind": "role", "name": "media"}])
+    );
+    assert_eq!(
+        doc["undecided"][1]["principal"],
+        serde_json::json!({"kind": "role", "name": "capped"})
+    );
+    // regression: roles' shared policies and boundaries never reached can.
+    let o = can(&["role/media", "s3:GetObject", "photos-archive/a"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    assert!(out(&o).contains("by policy/shared-read"), "{}", out(&o));
+    let o = can(&["role/capped", "s3:GetObject", "photos-prod/a"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", out(&o), err(&o));
+    assert!(out(&o).contains("AWSDenyAll"), "{}", out(&o));
+    let o = can(&["media", "s3:GetObject", "photos-archive/a"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("`media` is a role: ask `iamspec can role/media"),
+        "{}",
+        err(&o)
+    );
+    let o = can(&["readr", "s3:GetObject", "photos-prod/a"]);
+    assert!(err(&o).contains("did you mean `reader`?"), "{}", err(&o));
     let o = run(&[
         "who-can",
         "-f",
@@ -882,7 +910,7 @@ fn can_and_who_can_answer_from_the_spec() {
     let text = out(&o);
     assert!(
         text.contains("allowed        uploader")
-            && text.contains("1 allowed, 1 undecided, 1 denied (of 3 user(s))."),
+            && text.contains("1 allowed, 1 undecided, 3 denied (of 3 user(s) and 2 role(s))."),
         "{text}"
     );
 }

@@ -31,7 +31,8 @@ fn exercise(text: &str) {
     };
     let mut out = Vec::new();
     iamspec::render::text::plan(&mut out, &plan, iamspec::render::text::View::default()).unwrap();
-    iamspec::render::json::plan(&mut out, &plan).unwrap();
+    iamspec::render::json::plan(&mut out, &plan, iamspec::render::json::PlanFor::default())
+        .unwrap();
     let report = iamspec::drift::report(&plan, "123456789012", String::new());
     iamspec::render::text::drift(&mut out, &report, iamspec::render::text::Style::default())
         .unwrap();

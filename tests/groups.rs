@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::{assert_no_changes, example, iam_client, rt, run, stdout, text, write_spec, Proxy};
+use common::{
+    assert_no_changes, example, iam_client, rt, run, stdout, text, write_spec, Fault, Faults,
+    Proxy, Scripted,
+};
 
 fn members(iam: &aws_sdk_iam::Client, group: &str) -> Vec<String> {
     let out = rt().block_on(async { iam.get_group().group_name(group).send().await.unwrap() });
@@ -233,4 +236,40 @@ fn a_member_added_by_hand_to_an_owned_group_is_drift_and_removed() {
     // Groups iamspec does not own keep whoever is in them.
     assert_eq!(members(&iam, "hand-made"), ["bystander"]);
     assert_no_changes(&proxy, &spec);
+}
+
+/// regression: a CreateGroup or CreatePolicy whose response was lost (the object made, the answer gone) failed the
+/// apply with EntityAlreadyExists on the retry. A create that meets what it would have made goes on.
+#[test]
+fn a_lost_create_group_or_create_policy_response_is_taken_as_done() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(
+        dir.path(),
+        "version: 1\nowner: media\npolicies:\n  shared-read: { grants: [{buckets: [photos-prod], access: read}] }\ngroups:\n  writers:\n    grants: [{buckets: [photos-prod], access: write}]\n    policies: [shared-read]\nusers:\n  sync: { groups: [writers] }\n",
+    );
+    let spec = spec.to_str().unwrap();
+    let lost = |action: &str, after| Scripted {
+        action: action.into(),
+        fault: Fault::DropAfter,
+        after,
+        times: 1,
+    };
+    // The first CreatePolicy is the apply lock's; the second is the shared policy's.
+    proxy.set_faults(Faults {
+        script: vec![lost("CreateGroup", 0), lost("CreatePolicy", 1)],
+        ..Faults::default()
+    });
+    let o = run(&proxy, &["apply", "-f", spec, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let log = proxy.fault_log();
+    for action in ["CreateGroup", "CreatePolicy"] {
+        assert!(
+            log.iter()
+                .any(|(a, f)| a == action && *f == Some(Fault::DropAfter)),
+            "{action}'s response was lost: {log:?}"
+        );
+    }
+    proxy.set_faults(Faults::default());
+    assert_no_changes(&proxy, spec);
 }

@@ -1786,8 +1786,12 @@ fn can_and_who_can_evaluate_the_live_account() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(doc["allowed"][0]["user"], "writer", "{doc}");
-    assert_eq!(doc["denied"], serde_json::json!(["viewer"]), "{doc}");
+    assert_eq!(doc["allowed"][0]["principal"]["name"], "writer", "{doc}");
+    assert_eq!(
+        doc["denied"],
+        serde_json::json!([{"kind": "user", "name": "viewer"}]),
+        "{doc}"
+    );
 }
 
 /// regression: a key made by hand on a user whose keys iamspec manages was reported as "created by iamspec, but
@@ -1956,5 +1960,30 @@ fn bootstrap_writes_the_boundary_once_and_apply_creates_principals_with_it() {
     assert!(
         !writes.iter().any(|w| w.ends_with("PermissionsBoundary")),
         "set at creation: {writes:?}"
+    );
+}
+
+/// The JSON plan names the account and the caller as the text plan's first line does.
+#[test]
+fn the_json_plan_names_the_account_and_the_caller() {
+    let proxy = Proxy::new();
+    let o = run(
+        &proxy,
+        &[
+            "plan",
+            "-f",
+            &example("pixelshift.yaml"),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["account_id"], proxy.account(), "{doc}");
+    assert!(
+        doc["caller_arn"]
+            .as_str()
+            .is_some_and(|a| a.starts_with(&format!("arn:aws:sts::{}:", proxy.account()))),
+        "{doc}"
     );
 }

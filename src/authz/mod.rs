@@ -10,4 +10,4 @@ mod principals;
 
 pub use catalogue::{all, expand, lookup, of_service, suggest, ActionDef, ActionLevel};
 pub use eval::{evaluate, wildcard, Cite, Context, Decision, Policies, Request};
-pub use principals::{from_live, from_spec, role_principal, UserPolicies};
+pub use principals::{from_live, from_spec, parse_principal, UserPolicies};

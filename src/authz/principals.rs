@@ -6,14 +6,15 @@ use std::collections::BTreeMap;
 
 use super::Policies;
 use crate::model::{Account, Group};
+use crate::plan::Target;
 use crate::policy::PolicyDocument;
 use crate::spec::Spec;
 
-/// The policies of one user, owned: a [`Policies`] borrows from it.
+/// The policies of one principal (a user or a role), owned: a [`Policies`] borrows from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserPolicies {
-    /// The user name.
-    pub user: String,
+    /// The user or role.
+    pub principal: Target,
     /// Known documents by the name they are cited with.
     pub known: Vec<(String, PolicyDocument)>,
     /// Policies that apply but whose documents are not known.
@@ -23,6 +24,15 @@ pub struct UserPolicies {
 }
 
 impl UserPolicies {
+    /// The value of `aws:username` in its requests: users have one, roles do not.
+    #[must_use]
+    pub fn username(&self) -> Option<&str> {
+        match &self.principal {
+            Target::User(name) => Some(name),
+            Target::Role(_) | Target::Policy(_) | Target::Group(_) => None,
+        }
+    }
+
     /// The view the evaluator takes.
     #[must_use]
     pub fn policies(&self) -> Policies<'_> {
@@ -34,15 +44,31 @@ impl UserPolicies {
     }
 }
 
-/// How a role is named among principals: `role/NAME`, as plans show it.
+/// A principal named on the command line: `role/NAME` is a role (IAM user names cannot contain `/`), anything
+/// else a user. The one place the text form is read.
 #[must_use]
-pub fn role_principal(name: &str) -> String {
-    format!("role/{name}")
+pub fn parse_principal(text: &str) -> Target {
+    match text.strip_prefix("role/") {
+        Some(role) => Target::Role(role.to_owned()),
+        None => Target::User(text.to_owned()),
+    }
 }
 
-/// What apply makes of every spec user, then every spec role (`role/NAME`), in spec order.
+/// The delegated boundary of a spec's principals, with its document where the spec alone decides it (no managed
+/// policies whose documents only the account has).
+fn delegated_boundary(spec: &Spec) -> Option<(String, Option<PolicyDocument>)> {
+    let arn = crate::diff::boundary_arn(spec, None)?;
+    let known = crate::boundary::managed_arns(spec).is_empty();
+    Some((
+        arn,
+        known.then(|| crate::boundary::boundary(spec, &BTreeMap::new()).document),
+    ))
+}
+
+/// What apply makes of every spec user, then every spec role, in spec order.
 #[must_use]
 pub fn from_spec(spec: &Spec) -> Vec<UserPolicies> {
+    let delegated = delegated_boundary(spec);
     let shared: BTreeMap<&str, Option<PolicyDocument>> = spec
         .policies
         .iter()
@@ -91,22 +117,32 @@ pub fn from_spec(spec: &Spec) -> Vec<UserPolicies> {
                 }
             }
             UserPolicies {
-                user: su.name.clone(),
+                principal: Target::User(su.name.clone()),
                 known,
                 unknown,
-                boundary: su.permissions_boundary.clone().map(|arn| (arn, None)),
+                boundary: delegated
+                    .clone()
+                    .or_else(|| su.permissions_boundary.clone().map(|arn| (arn, None))),
             }
         })
         .chain(spec.roles.iter().map(|sr| {
+            let mut known: Vec<(String, PolicyDocument)> = sr
+                .grants_policy()
+                .map(|doc| (crate::model::GRANTS_POLICY.to_owned(), doc))
+                .into_iter()
+                .collect();
+            for name in &sr.policies {
+                if let Some(Some(doc)) = shared.get(name.as_str()) {
+                    known.push((format!("policy/{name}"), doc.clone()));
+                }
+            }
             UserPolicies {
-                user: role_principal(&sr.name),
-                known: sr
-                    .grants_policy()
-                    .map(|doc| (crate::model::GRANTS_POLICY.to_owned(), doc))
-                    .into_iter()
-                    .collect(),
+                principal: Target::Role(sr.name.clone()),
+                known,
                 unknown: sr.managed_policies.iter().cloned().collect(),
-                boundary: None,
+                boundary: delegated
+                    .clone()
+                    .or_else(|| sr.permissions_boundary.clone().map(|arn| (arn, None))),
             }
         }))
         .collect()
@@ -161,7 +197,7 @@ pub fn from_live(
                 }
             }
             UserPolicies {
-                user: u.name.clone(),
+                principal: Target::User(u.name.clone()),
                 known,
                 unknown,
                 boundary: u.permissions_boundary.as_ref().map(|arn| {
@@ -183,10 +219,15 @@ pub fn from_live(
                 attach(arn, &mut known, &mut unknown);
             }
             UserPolicies {
-                user: role_principal(&r.name),
+                principal: Target::Role(r.name.clone()),
                 known,
                 unknown,
-                boundary: None,
+                boundary: r.permissions_boundary.as_ref().map(|arn| {
+                    (
+                        arn.clone(),
+                        customer.get(arn.as_str()).map(|d| (*d).clone()),
+                    )
+                }),
             }
         }))
         .collect()

@@ -406,10 +406,13 @@ impl AwsBackend {
                 Err(e) if e.is_retryable() || (e.kind == ErrorKind::Unsupported && attempt < 3) => {
                     let delay = self.effects.backoff(&self.retry, attempt);
                     // Past the budget an unreachable endpoint must fail, not hang: the caller is waiting.
-                    if !self
-                        .retry
-                        .allows(attempt, self.effects.elapsed() - started, delay)
-                    {
+                    let allowed = if e.kind == ErrorKind::Throttling {
+                        self.retry.allows_after_throttling(attempt)
+                    } else {
+                        self.retry
+                            .allows(attempt, self.effects.elapsed() - started, delay)
+                    };
+                    if !allowed {
                         return Err(e);
                     }
                     tracing::debug!(operation = op, attempt, ?delay, error = %crate::display::Escaped(&e.to_string()), "retrying");

@@ -9,6 +9,7 @@ use super::args::{Format, Global};
 use super::{exit, output, CliError};
 use crate::authz::{self, evaluate, Context, Decision, Request, UserPolicies};
 use crate::effects::Effects;
+use crate::plan::{Target, TargetKind};
 use crate::render;
 
 /// `bucket`, `bucket/key`, `*` or an ARN, as the ARN a request names.
@@ -65,18 +66,18 @@ fn known_action(action: &str) -> Result<String, CliError> {
         })
 }
 
-/// The policies of the users in question: the spec's, or the live account's.
+/// The policies of the principals in question: the spec's, or the live account's.
 async fn principals(
     g: &Global,
     spec: &Path,
     live: bool,
-    only: Option<&BTreeSet<String>>,
+    only: Option<&BTreeSet<(TargetKind, String)>>,
 ) -> Result<Vec<UserPolicies>, CliError> {
     if !live {
         let (loaded, _) = super::commands::load_spec(spec, g.color)?;
         let mut all = authz::from_spec(&loaded.spec);
         if let Some(only) = only {
-            all.retain(|u| only.contains(&u.user.to_ascii_lowercase()));
+            all.retain(|u| only.contains(&u.principal.folded()));
         }
         return Ok(all);
     }
@@ -99,24 +100,40 @@ pub async fn can(
 ) -> Result<u8, CliError> {
     let action = known_action(action)?;
     let resource = resource_arn(resource);
-    let only = BTreeSet::from([user.to_ascii_lowercase()]);
+    let asked = authz::parse_principal(user);
+    let only = BTreeSet::from([asked.folded()]);
     let found = principals(g, spec, live, Some(&only)).await?;
     let Some(principal) = found.first() else {
+        // Not there: a role asked for as a user, or a typo, gets a pointer to what is.
+        let everyone = principals(g, spec, live, None).await?;
+        let names: Vec<String> = everyone.iter().map(|p| p.principal.to_string()).collect();
+        let as_role = Target::Role(asked.name().to_owned()).folded();
+        let hint = if everyone.iter().any(|p| p.principal.folded() == as_role) {
+            format!(
+                "`{0}` is a role: ask `iamspec can role/{0} ...`",
+                crate::display::escape(asked.name())
+            )
+        } else if let Some(s) = crate::suggest::closest(user, names.iter().map(String::as_str)) {
+            format!("did you mean `{}`?", crate::display::escape(s))
+        } else {
+            "names are matched ignoring case; roles are `role/NAME`; `iamspec who-can` lists who may do something"
+                .into()
+        };
         return Err(CliError::Usage {
             message: format!(
-                "no user `{}` in {}",
-                crate::display::escape(user),
+                "no {} `{}` in {}",
+                asked.kind().noun(),
+                crate::display::escape(asked.name()),
                 if live {
                     "the account".to_owned()
                 } else {
                     spec.display().to_string()
                 }
             ),
-            hint: "names are matched ignoring case; `iamspec who-can` lists who may do something"
-                .into(),
+            hint,
         });
     };
-    let ctx = context(pairs, Some(&principal.user))?;
+    let ctx = context(pairs, principal.username())?;
     let decision = evaluate(
         &Request {
             action: &action,
@@ -128,7 +145,7 @@ pub async fn can(
     let mut out = output::buffered_stdout();
     render::text::can(
         &mut out,
-        &principal.user,
+        &principal.principal,
         &action,
         &resource,
         &decision,
@@ -160,12 +177,16 @@ pub async fn who_can(
 ) -> Result<u8, CliError> {
     let action = known_action(action)?;
     let resource = resource_arn(resource);
-    let only: Option<BTreeSet<String>> =
-        (!users.is_empty()).then(|| users.iter().map(|u| u.to_ascii_lowercase()).collect());
+    let only: Option<BTreeSet<(TargetKind, String)>> = (!users.is_empty()).then(|| {
+        users
+            .iter()
+            .map(|u| authz::parse_principal(u).folded())
+            .collect()
+    });
     let found = principals(g, spec, live, only.as_ref()).await?;
     let mut answers = Vec::with_capacity(found.len());
     for principal in &found {
-        let ctx = context(pairs, Some(&principal.user))?;
+        let ctx = context(pairs, principal.username())?;
         let decision = evaluate(
             &Request {
                 action: &action,
@@ -174,7 +195,7 @@ pub async fn who_can(
             },
             &principal.policies(),
         );
-        answers.push((principal.user.clone(), decision));
+        answers.push((principal.principal.clone(), decision));
     }
     let mut out = output::buffered_stdout();
     match format {

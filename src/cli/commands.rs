@@ -458,7 +458,14 @@ fn print_plan(p: &Planned, g: &Global, view: PlanOutput) -> Result<(), CliError>
                 )
             })
         }
-        Format::Json => render::json::plan(&mut out, &p.plan),
+        Format::Json => render::json::plan(
+            &mut out,
+            &p.plan,
+            render::json::PlanFor {
+                account_id: Some(&p.account_id),
+                caller_arn: p.caller_arn.as_deref(),
+            },
+        ),
     };
     res.and_then(|()| out.flush()).map_err(stdout_error)
 }
@@ -536,7 +543,8 @@ fn lock_holder(effects: &Effects) -> String {
                 .ok()
         })
         .unwrap_or_default();
-    let nonce: u32 = rand::random();
+    // Randomness from the injected effects, like every other source of nondeterminism.
+    let nonce = ((effects.random)() * f64::from(u32::MAX)) as u32;
     format!(
         "iamspec {} apply by {user}@{host} (pid {}) since {since} [{nonce:08x}]",
         env!("CARGO_PKG_VERSION"),
@@ -958,8 +966,13 @@ async fn drift(g: &Global, path: &Path, format: Format, users: &[String]) -> Res
         let Planned {
             account_id, plan, ..
         } = engine::plan(backend, &input.spec, only(users), effects.now()).await?;
-        let now = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
+        // The report's time is the time the plan was made for, from the one clock.
+        let now = time::OffsetDateTime::from_unix_timestamp(effects.now())
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
             .unwrap_or_default();
         let report = crate::drift::report(&plan, &account_id, now);
         let mut out = output::buffered_stdout();

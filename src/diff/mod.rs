@@ -18,7 +18,7 @@ mod role;
 mod user;
 
 pub use account::{diff, DiffError, DiffOptions};
-pub use desired::{desired_user, key_users, policy_arn, DesiredUser};
+pub use desired::{boundary_arn, desired_user, key_users, policy_arn, DesiredUser};
 pub use group::desired_group;
 pub use ownership::{Conflict, Guard, Refusal};
 pub use policies::policy_tag_reads;

@@ -289,6 +289,12 @@ impl Guard {
         }
     }
 
+    /// The owner whose objects this guard lets an apply write.
+    #[must_use]
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
     /// Whether `op` may be sent.
     ///
     /// # Errors
@@ -297,14 +303,15 @@ impl Guard {
         let target = op.target();
         // The lock's and the boundary's names belong to the lock's own calls and the admin step, which never pass
         // through here: a plan that writes to one, or attaches one, is forged or derived a colliding name.
-        let lock_named = match op {
-            Op::AttachUserPolicy { policy_arn, .. }
-            | Op::AttachRolePolicy { policy_arn, .. }
-            | Op::AttachGroupPolicy { policy_arn, .. } => {
-                crate::names::is_reserved(policy_arn.rsplit('/').next().unwrap_or_default())
-            }
-            _ => matches!(&target, Target::Policy(name) if crate::names::is_reserved(name)),
-        };
+        let lock_named = op
+            .attaches()
+            .map(|arn| arn.rsplit('/').next().unwrap_or_default())
+            .into_iter()
+            .chain(match &target {
+                Target::Policy(name) => Some(name.as_str()),
+                Target::User(_) | Target::Role(_) | Target::Group(_) => None,
+            })
+            .any(crate::names::is_reserved);
         if lock_named {
             return Err(Refusal {
                 target,
@@ -315,31 +322,6 @@ impl Guard {
         }
         if self.owner.is_empty() {
             return Ok(());
-        }
-        if let Some(boundary) = &self.boundary {
-            // Delegated: no principal without the boundary, none with another, and it never goes.
-            let carries = match op {
-                Op::CreateUser {
-                    permissions_boundary,
-                    ..
-                }
-                | Op::CreateRole {
-                    permissions_boundary,
-                    ..
-                } => Some(permissions_boundary.as_deref() == Some(boundary.as_str())),
-                Op::PutUserPermissionsBoundary { policy_arn, .. }
-                | Op::PutRolePermissionsBoundary { policy_arn, .. } => Some(policy_arn == boundary),
-                Op::DeleteUserPermissionsBoundary { .. }
-                | Op::DeleteRolePermissionsBoundary { .. } => Some(false),
-                _ => None,
-            };
-            if carries == Some(false) {
-                return Err(Refusal {
-                    target,
-                    operation: op.api_name(),
-                    reason: format!("under delegate: true every principal carries the boundary {boundary}, and only it"),
-                });
-            }
         }
         let right = match &target {
             Target::User(name) => self.users.get(&name.to_ascii_lowercase()),
@@ -353,6 +335,11 @@ impl Guard {
             operation: op.api_name(),
             reason: reason.to_owned(),
         };
+        // Delegated: no principal without the boundary, none with another, and it never goes.
+        let delegated = format!(
+            "under delegate: true every principal carries the boundary {}, and only it",
+            self.boundary.as_deref().unwrap_or_default()
+        );
         let owner_tag_ok = |tags: &std::collections::BTreeMap<String, String>| {
             tags.get(OWNER_TAG).is_none_or(|v| *v == self.owner)
         };
@@ -401,14 +388,49 @@ impl Guard {
                     return Err(refuse("it does not carry this spec's owner marker"));
                 }
             }
-            Op::CreateUser { tags, .. }
-            | Op::CreatePolicy { tags, .. }
-            | Op::CreateRole { tags, .. } => {
+            Op::CreateUser {
+                tags,
+                permissions_boundary,
+                ..
+            }
+            | Op::CreateRole {
+                tags,
+                permissions_boundary,
+                ..
+            } => {
                 if right != Some(Right::Create) {
                     return Err(refuse("it is not a spec object missing from the account"));
                 }
                 if tags.get(OWNER_TAG) != Some(&self.owner) {
                     return Err(refuse("it would be created without this spec's owner tag"));
+                }
+                if self.boundary.is_some() && *permissions_boundary != self.boundary {
+                    return Err(refuse(&delegated));
+                }
+            }
+            Op::CreatePolicy { tags, .. } => {
+                if right != Some(Right::Create) {
+                    return Err(refuse("it is not a spec object missing from the account"));
+                }
+                if tags.get(OWNER_TAG) != Some(&self.owner) {
+                    return Err(refuse("it would be created without this spec's owner tag"));
+                }
+            }
+            Op::PutUserPermissionsBoundary { policy_arn, .. }
+            | Op::PutRolePermissionsBoundary { policy_arn, .. } => {
+                if right.is_none() {
+                    return Err(refuse("it does not carry this spec's owner tag"));
+                }
+                if self.boundary.as_ref().is_some_and(|b| b != policy_arn) {
+                    return Err(refuse(&delegated));
+                }
+            }
+            Op::DeleteUserPermissionsBoundary { .. } | Op::DeleteRolePermissionsBoundary { .. } => {
+                if right.is_none() {
+                    return Err(refuse("it does not carry this spec's owner tag"));
+                }
+                if self.boundary.is_some() {
+                    return Err(refuse(&delegated));
                 }
             }
             Op::AdoptUser { tags, .. }
@@ -461,8 +483,6 @@ impl Guard {
             | Op::DetachUserPolicy { .. }
             | Op::AddUserToGroup { .. }
             | Op::RemoveUserFromGroup { .. }
-            | Op::PutUserPermissionsBoundary { .. }
-            | Op::DeleteUserPermissionsBoundary { .. }
             | Op::CreateAccessKey { .. }
             | Op::UpdateAccessKey { .. }
             | Op::DeleteAccessKey { .. }
@@ -471,9 +491,7 @@ impl Guard {
             | Op::PutRolePolicy { .. }
             | Op::DeleteRolePolicy { .. }
             | Op::AttachRolePolicy { .. }
-            | Op::DetachRolePolicy { .. }
-            | Op::PutRolePermissionsBoundary { .. }
-            | Op::DeleteRolePermissionsBoundary { .. } => {
+            | Op::DetachRolePolicy { .. } => {
                 if right.is_none() {
                     return Err(refuse("it does not carry this spec's owner tag"));
                 }

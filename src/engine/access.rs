@@ -6,22 +6,23 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Error;
 use crate::authz::{from_live, UserPolicies};
 use crate::backend::{Backend, ReadScope};
+use crate::plan::{Target, TargetKind};
 
-/// The policies of every live user (or of those in `only`, lower-cased).
+/// The policies of every live user and role (or of those in `only`, compared as IAM does, by kind and
+/// case-insensitive name).
 ///
 /// # Errors
 /// Backend errors.
 pub async fn live_principals<B: Backend>(
     backend: &B,
-    only: Option<&BTreeSet<String>>,
+    only: Option<&BTreeSet<(TargetKind, String)>>,
 ) -> Result<Vec<UserPolicies>, Error> {
     let mut live = backend.read(&ReadScope::default()).await?;
     if let Some(only) = only {
         live.users
-            .retain(|name, _| only.contains(&name.to_ascii_lowercase()));
-        live.roles.retain(|name, _| {
-            only.contains(&crate::authz::role_principal(name).to_ascii_lowercase())
-        });
+            .retain(|name, _| only.contains(&Target::User(name.clone()).folded()));
+        live.roles
+            .retain(|name, _| only.contains(&Target::Role(name.clone()).folded()));
     }
     let groups = if live.users.values().any(|u| !u.groups.is_empty()) {
         backend.read_groups().await?
@@ -32,6 +33,7 @@ pub async fn live_principals<B: Backend>(
     let mut wanted: BTreeSet<String> = BTreeSet::new();
     for r in live.roles.values() {
         wanted.extend(r.attached_policies.iter().cloned());
+        wanted.extend(r.permissions_boundary.iter().cloned());
     }
     for u in live.users.values() {
         wanted.extend(u.attached_policies.iter().cloned());

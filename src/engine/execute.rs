@@ -250,7 +250,7 @@ async fn run_target<B: Backend>(shared: &Shared<'_, B>, indexes: Vec<usize>) {
         (shared.events)(&Event::Started { index: i, change });
         match run_change(shared, i, change, created_user).await {
             Ok(()) => {
-                created_user |= matches!(change.op, Op::CreateUser { .. } | Op::CreateRole { .. });
+                created_user |= change.op.creates_target();
                 shared.report.lock().expect("report lock").done.push(i);
                 (shared.events)(&Event::Done { index: i });
             }
@@ -269,80 +269,96 @@ async fn run_target<B: Backend>(shared: &Shared<'_, B>, indexes: Vec<usize>) {
     }
 }
 
-/// CreateUser met EntityAlreadyExists: re-read and accept only a user that is owned and identical (same path and
-/// tags), as another apply of the same spec would have made it. Anything else is never written to.
-async fn same_user_exists<B: Backend>(
+/// A create met EntityAlreadyExists: re-read and accept only an object that is what this create makes (owned,
+/// same path, tags and documents, nothing else on it), as an earlier attempt whose response was lost, or another
+/// apply of the same spec, would have made it. Anything else is never written to.
+async fn same_object_exists<B: Backend>(
     shared: &Shared<'_, B>,
     op: &Op,
     error: BackendError,
 ) -> Result<(), BackendError> {
-    if let Op::CreateRole {
-        role,
-        path,
-        trust,
-        tags,
-        ..
-    } = op
-    {
-        let scope = crate::backend::ReadScope {
-            owner: tags
-                .get(crate::model::OWNER_TAG)
-                .cloned()
-                .unwrap_or_default(),
-            key_users: BTreeSet::new(),
-        };
-        let live = shared.backend.read(&scope).await?;
-        return match live.find_role(role) {
-            Some(r)
-                if r.name == *role && r.path == *path && r.tags == *tags && r.trust == *trust =>
-            {
-                tracing::info!(
-                    role,
-                    "created by an earlier attempt or another run with the same spec; continuing"
-                );
-                Ok(())
-            }
-            _ => {
-                let mut e = error;
-                e.hint = Some(
-                    "a role of this name appeared that iamspec does not own (or that differs); run `iamspec plan` again"
-                        .into(),
-                );
-                Err(e)
-            }
-        };
-    }
-    let Op::CreateUser {
-        user, path, tags, ..
-    } = op
-    else {
-        return Err(error);
+    let owner = match op {
+        Op::CreateUser { tags, .. }
+        | Op::CreateRole { tags, .. }
+        | Op::CreatePolicy { tags, .. } => tags.get(crate::model::OWNER_TAG).cloned(),
+        Op::CreateGroup { .. } => Some(shared.guard.owner().to_owned()),
+        _ => None,
     };
-    let Some(owner) = tags.get(crate::model::OWNER_TAG) else {
+    let Some(owner) = owner else {
         return Err(error);
     };
     let scope = crate::backend::ReadScope {
-        owner: owner.clone(),
+        owner,
         key_users: BTreeSet::new(),
     };
     let live = shared.backend.read(&scope).await?;
-    match live.find_user(user) {
-        Some(u) if u.name == *user && u.path == *path && u.tags == *tags => {
-            tracing::info!(
-                user,
-                "created concurrently by another run with the same spec; continuing"
-            );
-            Ok(())
-        }
-        _ => {
-            let mut e = error;
-            e.hint = Some(
-                "a user of this name appeared that iamspec does not own (or that differs); run `iamspec plan` again"
-                    .into(),
-            );
-            Err(e)
-        }
+    let same = match op {
+        Op::CreateUser {
+            user,
+            path,
+            tags,
+            permissions_boundary,
+        } => live.find_user(user).is_some_and(|u| {
+            u.name == *user
+                && u.path == *path
+                && u.tags == *tags
+                && (permissions_boundary.is_none()
+                    || u.permissions_boundary == *permissions_boundary)
+        }),
+        Op::CreateRole {
+            role,
+            path,
+            trust,
+            tags,
+            ..
+        } => live.find_role(role).is_some_and(|r| {
+            r.name == *role && r.path == *path && r.tags == *tags && r.trust == *trust
+        }),
+        // Groups take no tags: only an empty group of that path, unmarked or marked by this owner, nobody in it.
+        Op::CreateGroup { group, path } => live.find_group(group).is_some_and(|g| {
+            g.name == *group
+                && g.path == *path
+                && g.attached_policies.is_empty()
+                && g.inline_policies
+                    .keys()
+                    .all(|k| k == crate::model::GROUP_OWNER_POLICY)
+                && (g.inline_policies.is_empty() || g.is_owned_by(shared.guard.owner()))
+                && !live
+                    .users
+                    .values()
+                    .any(|u| u.groups.iter().any(|m| m.eq_ignore_ascii_case(group)))
+        }),
+        Op::CreatePolicy {
+            policy,
+            path,
+            document,
+            tags,
+            ..
+        } => match live.policies.get(policy) {
+            Some(p) if p.path == *path && p.document == *document => {
+                let read = shared
+                    .backend
+                    .read_policy_tags(std::slice::from_ref(&p.arn))
+                    .await?;
+                read.get(&p.arn) == Some(tags)
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    if same {
+        tracing::info!(
+            target = %crate::display::Escaped(&op.target().to_string()),
+            "created by an earlier attempt or another run with the same spec; continuing"
+        );
+        return Ok(());
     }
+    let mut e = error;
+    e.hint = Some(format!(
+        "a {} of this name appeared that iamspec does not own (or that differs); run `iamspec plan` again",
+        op.target().kind().noun()
+    ));
+    Err(e)
 }
 
 /// Sends one operation, if the guard allows it.
@@ -380,7 +396,12 @@ impl Budget {
         let effects = &shared.opts.effects;
         let retry = &shared.opts.retry;
         let delay = effects.backoff(retry, self.attempt);
-        if !retry.allows(self.attempt, effects.elapsed() - self.started, delay) {
+        let allowed = if error.kind == ErrorKind::Throttling {
+            retry.allows_after_throttling(self.attempt)
+        } else {
+            retry.allows(self.attempt, effects.elapsed() - self.started, delay)
+        };
+        if !allowed {
             return false;
         }
         if let Some(index) = index {
@@ -428,7 +449,7 @@ async fn run_change<B: Backend>(
             Ok(Outcome::AccessKey(key)) => return deliver(shared, key).await,
             // Another run (a second pipeline) got there first: fine only if what it made is what we would make.
             Err(e) if e.kind == ErrorKind::AlreadyExists => {
-                return same_user_exists(shared, &change.op, e).await
+                return same_object_exists(shared, &change.op, e).await
             }
             // Removing what is already gone is done, whoever removed it.
             Err(e) if e.kind == ErrorKind::NoSuchEntity && change.op.is_removal() => return Ok(()),
@@ -820,6 +841,32 @@ mod tests {
         assert!(slept.iter().all(|d| *d <= RetryPolicy::default().max));
     }
 
+    /// regression: CreateGroup was missing from the retry-after-create rule, so a group's marker meeting
+    /// NoSuchEntity right after the group was made failed the apply. Every create of the table counts.
+    #[tokio::test]
+    async fn no_such_entity_right_after_any_create_is_retried() {
+        let rec = Recorder::new(LocalAccount::default());
+        rec.fail(
+            "PutGroupPolicy",
+            When::Instead,
+            BackendError::new(ErrorKind::NoSuchEntity, "PutGroupPolicy", "no group yet"),
+        );
+        let p = plan(vec![
+            Op::CreateGroup {
+                group: "g".into(),
+                path: "/".into(),
+            },
+            Op::MarkGroup {
+                group: "g".into(),
+                document: crate::model::group_owner_marker("o"),
+            },
+        ]);
+        let (o, _) = opts(1);
+        let report = apply(&rec, &p, &Guard::allow_all(), &o, &sink(), &noop).await;
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(report.retries, 1);
+    }
+
     #[tokio::test]
     async fn no_such_entity_without_a_create_is_not_retried() {
         let rec = Recorder::new(LocalAccount::default());
@@ -932,31 +979,36 @@ mod tests {
 
     #[tokio::test]
     async fn a_call_refused_past_its_budget_stops_within_the_deadline() {
-        let rec = Recorder::new(LocalAccount::default());
-        for _ in 0..100 {
-            rec.fail(
-                "CreateUser",
-                When::Instead,
-                BackendError::new(ErrorKind::Throttling, "CreateUser", "Rate exceeded"),
-            );
+        for (kind, calls) in [(ErrorKind::Server, 14), (ErrorKind::Throttling, 16)] {
+            let rec = Recorder::new(LocalAccount::default());
+            for _ in 0..100 {
+                rec.fail(
+                    "CreateUser",
+                    When::Instead,
+                    BackendError::new(kind, "CreateUser", "refused"),
+                );
+            }
+            let effects = Effects::instant(0);
+            let o = ApplyOptions::new(effects.clone());
+            let report = apply(
+                &rec,
+                &plan(vec![create("a")]),
+                &Guard::allow_all(),
+                &o,
+                &sink(),
+                &noop,
+            )
+            .await;
+            assert_eq!(report.failed.len(), 1);
+            // Delays (jitter fixed at half): 50, 100, 200, 400, 800, 1600 ms, then 2.5 s each. A failing endpoint:
+            // an attempt starts only if it could end (8 s) by the 30 s deadline, so the last starts at 20.65 s, the
+            // 14th. Throttling: the pacer makes a throttled call wait on purpose, so only the 16 attempts bound it.
+            assert_eq!(rec.calls().len(), calls, "{kind:?}");
+            if kind == ErrorKind::Server {
+                let r = RetryPolicy::default();
+                assert!(effects.elapsed() + r.attempt_timeout <= r.deadline);
+            }
         }
-        let effects = Effects::instant(0);
-        let o = ApplyOptions::new(effects.clone());
-        let report = apply(
-            &rec,
-            &plan(vec![create("a")]),
-            &Guard::allow_all(),
-            &o,
-            &sink(),
-            &noop,
-        )
-        .await;
-        assert_eq!(report.failed.len(), 1);
-        // Delays (jitter fixed at half): 50, 100, 200, 400, 800, 1600 ms, then 2.5 s each; an attempt starts only
-        // if it could end (8 s) by the 30 s deadline, so the last starts at 20.65 s: the 14th.
-        assert_eq!(rec.calls().len(), 14);
-        let r = RetryPolicy::default();
-        assert!(effects.elapsed() + r.attempt_timeout <= r.deadline);
     }
 
     /// moto lacks service-specific credentials; IAM's DeleteConflict ordering is proven here instead.

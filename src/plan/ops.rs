@@ -372,6 +372,32 @@ pub enum Op {
     },
 }
 
+/// What an operation does to its target, for the rules that depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Creates the target.
+    Create,
+    /// Changes or adds to it.
+    Write,
+    /// Removes something from it that is no access (a credential of a user being deleted, an old version).
+    Remove,
+    /// Takes access or data away (counted by `--max-deletes`).
+    Destroy,
+    /// Deletes the target itself.
+    Delete,
+}
+
+/// An operation's row in the engine's table ([`Op::traits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Traits {
+    /// The IAM API operation name.
+    pub api: &'static str,
+    /// When it runs.
+    pub phase: Phase,
+    /// What it does to its target.
+    pub effect: Effect,
+}
+
 /// When an operation runs relative to the users' changes. Every change of one target runs in the latest phase any
 /// of them needs; phases run one after another, targets within a phase concurrently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -520,76 +546,80 @@ impl Op {
         }
     }
 
+    /// What the engine must know of this operation, from one table the compiler keeps complete: every variant has
+    /// its row, so a new operation cannot run in a default phase, skip the retry rules or escape `--max-deletes`.
+    #[must_use]
+    pub fn traits(&self) -> Traits {
+        use Effect::{Create, Delete, Destroy, Remove, Write};
+        use Phase::{Cleanup, Groups, GroupsGone, Main, Prepare};
+        let (api, phase, effect) = match self {
+            Self::CreateUser { .. } => ("CreateUser", Main, Create),
+            Self::TagUser { .. } | Self::AdoptUser { .. } => ("TagUser", Main, Write),
+            Self::UntagUser { .. } => ("UntagUser", Main, Write),
+            Self::PutUserPolicy { .. } => ("PutUserPolicy", Main, Write),
+            Self::DeleteUserPolicy { .. } => ("DeleteUserPolicy", Main, Destroy),
+            Self::AttachUserPolicy { .. } => ("AttachUserPolicy", Main, Write),
+            Self::DetachUserPolicy { .. } => ("DetachUserPolicy", Main, Destroy),
+            Self::AddUserToGroup { .. } => ("AddUserToGroup", Main, Write),
+            Self::RemoveUserFromGroup { .. } => ("RemoveUserFromGroup", Main, Destroy),
+            Self::PutUserPermissionsBoundary { .. } => ("PutUserPermissionsBoundary", Main, Write),
+            Self::DeleteUserPermissionsBoundary { .. } => {
+                ("DeleteUserPermissionsBoundary", Main, Write)
+            }
+            Self::CreateAccessKey { .. } => ("CreateAccessKey", Main, Write),
+            Self::UpdateAccessKey { .. } => ("UpdateAccessKey", Main, Write),
+            Self::DeleteAccessKey { .. } => ("DeleteAccessKey", Main, Destroy),
+            Self::DeleteLoginProfile { .. } => ("DeleteLoginProfile", Main, Remove),
+            Self::DeactivateMfaDevice { .. } => ("DeactivateMFADevice", Main, Remove),
+            Self::DeleteSigningCertificate { .. } => ("DeleteSigningCertificate", Main, Remove),
+            Self::DeleteSshPublicKey { .. } => ("DeleteSSHPublicKey", Main, Remove),
+            Self::DeleteServiceSpecificCredential { .. } => {
+                ("DeleteServiceSpecificCredential", Main, Remove)
+            }
+            Self::DeleteUser { .. } => ("DeleteUser", Main, Delete),
+            // Managed policies exist before anything attaches them, and go after everything let go of them.
+            Self::CreatePolicy { .. } => ("CreatePolicy", Prepare, Create),
+            Self::CreatePolicyVersion { .. } => ("CreatePolicyVersion", Prepare, Write),
+            Self::DeletePolicyVersion { .. } => ("DeletePolicyVersion", Prepare, Remove),
+            Self::AdoptPolicy { .. } => ("TagPolicy", Prepare, Write),
+            Self::DeletePolicy { .. } => ("DeletePolicy", Cleanup, Delete),
+            Self::CreateRole { .. } => ("CreateRole", Main, Create),
+            Self::TagRole { .. } | Self::AdoptRole { .. } => ("TagRole", Main, Write),
+            Self::UntagRole { .. } => ("UntagRole", Main, Write),
+            Self::UpdateAssumeRolePolicy { .. } => ("UpdateAssumeRolePolicy", Main, Write),
+            Self::UpdateRole { .. } => ("UpdateRole", Main, Write),
+            Self::PutRolePolicy { .. } => ("PutRolePolicy", Main, Write),
+            Self::DeleteRolePolicy { .. } => ("DeleteRolePolicy", Main, Destroy),
+            Self::AttachRolePolicy { .. } => ("AttachRolePolicy", Main, Write),
+            Self::DetachRolePolicy { .. } => ("DetachRolePolicy", Main, Destroy),
+            Self::PutRolePermissionsBoundary { .. } => ("PutRolePermissionsBoundary", Main, Write),
+            Self::DeleteRolePermissionsBoundary { .. } => {
+                ("DeleteRolePermissionsBoundary", Main, Write)
+            }
+            Self::DeleteRole { .. } => ("DeleteRole", Main, Delete),
+            // A spec group exists, with its policies, before users join it; a pruned one goes after they left.
+            Self::CreateGroup { .. } => ("CreateGroup", Groups, Create),
+            Self::MarkGroup { .. } => ("PutGroupPolicy", Groups, Write),
+            Self::PutGroupPolicy { .. } => ("PutGroupPolicy", Groups, Write),
+            Self::DeleteGroupPolicy { .. } => ("DeleteGroupPolicy", Groups, Destroy),
+            Self::AttachGroupPolicy { .. } => ("AttachGroupPolicy", Groups, Write),
+            Self::DetachGroupPolicy { .. } => ("DetachGroupPolicy", Groups, Destroy),
+            Self::RemoveGroupMember { .. } => ("RemoveUserFromGroup", GroupsGone, Destroy),
+            Self::DeleteGroup { .. } => ("DeleteGroup", GroupsGone, Delete),
+        };
+        Traits { api, phase, effect }
+    }
+
     /// When the operation runs (see [`Phase`]).
     #[must_use]
     pub fn phase(&self) -> Phase {
-        match self {
-            Self::CreatePolicy { .. }
-            | Self::CreatePolicyVersion { .. }
-            | Self::DeletePolicyVersion { .. }
-            | Self::AdoptPolicy { .. } => Phase::Prepare,
-            // A spec group exists, with its policies, before users join it; a pruned one goes after they left.
-            Self::CreateGroup { .. }
-            | Self::MarkGroup { .. }
-            | Self::PutGroupPolicy { .. }
-            | Self::DeleteGroupPolicy { .. }
-            | Self::AttachGroupPolicy { .. }
-            | Self::DetachGroupPolicy { .. } => Phase::Groups,
-            Self::RemoveGroupMember { .. } | Self::DeleteGroup { .. } => Phase::GroupsGone,
-            Self::DeletePolicy { .. } => Phase::Cleanup,
-            _ => Phase::Main,
-        }
+        self.traits().phase
     }
 
     /// The IAM API operation name.
     #[must_use]
     pub fn api_name(&self) -> &'static str {
-        match self {
-            Self::CreateUser { .. } => "CreateUser",
-            Self::TagUser { .. } | Self::AdoptUser { .. } => "TagUser",
-            Self::UntagUser { .. } => "UntagUser",
-            Self::PutUserPolicy { .. } => "PutUserPolicy",
-            Self::DeleteUserPolicy { .. } => "DeleteUserPolicy",
-            Self::AttachUserPolicy { .. } => "AttachUserPolicy",
-            Self::DetachUserPolicy { .. } => "DetachUserPolicy",
-            Self::AddUserToGroup { .. } => "AddUserToGroup",
-            Self::RemoveUserFromGroup { .. } => "RemoveUserFromGroup",
-            Self::PutUserPermissionsBoundary { .. } => "PutUserPermissionsBoundary",
-            Self::DeleteUserPermissionsBoundary { .. } => "DeleteUserPermissionsBoundary",
-            Self::CreateAccessKey { .. } => "CreateAccessKey",
-            Self::UpdateAccessKey { .. } => "UpdateAccessKey",
-            Self::DeleteAccessKey { .. } => "DeleteAccessKey",
-            Self::DeleteLoginProfile { .. } => "DeleteLoginProfile",
-            Self::DeactivateMfaDevice { .. } => "DeactivateMFADevice",
-            Self::DeleteSigningCertificate { .. } => "DeleteSigningCertificate",
-            Self::DeleteSshPublicKey { .. } => "DeleteSSHPublicKey",
-            Self::DeleteServiceSpecificCredential { .. } => "DeleteServiceSpecificCredential",
-            Self::DeleteUser { .. } => "DeleteUser",
-            Self::CreatePolicy { .. } => "CreatePolicy",
-            Self::CreatePolicyVersion { .. } => "CreatePolicyVersion",
-            Self::DeletePolicyVersion { .. } => "DeletePolicyVersion",
-            Self::AdoptPolicy { .. } => "TagPolicy",
-            Self::DeletePolicy { .. } => "DeletePolicy",
-            Self::CreateRole { .. } => "CreateRole",
-            Self::TagRole { .. } | Self::AdoptRole { .. } => "TagRole",
-            Self::UntagRole { .. } => "UntagRole",
-            Self::UpdateAssumeRolePolicy { .. } => "UpdateAssumeRolePolicy",
-            Self::UpdateRole { .. } => "UpdateRole",
-            Self::PutRolePolicy { .. } => "PutRolePolicy",
-            Self::DeleteRolePolicy { .. } => "DeleteRolePolicy",
-            Self::AttachRolePolicy { .. } => "AttachRolePolicy",
-            Self::DetachRolePolicy { .. } => "DetachRolePolicy",
-            Self::PutRolePermissionsBoundary { .. } => "PutRolePermissionsBoundary",
-            Self::DeleteRolePermissionsBoundary { .. } => "DeleteRolePermissionsBoundary",
-            Self::DeleteRole { .. } => "DeleteRole",
-            Self::CreateGroup { .. } => "CreateGroup",
-            Self::MarkGroup { .. } | Self::PutGroupPolicy { .. } => "PutGroupPolicy",
-            Self::DeleteGroupPolicy { .. } => "DeleteGroupPolicy",
-            Self::AttachGroupPolicy { .. } => "AttachGroupPolicy",
-            Self::DetachGroupPolicy { .. } => "DetachGroupPolicy",
-            Self::RemoveGroupMember { .. } => "RemoveUserFromGroup",
-            Self::DeleteGroup { .. } => "DeleteGroup",
-        }
+        self.traits().api
     }
 
     /// Whether the goal of the operation is that something is gone: IAM's NoSuchEntity then means the goal is met
@@ -597,48 +627,82 @@ impl Op {
     #[must_use]
     pub fn is_removal(&self) -> bool {
         matches!(
-            self,
-            Self::DeleteUser { .. }
-                | Self::DeleteUserPolicy { .. }
-                | Self::DetachUserPolicy { .. }
-                | Self::RemoveUserFromGroup { .. }
-                | Self::DeleteAccessKey { .. }
-                | Self::DeleteLoginProfile { .. }
-                | Self::DeactivateMfaDevice { .. }
-                | Self::DeleteSigningCertificate { .. }
-                | Self::DeleteSshPublicKey { .. }
-                | Self::DeleteServiceSpecificCredential { .. }
-                | Self::DeletePolicyVersion { .. }
-                | Self::DeletePolicy { .. }
-                | Self::DeleteRolePolicy { .. }
-                | Self::DetachRolePolicy { .. }
-                | Self::DeleteRole { .. }
-                | Self::DeleteGroupPolicy { .. }
-                | Self::DetachGroupPolicy { .. }
-                | Self::RemoveGroupMember { .. }
-                | Self::DeleteGroup { .. }
+            self.traits().effect,
+            Effect::Remove | Effect::Destroy | Effect::Delete
         )
     }
 
     /// Whether the operation takes access or data away (what `--max-deletes` counts).
     #[must_use]
     pub fn is_destructive(&self) -> bool {
-        matches!(
-            self,
-            Self::DeleteUser { .. }
-                | Self::DetachUserPolicy { .. }
-                | Self::DeleteUserPolicy { .. }
-                | Self::DeleteAccessKey { .. }
-                | Self::RemoveUserFromGroup { .. }
-                | Self::DeletePolicy { .. }
-                | Self::DeleteRole { .. }
-                | Self::DeleteRolePolicy { .. }
-                | Self::DetachRolePolicy { .. }
-                | Self::DeleteGroup { .. }
-                | Self::DeleteGroupPolicy { .. }
-                | Self::DetachGroupPolicy { .. }
-                | Self::RemoveGroupMember { .. }
-        )
+        matches!(self.traits().effect, Effect::Destroy | Effect::Delete)
+    }
+
+    /// Whether the operation creates its target: IAM's EntityAlreadyExists then needs a look at what exists, and
+    /// the target's next calls may briefly meet NoSuchEntity (IAM is eventually consistent).
+    #[must_use]
+    pub fn creates_target(&self) -> bool {
+        self.traits().effect == Effect::Create
+    }
+
+    /// Whether the operation deletes its target.
+    #[must_use]
+    pub fn deletes_target(&self) -> bool {
+        self.traits().effect == Effect::Delete
+    }
+
+    /// The managed policy the operation attaches, if it attaches one.
+    #[must_use]
+    pub fn attaches(&self) -> Option<&str> {
+        match self {
+            Self::AttachUserPolicy { policy_arn, .. }
+            | Self::AttachRolePolicy { policy_arn, .. }
+            | Self::AttachGroupPolicy { policy_arn, .. } => Some(policy_arn),
+            Self::CreateUser { .. }
+            | Self::TagUser { .. }
+            | Self::AdoptUser { .. }
+            | Self::UntagUser { .. }
+            | Self::PutUserPolicy { .. }
+            | Self::DeleteUserPolicy { .. }
+            | Self::DetachUserPolicy { .. }
+            | Self::AddUserToGroup { .. }
+            | Self::RemoveUserFromGroup { .. }
+            | Self::PutUserPermissionsBoundary { .. }
+            | Self::DeleteUserPermissionsBoundary { .. }
+            | Self::CreateAccessKey { .. }
+            | Self::UpdateAccessKey { .. }
+            | Self::DeleteAccessKey { .. }
+            | Self::DeleteLoginProfile { .. }
+            | Self::DeactivateMfaDevice { .. }
+            | Self::DeleteSigningCertificate { .. }
+            | Self::DeleteSshPublicKey { .. }
+            | Self::DeleteServiceSpecificCredential { .. }
+            | Self::DeleteUser { .. }
+            | Self::CreatePolicy { .. }
+            | Self::CreatePolicyVersion { .. }
+            | Self::DeletePolicyVersion { .. }
+            | Self::AdoptPolicy { .. }
+            | Self::DeletePolicy { .. }
+            | Self::CreateRole { .. }
+            | Self::TagRole { .. }
+            | Self::AdoptRole { .. }
+            | Self::UntagRole { .. }
+            | Self::UpdateAssumeRolePolicy { .. }
+            | Self::UpdateRole { .. }
+            | Self::PutRolePolicy { .. }
+            | Self::DeleteRolePolicy { .. }
+            | Self::DetachRolePolicy { .. }
+            | Self::PutRolePermissionsBoundary { .. }
+            | Self::DeleteRolePermissionsBoundary { .. }
+            | Self::DeleteRole { .. }
+            | Self::CreateGroup { .. }
+            | Self::MarkGroup { .. }
+            | Self::PutGroupPolicy { .. }
+            | Self::DeleteGroupPolicy { .. }
+            | Self::DetachGroupPolicy { .. }
+            | Self::RemoveGroupMember { .. }
+            | Self::DeleteGroup { .. } => None,
+        }
     }
 
     /// One line for people, in the spec's words where possible. Never includes a secret (there is none here).

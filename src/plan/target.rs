@@ -37,6 +37,19 @@ pub enum TargetKind {
     Group,
 }
 
+impl TargetKind {
+    /// The kind in a sentence: "user", "managed policy", "role", "group".
+    #[must_use]
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Policy => "managed policy",
+            Self::Role => "role",
+            Self::Group => "group",
+        }
+    }
+}
+
 impl Target {
     /// The IAM name.
     #[must_use]

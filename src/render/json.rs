@@ -8,11 +8,26 @@ use serde::Serialize;
 
 use crate::plan::{Change, Notice, Plan, Summary};
 
+/// The account a plan is for, and who asked: what the text plan's first line says.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanFor<'a> {
+    /// The account id.
+    pub account_id: Option<&'a str>,
+    /// The caller's ARN (none for the local account file).
+    pub caller_arn: Option<&'a str>,
+}
+
 /// The JSON document `plan --format json` prints.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct PlanOutput<'a> {
     /// Shape version; bumped when a consumer must change.
     pub format_version: u32,
+    /// The account the plan is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<&'a str>,
+    /// Who made the plan (the caller's ARN; absent for the local account file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller_arn: Option<&'a str>,
     /// Counts by action.
     pub summary: Summary,
     /// Changes in execution order.
@@ -25,9 +40,11 @@ pub struct PlanOutput<'a> {
 ///
 /// # Errors
 /// Write or serialisation errors.
-pub fn plan(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
+pub fn plan(w: &mut dyn Write, plan: &Plan, for_: PlanFor<'_>) -> io::Result<()> {
     let out = PlanOutput {
         format_version: plan.format_version,
+        account_id: for_.account_id,
+        caller_arn: for_.caller_arn,
         summary: plan.summary(),
         changes: &plan.changes,
         notices: &plan.notices,
@@ -54,8 +71,9 @@ pub fn drift(w: &mut dyn Write, report: &crate::drift::DriftReport) -> io::Resul
     writeln!(w)
 }
 
-/// `who-can --format json`: `{format_version, action, resource, allowed: [{user, policy, statement}], undecided:
-/// [{user, reason}], denied: [user]}`.
+/// `who-can --format json`: `{format_version: 2, action, resource, allowed: [{principal, policy, statement}],
+/// undecided: [{principal, reason}], denied: [principal]}`, each principal a target (`{"kind": "role", "name":
+/// "media"}`). Version 2 named principals as targets; version 1 listed roles as users named `role/NAME`.
 ///
 /// # Errors
 /// Write or serialisation errors.
@@ -63,7 +81,7 @@ pub fn who_can(
     w: &mut dyn Write,
     action: &str,
     resource: &str,
-    answers: &[(String, crate::authz::Decision)],
+    answers: &[(crate::plan::Target, crate::authz::Decision)],
 ) -> io::Result<()> {
     use crate::authz::Decision;
     let mut allowed = Vec::new();
@@ -72,16 +90,16 @@ pub fn who_can(
     for (user, decision) in answers {
         match decision {
             Decision::Allowed(cite) => allowed.push(serde_json::json!({
-                "user": user, "policy": cite.policy, "statement": cite.statement
+                "principal": user, "policy": cite.policy, "statement": cite.statement
             })),
             Decision::Undecided(reason) => {
-                undecided.push(serde_json::json!({"user": user, "reason": reason}));
+                undecided.push(serde_json::json!({"principal": user, "reason": reason}));
             }
             _ => denied.push(serde_json::json!(user)),
         }
     }
     let doc = serde_json::json!({
-        "format_version": 1,
+        "format_version": 2,
         "action": action,
         "resource": resource,
         "allowed": allowed,

@@ -266,7 +266,7 @@ pub fn drift(
 /// Write errors of `w`.
 pub fn can(
     w: &mut dyn Write,
-    user: &str,
+    user: &crate::plan::Target,
     action: &str,
     resource: &str,
     decision: &crate::authz::Decision,
@@ -305,7 +305,7 @@ pub fn who_can(
     w: &mut dyn Write,
     action: &str,
     resource: &str,
-    answers: &[(String, crate::authz::Decision)],
+    answers: &[(crate::plan::Target, crate::authz::Decision)],
     style: Style,
 ) -> io::Result<()> {
     use crate::authz::Decision;
@@ -314,9 +314,14 @@ pub fn who_can(
         "{}",
         style.bold(&format!("Who can {action} on {resource}:"))
     )?;
-    let width = answers.iter().map(|(u, _)| u.len()).max().unwrap_or(0);
+    let width = answers
+        .iter()
+        .map(|(u, _)| u.to_string().len())
+        .max()
+        .unwrap_or(0);
     let (mut allowed, mut undecided) = (0, 0);
-    for (user, decision) in answers {
+    for (principal, decision) in answers {
+        let user = principal.to_string();
         match decision {
             Decision::Allowed(cite) => {
                 allowed += 1;
@@ -331,10 +336,9 @@ pub fn who_can(
             _ => {}
         }
     }
-    // IAM user names cannot contain `/`: `role/NAME` is a role.
     let roles = answers
         .iter()
-        .filter(|(p, _)| p.starts_with("role/"))
+        .filter(|(p, _)| p.kind() == crate::plan::TargetKind::Role)
         .count();
     let of = if roles == 0 {
         format!("{} user(s)", answers.len())

@@ -1006,6 +1006,25 @@ fn validate_grant(raw: &RawGrant, ctx: &mut Ctx, at: &[Seg<'_>]) -> Option<Grant
                 "prefix is longer than S3's 1,024-byte key limit".into(),
                 None,
             );
+        } else if prefix.starts_with('/') || prefix.contains("//") {
+            // S3 keys rarely start with `/`: `photos-prod//uploads/*` grants nothing anyone uploads.
+            let fixed: String = prefix
+                .split('/')
+                .filter(|part| !part.is_empty())
+                .map(|part| format!("{part}/"))
+                .collect();
+            ctx.error(
+                &p,
+                format!(
+                    "prefix `{prefix}` {}: keys are written without them, so the grant would match nothing in use",
+                    if prefix.starts_with('/') {
+                        "starts with `/`"
+                    } else {
+                        "contains `//`"
+                    }
+                ),
+                Some(&format!("write `prefix: {fixed}`")),
+            );
         } else if !prefix.ends_with('/') {
             ctx.warn(
                 &p,

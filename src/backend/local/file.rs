@@ -386,7 +386,12 @@ impl Backend for LocalBackend {
     async fn execute(&self, op: &Op) -> Result<Outcome, BackendError> {
         self.count(op.api_name());
         let now = self.effects.now();
-        self.with_state(true, |state| state.apply(op, now, &mut rand::rng()))
+        // Key ids and secrets from a generator seeded by the injected randomness: tests decide, nothing else does.
+        let drawn = ((self.effects.random)() * (1u64 << 53) as f64) as u64;
+        // The call count keeps a fixed test randomness from giving every key one secret.
+        let seed = drawn ^ self.stats.snapshot().values().sum::<u64>();
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
+        self.with_state(true, |state| state.apply(op, now, &mut rng))
     }
 
     fn stats(&self) -> CallStats {
