@@ -137,6 +137,17 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
         "Action": ["iam:GetAccountAuthorizationDetails"],
         "Resource": "*"
     })];
+    // A managed policy the spec attaches must exist before anything is written (GetPolicy, where the account read
+    // does not already show it).
+    let checked = crate::boundary::managed_arns(spec);
+    if !checked.is_empty() {
+        statements.push(json!({
+            "Sid": "CheckAttachedPolicies",
+            "Effect": "Allow",
+            "Action": ["iam:GetPolicy"],
+            "Resource": checked
+        }));
+    }
     // Ownership of policies under the path is their tag, read where it matters.
     statements.push(json!({
         "Sid": "ReadPolicyOwners",

@@ -168,3 +168,97 @@ fn an_apply_that_meets_a_looping_endpoint_fails_and_releases_its_lock() {
     );
     assert!(proxy.writes().iter().all(|w| w != "CreateUser"));
 }
+
+/// What operators met (issue: endpoint and credential errors): each fails at once and says what is wrong.
+mod operator_errors {
+    use super::*;
+    use common::run_at;
+
+    #[test]
+    fn https_to_a_plain_http_endpoint_fails_at_once_and_says_so() {
+        // moto itself: a plain-HTTP server that answers a TLS hello with an HTTP error page.
+        let dir = tempfile::tempdir().unwrap();
+        let spec = spec(dir.path());
+        let started = Instant::now();
+        let o = run_at(
+            &format!("https://{}", common::moto().addr),
+            &["plan", "-f", &spec],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("plain HTTP"),
+            "{}",
+            text(&o)
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_response_that_is_not_iams_names_its_status_and_first_bytes() {
+        let proxy = Proxy::new();
+        let dir = tempfile::tempdir().unwrap();
+        let spec = spec(dir.path());
+        proxy.set_faults(Faults {
+            gaad_pages: Some(vec!["<html><body>\u{1b}[31mNot Found</body></html>".into()]),
+            ..Faults::default()
+        });
+        let o = run(&proxy, &["plan", "-f", &spec]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.contains("HTTP 200 without an IAM error; the response began: <html><body>\\u{1b}[31mNot Found"),
+            "{}",
+            text(&o)
+        );
+        assert!(!e.contains('\u{1b}'), "escaped: {}", text(&o));
+    }
+
+    #[test]
+    fn a_mistyped_profile_names_the_profiles_there_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        std::fs::write(
+            &config,
+            "[default]\nregion = us-east-1\n[profile dev]\nregion = us-east-1\n[sso-session corp]\nsso_region = us-east-1\n",
+        )
+        .unwrap();
+        let spec = spec(dir.path());
+        let o = run_at(
+            "http://127.0.0.1:9",
+            &["plan", "-f", &spec, "--profile", "deve"],
+            &[("AWS_CONFIG_FILE", config.to_str().unwrap())],
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.contains("profile `deve` is not in the AWS config or credentials files")
+                && e.contains("did you mean `dev`?")
+                && e.contains("profiles there: default, dev"),
+            "{}",
+            text(&o)
+        );
+    }
+
+    #[test]
+    fn local_with_an_endpoint_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = spec(dir.path());
+        let local = dir.path().join("a.json");
+        let o = run_at(
+            "http://127.0.0.1:9",
+            &["plan", "-f", &spec, "--local", local.to_str().unwrap()],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("cannot be used with"),
+            "{}",
+            text(&o)
+        );
+    }
+}

@@ -1017,7 +1017,9 @@ fn a_hundred_users_cost_the_minimal_calls() {
         20,
         "the owner marker and the grants"
     );
-    assert_eq!(a.len(), 356, "{a:?}");
+    // And one GetPolicy: the managed policy every user attaches is attached nowhere yet, so plan checks it exists.
+    assert_eq!(count(&a, "GetPolicy"), 2);
+    assert_eq!(a.len(), 357, "{a:?}");
 
     proxy.clear_actions();
     assert_no_changes(&proxy, base.to_str().unwrap());
@@ -1985,5 +1987,51 @@ fn the_json_plan_names_the_account_and_the_caller() {
             .as_str()
             .is_some_and(|a| a.starts_with(&format!("arn:aws:sts::{}:", proxy.account()))),
         "{doc}"
+    );
+}
+
+/// A mistyped managed-policy ARN is found by plan (one GetPolicy for an ARN the account read does not show), with
+/// a did-you-mean, before anything is written: apply no longer stops half-way with a user half-built.
+#[test]
+fn a_mistyped_managed_policy_is_refused_before_any_write() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_spec(
+        dir.path(),
+        "version: 1\nusers:\n  svc:\n    grants: [{buckets: [photos-prod], access: read}]\n    managed_policies: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAcess]\n",
+    );
+    let spec = spec.to_str().unwrap();
+    let o = run(&proxy, &["plan", "-f", spec]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("AmazonS3ReadOnlyAcess")
+            && e.contains("did you mean arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess?"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&proxy, &["apply", "-f", spec, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        !proxy.writes().iter().any(|w| w == "CreateUser"),
+        "{:?}",
+        proxy.writes()
+    );
+    // Spelled right, the one GetPolicy finds it and the plan goes on.
+    std::fs::write(
+        spec,
+        std::fs::read_to_string(spec)
+            .unwrap()
+            .replace("Acess", "Access"),
+    )
+    .unwrap();
+    proxy.clear_actions();
+    let o = run(&proxy, &["plan", "-f", spec]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        proxy.actions().iter().filter(|a| *a == "GetPolicy").count(),
+        1,
+        "{:?}",
+        proxy.actions()
     );
 }

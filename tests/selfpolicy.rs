@@ -498,6 +498,18 @@ impl Backend for Audited {
             .filter_map(|a| acct.policy_tags(a).ok().map(|t| (a.clone(), t)))
             .collect())
     }
+    async fn policy_exists(&self, arn: &str) -> Result<Option<bool>, BackendError> {
+        self.check(vec![Call {
+            action: "iam:GetPolicy".into(),
+            resource: arn.into(),
+            context: Vec::new(),
+        }]);
+        if arn.contains(":aws:policy/") {
+            return Ok(None);
+        }
+        Ok(Some(self.policy_description(arn).await?.is_some()))
+    }
+
     async fn policy_description(&self, arn: &str) -> Result<Option<String>, BackendError> {
         self.check(vec![Call {
             action: "iam:GetPolicy".into(),

@@ -49,6 +49,13 @@ impl Backend for AnyBackend {
         }
     }
 
+    async fn policy_exists(&self, arn: &str) -> Result<Option<bool>, BackendError> {
+        match self {
+            Self::Local(b) => b.policy_exists(arn).await,
+            Self::Aws(b) => b.policy_exists(arn).await,
+        }
+    }
+
     async fn read_policy_tags(
         &self,
         arns: &[String],

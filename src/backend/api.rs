@@ -138,6 +138,13 @@ pub trait Backend: Send + Sync {
         arn: &str,
     ) -> impl Future<Output = Result<Option<String>, BackendError>> + Send;
 
+    /// Whether a managed policy exists (GetPolicy on AWS), `None` where this backend cannot know (the local account
+    /// holds no AWS-managed policies). Required of every backend, so none forgets to answer.
+    fn policy_exists(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<bool>, BackendError>> + Send;
+
     /// Reads every group with its inline and attached policies (for `can` / `who-can --live`).
     fn read_groups(
         &self,

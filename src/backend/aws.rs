@@ -159,6 +159,14 @@ where
             };
             let message = if kind == ErrorKind::Unsupported {
                 format!("the endpoint does not implement {operation} (HTTP 500 without an IAM error code)")
+            } else if code == "Unknown" && err.message().is_none() {
+                // Not IAM's error shape (a wrong path, a proxy's page, malformed XML): say what came back.
+                let body = ctx.raw().body().bytes().unwrap_or_default();
+                let start = String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned();
+                format!(
+                    "HTTP {status} without an IAM error; the response began: {}",
+                    crate::display::Escaped(start.trim())
+                )
             } else {
                 format!("{code}: {}", err.message().unwrap_or("no message"))
             };
@@ -174,7 +182,14 @@ where
             // One line for people: the innermost cause ("Connection refused (os error 111)"); the SDK's whole
             // chain stays the source, shown at -v.
             let cause = innermost(&e);
-            if chain_mentions(&e, "tcp connect error") || chain_mentions(&e, "dns error") {
+            if chain_mentions(&e, "InvalidContentType") || chain_mentions(&e, "corrupt message") {
+                // TLS to a server that answered in plain HTTP: no retry can help.
+                (
+                    ErrorKind::Config,
+                    "the endpoint answered in plain HTTP to an https:// URL".to_owned(),
+                    false,
+                )
+            } else if chain_mentions(&e, "tcp connect error") || chain_mentions(&e, "dns error") {
                 // The connection was never made, so the request was never sent.
                 (
                     ErrorKind::Unreachable,
@@ -241,6 +256,82 @@ fn chain_mentions(e: &(dyn std::error::Error + 'static), word: &str) -> bool {
         next = err.source();
     }
     false
+}
+
+/// Profiles named in the shared config and credentials files (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`,
+/// else `~/.aws/config` and `~/.aws/credentials`), in file order, without repeats.
+fn known_profiles() -> Vec<String> {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let file = |var: &str, default: &str| {
+        std::env::var_os(var)
+            .map(std::path::PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".aws").join(default)))
+    };
+    let mut names = Vec::new();
+    for (path, config) in [
+        (file("AWS_CONFIG_FILE", "config"), true),
+        (file("AWS_SHARED_CREDENTIALS_FILE", "credentials"), false),
+    ] {
+        let Some(text) = path.and_then(|p| crate::fileio::read_bounded(&p, 1 << 20).ok()) else {
+            continue;
+        };
+        for line in text.lines() {
+            let Some(section) = line
+                .trim()
+                .strip_prefix('[')
+                .and_then(|l| l.strip_suffix(']'))
+            else {
+                continue;
+            };
+            let section = section.trim();
+            let name = if config {
+                match section.strip_prefix("profile") {
+                    Some(rest) if rest.starts_with(char::is_whitespace) => rest.trim(),
+                    _ if section == "default" => section,
+                    _ => continue,
+                }
+            } else {
+                section
+            };
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names
+}
+
+/// Checks that `--profile` / `AWS_PROFILE` names a profile of the shared files, before the SDK's chain turns a typo
+/// into "no usable credentials".
+///
+/// # Errors
+/// [`ErrorKind::Config`] naming the profiles there are.
+pub fn check_profile(profile: &str) -> Result<(), BackendError> {
+    let known = known_profiles();
+    if known.iter().any(|k| k == profile) {
+        return Ok(());
+    }
+    let mut e = BackendError::new(
+        ErrorKind::Config,
+        "load profile",
+        format!(
+            "profile `{}` is not in the AWS config or credentials files",
+            crate::display::Escaped(profile)
+        ),
+    );
+    e.hint = Some(if known.is_empty() {
+        "no profiles are configured here; `aws configure --profile NAME` makes one, or leave --profile out to use the environment's credentials".into()
+    } else {
+        let closest = crate::suggest::closest(profile, known.iter().map(String::as_str));
+        format!(
+            "{}profiles there: {}",
+            closest
+                .map(|c| format!("did you mean `{c}`? "))
+                .unwrap_or_default(),
+            known.join(", ")
+        )
+    });
+    Err(e)
 }
 
 impl AwsBackend {
@@ -1368,6 +1459,10 @@ impl Backend for AwsBackend {
             Err(e) if e.kind == ErrorKind::NoSuchEntity => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    async fn policy_exists(&self, arn: &str) -> Result<Option<bool>, BackendError> {
+        Ok(Some(self.policy_description(arn).await?.is_some()))
     }
 
     async fn read_groups(&self) -> Result<BTreeMap<String, crate::model::Group>, BackendError> {

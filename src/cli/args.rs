@@ -79,7 +79,7 @@ pub struct Connection {
     #[arg(long)]
     pub region: Option<String>,
     /// IAM/STS endpoint, e.g. http://127.0.0.1:5000 for moto (AWS_ENDPOINT_URL works too)
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "local")]
     pub endpoint_url: Option<String>,
     /// Print API calls by operation at the end (stderr; -v does too)
     #[arg(long)]

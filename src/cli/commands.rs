@@ -357,6 +357,9 @@ async fn connect(g: &Global, effects: &Effects) -> Result<AnyBackend, CliError> 
             }
         }
     }
+    if let (None, Some(profile)) = (&g.local, &g.profile) {
+        crate::backend::aws::check_profile(profile)?;
+    }
     Ok(match &g.local {
         Some(path) => AnyBackend::Local(Box::new(LocalBackend::open(path, effects.clone())?)),
         None => AnyBackend::Aws(Box::new(

@@ -59,6 +59,9 @@ pub enum Error {
     /// A saved plan cannot be applied.
     #[error(transparent)]
     Saved(#[from] SavedPlanError),
+    /// Managed policies the spec attaches that the account does not have (ARN, and the closest known one).
+    #[error("the spec attaches {} managed polic{} the account does not have: {}", .0.len(), if .0.len() == 1 { "y" } else { "ies" }, .0.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>().join(", "))]
+    UnknownPolicies(Vec<(String, Option<String>)>),
     /// The admin step cannot write the boundary.
     #[error("{0}")]
     Bootstrap(String),
@@ -105,6 +108,12 @@ impl Error {
             Self::Refused(_) => {
                 Some("this is never expected of a plan iamspec made; report it".into())
             }
+            Self::UnknownPolicies(missing) => Some(
+                match missing.iter().find_map(|(_, s)| s.as_deref()) {
+                    Some(s) => format!("did you mean {s}? nothing was changed"),
+                    None => "check the ARNs under managed_policies; nothing was changed".into(),
+                },
+            ),
             Self::Bootstrap(_) => Some(
                 "the boundary is named by the spec's owner and path; README \"Running in CI\" explains the admin step"
                     .into(),

@@ -642,6 +642,9 @@ mod tests {
         async fn policy_description(&self, _: &str) -> Result<Option<String>, BackendError> {
             Ok(None)
         }
+        async fn policy_exists(&self, _: &str) -> Result<Option<bool>, BackendError> {
+            Ok(None)
+        }
         async fn read_groups(&self) -> Result<BTreeMap<String, crate::model::Group>, BackendError> {
             Ok(BTreeMap::new())
         }

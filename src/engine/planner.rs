@@ -89,6 +89,7 @@ pub async fn plan_in<B: Backend>(
         policies = live.policies.len(),
         "read live IAM; comparing with the spec"
     );
+    check_managed_policies(backend, spec, &live).await?;
     let plan = diff(spec, &live, &opts)?;
     let guard = Guard::new(spec, &live, &opts);
     tracing::info!(changes = plan.changes.len(), "planned");
@@ -100,6 +101,70 @@ pub async fn plan_in<B: Backend>(
         opts,
         guard,
     })
+}
+
+/// AWS-managed policies of the kinds a bucket spec attaches: names to suggest for a mistyped ARN.
+const COMMON_MANAGED: [&str; 8] = [
+    "AmazonS3ReadOnlyAccess",
+    "AmazonS3FullAccess",
+    "AmazonS3ObjectLambdaExecutionRolePolicy",
+    "AWSKeyManagementServicePowerUser",
+    "CloudFrontReadOnlyAccess",
+    "CloudFrontFullAccess",
+    "ReadOnlyAccess",
+    "PowerUserAccess",
+];
+
+/// Every managed-policy ARN the spec attaches must exist before anything is written: a typo would otherwise fail
+/// half-way through an apply, leaving a user half-built. ARNs the account read already shows (customer-managed,
+/// or attached to someone) cost nothing; the rest one GetPolicy each, distinct ARNs once.
+async fn check_managed_policies<B: Backend>(
+    backend: &B,
+    spec: &Spec,
+    live: &Account,
+) -> Result<(), Error> {
+    let shown: BTreeSet<&str> = live
+        .policies
+        .values()
+        .map(|p| p.arn.as_str())
+        .chain(
+            live.users
+                .values()
+                .flat_map(|u| u.attached_policies.iter().map(String::as_str)),
+        )
+        .chain(
+            live.roles
+                .values()
+                .flat_map(|r| r.attached_policies.iter().map(String::as_str)),
+        )
+        .chain(
+            live.groups
+                .values()
+                .flat_map(|g| g.attached_policies.iter().map(String::as_str)),
+        )
+        .collect();
+    let mut missing = Vec::new();
+    for arn in crate::boundary::managed_arns(spec) {
+        if shown.contains(arn.as_str()) {
+            continue;
+        }
+        if backend.policy_exists(&arn).await? == Some(false) {
+            let name = arn.rsplit('/').next().unwrap_or(&arn).to_owned();
+            let known: Vec<String> = shown
+                .iter()
+                .map(|a| a.rsplit('/').next().unwrap_or(a).to_owned())
+                .chain(COMMON_MANAGED.iter().map(|n| (*n).to_owned()))
+                .collect();
+            let suggestion = crate::suggest::closest(&name, known.iter().map(String::as_str))
+                .map(|s| arn.replace(&name, s));
+            missing.push((arn, suggestion));
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::UnknownPolicies(missing))
+    }
 }
 
 /// A `--user` typo must not read as "No changes": every name must be a spec user or a live one.

@@ -277,6 +277,14 @@ impl Backend for LocalBackend {
         })
     }
 
+    async fn policy_exists(&self, arn: &str) -> Result<Option<bool>, BackendError> {
+        if arn.contains(":aws:policy/") {
+            // AWS's own managed policies are not in a local account file.
+            return Ok(None);
+        }
+        Ok(Some(self.policy_description(arn).await?.is_some()))
+    }
+
     async fn read_groups(&self) -> Result<BTreeMap<String, crate::model::Group>, BackendError> {
         self.count("GetAccountAuthorizationDetails");
         // The local account's groups carry no policies.
