@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use common::{
-    assert_no_changes, iam_client, rt, run, run_at, secrets_in, text, write_spec, Fault, Faults,
-    Proxy, RateLimits, Scripted,
+    assert_no_changes, iam_client, rt, run, run_at, run_within, secrets_in, text, write_spec,
+    Fault, Faults, Proxy, RateLimits, Scripted,
 };
 
 /// `n` users, each with a read grant on its own prefix and one access key.
@@ -78,8 +78,8 @@ fn a_hundred_users_with_keys_converge_in_one_run_under_throttling_and_lost_respo
         ],
         ..Faults::default()
     });
-    let o = run(
-        &proxy,
+    let o = run_within(
+        &proxy.url(),
         &[
             "apply",
             "-f",
@@ -89,6 +89,8 @@ fn a_hundred_users_with_keys_converge_in_one_run_under_throttling_and_lost_respo
             "--secrets-dir",
             secrets.to_str().unwrap(),
         ],
+        &[],
+        std::time::Duration::from_secs(300),
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
