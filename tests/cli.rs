@@ -307,6 +307,14 @@ fn saved_plans_apply_exactly_once_and_refuse_when_stale_or_edited() {
 
     let o = run(&["plan", "-f", spec_s, "--local", acct_s, "--out", pf]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    // The command it suggests is one that works: the spec with -f, the account options given.
+    assert!(
+        err(&o).contains(&format!(
+            "Apply it with: iamspec apply -f {spec_s} --local {acct_s} {pf}"
+        )),
+        "{}",
+        err(&o)
+    );
     // Edited plan file: refused.
     let original = std::fs::read_to_string(&planfile).unwrap();
     std::fs::write(&planfile, original.replace("assets-prod", "assets-evil")).unwrap();
@@ -332,9 +340,30 @@ fn saved_plans_apply_exactly_once_and_refuse_when_stale_or_edited() {
         "{}",
         out(&o)
     );
-    // Applying it again: the touched users changed (they exist now) -> stale.
+    // Applying it again: already applied, nothing to do (not "stale").
     let o = run(&["apply", pf, "-f", spec_s, "--local", acct_s]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).contains("Already applied"), "{}", out(&o));
+    // Stale: what it touches changed behind its back, and the spec still wants something.
+    let text = std::fs::read_to_string(&spec).unwrap();
+    let wanted = dir.path().join("spec-wanted.yaml");
+    std::fs::write(&wanted, text.replace("team: web", "team: webz")).unwrap();
+    let wanted_s = wanted.to_str().unwrap();
+    let o = run(&["plan", "-f", wanted_s, "--local", acct_s, "--out", pf]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let meanwhile = dir.path().join("spec-meanwhile.yaml");
+    std::fs::write(&meanwhile, text.replace("team: web", "team: webx")).unwrap();
+    let o = run(&[
+        "apply",
+        "-f",
+        meanwhile.to_str().unwrap(),
+        "--local",
+        acct_s,
+        "--auto-approve",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let o = run(&["apply", pf, "-f", wanted_s, "--local", acct_s]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
     assert!(
         err(&o).contains("stale") && err(&o).contains("changed since the plan was made"),
         "{}",
@@ -1225,4 +1254,46 @@ fn delegation_needs_the_admin_step_then_creates_every_principal_with_the_boundar
     let o = with(&["bootstrap", "-f", &example("pixelshift.yaml")]);
     assert_eq!(o.status.code(), Some(1));
     assert!(err(&o).contains("does not delegate"), "{}", err(&o));
+}
+
+/// A saved plan names its spec relative to where it was made; applied from elsewhere without -f, the error says
+/// the path came from the plan and how to give it.
+#[test]
+fn a_saved_plans_spec_path_that_does_not_resolve_says_where_it_came_from() {
+    let made = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::copy(example("team.yaml"), made.path().join("spec.yaml")).unwrap();
+    let acct = made.path().join("a.json");
+    let planfile = made.path().join("plan.json");
+    let o = iamspec()
+        .current_dir(made.path())
+        .args([
+            "plan",
+            "-f",
+            "spec.yaml",
+            "--local",
+            acct.to_str().unwrap(),
+            "--out",
+        ])
+        .arg(&planfile)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let o = iamspec()
+        .current_dir(elsewhere.path())
+        .args([
+            "apply",
+            planfile.to_str().unwrap(),
+            "--local",
+            acct.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("the spec `spec.yaml` it was made from is not there from this directory")
+            && err(&o).contains("pass the spec with -f"),
+        "{}",
+        err(&o)
+    );
 }

@@ -429,6 +429,42 @@ fn spec_input(path: &Path, g: &Global) -> Result<SpecInput, CliError> {
     })
 }
 
+/// The command that applies a saved plan as this run reached the account: the spec with -f (pipelines should
+/// not take the plan's word for it) and the account options given.
+fn apply_command(g: &Global, spec: &Path, plan: &Path) -> String {
+    let quote = |s: &str| {
+        if !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/._-:=@+,".contains(c))
+        {
+            s.to_owned()
+        } else {
+            format!("'{}'", s.replace('\'', "'\\''"))
+        }
+    };
+    let mut words = vec![
+        "iamspec".to_owned(),
+        "apply".to_owned(),
+        "-f".to_owned(),
+        quote(&spec.display().to_string()),
+    ];
+    let mut flag = |name: &str, value: Option<&str>| {
+        if let Some(v) = value {
+            words.push(name.to_owned());
+            words.push(quote(v));
+        }
+    };
+    flag(
+        "--local",
+        g.local.as_ref().map(|p| p.to_str().unwrap_or_default()),
+    );
+    flag("--profile", g.profile.as_deref());
+    flag("--region", g.region.as_deref());
+    flag("--endpoint-url", g.endpoint_url.as_deref());
+    words.push(quote(&plan.display().to_string()));
+    words.join(" ")
+}
+
 /// How a plan is printed.
 #[derive(Debug, Clone, Copy)]
 struct PlanOutput {
@@ -509,9 +545,9 @@ async fn plan(
             })?;
             write_file(out, text.as_bytes())?;
             eprintln!(
-                "Saved the plan to {}. Apply it with: iamspec apply {}",
-                out.display(),
-                out.display()
+                "Saved the plan to {}. Apply it with: {}",
+                escape(&out.display().to_string()),
+                escape(&apply_command(g, path, out))
             );
         }
         Ok(if detailed && !p.plan.is_empty() {
@@ -743,7 +779,15 @@ async fn apply_saved(
     }
     let saved = SavedPlan::parse(&text).map_err(refuse)?;
     let spec_path = saved.spec_path(spec_file).map_err(refuse)?;
-    let text = read_text(&spec_path)?;
+    let text = match read_text(&spec_path) {
+        // The path came from the plan, not from the user: say so.
+        Err(CliError::Read { problem, .. }) if spec_file.is_none() && problem.is_not_found() => {
+            return Err(refuse(engine::SavedPlanError::SpecMissing(
+                spec_path.display().to_string(),
+            )));
+        }
+        other => other?,
+    };
     saved
         .check_spec(&spec_path, text.as_bytes())
         .map_err(refuse)?;
@@ -755,6 +799,12 @@ async fn apply_saved(
             let proving = saved.prove(backend, spec, caller, effects.now());
             let p = match unless_cancelled(cancel, proving).await {
                 Ok(p) => p,
+                Err(CliError::Engine(engine::Error::Saved(engine::SavedPlanError::AlreadyApplied))) => {
+                    write_stdout(
+                        b"Already applied: the account holds what this plan makes. Nothing to do.\n",
+                    )?;
+                    return Ok(exit::OK);
+                }
                 Err(CliError::Engine(engine::Error::Saved(reason))) => return Err(refuse(reason)),
                 Err(e) => return Err(e),
             };

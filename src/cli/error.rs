@@ -108,6 +108,13 @@ impl CliError {
             Self::NeedsApproval { command, flag } => Some(format!(
                 "run `iamspec {command} {flag}` to confirm in advance"
             )),
+            Self::SavedPlan {
+                reason: SavedPlanError::SpecMissing(_),
+                ..
+            } => Some(
+                "the path is the one recorded in the plan, relative to where it was made: run apply there, or pass the spec with -f"
+                    .into(),
+            ),
             Self::SavedPlan { .. } => {
                 Some("run `iamspec plan --out FILE` again and review the new plan".into())
             }

@@ -108,6 +108,12 @@ pub enum SavedPlanError {
     /// Live objects the plan touches changed since.
     #[error("stale: live object(s) changed since the plan was made: {}", list(.0))]
     Changed(Vec<Target>),
+    /// The account already holds what the plan makes: it was applied (or the same changes were made otherwise).
+    #[error("already applied: the account already holds what this plan makes; nothing to do")]
+    AlreadyApplied,
+    /// The spec the plan names is not where the plan says, from here.
+    #[error("the spec `{0}` it was made from is not there from this directory")]
+    SpecMissing(String),
     /// The file's changes are not what the spec gives: edited, forged, or made from another spec.
     #[error("its changes are not what the spec gives against the live account (the file was edited, or made from another spec){}{}", lines("in the file only", .in_file), lines("from the spec only", .from_spec))]
     Mismatch {
@@ -304,7 +310,16 @@ impl SavedPlan {
             account_id: Some(account_id.clone()),
         };
         let live = read::for_plan(backend, spec, &opts).await?;
-        self.check_fresh(&live)?;
+        if let Err(stale) = self.check_fresh(&live) {
+            // Changed since, and nothing left to do: the usual reason is this very plan, applied before.
+            let now_plan = diff(spec, &live, &opts)?;
+            return Err(if now_plan.changes.is_empty() {
+                SavedPlanError::AlreadyApplied
+            } else {
+                stale
+            }
+            .into());
+        }
         let plan = diff(spec, &live, &opts)?;
         if plan.changes != self.plan.changes {
             return Err(mismatch(&self.plan.changes, &plan.changes).into());
