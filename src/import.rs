@@ -147,6 +147,9 @@ pub struct Imported {
     pub unowned: Vec<String>,
     /// Roles and groups (`role/NAME`, `group/NAME`) left out because the spec cannot say what they hold, and why.
     pub inexpressible: Vec<(String, String)>,
+    /// Users under the path that the spec's owner already manages and this import leaves out: that owner's spec
+    /// exists, and this file would conflict with it.
+    pub managed_elsewhere: usize,
 }
 
 /// A live role as the spec's `roles` entry, or why it cannot be one. `session` is its maximum session duration
@@ -298,9 +301,17 @@ pub fn import_with_sessions(
     sessions: &BTreeMap<String, u32>,
 ) -> Imported {
     let selected = selected(live, opts);
-    // The owner most selected users already carry, else the default.
+    // The owner most users under the path already carry (whatever `--user` picks: importing one user must not
+    // invent an owner the rest of the path does not have), else the default.
+    let in_path = self::selected(
+        live,
+        &ImportOptions {
+            users: BTreeSet::new(),
+            ..opts.clone()
+        },
+    );
     let mut owners: BTreeMap<&str, usize> = BTreeMap::new();
-    for u in &selected {
+    for u in &in_path {
         if let Some(o) = u.tags.get(OWNER_TAG) {
             *owners.entry(o.as_str()).or_default() += 1;
         }
@@ -328,6 +339,11 @@ pub fn import_with_sessions(
         .iter()
         .map(|u| (u.name.clone(), import_user(u, &owner, opts.adopt)))
         .collect();
+    // Objects this owner manages here that the import leaves out: a spec of this owner already exists somewhere.
+    let managed_elsewhere = in_path
+        .iter()
+        .filter(|u| u.is_owned_by(&owner) && !mine.iter().any(|m| m.name == u.name))
+        .count();
     let mut inexpressible = Vec::new();
     let mut roles = IndexMap::new();
     let mut groups = IndexMap::new();
@@ -398,6 +414,7 @@ pub fn import_with_sessions(
         skipped,
         unowned,
         inexpressible,
+        managed_elsewhere,
     }
 }
 
@@ -441,6 +458,15 @@ pub fn to_yaml(imported: &Imported, source: &str) -> String {
              # To bring them under iamspec, import again with --adopt (it marks them `adopt: true`; the next\n\
              # apply tags them), or set `adopt: true` on each user you mean to take over.\n",
             imported.unowned.len()
+        ));
+    }
+    if imported.managed_elsewhere > 0 {
+        let owner = imported.spec.owner.as_deref().unwrap_or("iamspec");
+        header.push_str(&format!(
+            "# Owner `{owner}` already manages {} other user(s) here, so a spec of `{owner}` exists: add what this file\n\
+             # holds to that spec rather than applying it beside it (with prune, either would delete the other's\n\
+             # users), or import with --owner NAME for a spec of its own.\n",
+            imported.managed_elsewhere
         ));
     }
     if !imported.skipped.is_empty() {
@@ -784,6 +810,22 @@ mod tests {
                 "{yaml}"
             );
         }
+        // regression: `--user hand-made` wrote `owner: iamspec` where a full import wrote `team-a`. The owner comes
+        // from the path, whatever --user selects, and the header names the spec it would conflict with.
+        let one = import(
+            &live,
+            &ImportOptions {
+                users: BTreeSet::from(["hand-made".to_owned()]),
+                ..ImportOptions::default()
+            },
+        );
+        assert_eq!(one.spec.owner.as_deref(), Some("team-a"));
+        assert_eq!(one.managed_elsewhere, 2);
+        let yaml = to_yaml(&one, "test");
+        assert!(
+            yaml.contains("Owner `team-a` already manages 2 other user(s) here"),
+            "{yaml}"
+        );
     }
 
     #[test]
