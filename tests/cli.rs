@@ -98,6 +98,10 @@ fn golden_plans() {
             (r"\d+ days old", "[N] days old"),
             (r"inactive:\d+", "inactive:[now]"),
             (
+                r"inactive since \d{4}-\d{2}-\d{2}",
+                "inactive since [today]",
+            ),
+            (
                 r"local account file \S+/live.json",
                 "local account file [tmp]/live.json",
             ),
@@ -739,6 +743,15 @@ fn another_owners_objects_are_not_drift() {
     let a = acct.to_str().unwrap();
     let o = run(&["drift", "-f", &spec, "--local", a]);
     assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    // One line by default (they are information, not news); each at -v.
+    assert!(
+        out(&o).contains(
+            "3 object(s) under the path belong to other owners and are left alone (-v lists them)"
+        ) && !out(&o).contains("bob"),
+        "{}",
+        out(&o)
+    );
+    let o = run(&["drift", "-f", &spec, "--local", a, "-v"]);
     assert!(
         out(&o).contains("bob: under /iamspec/ but owned by `team-b`"),
         "{}",
@@ -1296,4 +1309,47 @@ fn a_saved_plans_spec_path_that_does_not_resolve_says_where_it_came_from() {
         "{}",
         err(&o)
     );
+}
+
+/// `force-unlock` without a terminal: a piped `yes` answers, as for apply; anything else says what it needs.
+#[test]
+fn force_unlock_takes_a_piped_yes() {
+    let dir = tempfile::tempdir().unwrap();
+    let acct = dir.path().join("a.json");
+    let spec = example("team.yaml");
+    let o = run(&[
+        "apply",
+        "-f",
+        &spec,
+        "--local",
+        acct.to_str().unwrap(),
+        "--auto-approve",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let lock = dir.path().join("a.json.iamspec-lock-web-platform");
+    std::fs::write(
+        &lock,
+        "iamspec 0.1.0 apply by ci@runner (pid 1) since 2026-01-01T00:00:00Z [00000000]",
+    )
+    .unwrap();
+    let unlock = |stdin: &str| {
+        iamspec()
+            .args([
+                "force-unlock",
+                "-f",
+                &spec,
+                "--local",
+                acct.to_str().unwrap(),
+            ])
+            .write_stdin(stdin)
+            .output()
+            .unwrap()
+    };
+    let o = unlock("no\n");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("pipe `yes` to it"), "{}", err(&o));
+    assert!(lock.exists());
+    let o = unlock("yes\n");
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(!lock.exists());
 }

@@ -34,8 +34,13 @@ fn exercise(text: &str) {
     iamspec::render::json::plan(&mut out, &plan, iamspec::render::json::PlanFor::default())
         .unwrap();
     let report = iamspec::drift::report(&plan, "123456789012", String::new());
-    iamspec::render::text::drift(&mut out, &report, iamspec::render::text::Style::default())
-        .unwrap();
+    iamspec::render::text::drift(
+        &mut out,
+        &report,
+        iamspec::render::text::Style::default(),
+        true,
+    )
+    .unwrap();
 }
 
 /// Runs [`exercise`] and checks it took time linear in the input: a generous constant per byte, so only a

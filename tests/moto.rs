@@ -1296,9 +1296,21 @@ fn import_explains_unowned_users_and_leaves_other_owners_out() {
     let o = run(&proxy, &["plan", "-f", spec]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
 
-    // One user, nobody's: the default owner, written out as a full import writes it.
+    // One user, nobody's: the owner a full import of the path picks (regression: `--user` wrote `iamspec`), with a
+    // word on the spec of that owner it would otherwise sit beside.
+    let full = run(&proxy, &["import"]);
+    let owner_line = stdout(&full)
+        .lines()
+        .find(|l| l.starts_with("owner: "))
+        .unwrap()
+        .to_owned();
     let o = run(&proxy, &["import", "--user", "hand-made"]);
-    assert!(stdout(&o).contains("\nowner: iamspec\n"), "{}", text(&o));
+    assert!(
+        stdout(&o).contains(&format!("\n{owner_line}\n")),
+        "{owner_line}: {}",
+        text(&o)
+    );
+    assert!(stdout(&o).contains("already manages"), "{}", text(&o));
 
     let o = run(
         &proxy,
@@ -1661,6 +1673,8 @@ fn prune_deletes_only_policies_carrying_this_owners_tag() {
             b.to_str().unwrap(),
             "--auto-approve",
             "--stats",
+            // Other owners' objects one by one (one line without -v).
+            "-v",
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

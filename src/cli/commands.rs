@@ -493,6 +493,7 @@ fn print_plan(p: &Planned, g: &Global, view: PlanOutput) -> Result<(), CliError>
                     render::text::View {
                         style: output::stdout_style(g.color),
                         show_policies: view.show_policies,
+                        verbose: g.verbose > 0,
                     },
                 )
             })
@@ -910,16 +911,22 @@ async fn force_unlock(g: &Global, path: &Path, force: bool) -> Result<u8, CliErr
             Escaped(&holder)
         );
         if !force {
-            if !output::interactive() {
-                return Err(CliError::NeedsApproval {
-                    command: "force-unlock",
-                    flag: "--force",
-                });
-            }
             let question =
                 "Remove it? Do this only when that apply is no longer running.".to_owned();
-            if !confirmed(question, &Cancel::new()).await {
-                return Err(CliError::Declined);
+            if output::interactive() {
+                if !confirmed(question, &Cancel::new()).await {
+                    return Err(CliError::Declined);
+                }
+            } else {
+                // As apply: a "yes" piped to stdin is an answer; anything else is not.
+                eprintln!("{question} Reading the answer from stdin (\"yes\" removes it): ");
+                let piped = tokio::task::spawn_blocking(output::piped_yes);
+                if !piped.await.unwrap_or(false) {
+                    return Err(CliError::NeedsApproval {
+                        command: "force-unlock",
+                        flag: "--force",
+                    });
+                }
             }
         }
         backend.unlock(&req, true).await?;
@@ -1031,7 +1038,12 @@ async fn drift(g: &Global, path: &Path, format: Format, users: &[String]) -> Res
         let mut out = output::buffered_stdout();
         match format {
             Format::Json => render::json::drift(&mut out, &report),
-            Format::Text => render::text::drift(&mut out, &report, output::stdout_style(g.color)),
+            Format::Text => render::text::drift(
+                &mut out,
+                &report,
+                output::stdout_style(g.color),
+                g.verbose > 0,
+            ),
         }
         .and_then(|()| out.flush())
         .map_err(stdout_error)?;

@@ -106,7 +106,7 @@ impl CliError {
                 "review with `iamspec plan`, then run apply with {flag} (or pipe `yes` to it)"
             )),
             Self::NeedsApproval { command, flag } => Some(format!(
-                "run `iamspec {command} {flag}` to confirm in advance"
+                "pipe `yes` to it (`echo yes | iamspec {command} ...`), or run `iamspec {command} {flag}` to confirm in advance"
             )),
             Self::SavedPlan {
                 reason: SavedPlanError::SpecMissing(_),

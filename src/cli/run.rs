@@ -25,6 +25,23 @@ pub fn main() -> u8 {
                 _ => exit::ERROR,
             };
             let _ = e.print();
+            // `iamspec plan spec.yaml`: the spec is given with -f.
+            if e.kind() == clap::error::ErrorKind::UnknownArgument {
+                if let Some(clap::error::ContextValue::String(arg)) =
+                    e.get(clap::error::ContextKind::InvalidArg)
+                {
+                    if !arg.starts_with('-') && (arg.ends_with(".yaml") || arg.ends_with(".yml")) {
+                        let command: Vec<String> = std::env::args()
+                            .skip(1)
+                            .map(|a| if a == *arg { format!("-f {a}") } else { a })
+                            .collect();
+                        eprintln!(
+                            "\nhint: give the spec with -f: `iamspec {}`",
+                            escape(&command.join(" "))
+                        );
+                    }
+                }
+            }
             return code;
         }
     };

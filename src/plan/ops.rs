@@ -716,7 +716,7 @@ impl Op {
                 permissions_boundary,
                 ..
             } => {
-                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let tags = tag_words(tags);
                 format!(
                     "create user (path {path}, tags {}{})",
                     tags.join(", "),
@@ -724,11 +724,11 @@ impl Op {
                 )
             }
             Self::TagUser { tags, .. } => {
-                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let tags = tag_words(tags);
                 format!("tag {}", tags.join(", "))
             }
             Self::AdoptUser { tags, .. } => {
-                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let tags = tag_words(tags);
                 format!("adopt (tag {})", tags.join(", "))
             }
             Self::UntagUser { keys, .. } => format!("untag {}", keys.join(", ")),
@@ -771,7 +771,7 @@ impl Op {
                 format!("delete old policy version {version_id}")
             }
             Self::AdoptPolicy { tags, .. } => {
-                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let tags = tag_words(tags);
                 format!("adopt (tag {})", tags.join(", "))
             }
             Self::DeletePolicy { .. } => "delete managed policy".into(),
@@ -783,7 +783,7 @@ impl Op {
                 permissions_boundary,
                 ..
             } => {
-                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let tags = tag_words(tags);
                 format!(
                     "create role (path {path}, {}, sessions up to {}, tags {}{})",
                     trust_words(trust),
@@ -793,11 +793,11 @@ impl Op {
                 )
             }
             Self::TagRole { tags, .. } => {
-                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let tags = tag_words(tags);
                 format!("tag {}", tags.join(", "))
             }
             Self::AdoptRole { tags, .. } => {
-                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let tags = tag_words(tags);
                 format!("adopt (tag {})", tags.join(", "))
             }
             Self::UntagRole { keys, .. } => format!("untag {}", keys.join(", ")),
@@ -851,6 +851,30 @@ impl Op {
             Self::DeleteGroup { .. } => "delete group (and its owner marker)".into(),
         }
     }
+}
+
+/// Tags as people read them: `key=value`, with the times iamspec records (seconds since the epoch) as dates.
+fn tag_words(tags: &BTreeMap<String, String>) -> Vec<String> {
+    let day = |t: &str| {
+        t.parse::<i64>()
+            .ok()
+            .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+            .map(|d| d.date().to_string())
+    };
+    tags.iter()
+        .map(|(k, v)| {
+            let shown = if k == crate::model::KEYS_SINCE_TAG {
+                day(v)
+            } else if k.starts_with(crate::model::KEY_TAG_PREFIX) {
+                v.strip_prefix("inactive:")
+                    .and_then(day)
+                    .map(|d| format!("inactive since {d}"))
+            } else {
+                None
+            };
+            format!("{k}={}", shown.as_deref().unwrap_or(v))
+        })
+        .collect()
 }
 
 /// `, permissions boundary NAME` for a boundary set at creation.

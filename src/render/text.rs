@@ -57,6 +57,8 @@ pub struct View {
     /// policy per new user made a 300-user plan thirteen thousand lines. Changes to live policies always show their
     /// JSON diff.
     pub show_policies: bool,
+    /// List other owners' objects one by one (`-v`) instead of in one line.
+    pub verbose: bool,
 }
 
 /// The summary line: "Plan: X to add, Y to change, Z to destroy." or "No changes.".
@@ -88,7 +90,7 @@ pub fn plan(w: &mut dyn Write, plan: &Plan, view: View) -> io::Result<()> {
         }
         writeln!(w)?;
     }
-    notices(w, plan, style)?;
+    notices(w, plan, style, view.verbose)?;
     writeln!(w, "{}", style.bold(&summary_line(plan)))
 }
 
@@ -96,17 +98,35 @@ pub fn plan(w: &mut dyn Write, plan: &Plan, view: View) -> io::Result<()> {
 ///
 /// # Errors
 /// Write errors of `w`.
-pub fn notices(w: &mut dyn Write, plan: &Plan, style: Style) -> io::Result<()> {
+pub fn notices(w: &mut dyn Write, plan: &Plan, style: Style, verbose: bool) -> io::Result<()> {
     if plan.notices.is_empty() {
         return Ok(());
     }
     writeln!(w, "Notices:")?;
+    // Other owners' objects are information, not news: one line, the list at -v.
+    let others = plan
+        .notices
+        .iter()
+        .filter(|n| n.kind == crate::plan::NoticeKind::OtherOwner)
+        .count();
     for n in &plan.notices {
+        if n.kind == crate::plan::NoticeKind::OtherOwner && !verbose {
+            continue;
+        }
         writeln!(
             w,
             "  ! {}: {}",
             Escaped(&n.target.to_string()),
             style.dim(&n.message)
+        )?;
+    }
+    if others > 0 && !verbose {
+        writeln!(
+            w,
+            "  {}",
+            style.dim(&format!(
+                "{others} object(s) under the path belong to other owners and are left alone (-v lists them)"
+            ))
         )?;
     }
     writeln!(w)
@@ -221,23 +241,29 @@ pub fn drift(
     w: &mut dyn Write,
     report: &crate::drift::DriftReport,
     style: Style,
+    verbose: bool,
 ) -> io::Result<()> {
     use crate::drift::DriftKind;
+    let mut others = 0;
     for item in &report.items {
-        let (action, label) = match item.kind {
-            DriftKind::Missing => (Action::Create, "missing"),
-            DriftKind::Changed => (Action::Update, "changed"),
-            DriftKind::Unmanaged => (Action::Delete, "unmanaged (untagged)"),
-            DriftKind::NotInSpec => (Action::Delete, "not in the spec"),
-            DriftKind::Prunable => (Action::Delete, "prunable"),
-            DriftKind::StaleKey => (Action::Update, "stale key"),
+        // `-` only for what an apply deletes; what is kept is flagged `!`.
+        let (action, symbol, label) = match item.kind {
+            DriftKind::Missing => (Action::Create, Action::Create.symbol(), "missing"),
+            DriftKind::Changed => (Action::Update, Action::Update.symbol(), "changed"),
+            DriftKind::Unmanaged => (Action::Update, '!', "unmanaged (untagged), left alone"),
+            DriftKind::NotInSpec => (Action::Update, '!', "not in the spec, kept (prune is off)"),
+            DriftKind::Prunable => (Action::Delete, Action::Delete.symbol(), "prunable"),
+            DriftKind::StaleKey => (Action::Update, Action::Update.symbol(), "stale key"),
             DriftKind::Ignored => {
                 writeln!(w, "{}", style.dim(&format!("  {} (ignored)", item.target)))?;
                 continue;
             }
             DriftKind::OtherOwner => {
-                for d in &item.details {
-                    writeln!(w, "{}", style.dim(&format!("  {}: {d}", item.target)))?;
+                others += 1;
+                if verbose {
+                    for d in &item.details {
+                        writeln!(w, "{}", style.dim(&format!("  {}: {d}", item.target)))?;
+                    }
                 }
                 continue;
             }
@@ -245,14 +271,20 @@ pub fn drift(
         writeln!(
             w,
             "{}",
-            style.action(
-                action,
-                &format!("{} {}: {label}", action.symbol(), item.target)
-            )
+            style.action(action, &format!("{symbol} {}: {label}", item.target))
         )?;
         for d in &item.details {
             writeln!(w, "      {}", Escaped(d))?;
         }
+    }
+    if others > 0 && !verbose {
+        writeln!(
+            w,
+            "{}",
+            style.dim(&format!(
+                "  {others} object(s) under the path belong to other owners and are left alone (-v lists them)"
+            ))
+        )?;
     }
     if !report.items.is_empty() {
         writeln!(w)?;

@@ -132,12 +132,19 @@ fn check_node<'a>(
         } else {
             describe(&allowed)
         };
+        // `alice:` with nothing under it: often the next line, a field of hers, lost its indentation.
+        let help = match path.last() {
+            Some(Seg::Key(name)) if allowed.contains(&"object") => Some(format!(
+                "an entry with nothing to set is written `{name}: {{}}`; if the lines below belong to it, indent them"
+            )),
+            _ => None,
+        };
         push(
             out,
             node,
             path,
             format!("expected {expected}, found nothing"),
-            None,
+            help,
         );
         return;
     }
@@ -241,13 +248,25 @@ fn check_node<'a>(
             }
         }
         _ if allowed.is_empty() => {}
-        _ => push(
-            out,
-            node,
-            path,
-            format!("expected {}, found {}", describe(&allowed), node.kind()),
-            None,
-        ),
+        _ => {
+            // `grants:` one level too far left lands where an entry is expected: its name is one of the entry's
+            // own fields.
+            let misplaced = match path.last() {
+                Some(Seg::Key(name)) => schema
+                    .get("properties")
+                    .and_then(Json::as_object)
+                    .is_some_and(|p| p.contains_key(*name))
+                    .then(|| format!("`{name}` is a field of the entry above, not an entry: indent it under that entry")),
+                _ => None,
+            };
+            push(
+                out,
+                node,
+                path,
+                format!("expected {}, found {}", describe(&allowed), node.kind()),
+                misplaced,
+            );
+        }
     }
 }
 

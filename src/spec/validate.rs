@@ -1183,9 +1183,24 @@ fn check_action(ctx: &mut Ctx, at: &[Seg<'_>], action: &str, prefix: Option<&str
             .map(|d| d.full_name())
             .collect();
         if name == "*" {
+            // Named like s3:Put*'s: the reviewer sees what hands the bucket's access to others.
+            // The ones that hand the bucket to others first: policies, ACLs, public access.
+            let mut ranked: Vec<&str> = sensitive.iter().map(String::as_str).collect();
+            ranked.sort_by_key(|a| {
+                !["BucketPolicy", "Acl", "PublicAccessBlock"]
+                    .iter()
+                    .any(|k| a.contains(k))
+            });
+            let shown: Vec<&str> = ranked.into_iter().take(6).collect();
+            let more = sensitive.len().saturating_sub(shown.len());
             ctx.warn(
                 at,
-                "`s3:*` allows every S3 action, including deleting buckets".into(),
+                format!(
+                    "`s3:*` allows every S3 action, including deleting buckets and {} permissions-management action(s): {}{}",
+                    sensitive.len(),
+                    shown.join(", "),
+                    if more > 0 { format!(" and {more} more") } else { String::new() }
+                ),
                 Some("list the actions the service needs"),
             );
         } else if !sensitive.is_empty() {
