@@ -118,6 +118,10 @@ fn detail(c: &Change) -> Vec<String> {
         Op::UpdateAccessKey { key_id, .. } => Some(format!("access key {key_id}: {}", c.reason)),
         Op::DeleteAccessKey { key_id, .. } => Some(format!("access key {key_id}: {}", c.reason)),
         Op::RemoveGroupMember { user, .. } => Some(format!("member {user} is not in the spec")),
+        Op::UpdateAssumeRolePolicy { document, .. } => Some(format!(
+            "trust differs: {}",
+            crate::plan::trust_difference(c.before.as_ref(), document)
+        )),
         other => Some(format!("{} ({})", other.describe(), c.reason)),
     };
     grants.chain(line).filter(|l| !l.is_empty()).collect()

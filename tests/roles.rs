@@ -114,6 +114,12 @@ fn a_role_for_a_service_is_created_drifted_repaired_and_pruned() {
         "{}",
         text(&o)
     );
+    // What differs, as states (regression: drift only said what apply would set).
+    assert!(
+        stdout(&o).contains("trust differs: does not trust account 232482882421, the spec does; trusts *, the spec does not; external ID missing"),
+        "{}",
+        text(&o)
+    );
 
     // A longer session in the spec, and the repair.
     let dir = tempfile::tempdir().unwrap();

@@ -8,5 +8,5 @@ mod ops;
 mod target;
 
 pub use changes::{Action, Change, GrantChange, Notice, NoticeKind, Plan, Summary, FORMAT_VERSION};
-pub use ops::{Effect, Op, Phase, Traits};
+pub use ops::{trust_difference, Effect, Op, Phase, Traits};
 pub use target::{Target, TargetKind};

@@ -1,6 +1,6 @@
 //! The IAM operations a plan is made of: one variant per API call iamspec makes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -895,6 +895,72 @@ fn hours(seconds: u32) -> String {
     } else {
         format!("{seconds} s")
     }
+}
+
+/// Whom a trust policy trusts (accounts as `account N`), the external IDs it requires, and whether it holds
+/// anything else (NotPrincipal, other actions or conditions).
+fn trust_parts(trust: &PolicyDocument) -> (BTreeSet<String>, BTreeSet<String>, bool) {
+    let (mut principals, mut ids, mut other) = (BTreeSet::new(), BTreeSet::new(), false);
+    for st in &trust.statements {
+        match &st.principal {
+            Some((key, principal)) if key == "Principal" => {
+                let aws = &principal["AWS"];
+                let listed = aws.as_array().cloned().unwrap_or_else(|| vec![aws.clone()]);
+                for p in listed.iter().filter_map(serde_json::Value::as_str) {
+                    principals.insert(
+                        match p.strip_suffix(":root").and_then(|a| a.rsplit(':').next()) {
+                            Some(account) => format!("account {account}"),
+                            None => p.to_owned(),
+                        },
+                    );
+                }
+            }
+            _ => other = true,
+        }
+        for (op, keys) in &st.condition {
+            for (key, values) in keys {
+                if op == "StringEquals" && key == "sts:ExternalId" {
+                    ids.extend(values.iter().cloned());
+                } else {
+                    other = true;
+                }
+            }
+        }
+    }
+    (principals, ids, other)
+}
+
+/// How a live trust policy differs from the spec's, as states ("external ID missing", "trusts account 1, the spec
+/// does not"), for drift: a reviewer sees what changed, not only what apply will write.
+#[must_use]
+pub fn trust_difference(live: Option<&PolicyDocument>, spec: &PolicyDocument) -> String {
+    let Some(live) = live else {
+        return "no trust policy read".into();
+    };
+    let (live_p, live_ids, live_other) = trust_parts(live);
+    let (want_p, want_ids, _) = trust_parts(spec);
+    let mut out: Vec<String> = want_p
+        .difference(&live_p)
+        .map(|p| format!("does not trust {p}, the spec does"))
+        .chain(
+            live_p
+                .difference(&want_p)
+                .map(|p| format!("trusts {p}, the spec does not")),
+        )
+        .collect();
+    match (want_ids.is_empty(), live_ids.is_empty()) {
+        (false, true) => out.push("external ID missing".into()),
+        (true, false) => out.push("requires an external ID the spec does not".into()),
+        (false, false) if want_ids != live_ids => out.push("external ID differs".into()),
+        _ => {}
+    }
+    if live_other {
+        out.push("holds statements or conditions iamspec does not write".into());
+    }
+    if out.is_empty() {
+        out.push("the trust policy differs from the spec's".into());
+    }
+    out.join("; ")
 }
 
 /// Who a trust policy lets in, in the spec's words: "trusted by account 232482882421 (external ID)".
