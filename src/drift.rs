@@ -117,6 +117,9 @@ fn detail(c: &Change) -> Vec<String> {
         }
         Op::UpdateAccessKey { key_id, .. } => Some(format!("access key {key_id}: {}", c.reason)),
         Op::DeleteAccessKey { key_id, .. } => Some(format!("access key {key_id}: {}", c.reason)),
+        Op::DeleteUndeliveredKey { key_id, .. } => Some(format!(
+            "access key {key_id}: made by iamspec, its secret never delivered, never used"
+        )),
         Op::RemoveGroupMember { user, .. } => Some(format!("member {user} is not in the spec")),
         Op::UpdateAssumeRolePolicy { document, .. } => Some(format!(
             "trust differs: {}",

@@ -50,6 +50,7 @@ pub fn grants_for(doc: &PolicyDocument) -> Option<Vec<RawGrant>> {
                 access: s.level,
                 actions: s.level.is_none().then_some(actions),
                 kms_keys: None,
+                lint: None,
             })
             .buckets
             .push(key.bucket);
@@ -108,7 +109,7 @@ fn import_user(user: &User, owner: &str, adopt: bool) -> RawUser {
             .then(|| user.attached_policies.iter().cloned().collect()),
         groups: (!user.groups.is_empty()).then(|| user.groups.iter().cloned().collect()),
         permissions_boundary: user.permissions_boundary.clone(),
-        adopt: (adopt && !user.is_owned_by(owner)).then_some(true),
+        adopt: (adopt && !user.is_owned_by(owner)).then_some(crate::spec::RawAdopt::Flag(true)),
         access_keys: (active > 0).then(|| RawAccessKeys {
             count: Some(active as u32),
             ..RawAccessKeys::default()
@@ -117,6 +118,7 @@ fn import_user(user: &User, owner: &str, adopt: bool) -> RawUser {
         raw_policies: (!raw_policies.is_empty()).then_some(raw_policies),
         policies: None,
         policy_mode: None,
+        lint: None,
     }
 }
 
@@ -256,7 +258,8 @@ fn import_role(
         policy_mode: None,
         permissions_boundary: role.permissions_boundary.clone(),
         max_session_hours: (seconds != 3600).then_some(seconds / 3600),
-        adopt: (adopt && !role.is_owned_by(owner)).then_some(true),
+        adopt: (adopt && !role.is_owned_by(owner)).then_some(crate::spec::RawAdopt::Flag(true)),
+        lint: None,
     })
 }
 
@@ -283,7 +286,8 @@ fn import_group(
         managed_policies: (!group.attached_policies.is_empty())
             .then(|| group.attached_policies.iter().cloned().collect()),
         policies: None,
-        adopt: (adopt && !group.is_owned_by(owner)).then_some(true),
+        adopt: (adopt && !group.is_owned_by(owner)).then_some(crate::spec::RawAdopt::Flag(true)),
+        lint: None,
     })
 }
 
@@ -726,7 +730,7 @@ mod tests {
         assert_eq!(g.len(), 1);
         assert_eq!(g[0].buckets, vec!["photos-prod", "photos-thumbs"]);
         assert_eq!(px.grants_policy_name.as_deref(), Some("s3-rw"));
-        assert_eq!(px.adopt, Some(true));
+        assert_eq!(px.adopt, Some(crate::spec::RawAdopt::Flag(true)));
         assert!(raw.users["ewww"].grants.as_ref().unwrap()[0]
             .actions
             .is_some());
@@ -801,7 +805,7 @@ mod tests {
             assert!(!imported.spec.users.contains_key("theirs"));
             assert_eq!(
                 imported.spec.users["hand-made"].adopt,
-                adopt.then_some(true)
+                adopt.then_some(crate::spec::RawAdopt::Flag(true))
             );
             let yaml = to_yaml(&imported, "test");
             assert_eq!(yaml.contains("--adopt"), !adopt, "{yaml}");

@@ -154,6 +154,29 @@ impl KeySink for SecretsDir {
         write_secret(&self.dir, &path, body.as_bytes())?;
         Ok(path.display().to_string())
     }
+
+    fn discard(&self, user: &str, key_id: &str) -> std::io::Result<Option<String>> {
+        discard_in(&self.dir, user, key_id)
+    }
+}
+
+/// Removes `DIR/USER-KEYID.*` (any format, sealed or not): the secret of a key that no longer exists.
+fn discard_in(dir: &Path, user: &str, key_id: &str) -> std::io::Result<Option<String>> {
+    let stem = format!("{user}-{key_id}.");
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut removed = None;
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with(&stem) {
+            std::fs::remove_file(entry.path())?;
+            removed = Some(entry.path().display().to_string());
+        }
+    }
+    Ok(removed)
 }
 
 /// Writes each secret encrypted to an age recipient: `DIR/USER-KEYID.EXT.age`. The files are safe to upload as a CI
@@ -203,6 +226,10 @@ impl KeySink for AgeSink {
         write_secret(&self.dir, &path, &sealed)?;
         Ok(path.display().to_string())
     }
+
+    fn discard(&self, user: &str, key_id: &str) -> std::io::Result<Option<String>> {
+        discard_in(&self.dir, user, key_id)
+    }
 }
 
 /// The sink when no destination was given: refuses, so no key is created whose secret would be lost.
@@ -214,6 +241,10 @@ impl KeySink for NoSink {
         Err(std::io::Error::other(
             "no --secrets-dir or --encrypt-to given",
         ))
+    }
+
+    fn discard(&self, _user: &str, _key_id: &str) -> std::io::Result<Option<String>> {
+        Ok(None)
     }
 }
 

@@ -2,6 +2,8 @@
 //! of exactly the spec's users and policies (with the owner tag), writes only to users and policies carrying the
 //! owner tag, attachments of only the spec's policies, memberships of only the spec's groups, and the apply lock.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Value};
 
 use crate::model::OWNER_TAG;
@@ -258,6 +260,26 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
             "Resource": adopted
         }));
     }
+    // `adopt: {from_owner}`: tagging takes a user from that owner only, named one by one.
+    let mut from: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for u in &spec.users {
+        if let Some(o) = &u.adopt_from {
+            from.entry(o.as_str())
+                .or_default()
+                .extend([arn("user", &u.name), arn("user", &format!("*/{}", u.name))]);
+        }
+    }
+    for (i, (old, arns)) in from.into_iter().enumerate() {
+        let mut condition = request_tag.clone();
+        condition["StringEquals"][format!("iam:ResourceTag/{OWNER_TAG}")] = json!(old);
+        statements.push(json!({
+            "Sid": format!("AdoptUsersFromOwner{i}"),
+            "Effect": "Allow",
+            "Action": ["iam:TagUser"],
+            "Resource": arns,
+            "Condition": condition
+        }));
+    }
     let groups: std::collections::BTreeSet<&String> =
         spec.users.iter().flat_map(|u| u.groups.iter()).collect();
     if !groups.is_empty() {
@@ -289,10 +311,38 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
         statements.push(json!({
             "Sid": "CreateSpecPolicies",
             "Effect": "Allow",
-            "Action": ["iam:CreatePolicy", "iam:TagPolicy"],
+            "Action": ["iam:CreatePolicy"],
             "Resource": spec_policy_arns,
             "Condition": request_tag
         }));
+        // Tagging with the owner tag takes a policy over: at creation or adoption, never from another owner...
+        let mut unowned_policy = request_tag.clone();
+        unowned_policy["Null"] = json!({ format!("aws:ResourceTag/{OWNER_TAG}"): "true" });
+        statements.push(json!({
+            "Sid": "TagNewSpecPolicies",
+            "Effect": "Allow",
+            "Action": ["iam:TagPolicy"],
+            "Resource": spec_policy_arns,
+            "Condition": unowned_policy
+        }));
+        // ...unless the spec says `adopt: {from_owner}`, and then from that owner only.
+        for (i, sp) in spec
+            .policies
+            .iter()
+            .filter(|p| p.adopt_from.is_some())
+            .enumerate()
+        {
+            let mut condition = request_tag.clone();
+            condition["StringEquals"][format!("aws:ResourceTag/{OWNER_TAG}")] =
+                json!(sp.adopt_from);
+            statements.push(json!({
+                "Sid": format!("AdoptPolicyFromOwner{i}"),
+                "Effect": "Allow",
+                "Action": ["iam:TagPolicy"],
+                "Resource": arn("policy", &format!("{path}{}", sp.name)),
+                "Condition": condition
+            }));
+        }
         statements.push(json!({
             "Sid": "VersionOwnedSpecPolicies",
             "Effect": "Allow",
@@ -344,7 +394,7 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
         for st in document["Statement"].as_array_mut().into_iter().flatten() {
             match st["Sid"].as_str() {
                 Some("CreateSpecUsers" | "TagNewSpecUsers") => st["Resource"] = json!(path_users),
-                Some("CreateSpecPolicies" | "VersionOwnedSpecPolicies") => {
+                Some("CreateSpecPolicies" | "TagNewSpecPolicies" | "VersionOwnedSpecPolicies") => {
                     st["Resource"] = json!(path_policies);
                 }
                 _ => {}
@@ -575,6 +625,22 @@ fn role_statements(
                 "StringEquals": { format!("iam:ResourceTag/{OWNER_TAG}"): owner },
                 "ArnEquals": { "iam:PermissionsBoundary": boundaries }
             }
+        }));
+    }
+    for (i, sr) in spec
+        .roles
+        .iter()
+        .filter(|r| r.adopt_from.is_some())
+        .enumerate()
+    {
+        let mut condition = request_tag.clone();
+        condition["StringEquals"][format!("iam:ResourceTag/{OWNER_TAG}")] = json!(sr.adopt_from);
+        statements.push(json!({
+            "Sid": format!("AdoptRoleFromOwner{i}"),
+            "Effect": "Allow",
+            "Action": ["iam:TagRole"],
+            "Resource": [arn("role", &sr.name), arn("role", &format!("*/{}", sr.name))],
+            "Condition": condition
         }));
     }
     if !adopted.is_empty() {

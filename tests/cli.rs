@@ -1353,3 +1353,185 @@ fn force_unlock_takes_a_piped_yes() {
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert!(!lock.exists());
 }
+
+/// After a crash between storing a key's secret and recording it (kill -9), the next apply deletes the key (never
+/// used, never recorded) and removes its secret file, saying so without printing it; that recovery is not a
+/// deletion the spec asks for, so it does not count against --max-deletes.
+#[test]
+fn recovering_keys_after_a_crash_removes_their_secret_files_and_is_not_a_deletion() {
+    let dir = tempfile::tempdir().unwrap();
+    let acct = dir.path().join("a.json");
+    let a = acct.to_str().unwrap();
+    let secrets = dir.path().join("secrets");
+    let sd = secrets.to_str().unwrap();
+    let mut body = String::from("version: 1\nusers:\n");
+    for i in 0..6 {
+        body.push_str(&format!("  svc-{i}: {{access_keys: {{count: 1}}}}\n"));
+    }
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(&spec, body).unwrap();
+    let s = spec.to_str().unwrap();
+    let o = run(&[
+        "apply",
+        "-f",
+        s,
+        "--local",
+        a,
+        "--auto-approve",
+        "--secrets-dir",
+        sd,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let first: Vec<String> = std::fs::read_dir(&secrets)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(first.len(), 6);
+    // The crash: secrets stored, delivery never recorded.
+    let mut file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&acct).unwrap()).unwrap();
+    for user in file["users"].as_object_mut().unwrap().values_mut() {
+        let tags = user["tags"].as_object_mut().unwrap();
+        tags.retain(|k, _| !k.starts_with("iamspec:key:"));
+    }
+    std::fs::write(&acct, file.to_string()).unwrap();
+
+    let o = run(&[
+        "apply",
+        "-f",
+        s,
+        "--local",
+        a,
+        "--auto-approve",
+        "--secrets-dir",
+        sd,
+        "--max-deletes",
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    assert!(
+        out(&o).contains("(never delivered, never used)"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(
+        err(&o).matches("is removed").count(),
+        6,
+        "each old secret file said: {}",
+        err(&o)
+    );
+    let now: Vec<String> = std::fs::read_dir(&secrets)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(now.len(), 6, "one secret per live key: {now:?}");
+    assert!(
+        now.iter().all(|f| !first.contains(f)),
+        "the old files are gone: {now:?}"
+    );
+    // No secret reaches the output.
+    let leaked = std::fs::read_dir(&secrets).unwrap().any(|e| {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let secret = v["SecretAccessKey"].as_str().unwrap().to_owned();
+        out(&o).contains(&secret) || err(&o).contains(&secret)
+    });
+    assert!(!leaked);
+}
+
+/// Each warning names its rule; `lint.allow` on the spec, a user or a grant accepts it there (validate -v still
+/// lists it); what is allowed in one place still warns elsewhere.
+#[test]
+fn lint_allow_acknowledges_a_warning_where_it_stands() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    let body = "version: 1\nusers:\n  ewww:\n    grants:\n      - buckets: [\"photos-*\"]\n        access: read\n        lint: { allow: [broad-bucket-pattern] }\n  other:\n    grants:\n      - buckets: [\"thumbs-*\"]\n        access: read\n";
+    std::fs::write(&spec, body).unwrap();
+    let s = spec.to_str().unwrap();
+    let o = run(&["validate", "-f", s]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).contains("1 warning(s)"), "{}", out(&o));
+    assert!(
+        err(&o).contains("`thumbs-*` also matches buckets created later [broad-bucket-pattern]")
+            && !err(&o).contains("photos-*"),
+        "{}",
+        err(&o)
+    );
+    let o = run(&["validate", "-f", s, "-v"]);
+    assert!(
+        err(&o).contains("allowed: ") && err(&o).contains("users.ewww.grants[0].buckets[0]"),
+        "{}",
+        err(&o)
+    );
+    // On the user, and on the spec, it covers everything below.
+    std::fs::write(
+        &spec,
+        format!("lint: {{ allow: [broad-bucket-pattern] }}\n{body}"),
+    )
+    .unwrap();
+    let o = run(&["validate", "-f", s, "--strict"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+}
+
+/// A team split or rename: `adopt: {from_owner: OLD}` moves a user, role, group or policy from that owner only,
+/// as its own change; an object of any other owner stays a conflict.
+#[test]
+fn adopt_from_owner_moves_objects_of_that_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let acct = dir.path().join("a.json");
+    let a = acct.to_str().unwrap();
+    let write = |name: &str, body: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let body = |owner: &str, adopt: &str| {
+        format!(
+            "version: 1\naccount_id: \"123456789012\"\nowner: {owner}\npolicies:\n  shared: {{grants: [{{buckets: [b-one], access: read}}]{adopt}}}\ngroups:\n  crew: {{grants: [{{buckets: [b-two], access: read}}]{adopt}}}\nusers:\n  mover: {{groups: [crew], policies: [shared]{adopt}}}\nroles:\n  svc: {{trust: {{account: \"123456789012\"}}{adopt}}}\n"
+        )
+    };
+    let old = write("old.yaml", &body("old-team", ""));
+    let o = run(&["apply", "-f", &old, "--local", a, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+
+    // Without adopt: a conflict whose hint says how to move it.
+    let plain = write("plain.yaml", &body("new-team", ""));
+    let o = run(&["plan", "-f", &plain, "--local", a]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("adopt: {from_owner: old-team}"),
+        "{}",
+        err(&o)
+    );
+    // From another owner than the one that has them: still a conflict.
+    let wrong = write(
+        "wrong.yaml",
+        &body("new-team", ", adopt: {from_owner: team-c}"),
+    );
+    let o = run(&["plan", "-f", &wrong, "--local", a]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(err(&o).contains("owned by `old-team`"), "{}", err(&o));
+
+    let new = write(
+        "new.yaml",
+        &body("new-team", ", adopt: {from_owner: old-team}"),
+    );
+    let o = run(&["plan", "-f", &new, "--local", a]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    for expected in [
+        "~ mover: adopt (tag iamspec:owner=new-team)  # adopt: {from_owner: old-team}; taken over from that owner",
+        "~ role/svc: adopt (tag iamspec:owner=new-team",
+        "~ group/crew: mark as owned by new-team",
+        "~ policy/shared: adopt (tag iamspec:owner=new-team)",
+    ] {
+        assert!(out(&o).contains(expected), "missing {expected:?}:\n{}", out(&o));
+    }
+    let o = run(&["apply", "-f", &new, "--local", a, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let o = run(&["plan", "-f", &new, "--local", a, "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    // The old spec now meets another owner's objects.
+    let o = run(&["plan", "-f", &old, "--local", a]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("owned by `new-team`"), "{}", err(&o));
+}

@@ -2049,3 +2049,51 @@ fn a_mistyped_managed_policy_is_refused_before_any_write() {
         proxy.actions()
     );
 }
+
+/// `adopt: {from_owner}` against IAM's API: the owner tag of another team's user is overwritten by TagUser, and the
+/// next plan has no changes.
+#[test]
+fn a_user_moves_from_one_owner_to_another() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.yaml");
+    std::fs::write(
+        &old,
+        "version: 1\nowner: old-team\nusers:\n  mover: {tags: {team: web}}\n",
+    )
+    .unwrap();
+    let o = run(
+        &proxy,
+        &["apply", "-f", old.to_str().unwrap(), "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let new = dir.path().join("new.yaml");
+    std::fs::write(
+        &new,
+        "version: 1\nowner: new-team\nusers:\n  mover: {tags: {team: web}, adopt: {from_owner: old-team}}\n",
+    )
+    .unwrap();
+    let o = run(
+        &proxy,
+        &["apply", "-f", new.to_str().unwrap(), "--auto-approve"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("taken over from that owner"),
+        "{}",
+        text(&o)
+    );
+    let tags = rt()
+        .block_on(
+            iam_client(&proxy)
+                .list_user_tags()
+                .user_name("mover")
+                .send(),
+        )
+        .unwrap();
+    assert!(tags
+        .tags()
+        .iter()
+        .any(|t| t.key() == "iamspec:owner" && t.value() == "new-team"));
+    assert_no_changes(&proxy, new.to_str().unwrap());
+}

@@ -584,6 +584,10 @@ impl KeySink for Keys {
     fn deliver(&self, key: &NewAccessKey) -> std::io::Result<String> {
         Ok(format!("memory:{}", key.id))
     }
+
+    fn discard(&self, _user: &str, _key_id: &str) -> std::io::Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 /// One apply of `text` under the lock, with the self-policy of that same spec.
@@ -1160,6 +1164,61 @@ fn tagging_takes_over_only_objects_without_an_owner() {
         assert!(
             ask(action, &resource, None).is_allowed(),
             "{action} {resource} without an owner (creation or adoption)"
+        );
+    }
+}
+
+/// `adopt: {from_owner}`: the pipeline may tag over an object of that owner only, never one of any other owner.
+#[test]
+fn adoption_from_an_owner_is_allowed_from_that_owner_only() {
+    let spec = iamspec::spec::load(
+        "s.yaml",
+        &format!("version: 1\naccount_id: \"{ACCOUNT}\"\nowner: web\npolicies:\n  shared: {{grants: [{{buckets: [b-one], access: read}}], adopt: {{from_owner: old}}}}\nusers:\n  mover: {{adopt: {{from_owner: old}}}}\nroles:\n  svc:\n    trust: {{account: \"{ACCOUNT}\"}}\n    adopt: {{from_owner: old}}\n"),
+    )
+    .unwrap()
+    .spec;
+    let policy = PolicyDocument::from_value(&iamspec::selfpolicy::policy(&spec).document).unwrap();
+    let ask = |action: &str, resource: &str, owner: &str| {
+        let ctx = Context::new()
+            .with("aws:RequestTag/iamspec:owner", &["web"])
+            .with("aws:TagKeys", &["iamspec:owner"])
+            .with("iam:ResourceTag/iamspec:owner", &[owner])
+            .with("aws:ResourceTag/iamspec:owner", &[owner])
+            .without("iam:PermissionsBoundary")
+            .without("iam:PolicyARN");
+        evaluate(
+            &Request {
+                action,
+                resource,
+                context: &ctx,
+            },
+            &Policies {
+                known: vec![("self".into(), &policy)],
+                ..Policies::default()
+            },
+        )
+    };
+    for (action, resource) in [
+        (
+            "iam:TagUser",
+            format!("arn:aws:iam::{ACCOUNT}:user/elsewhere/mover"),
+        ),
+        (
+            "iam:TagRole",
+            format!("arn:aws:iam::{ACCOUNT}:role/iamspec/svc"),
+        ),
+        (
+            "iam:TagPolicy",
+            format!("arn:aws:iam::{ACCOUNT}:policy/iamspec/shared"),
+        ),
+    ] {
+        assert!(
+            ask(action, &resource, "old").is_allowed(),
+            "{action} from old"
+        );
+        assert!(
+            ask(action, &resource, "team-c").is_denied(),
+            "{action} from team-c"
         );
     }
 }

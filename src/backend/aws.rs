@@ -653,7 +653,7 @@ impl AwsBackend {
                     .map_err_into(name, user)
                     .await?;
             }
-            Op::DeleteAccessKey { key_id, .. } => {
+            Op::DeleteAccessKey { key_id, .. } | Op::DeleteUndeliveredKey { key_id, .. } => {
                 iam.delete_access_key()
                     .user_name(user)
                     .access_key_id(key_id)

@@ -27,7 +27,7 @@ use crate::spec::{self, Loaded, Spec};
 pub async fn run(cli: Cli) -> Result<u8, CliError> {
     let g = &Global::new(&cli.global, cli.command.connection());
     match cli.command {
-        Command::Validate { spec, strict } => validate(spec.path(), strict, g.color),
+        Command::Validate { spec, strict } => validate(spec.path(), strict, g),
         Command::Render { spec, users } => render_policies(spec.path(), &users, g.color),
         Command::Plan {
             spec,
@@ -253,8 +253,20 @@ fn load_spec_text(path: &Path, text: &str, color: ColorChoice) -> Result<Loaded,
     Ok(loaded)
 }
 
-fn validate(path: &Path, strict: bool, color: ColorChoice) -> Result<u8, CliError> {
-    let (loaded, _) = load_spec(path, color)?;
+fn validate(path: &Path, strict: bool, g: &Global) -> Result<u8, CliError> {
+    let (loaded, _) = load_spec(path, g.color)?;
+    if g.verbose > 0 {
+        for d in &loaded.allowed.items {
+            eprintln!(
+                "allowed: {}:{}:{}: {}: {}",
+                escape(&path.display().to_string()),
+                d.pos.line,
+                d.pos.col,
+                escape(&d.field),
+                escape(&d.message)
+            );
+        }
+    }
     let (_, warnings) = loaded.warnings.counts();
     if strict && warnings > 0 {
         return Err(CliError::StrictWarnings {
@@ -978,6 +990,21 @@ async fn execute(
             bar.suspend(|| {
                 eprintln!(
                     "{} access key {} for {}: secret written to {}",
+                    style.bold("key:"),
+                    Escaped(key_id),
+                    Escaped(user),
+                    Escaped(location)
+                )
+            });
+        }
+        Event::SecretDiscarded {
+            user,
+            key_id,
+            location,
+        } => {
+            bar.suspend(|| {
+                eprintln!(
+                    "{} access key {} for {} was never recorded as delivered and is deleted; its secret file {} is removed",
                     style.bold("key:"),
                     Escaped(key_id),
                     Escaped(user),

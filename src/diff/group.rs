@@ -102,9 +102,14 @@ pub(super) fn check_group_owner(
     }
     match have.owner() {
         Some(owner) if owner == spec.owner => Ok(true),
+        Some(other) if sg.adopt_from.as_deref() == Some(other.as_str()) => Ok(false),
         Some(other) => Err(conflict(
             format!("group `{}` is owned by `{other}`, not `{}`", sg.name, spec.owner),
-            "two specs must not manage one group; remove it from one of them",
+            &super::ownership::from_owner_help("group", &other),
+        )),
+        None if sg.adopt_from.is_some() => Err(conflict(
+            format!("group `{}` has no owner marker, but the spec takes it over from another owner only", sg.name),
+            "use `adopt: true` for a group without a marker",
         )),
         None if sg.adopt => Ok(false),
         None => Err(conflict(
@@ -267,7 +272,7 @@ fn update_group(want: &Group, have: &Group, owned: bool) -> Vec<Change> {
                 group: group.to_owned(),
                 document: want.inline_policies[GROUP_OWNER_POLICY].clone(),
             },
-            "adopt: true; the owner marker takes ownership",
+            super::ownership::adoption_reason(have.owner().as_deref(), "the owner marker"),
         ));
     }
     let (more, fewer) = policy_changes(

@@ -126,10 +126,13 @@ pub(super) fn plan_keys(
         let m = mark(have, &key.id);
         if unrecorded.contains(key.id.as_str()) {
             match key.last_used {
-                Some(KeyUse::Never) => out.first.push(delete_key(
-                    name,
-                    &key.id,
-                    "created by iamspec, but its secret was never delivered (and it was never used)".into(),
+                Some(KeyUse::Never) => out.first.push(Change::new(
+                    Action::Delete,
+                    Op::DeleteUndeliveredKey {
+                        user: name.into(),
+                        key_id: key.id.clone(),
+                    },
+                    "created by iamspec, but its secret was never delivered (and it was never used)",
                 )),
                 used => {
                     foreign += 1;

@@ -37,13 +37,27 @@ pub(super) fn check_owner(spec: &Spec, su: &SpecUser, have: &User) -> Result<boo
         return Ok(true);
     }
     if let Some(other) = have.tags.get(OWNER_TAG) {
+        // `adopt: {from_owner}` takes it from that owner only.
+        if su.adopt_from.as_deref() == Some(other.as_str()) {
+            return Ok(false);
+        }
         return Err(Conflict {
             target: Target::User(su.name.clone()),
             message: format!(
                 "user `{}` is owned by `{other}`, not `{}`",
                 su.name, spec.owner
             ),
-            help: "two specs must not manage one user; remove it from one of them".into(),
+            help: from_owner_help("user", other),
+        });
+    }
+    if let Some(from) = &su.adopt_from {
+        return Err(Conflict {
+            target: Target::User(su.name.clone()),
+            message: format!(
+                "user `{}` has no owner, but the spec takes it over from `{from}` only",
+                su.name
+            ),
+            help: "use `adopt: true` for an object without an owner".into(),
         });
     }
     if !su.adopt {
@@ -57,6 +71,20 @@ pub(super) fn check_owner(spec: &Spec, su: &SpecUser, have: &User) -> Result<boo
         });
     }
     Ok(false)
+}
+
+/// Why an adoption change is in the plan: taking an unowned object, or moving one from its owner.
+pub(super) fn adoption_reason(from: Option<&str>, how: &str) -> String {
+    match from {
+        Some(old) => format!("adopt: {{from_owner: {old}}}; taken over from that owner"),
+        None => format!("adopt: true; {how} takes ownership"),
+    }
+}
+
+/// What to do about an object of another owner: two specs never manage one object, but a team split or rename
+/// moves it on purpose.
+pub(super) fn from_owner_help(noun: &str, other: &str) -> String {
+    format!("two specs must not manage one {noun}: remove it from one of them, or, to move it to this spec, write `adopt: {{from_owner: {other}}}` on it")
 }
 
 /// Spec user names, matched case-insensitively as IAM does; lookups must not be linear scans (accounts hold up
@@ -193,7 +221,11 @@ impl Guard {
                 let right = match live.policies.get(&sp.name) {
                     None => Some(Right::Create),
                     Some(lp) if lp.is_owned_by(&spec.owner) == Some(true) => Some(Right::Owned),
-                    Some(lp) if sp.adopt && lp.owner().is_none() && lp.tags.is_some() => {
+                    Some(lp)
+                        if sp.adopt
+                            && lp.tags.is_some()
+                            && lp.owner() == sp.adopt_from.as_deref() =>
+                    {
                         Some(Right::Adopt)
                     }
                     Some(_) => None,
@@ -486,6 +518,7 @@ impl Guard {
             | Op::CreateAccessKey { .. }
             | Op::UpdateAccessKey { .. }
             | Op::DeleteAccessKey { .. }
+            | Op::DeleteUndeliveredKey { .. }
             | Op::UpdateAssumeRolePolicy { .. }
             | Op::UpdateRole { .. }
             | Op::PutRolePolicy { .. }

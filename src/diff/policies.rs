@@ -122,17 +122,29 @@ pub(super) fn policy_changes(
                 "this is a bug in iamspec; please report it",
             )),
             (Some(_), Some(owner)) if owner == spec.owner => {}
+            (Some(_), Some(other)) if sp.adopt_from.as_deref() == Some(other) => {
+                let tags = BTreeMap::from([(OWNER_TAG.to_owned(), spec.owner.clone())]);
+                before.push(Change::new(
+                    Action::Update,
+                    Op::AdoptPolicy {
+                        policy: sp.name.clone(),
+                        policy_arn: lp.arn.clone(),
+                        tags,
+                    },
+                    super::ownership::adoption_reason(Some(other), "tagging"),
+                ));
+            }
             (Some(_), Some(other)) => {
                 conflicts.push(conflict(
                     format!(
                         "policy `{}` is owned by `{other}`, not `{}`",
                         sp.name, spec.owner
                     ),
-                    "two specs must not manage one policy; remove it from one of them",
+                    &super::ownership::from_owner_help("policy", other),
                 ));
                 continue;
             }
-            (Some(_), None) if sp.adopt => {
+            (Some(_), None) if sp.adopt && sp.adopt_from.is_none() => {
                 let tags = BTreeMap::from([(OWNER_TAG.to_owned(), spec.owner.clone())]);
                 before.push(Change::new(
                     Action::Update,

@@ -86,12 +86,24 @@ pub(super) fn check_role_owner(spec: &Spec, sr: &SpecRole, have: &Role) -> Resul
         return Ok(true);
     }
     if let Some(other) = have.tags.get(OWNER_TAG) {
+        if sr.adopt_from.as_deref() == Some(other.as_str()) {
+            return Ok(false);
+        }
         return Err(conflict(
             format!(
                 "role `{}` is owned by `{other}`, not `{}`",
                 sr.name, spec.owner
             ),
-            "two specs must not manage one role; remove it from one of them",
+            &super::ownership::from_owner_help("role", other),
+        ));
+    }
+    if let Some(from) = &sr.adopt_from {
+        return Err(conflict(
+            format!(
+                "role `{}` has no owner, but the spec takes it over from `{from}` only",
+                sr.name
+            ),
+            "use `adopt: true` for an object without an owner",
         ));
     }
     if !sr.adopt {
@@ -258,7 +270,10 @@ fn update_role(want: &Role, have: &Role, owned: bool, spec: &Spec) -> Vec<Change
                 role: role.clone(),
                 tags: to_set,
             },
-            "adopt: true; tagging takes ownership",
+            super::ownership::adoption_reason(
+                have.tags.get(OWNER_TAG).map(String::as_str),
+                "tagging",
+            ),
         ));
     } else if !to_set.is_empty() {
         let reason = to_set

@@ -154,7 +154,10 @@ fn tags(want: &DesiredUser<'_>, have: &User, owned: bool, out: &mut Ordered) {
     let new_keys = set.keys().filter(|k| !have.tags.contains_key(*k)).count();
     let adopting = !owned;
     let reason = if adopting {
-        "adopt: true; tagging takes ownership".to_owned()
+        super::ownership::adoption_reason(
+            have.tags.get(crate::model::OWNER_TAG).map(String::as_str),
+            "tagging",
+        )
     } else {
         let parts: Vec<String> = set
             .iter()

@@ -23,6 +23,13 @@ pub trait KeySink: Send + Sync {
     /// # Errors
     /// When the secret could not be stored; the key is then deleted.
     fn deliver(&self, key: &NewAccessKey) -> std::io::Result<String>;
+
+    /// Removes a secret this sink holds of a key that was just deleted as never delivered (a run killed between
+    /// storing the secret and recording it), never reading or printing it; returns where it was, if anywhere.
+    ///
+    /// # Errors
+    /// When a file that is there could not be removed.
+    fn discard(&self, user: &str, key_id: &str) -> std::io::Result<Option<String>>;
 }
 
 /// Progress events, consumed by the progress bar and logs.
@@ -65,6 +72,15 @@ pub enum Event<'a> {
         /// Key id.
         key_id: &'a str,
         /// Where the secret went.
+        location: &'a str,
+    },
+    /// The secret file of a key deleted as never delivered was removed.
+    SecretDiscarded {
+        /// User.
+        user: &'a str,
+        /// Key id.
+        key_id: &'a str,
+        /// Where the file was.
         location: &'a str,
     },
 }
@@ -445,7 +461,12 @@ async fn run_change<B: Backend>(
     loop {
         let result = send(shared, &change.op).await;
         let error = match result {
-            Ok(Outcome::Done) => return Ok(()),
+            Ok(Outcome::Done) => {
+                if let Op::DeleteUndeliveredKey { user, key_id } = &change.op {
+                    discard(shared, user, key_id);
+                }
+                return Ok(());
+            }
             Ok(Outcome::AccessKey(key)) => return deliver(shared, key).await,
             // Another run (a second pipeline) got there first: fine only if what it made is what we would make.
             Err(e) if e.kind == ErrorKind::AlreadyExists => {
@@ -465,6 +486,25 @@ async fn run_change<B: Backend>(
         if !transient || !budget.wait(shared, Some(index), &error).await {
             return Err(error);
         }
+    }
+}
+
+/// A crash can leave the secret of a key it never recorded as delivered in the secrets directory; the key is gone
+/// now, so the file goes too (a failure to remove it is said, never fatal: the key it holds no longer works).
+fn discard<B: Backend>(shared: &Shared<'_, B>, user: &str, key_id: &str) {
+    match shared.sink.discard(user, key_id) {
+        Ok(Some(location)) => (shared.events)(&Event::SecretDiscarded {
+            user,
+            key_id,
+            location: &location,
+        }),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(
+            user = %crate::display::Escaped(user),
+            key_id,
+            error = %crate::display::Escaped(&e.to_string()),
+            "the secret file of a deleted, never-delivered key could not be removed"
+        ),
     }
 }
 
@@ -722,6 +762,13 @@ mod tests {
             }
             self.0.lock().unwrap().push(key.id.clone());
             Ok(format!("mem:{}", key.id))
+        }
+
+        fn discard(&self, _user: &str, key_id: &str) -> std::io::Result<Option<String>> {
+            let mut held = self.0.lock().unwrap();
+            let had = held.iter().any(|k| k == key_id);
+            held.retain(|k| k != key_id);
+            Ok(had.then(|| format!("mem:{key_id}")))
         }
     }
 

@@ -124,6 +124,15 @@ pub enum Op {
         /// Access key id.
         key_id: String,
     },
+    /// DeleteAccessKey of a key iamspec made whose secret it never recorded as delivered and that was never used:
+    /// recovery after a crash, not a deletion the spec asks for (not counted by `--max-deletes`). A secret file
+    /// of it left in the secrets directory is removed.
+    DeleteUndeliveredKey {
+        /// User name.
+        user: String,
+        /// Access key id.
+        key_id: String,
+    },
     /// DeleteLoginProfile.
     DeleteLoginProfile {
         /// User name.
@@ -462,6 +471,7 @@ impl Op {
             | Self::CreateAccessKey { .. }
             | Self::UpdateAccessKey { .. }
             | Self::DeleteAccessKey { .. }
+            | Self::DeleteUndeliveredKey { .. }
             | Self::DeleteLoginProfile { .. }
             | Self::DeactivateMfaDevice { .. }
             | Self::DeleteSigningCertificate { .. }
@@ -511,6 +521,7 @@ impl Op {
             | Self::CreateAccessKey { user }
             | Self::UpdateAccessKey { user, .. }
             | Self::DeleteAccessKey { user, .. }
+            | Self::DeleteUndeliveredKey { user, .. }
             | Self::DeleteLoginProfile { user }
             | Self::DeactivateMfaDevice { user, .. }
             | Self::DeleteSigningCertificate { user, .. }
@@ -569,6 +580,7 @@ impl Op {
             Self::CreateAccessKey { .. } => ("CreateAccessKey", Main, Write),
             Self::UpdateAccessKey { .. } => ("UpdateAccessKey", Main, Write),
             Self::DeleteAccessKey { .. } => ("DeleteAccessKey", Main, Destroy),
+            Self::DeleteUndeliveredKey { .. } => ("DeleteAccessKey", Main, Remove),
             Self::DeleteLoginProfile { .. } => ("DeleteLoginProfile", Main, Remove),
             Self::DeactivateMfaDevice { .. } => ("DeactivateMFADevice", Main, Remove),
             Self::DeleteSigningCertificate { .. } => ("DeleteSigningCertificate", Main, Remove),
@@ -672,6 +684,7 @@ impl Op {
             | Self::CreateAccessKey { .. }
             | Self::UpdateAccessKey { .. }
             | Self::DeleteAccessKey { .. }
+            | Self::DeleteUndeliveredKey { .. }
             | Self::DeleteLoginProfile { .. }
             | Self::DeactivateMfaDevice { .. }
             | Self::DeleteSigningCertificate { .. }
@@ -755,6 +768,9 @@ impl Op {
                 format!("{verb} access key {key_id}")
             }
             Self::DeleteAccessKey { key_id, .. } => format!("delete access key {key_id}"),
+            Self::DeleteUndeliveredKey { key_id, .. } => {
+                format!("delete access key {key_id} (never delivered, never used)")
+            }
             Self::DeleteLoginProfile { .. } => "delete console password".into(),
             Self::DeactivateMfaDevice { serial, .. } => format!("deactivate MFA device {serial}"),
             Self::DeleteSigningCertificate { certificate_id, .. } => {

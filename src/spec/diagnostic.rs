@@ -37,6 +37,8 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Where.
     pub pos: Pos,
+    /// The lint rule of a warning (its name, as `lint.allow` takes it).
+    pub rule: Option<&'static str>,
 }
 
 /// All findings for one spec file, with the source for snippets.

@@ -40,9 +40,13 @@ impl<'a> Locator<'a> {
         Diagnostic {
             severity: finding.severity,
             field: field_path(&path),
-            message: finding.message,
+            message: match finding.rule {
+                Some(rule) => format!("{} [{}]", finding.message, rule.name()),
+                None => finding.message,
+            },
             help: finding.help,
             pos: self.locate(&path, finding.at_key),
+            rule: finding.rule.map(super::Lint::name),
         }
     }
 
@@ -98,6 +102,7 @@ fn explain_refusal(text: &str, e: &serde_norway::Error) -> Vec<Diagnostic> {
             message,
             help,
             pos,
+            rule: None,
         }]
     };
     let tree = match tree::parse(text) {
@@ -286,6 +291,7 @@ pub fn load(file: &str, text: &str) -> Result<Loaded, Diagnostics> {
                 offset: 0,
                 len: 1,
             },
+            rule: None,
         }]));
     }
     // serde first: it is fast, and it bounds recursion and alias expansion itself. Only when it refuses the file
@@ -300,6 +306,7 @@ pub fn load(file: &str, text: &str) -> Result<Loaded, Diagnostics> {
                 message: t.message,
                 help: t.help,
                 pos: t.pos,
+                rule: None,
             }]));
         }
     }
@@ -327,9 +334,20 @@ pub fn load(file: &str, text: &str) -> Result<Loaded, Diagnostics> {
     if diags.has_errors() {
         return Err(diags);
     }
+    let mut allowed: Vec<Diagnostic> = ctx
+        .allowed
+        .into_iter()
+        .map(|f| locator.diagnostic(f))
+        .collect();
+    allowed.sort_by_key(|d| d.pos.offset);
     Ok(Loaded {
         spec,
         warnings: diags,
+        allowed: Diagnostics {
+            file: file.to_owned(),
+            source: Arc::from(if allowed.is_empty() { "" } else { text }),
+            items: allowed,
+        },
     })
 }
 

@@ -3,6 +3,7 @@
 //! validated model (`model`), and the position-keeping tree with its diagnostics.
 
 mod diagnostic;
+mod lint;
 mod load;
 mod model;
 mod names;
@@ -13,11 +14,12 @@ pub mod tree;
 mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Report, Severity};
+pub use lint::{Lint, RawLint};
 pub use load::load;
 pub use model::{
     glob_match, IgnoreRule, KeyPolicy, Loaded, Spec, SpecGroup, SpecPolicy, SpecRole, SpecUser,
 };
 pub use raw::{
-    json_schema, Compliance, PolicyMode, RawAccessKeys, RawGrant, RawGroup, RawIgnore, RawPolicy,
-    RawRole, RawSpec, RawTrust, RawUser,
+    json_schema, Compliance, PolicyMode, RawAccessKeys, RawAdopt, RawGrant, RawGroup, RawIgnore,
+    RawPolicy, RawRole, RawSpec, RawTrust, RawUser,
 };

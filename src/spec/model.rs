@@ -49,6 +49,8 @@ pub struct SpecGroup {
     pub policies: BTreeSet<String>,
     /// Whether to take over an existing group without the owner marker.
     pub adopt: bool,
+    /// `adopt: {from_owner}`: the one other owner it may be taken from.
+    pub adopt_from: Option<String>,
 }
 
 impl SpecGroup {
@@ -82,6 +84,8 @@ pub struct SpecRole {
     pub max_session_seconds: u32,
     /// Whether to take over an existing role without the owner tag.
     pub adopt: bool,
+    /// `adopt: {from_owner}`: the one other owner it may be taken from.
+    pub adopt_from: Option<String>,
 }
 
 impl SpecRole {
@@ -131,6 +135,8 @@ pub struct SpecPolicy {
     pub grants: Vec<Grant>,
     /// Whether a live, untagged policy of this name may be taken over.
     pub adopt: bool,
+    /// `adopt: {from_owner}`: the one other owner it may be taken from.
+    pub adopt_from: Option<String>,
 }
 
 impl SpecPolicy {
@@ -160,6 +166,8 @@ pub struct SpecUser {
     pub permissions_boundary: Option<String>,
     /// Whether a live, untagged user of this name may be taken over.
     pub adopt: bool,
+    /// `adopt: {from_owner}`: the one other owner it may be taken from.
+    pub adopt_from: Option<String>,
     /// Access key policy, when the spec declares keys.
     pub access_keys: Option<KeyPolicy>,
     /// The inline policy name the grants render into.
@@ -213,6 +221,8 @@ pub struct Loaded {
     pub spec: Spec,
     /// Lint warnings (no errors).
     pub warnings: Diagnostics,
+    /// Warnings a `lint.allow` accepted: not shown, listed by `validate -v`.
+    pub allowed: Diagnostics,
 }
 
 impl Spec {
@@ -275,6 +285,7 @@ impl SpecUser {
             access_keys: None,
             grants_policy_name: crate::model::GRANTS_POLICY.to_owned(),
             raw_policies: BTreeMap::new(),
+            adopt_from: None,
         }
     }
 

@@ -69,6 +69,9 @@ pub struct RawSpec {
     /// spec may grant, and `self-policy` lets the pipeline write principals only with it in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delegate: Option<bool>,
+    /// Lint rules whose warnings are accepted here: `lint: { allow: [broad-bucket-pattern] }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lint: Option<super::RawLint>,
 }
 
 /// Baselines `compliance` can lint for.
@@ -92,9 +95,13 @@ pub struct RawGroup {
     /// Shared policies of the spec (under `policies`) to attach, by name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policies: Option<Vec<String>>,
-    /// Take over an existing group without iamspec's owner marker.
+    /// Take over an existing group without iamspec's owner marker (`true`), or one another owner's marker names
+    /// (`{from_owner: NAME}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adopt: Option<bool>,
+    pub adopt: Option<RawAdopt>,
+    /// Lint rules whose warnings are accepted here: `lint: { allow: [broad-bucket-pattern] }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lint: Option<super::RawLint>,
 }
 
 /// A role a service assumes: who (`trust`) and what (grants, managed policies).
@@ -129,9 +136,12 @@ pub struct RawRole {
     /// Longest session, in hours (1-12; default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_session_hours: Option<u32>,
-    /// Take over an existing role without the owner tag.
+    /// Take over an existing role without the owner tag (`true`), or one of another owner (`{from_owner: NAME}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adopt: Option<bool>,
+    pub adopt: Option<RawAdopt>,
+    /// Lint rules whose warnings are accepted here: `lint: { allow: [broad-bucket-pattern] }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lint: Option<super::RawLint>,
 }
 
 /// Who may assume a role: another account (with the external ID its service gave you) or one role.
@@ -158,9 +168,10 @@ pub struct RawPolicy {
     pub description: Option<String>,
     /// The grants, as for users.
     pub grants: Vec<RawGrant>,
-    /// Take over a live policy of this name under `path` that has no owner tag (the plan tags it).
+    /// Take over a live policy of this name under `path` that has no owner tag (`true`), or one of another owner
+    /// (`{from_owner: NAME}`); the plan tags it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adopt: Option<bool>,
+    pub adopt: Option<RawAdopt>,
 }
 
 /// One user.
@@ -193,9 +204,10 @@ pub struct RawUser {
     /// Permissions boundary policy ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions_boundary: Option<String>,
-    /// Take over a live user that has no owner tag (the plan tags it).
+    /// Take over a live user that has no owner tag (`true`), or one of another owner (`{from_owner: NAME}`: a team
+    /// split or rename); the plan tags it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adopt: Option<bool>,
+    pub adopt: Option<RawAdopt>,
     /// Access keys iamspec creates, delivers and rotates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_keys: Option<RawAccessKeys>,
@@ -205,6 +217,9 @@ pub struct RawUser {
     /// Inline policies kept verbatim, by name: the escape hatch for statements grants cannot express.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw_policies: Option<IndexMap<String, crate::policy::PolicyDocument>>,
+    /// Lint rules whose warnings are accepted here: `lint: { allow: [broad-bucket-pattern] }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lint: Option<super::RawLint>,
 }
 
 /// Where a user's grants are rendered.
@@ -236,6 +251,9 @@ pub struct RawGrant {
     /// and kms:Decrypt, on these keys only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_keys: Option<Vec<String>>,
+    /// Lint rules whose warnings are accepted here: `lint: { allow: [broad-bucket-pattern] }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lint: Option<super::RawLint>,
 }
 
 /// Access key policy for a user.
@@ -331,4 +349,83 @@ pub fn json_schema() -> String {
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// `adopt:` as written: `true` (an object without an owner) or `{from_owner: NAME}` (an object of that owner only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RawAdopt {
+    /// `adopt: true` / `false`.
+    Flag(bool),
+    /// `adopt: {from_owner: NAME}`.
+    From {
+        /// The owner it is taken from.
+        from_owner: String,
+    },
+}
+
+impl RawAdopt {
+    /// Whether the object may be taken over at all.
+    #[must_use]
+    pub fn adopts(&self) -> bool {
+        match self {
+            Self::Flag(b) => *b,
+            Self::From { .. } => true,
+        }
+    }
+
+    /// The owner it is taken from, for `{from_owner}`.
+    #[must_use]
+    pub fn from_owner(&self) -> Option<&str> {
+        match self {
+            Self::Flag(_) => None,
+            Self::From { from_owner } => Some(from_owner),
+        }
+    }
+}
+
+// By hand rather than `untagged`: a wrong field gets its own message, not serde's "did not match any variant".
+impl<'de> Deserialize<'de> for RawAdopt {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawAdopt;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("true, false, or {from_owner: NAME}")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<RawAdopt, E> {
+                Ok(RawAdopt::Flag(v))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawAdopt, A::Error> {
+                let mut from = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key != "from_owner" {
+                        return Err(serde::de::Error::unknown_field(&key, &["from_owner"]));
+                    }
+                    from = Some(map.next_value::<String>()?);
+                }
+                from.map(|from_owner| RawAdopt::From { from_owner })
+                    .ok_or_else(|| serde::de::Error::missing_field("from_owner"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for RawAdopt {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Adopt".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "`true`: take over an object without an owner; `{from_owner: NAME}`: take over one of that owner only.",
+            "type": ["boolean", "object"],
+            "properties": { "from_owner": { "type": "string" } },
+            "additionalProperties": false
+        })
+    }
 }

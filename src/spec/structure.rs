@@ -83,6 +83,7 @@ fn push(
         message,
         help,
         pos: node.pos,
+        rule: None,
     });
 }
 

@@ -4,12 +4,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::diagnostic::Severity;
+use super::lint::Lint;
 use super::model::{IgnoreRule, KeyPolicy, Spec, SpecGroup, SpecPolicy, SpecRole, SpecUser};
 use super::names::{
     bucket_problem, iam_name_char, tag_char, valid_iam_path, valid_policy_arn, valid_policy_name,
     valid_user_name,
 };
-use super::raw::{RawGrant, RawSpec, RawUser};
+use super::raw::{RawAdopt, RawGrant, RawSpec, RawUser};
 use super::tree::Seg;
 use crate::model::OWNER_TAG;
 use crate::policy::{
@@ -22,6 +23,8 @@ use crate::policy::{
 #[derive(Default)]
 pub(super) struct Ctx {
     pub(super) found: Vec<Finding>,
+    /// Warnings a `lint.allow` accepted: not shown, listed by `validate -v`.
+    pub(super) allowed: Vec<Finding>,
 }
 
 /// One problem before it is located.
@@ -31,9 +34,12 @@ pub(super) struct Finding {
     pub(super) at_key: bool,
     pub(super) message: String,
     pub(super) help: Option<String>,
+    /// The lint rule of a warning.
+    pub(super) rule: Option<Lint>,
 }
 
 /// An owned [`Seg`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum PathSeg {
     Key(String),
     Index(usize),
@@ -60,6 +66,7 @@ impl Ctx {
             at_key,
             message,
             help: help.map(str::to_owned),
+            rule: None,
         });
     }
 
@@ -71,13 +78,17 @@ impl Ctx {
         self.add(Severity::Error, path, true, message, help);
     }
 
-    fn warn(&mut self, path: &[Seg<'_>], message: String, help: Option<&str>) {
+    fn warn(&mut self, rule: Lint, path: &[Seg<'_>], message: String, help: Option<&str>) {
         self.add(Severity::Warning, path, false, message, help);
+        if let Some(f) = self.found.last_mut() {
+            f.rule = Some(rule);
+        }
     }
 }
 
 pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
     // Consumed user by user, so each raw user's memory is reused for its validated form.
+    let allows = lint_allows(&raw, ctx);
     let raw_users = std::mem::take(&mut raw.users);
     let raw = &raw;
     if raw.version != 1 {
@@ -142,6 +153,7 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         && raw.groups.as_ref().is_none_or(|g| g.is_empty())
     {
         ctx.warn(
+            Lint::PruneEverything,
             &[Seg::Key("prune")],
             "this spec prunes and declares no users or policies: apply deletes every user and policy it owns".into(),
             Some("check that the spec is complete before applying it"),
@@ -243,7 +255,12 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
             name: name.clone(),
             description: rp.description.clone(),
             grants,
-            adopt: rp.adopt.unwrap_or(false),
+            adopt: rp.adopt.as_ref().is_some_and(RawAdopt::adopts),
+            adopt_from: rp
+                .adopt
+                .as_ref()
+                .and_then(RawAdopt::from_owner)
+                .map(str::to_owned),
         };
         if let Some(size) = size_over(&policy.grants, crate::policy::MANAGED_POLICY_LIMIT) {
             ctx.error_at_key(
@@ -315,6 +332,7 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
             ];
             if let Some((field, _)) = direct.iter().find(|(_, set)| *set) {
                 ctx.warn(
+                    Lint::CisDirectPermissions,
                     &[Seg::Key("users"), Seg::Key(&u.name), Seg::Key(field)],
                     format!("user `{}` carries permissions directly (compliance: cis)", u.name),
                     Some("CIS AWS Foundations 1.15 and Security Hub IAM.2 expect permissions through groups: move them to a group under `groups` and list it in the user's `groups`"),
@@ -323,6 +341,18 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         }
     }
     claim_policy_names(ctx, &owner, &policies, &extra_policies, &role_policies);
+    // Warnings a `lint.allow` accepts, there or above, are set aside (validate -v lists them).
+    let (allowed, found): (Vec<Finding>, Vec<Finding>) =
+        std::mem::take(&mut ctx.found).into_iter().partition(|f| {
+            f.severity == Severity::Warning
+                && f.rule.is_some_and(|rule| {
+                    allows
+                        .iter()
+                        .any(|(at, rules)| rules.contains(&rule) && f.path.starts_with(at))
+                })
+        });
+    ctx.found = found;
+    ctx.allowed.extend(allowed);
     let delegate = raw.delegate.unwrap_or(false);
     if delegate {
         // One boundary per principal: the delegated one is the cap, so no principal may name its own.
@@ -359,6 +389,79 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         groups,
         delegate,
     }
+}
+
+/// Every `lint: { allow: [...] }` of the spec, with where it stands (the spec, a user, role or group, a grant); an
+/// unknown rule name is an error there, so a typo never allows nothing in silence.
+fn lint_allows(raw: &RawSpec, ctx: &mut Ctx) -> Vec<(Vec<PathSeg>, BTreeSet<Lint>)> {
+    let mut spots: Vec<(Vec<PathSeg>, &super::RawLint)> = Vec::new();
+    let key = |k: &str| PathSeg::Key(k.to_owned());
+    fn grants<'r>(
+        base: &[PathSeg],
+        grants: Option<&'r Vec<RawGrant>>,
+        spots: &mut Vec<(Vec<PathSeg>, &'r super::RawLint)>,
+    ) {
+        for (i, g) in grants.into_iter().flatten().enumerate() {
+            if let Some(lint) = &g.lint {
+                let mut at = base.to_vec();
+                at.extend([PathSeg::Key("grants".into()), PathSeg::Index(i)]);
+                spots.push((at, lint));
+            }
+        }
+    }
+    if let Some(lint) = &raw.lint {
+        spots.push((Vec::new(), lint));
+    }
+    for (name, u) in &raw.users {
+        let base = vec![key("users"), key(name)];
+        if let Some(lint) = &u.lint {
+            spots.push((base.clone(), lint));
+        }
+        grants(&base, u.grants.as_ref(), &mut spots);
+    }
+    for (name, r) in raw.roles.iter().flatten() {
+        let base = vec![key("roles"), key(name)];
+        if let Some(lint) = &r.lint {
+            spots.push((base.clone(), lint));
+        }
+        grants(&base, r.grants.as_ref(), &mut spots);
+    }
+    for (name, g) in raw.groups.iter().flatten() {
+        let base = vec![key("groups"), key(name)];
+        if let Some(lint) = &g.lint {
+            spots.push((base.clone(), lint));
+        }
+        grants(&base, g.grants.as_ref(), &mut spots);
+    }
+    let mut out = Vec::with_capacity(spots.len());
+    for (at, lint) in spots {
+        let mut rules = BTreeSet::new();
+        for (i, name) in lint.allow.iter().enumerate() {
+            match Lint::from_name(name) {
+                Some(rule) => {
+                    rules.insert(rule);
+                }
+                None => {
+                    let mut path: Vec<Seg<'_>> = at
+                        .iter()
+                        .map(|seg| match seg {
+                            PathSeg::Key(k) => Seg::Key(k),
+                            PathSeg::Index(i) => Seg::Index(*i),
+                        })
+                        .collect();
+                    path.extend([Seg::Key("lint"), Seg::Key("allow"), Seg::Index(i)]);
+                    let names: Vec<&str> = Lint::ALL.iter().map(|l| l.name()).collect();
+                    let help = crate::suggest::closest(name, names.iter().copied()).map_or_else(
+                        || format!("the rules: {}", names.join(", ")),
+                        |c| format!("did you mean `{c}`?"),
+                    );
+                    ctx.error(&path, format!("`{name}` is not a lint rule"), Some(&help));
+                }
+            }
+        }
+        out.push((at, rules));
+    }
+    out
 }
 
 /// Puts every managed-policy name the spec makes into one namespace: shared policies, users' and roles' own
@@ -458,7 +561,12 @@ fn validate_groups(
                 grants: checked.grants,
                 managed_policies: checked.managed_policies,
                 policies: checked.policies,
-                adopt: rg.adopt.unwrap_or(false),
+                adopt: rg.adopt.as_ref().is_some_and(RawAdopt::adopts),
+                adopt_from: rg
+                    .adopt
+                    .as_ref()
+                    .and_then(RawAdopt::from_owner)
+                    .map(str::to_owned),
             });
         }
     }
@@ -594,6 +702,7 @@ fn validate_roles(
                     description: Some(format!("Grants of role {name} (policy_mode: managed)")),
                     grants: std::mem::take(&mut user.grants),
                     adopt: false,
+                    adopt_from: None,
                 };
                 if let Some(size) = size_over(&policy.grants, crate::policy::MANAGED_POLICY_LIMIT) {
                     ctx.error(
@@ -618,7 +727,12 @@ fn validate_roles(
                 policies: user.policies,
                 permissions_boundary: user.permissions_boundary,
                 max_session_seconds: hours.clamp(1, 12) * 3600,
-                adopt: rr.adopt.unwrap_or(false),
+                adopt: rr.adopt.as_ref().is_some_and(RawAdopt::adopts),
+                adopt_from: rr
+                    .adopt
+                    .as_ref()
+                    .and_then(RawAdopt::from_owner)
+                    .map(str::to_owned),
             });
         }
     }
@@ -662,6 +776,7 @@ fn validate_entry(
         description: Some(format!("Grants of {name} (policy_mode: managed)")),
         grants: std::mem::take(&mut user.grants),
         adopt: false,
+        adopt_from: None,
     };
     let mut p = at.to_vec();
     p.push(Seg::Key("policy_mode"));
@@ -889,7 +1004,12 @@ fn validate_user(
         policies,
         groups,
         permissions_boundary: raw.permissions_boundary.clone(),
-        adopt: raw.adopt.unwrap_or(false),
+        adopt: raw.adopt.as_ref().is_some_and(RawAdopt::adopts),
+        adopt_from: raw
+            .adopt
+            .as_ref()
+            .and_then(RawAdopt::from_owner)
+            .map(str::to_owned),
         access_keys,
         grants_policy_name,
         raw_policies,
@@ -1027,6 +1147,7 @@ fn validate_grant(raw: &RawGrant, ctx: &mut Ctx, at: &[Seg<'_>]) -> Option<Grant
             );
         } else if !prefix.ends_with('/') {
             ctx.warn(
+                Lint::PrefixWithoutSlash,
                 &p,
                 format!("prefix `{prefix}` also covers keys such as `{prefix}-secret/...` and `{prefix}s/...`"),
                 Some(&format!("end it with `/` (`{prefix}/`) to mean that folder only")),
@@ -1060,6 +1181,7 @@ fn validate_grant(raw: &RawGrant, ctx: &mut Ctx, at: &[Seg<'_>]) -> Option<Grant
     }
     if raw.access == Some(AccessLevel::Full) {
         ctx.warn(
+            Lint::FullAccess,
             &sub(Seg::Key("access")),
             "`full` grants s3:*, including deleting the bucket and changing its policy".into(),
             Some("most services need `read-write`"),
@@ -1093,6 +1215,7 @@ fn validate_grant(raw: &RawGrant, ctx: &mut Ctx, at: &[Seg<'_>]) -> Option<Grant
         };
         if uses.is_empty() {
             ctx.warn(
+                Lint::KmsKeysUnused,
                 &sub(Seg::Key("kms_keys")),
                 "this grant reads and writes no objects, so its KMS keys get no permission".into(),
                 None,
@@ -1170,6 +1293,7 @@ fn check_action(ctx: &mut Ctx, at: &[Seg<'_>], action: &str, prefix: Option<&str
                 "it is granted on `*`, for the whole account".to_owned()
             };
             ctx.warn(
+                Lint::ResourcelessAction,
                 at,
                 format!("`{}` takes no resource: {what}", def.full_name()),
                 Some("drop it unless the service needs it"),
@@ -1194,6 +1318,7 @@ fn check_action(ctx: &mut Ctx, at: &[Seg<'_>], action: &str, prefix: Option<&str
             let shown: Vec<&str> = ranked.into_iter().take(6).collect();
             let more = sensitive.len().saturating_sub(shown.len());
             ctx.warn(
+                Lint::S3Star,
                 at,
                 format!(
                     "`s3:*` allows every S3 action, including deleting buckets and {} permissions-management action(s): {}{}",
@@ -1205,6 +1330,7 @@ fn check_action(ctx: &mut Ctx, at: &[Seg<'_>], action: &str, prefix: Option<&str
             );
         } else if !sensitive.is_empty() {
             ctx.warn(
+                Lint::WildcardPermissionsManagement,
                 at,
                 format!(
                     "`{action}` includes {} permissions-management action(s): {}",
@@ -1274,6 +1400,7 @@ fn valid_kms_key_arn(arn: &str) -> bool {
 fn check_bucket(ctx: &mut Ctx, at: &[Seg<'_>], bucket: &str) {
     if bucket == "*" {
         ctx.warn(
+            Lint::EveryBucket,
             at,
             "grant on every bucket in the account".into(),
             Some("name the buckets the service works on"),
@@ -1317,6 +1444,7 @@ fn check_bucket(ctx: &mut Ctx, at: &[Seg<'_>], bucket: &str) {
             );
         } else {
             ctx.warn(
+                Lint::BroadBucketPattern,
                 at,
                 format!("bucket pattern `{bucket}` also matches buckets created later"),
                 None,
@@ -1334,6 +1462,7 @@ fn check_bucket(ctx: &mut Ctx, at: &[Seg<'_>], bucket: &str) {
                 && bucket.chars().any(|c| c.is_ascii_uppercase() || c == '_');
             if legacy {
                 ctx.warn(
+                    Lint::LegacyBucketName,
                     at,
                     format!("`{bucket}` is a legacy bucket name ({problem})"),
                     Some("only buckets created in us-east-1 before 2018 can have such names; check the spelling"),

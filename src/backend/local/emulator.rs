@@ -734,7 +734,7 @@ impl LocalAccount {
                     })?;
                 key.status = *status;
             }
-            Op::DeleteAccessKey { key_id, .. } => {
+            Op::DeleteAccessKey { key_id, .. } | Op::DeleteUndeliveredKey { key_id, .. } => {
                 let u = self.user_mut(op)?;
                 let before = u.access_keys.len();
                 u.access_keys.retain(|k| &k.id != key_id);
