@@ -1535,3 +1535,70 @@ fn adopt_from_owner_moves_objects_of_that_owner_only() {
     assert_eq!(o.status.code(), Some(1));
     assert!(err(&o).contains("owned by `new-team`"), "{}", err(&o));
 }
+
+/// regression: `who-can s3:PutObject photos-prod` answered "0 allowed" with exit 0: an object action asked of a
+/// bucket (or a bucket action of an object) is a question about nothing, and says what was meant.
+#[test]
+fn an_action_asked_of_the_wrong_kind_of_resource_is_an_error() {
+    let spec = example("pixelshift.yaml");
+    let o = run(&["who-can", "-f", &spec, "s3:PutObject", "photos-prod"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("s3:PutObject acts on objects") && err(&o).contains("photos-prod/*"),
+        "{}",
+        err(&o)
+    );
+    let o = run(&[
+        "can",
+        "-f",
+        &spec,
+        "iam_pixelshift",
+        "s3:ListBucket",
+        "photos-prod/a.jpg",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("ask about the bucket: `photos-prod`"),
+        "{}",
+        err(&o)
+    );
+    let o = run(&["who-can", "-f", &spec, "s3:PutObject", "photos-prod/*"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+}
+
+/// `can --format json`: the principal as a target, the decision, what decided; the exit code as for text.
+#[test]
+fn can_answers_in_json() {
+    let spec = example("pixelshift.yaml");
+    let o = run(&[
+        "can",
+        "-f",
+        &spec,
+        "iam_pixelshift",
+        "s3:GetObject",
+        "photos-prod/a.jpg",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        doc["principal"],
+        serde_json::json!({"kind": "user", "name": "iam_pixelshift"})
+    );
+    assert_eq!(doc["decision"], "allowed");
+    assert_eq!(doc["by"]["policy"], "iamspec-grants");
+    let o = run(&[
+        "can",
+        "-f",
+        &spec,
+        "iam_pixelshift",
+        "s3:DeleteBucket",
+        "photos-prod",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["decision"], "denied");
+}

@@ -12,6 +12,19 @@ use crate::effects::Effects;
 use crate::plan::{Target, TargetKind};
 use crate::render;
 
+/// What `can` is asked: who may do what on which resource, with which condition keys.
+#[derive(Debug, Clone, Copy)]
+pub struct Question<'a> {
+    /// The principal as typed: `NAME` or `role/NAME`.
+    pub who: &'a str,
+    /// The action.
+    pub action: &'a str,
+    /// The resource as typed.
+    pub resource: &'a str,
+    /// `KEY=VALUE` pairs.
+    pub context: &'a [String],
+}
+
 /// `bucket`, `bucket/key`, `*` or an ARN, as the ARN a request names.
 fn resource_arn(resource: &str) -> String {
     if resource == "*" || resource.starts_with("arn:") {
@@ -48,6 +61,41 @@ fn context(pairs: &[String], user: Option<&str>) -> Result<Context, CliError> {
         ctx = ctx.with(key, &vals);
     }
     Ok(ctx)
+}
+
+/// A question whose resource the action cannot act on: an object action asked of a bucket (`who-can s3:PutObject
+/// photos-prod`) would answer "nobody" for the wrong reason, so it is an error that says what was meant.
+fn check_resource_kind(action: &str, resource: &str) -> Result<(), CliError> {
+    let Some(def) = authz::lookup(action) else {
+        return Ok(());
+    };
+    let Some(rest) = resource.strip_prefix("arn:aws:s3:::") else {
+        return Ok(());
+    };
+    let bucket_only = !rest.is_empty() && !rest.contains('/') && rest != "*";
+    if bucket_only && def.on_object() && !def.on_bucket() {
+        return Err(CliError::Usage {
+            message: format!(
+                "{action} acts on objects, and `{}` is a bucket",
+                crate::display::escape(rest)
+            ),
+            hint: format!(
+                "ask about an object (`{0}/KEY`) or every object (`{0}/*`)",
+                crate::display::escape(rest)
+            ),
+        });
+    }
+    if !bucket_only && rest.contains('/') && def.on_bucket() && !def.on_object() {
+        let bucket = rest.split('/').next().unwrap_or(rest);
+        return Err(CliError::Usage {
+            message: format!(
+                "{action} acts on buckets, and `{}` is an object",
+                crate::display::escape(rest)
+            ),
+            hint: format!("ask about the bucket: `{}`", crate::display::escape(bucket)),
+        });
+    }
+    Ok(())
 }
 
 /// The action in the catalogue's spelling, or an error with the closest name.
@@ -92,14 +140,19 @@ async fn principals(
 pub async fn can(
     g: &Global,
     spec: &Path,
-    user: &str,
-    action: &str,
-    resource: &str,
-    pairs: &[String],
+    question: Question<'_>,
     live: bool,
+    format: Format,
 ) -> Result<u8, CliError> {
+    let Question {
+        who: user,
+        action,
+        resource,
+        context: pairs,
+    } = question;
     let action = known_action(action)?;
     let resource = resource_arn(resource);
+    check_resource_kind(&action, &resource)?;
     let asked = authz::parse_principal(user);
     let only = BTreeSet::from([asked.folded()]);
     let found = principals(g, spec, live, Some(&only)).await?;
@@ -143,14 +196,23 @@ pub async fn can(
         &principal.policies(),
     );
     let mut out = output::buffered_stdout();
-    render::text::can(
-        &mut out,
-        &principal.principal,
-        &action,
-        &resource,
-        &decision,
-        output::stdout_style(g.color),
-    )
+    match format {
+        Format::Text => render::text::can(
+            &mut out,
+            &principal.principal,
+            &action,
+            &resource,
+            &decision,
+            output::stdout_style(g.color),
+        ),
+        Format::Json => render::json::can(
+            &mut out,
+            &principal.principal,
+            &action,
+            &resource,
+            &decision,
+        ),
+    }
     .and_then(|()| out.flush())
     .map_err(super::commands::stdout_error)?;
     Ok(match decision {
@@ -177,6 +239,7 @@ pub async fn who_can(
 ) -> Result<u8, CliError> {
     let action = known_action(action)?;
     let resource = resource_arn(resource);
+    check_resource_kind(&action, &resource)?;
     let only: Option<BTreeSet<(TargetKind, String)>> = (!users.is_empty()).then(|| {
         users
             .iter()

@@ -326,6 +326,9 @@ Examples:
         /// Evaluate the live account's policies instead of the spec's (one account read)
         #[arg(long)]
         live: bool,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
         /// The account.
         #[command(flatten)]
         account: Connection,

@@ -128,8 +128,23 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             resource,
             context,
             live,
+            format,
             ..
-        } => super::access::can(g, spec.path(), &user, &action, &resource, &context, live).await,
+        } => {
+            super::access::can(
+                g,
+                spec.path(),
+                super::access::Question {
+                    who: &user,
+                    action: &action,
+                    resource: &resource,
+                    context: &context,
+                },
+                live,
+                format,
+            )
+            .await
+        }
         Command::WhoCan {
             spec,
             action,

@@ -71,6 +71,49 @@ pub fn drift(w: &mut dyn Write, report: &crate::drift::DriftReport) -> io::Resul
     writeln!(w)
 }
 
+/// `can --format json`: `{format_version: 1, principal, action, resource, decision: "allowed" | "denied" |
+/// "undecided", by: {policy, statement} | null, reason}`.
+///
+/// # Errors
+/// Write or serialisation errors.
+pub fn can(
+    w: &mut dyn Write,
+    principal: &crate::plan::Target,
+    action: &str,
+    resource: &str,
+    decision: &crate::authz::Decision,
+) -> io::Result<()> {
+    use crate::authz::Decision;
+    let cite =
+        |c: &crate::authz::Cite| serde_json::json!({"policy": c.policy, "statement": c.statement});
+    let (verdict, by, reason) = match decision {
+        Decision::Allowed(c) => ("allowed", cite(c), "allowed by a statement".to_owned()),
+        Decision::ExplicitlyDenied(c) => ("denied", cite(c), "an explicit Deny".to_owned()),
+        Decision::ImplicitlyDenied => (
+            "denied",
+            serde_json::Value::Null,
+            "no policy allows it".to_owned(),
+        ),
+        Decision::DeniedByBoundary(c) => (
+            "denied",
+            cite(c),
+            "the permissions boundary does not allow it".to_owned(),
+        ),
+        Decision::Undecided(why) => ("undecided", serde_json::Value::Null, why.clone()),
+    };
+    let doc = serde_json::json!({
+        "format_version": 1,
+        "principal": principal,
+        "action": action,
+        "resource": resource,
+        "decision": verdict,
+        "by": by,
+        "reason": reason,
+    });
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    writeln!(w)
+}
+
 /// `who-can --format json`: `{format_version: 2, action, resource, allowed: [{principal, policy, statement}],
 /// undecided: [{principal, reason}], denied: [principal]}`, each principal a target (`{"kind": "role", "name":
 /// "media"}`). Version 2 named principals as targets; version 1 listed roles as users named `role/NAME`.
