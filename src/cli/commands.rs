@@ -680,6 +680,30 @@ where
 }
 
 /// Asks for confirmation on the terminal; Ctrl-C while asking is a "no".
+/// Asks on a terminal; without one, a "yes" piped to stdin is an explicit answer, and anything else (an empty or
+/// closed stdin in CI) refuses, naming the flag that confirms in advance.
+async fn ask_or_refuse(
+    question: String,
+    command: &'static str,
+    flag: &'static str,
+    cancel: &Cancel,
+) -> Result<(), CliError> {
+    if output::interactive() {
+        return if confirmed(question, cancel).await {
+            Ok(())
+        } else {
+            Err(CliError::Declined)
+        };
+    }
+    eprintln!("{question} Reading the answer from stdin (\"yes\" goes ahead): ");
+    let piped = tokio::task::spawn_blocking(output::piped_yes);
+    if piped.await.unwrap_or(false) {
+        Ok(())
+    } else {
+        Err(CliError::NeedsApproval { command, flag })
+    }
+}
+
 async fn confirmed(question: String, cancel: &Cancel) -> bool {
     let ask = tokio::task::spawn_blocking(move || output::confirm(&question));
     tokio::select! {
@@ -726,22 +750,7 @@ async fn apply_spec(
             engine::preflight(&p.plan, &args.limits, &p.guard)?;
             if !args.auto_approve {
                 let question = format!("\nApply these changes to account {}?", p.account_id);
-                if output::interactive() {
-                    if !confirmed(question, cancel).await {
-                        return Err(CliError::Declined);
-                    }
-                } else {
-                    // No terminal: a "yes" piped to stdin is an explicit answer; anything else (an empty or
-                    // closed stdin in CI) is not.
-                    eprintln!("{question} Reading the answer from stdin: ");
-                    let piped = tokio::task::spawn_blocking(output::piped_yes);
-                    if !piped.await.unwrap_or(false) {
-                        return Err(CliError::NeedsApproval {
-                            command: "apply",
-                            flag: "--auto-approve",
-                        });
-                    }
-                }
+                ask_or_refuse(question, "apply", "--auto-approve", cancel).await?;
             }
             execute(backend, &p, args, sink, g, &effects, cancel).await?;
             settle(backend, spec, &p, &effects).await?;
@@ -940,21 +949,7 @@ async fn force_unlock(g: &Global, path: &Path, force: bool) -> Result<u8, CliErr
         if !force {
             let question =
                 "Remove it? Do this only when that apply is no longer running.".to_owned();
-            if output::interactive() {
-                if !confirmed(question, &Cancel::new()).await {
-                    return Err(CliError::Declined);
-                }
-            } else {
-                // As apply: a "yes" piped to stdin is an answer; anything else is not.
-                eprintln!("{question} Reading the answer from stdin (\"yes\" removes it): ");
-                let piped = tokio::task::spawn_blocking(output::piped_yes);
-                if !piped.await.unwrap_or(false) {
-                    return Err(CliError::NeedsApproval {
-                        command: "force-unlock",
-                        flag: "--force",
-                    });
-                }
-            }
+            ask_or_refuse(question, "force-unlock", "--force", &Cancel::new()).await?;
         }
         backend.unlock(&req, true).await?;
         write_stdout(format!("Removed the apply lock {}.\n", escape(&req.name)).as_bytes())?;

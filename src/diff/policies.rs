@@ -122,7 +122,8 @@ pub(super) fn policy_changes(
                 "this is a bug in iamspec; please report it",
             )),
             (Some(_), Some(owner)) if owner == spec.owner => {}
-            (Some(_), Some(other)) if sp.adopt_from.as_deref() == Some(other) => {
+            // Taken over: unowned with `adopt: true`, or of the one owner `adopt: {from_owner}` names.
+            (Some(_), from) if sp.adopt && from == sp.adopt_from.as_deref() => {
                 let tags = BTreeMap::from([(OWNER_TAG.to_owned(), spec.owner.clone())]);
                 before.push(Change::new(
                     Action::Update,
@@ -131,7 +132,7 @@ pub(super) fn policy_changes(
                         policy_arn: lp.arn.clone(),
                         tags,
                     },
-                    super::ownership::adoption_reason(Some(other), "tagging"),
+                    super::ownership::adoption_reason(from, "tagging"),
                 ));
             }
             (Some(_), Some(other)) => {
@@ -143,18 +144,6 @@ pub(super) fn policy_changes(
                     &super::ownership::from_owner_help("policy", other),
                 ));
                 continue;
-            }
-            (Some(_), None) if sp.adopt && sp.adopt_from.is_none() => {
-                let tags = BTreeMap::from([(OWNER_TAG.to_owned(), spec.owner.clone())]);
-                before.push(Change::new(
-                    Action::Update,
-                    Op::AdoptPolicy {
-                        policy: sp.name.clone(),
-                        policy_arn: lp.arn.clone(),
-                        tags,
-                    },
-                    "adopt: true; tagging takes ownership",
-                ));
             }
             (Some(_), None) => {
                 conflicts.push(conflict(
