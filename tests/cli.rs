@@ -1602,3 +1602,48 @@ fn can_answers_in_json() {
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["decision"], "denied");
 }
+
+/// `render` prints every document apply writes (regression: a user in `policy_mode: managed` showed "no grants";
+/// roles, groups, shared policies and the boundary were missing), so reviewers and linters see them offline.
+#[test]
+fn render_prints_every_document_apply_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "version: 1\naccount_id: \"123456789012\"\ndelegate: true\npolicies:\n  shared: {grants: [{buckets: [b-two], access: read}]}\nusers:\n  big:\n    policy_mode: managed\n    grants: [{buckets: [b-one], access: read}]\n  member: {groups: [crew]}\nroles:\n  svc:\n    trust: {account: \"123456789012\"}\n    grants: [{buckets: [b-one], access: write}]\ngroups:\n  crew: {grants: [{buckets: [b-three], access: list}]}\n",
+    )
+    .unwrap();
+    let o = run(&["render", "-f", spec.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let text = out(&o);
+    for header in [
+        "# big: grants in its own managed policy iamspec-big",
+        "# member: no grants of its own; it has its groups' (crew)",
+        "# policy/shared: managed policy",
+        "# policy/iamspec-big: managed policy",
+        "# role/svc: trust policy",
+        "# role/svc: inline policy iamspec-grants",
+        "# group/crew: inline policy iamspec-grants",
+        "# group/crew: inline policy iamspec-owner",
+        "# policy/iamspec-boundary-iamspec: permissions boundary",
+    ] {
+        assert!(text.contains(header), "missing {header:?}:\n{text}");
+    }
+    // Every document is valid JSON as printed.
+    for chunk in text
+        .split("\n# ")
+        .map(|c| c.split_once('\n').map_or("", |(_, j)| j))
+    {
+        if !chunk.trim().is_empty() && chunk.trim_start().starts_with('{') {
+            iamspec::policy::PolicyDocument::parse(chunk.trim()).unwrap();
+        }
+    }
+    // --user: that user and its own policy only.
+    let o = run(&["render", "-f", spec.to_str().unwrap(), "--user", "big"]);
+    assert!(
+        out(&o).contains("policy/iamspec-big") && !out(&o).contains("role/svc"),
+        "{}",
+        out(&o)
+    );
+}

@@ -317,30 +317,141 @@ fn render_policies(path: &Path, users: &[String], color: ColorChoice) -> Result<
             .into());
         }
     }
-    let mut out = output::buffered_stdout();
-    for user in &loaded.spec.users {
-        if !only.is_empty() && !only.contains(&user.name.to_ascii_lowercase()) {
-            continue;
-        }
+    let text = render_documents(&loaded.spec, &only);
+    write_stdout(text.as_bytes())?;
+    Ok(exit::OK)
+}
+
+/// Every document an apply of `spec` writes, offline: users' inline policies (grants and raw), the managed policies
+/// (shared, and users' and roles' own in `policy_mode: managed`), roles' trust and permissions, groups' marker and
+/// grants, and under `delegate: true` the boundary. With `--user`, those users and their own policies only.
+fn render_documents(spec: &Spec, only: &BTreeSet<String>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    fn doc(
+        out: &mut String,
+        title: String,
+        d: &crate::policy::PolicyDocument,
+        limit: Option<usize>,
+    ) {
+        let size = limit.map_or_else(String::new, |l| {
+            format!(" ({} of {l} characters)", d.size())
+        });
+        let _ = writeln!(out, "# {}{size}\n{}\n", escape(&title), d.to_pretty_json());
+    }
+    let own: BTreeSet<String> = spec
+        .users
+        .iter()
+        .filter(|u| only.is_empty() || only.contains(&u.name.to_ascii_lowercase()))
+        .map(|u| crate::names::user_policy(&u.name))
+        .collect();
+    for user in spec
+        .users
+        .iter()
+        .filter(|u| only.is_empty() || only.contains(&u.name.to_ascii_lowercase()))
+    {
+        let inline = crate::policy::INLINE_USER_LIMIT;
         match user.grants_policy() {
-            Some(doc) => {
-                let _ = writeln!(
-                    out,
-                    "# {}: inline policy {} ({} of {} characters)\n{}\n",
-                    user.name,
-                    crate::model::GRANTS_POLICY,
-                    doc.size(),
-                    crate::policy::INLINE_USER_LIMIT,
-                    doc.to_pretty_json()
-                );
+            Some(d) => doc(
+                &mut out,
+                format!("{}: inline policy {}", user.name, user.grants_policy_name),
+                &d,
+                Some(inline),
+            ),
+            None if user
+                .policies
+                .contains(&crate::names::user_policy(&user.name)) =>
+            {
+                out.push_str(&format!(
+                    "# {}: grants in its own managed policy {} (policy_mode: managed; below)\n\n",
+                    escape(&user.name),
+                    crate::names::user_policy(&user.name)
+                ));
             }
-            None => {
-                let _ = writeln!(out, "# {}: no grants\n", user.name);
+            None if user.raw_policies.is_empty() && user.groups.is_empty() => {
+                out.push_str(&format!("# {}: no grants\n\n", escape(&user.name)));
             }
+            None if user.raw_policies.is_empty() => {
+                let groups: Vec<&str> = user.groups.iter().map(String::as_str).collect();
+                out.push_str(&format!(
+                    "# {}: no grants of its own; it has its groups' ({})\n\n",
+                    escape(&user.name),
+                    escape(&groups.join(", "))
+                ));
+            }
+            None => {}
+        }
+        for (name, d) in &user.raw_policies {
+            doc(
+                &mut out,
+                format!("{}: inline policy {name} (raw)", user.name),
+                d,
+                Some(inline),
+            );
         }
     }
-    let _ = out.flush();
-    Ok(exit::OK)
+    let managed = crate::policy::MANAGED_POLICY_LIMIT;
+    for p in spec
+        .policies
+        .iter()
+        .filter(|p| only.is_empty() || own.contains(&p.name))
+    {
+        if let Some(d) = p.document() {
+            doc(
+                &mut out,
+                format!("policy/{}: managed policy", p.name),
+                &d,
+                Some(managed),
+            );
+        }
+    }
+    if !only.is_empty() {
+        return out;
+    }
+    for role in &spec.roles {
+        doc(
+            &mut out,
+            format!("role/{}: trust policy", role.name),
+            &role.trust_document(),
+            None,
+        );
+        if let Some(d) = role.grants_policy() {
+            doc(
+                &mut out,
+                format!(
+                    "role/{}: inline policy {}",
+                    role.name,
+                    crate::model::GRANTS_POLICY
+                ),
+                &d,
+                None,
+            );
+        }
+    }
+    for group in &spec.groups {
+        let desired = crate::diff::desired_group(spec, group);
+        for (name, d) in &desired.inline_policies {
+            doc(
+                &mut out,
+                format!("group/{}: inline policy {name}", group.name),
+                d,
+                None,
+            );
+        }
+    }
+    if spec.delegate {
+        let b = crate::boundary::boundary(spec, &std::collections::BTreeMap::new());
+        doc(
+            &mut out,
+            format!(
+                "policy/{}: permissions boundary (without the attached managed policies' documents, which bootstrap reads)",
+                crate::names::boundary_policy(&spec.owner)
+            ),
+            &b.document,
+            Some(managed),
+        );
+    }
+    out
 }
 
 /// An endpoint the SDK can use: `http://` or `https://` and a host. Checked before any call, as the SDK would
