@@ -64,6 +64,45 @@ fn bounded(mut condition: Value, boundary: Option<&str>) -> Value {
     condition
 }
 
+/// The condition of a take-over by tagging: the request sets this owner's tag, and the object carries no owner tag
+/// (creation, `adopt: true`) or exactly `from`'s (`adopt: {from_owner}`). `key` is the resource-tag key IAM sends
+/// for the kind (`iam:ResourceTag/...` for users and roles, `aws:ResourceTag/...` for policies).
+fn take_over(request_tag: &Value, key: &str, from: Option<&str>) -> Value {
+    let mut condition = request_tag.clone();
+    match from {
+        Some(old) => condition["StringEquals"][key] = json!(old),
+        None => condition["Null"] = json!({ key: "true" }),
+    }
+    condition
+}
+
+/// One statement per previous owner for `adopt: {from_owner}`: `action` on the ARNs taken from that owner only.
+fn from_owner_statements<'a>(
+    sid: &str,
+    action: &str,
+    key: &str,
+    request_tag: &Value,
+    taken: impl Iterator<Item = (&'a str, Vec<String>)>,
+) -> Vec<Value> {
+    let mut by_owner: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (old, arns) in taken {
+        by_owner.entry(old).or_default().extend(arns);
+    }
+    by_owner
+        .into_iter()
+        .enumerate()
+        .map(|(i, (old, arns))| {
+            json!({
+                "Sid": format!("{sid}{i}"),
+                "Effect": "Allow",
+                "Action": [action],
+                "Resource": arns,
+                "Condition": take_over(request_tag, key, Some(old))
+            })
+        })
+        .collect()
+}
+
 /// What prune needs on an owned user that left the spec.
 const PRUNE_USER_ACTIONS: [&str; 11] = [
     "iam:DeactivateMFADevice",
@@ -108,8 +147,8 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
     let policy_tag = json!({ "StringEquals": { format!("aws:ResourceTag/{OWNER_TAG}"): owner } });
     // Tagging with the owner tag is how an object becomes iamspec's: only an object without any owner tag (being
     // created, or adopted) may get it, never another owner's.
-    let mut unowned_request_tag = request_tag.clone();
-    unowned_request_tag["Null"] = json!({ format!("iam:ResourceTag/{OWNER_TAG}"): "true" });
+    let user_key = format!("iam:ResourceTag/{OWNER_TAG}");
+    let unowned_request_tag = take_over(&request_tag, &user_key, None);
     let boundary_arn = spec.delegate.then(|| {
         arn(
             "policy",
@@ -261,25 +300,19 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
         }));
     }
     // `adopt: {from_owner}`: tagging takes a user from that owner only, named one by one.
-    let mut from: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for u in &spec.users {
-        if let Some(o) = &u.adopt_from {
-            from.entry(o.as_str())
-                .or_default()
-                .extend([arn("user", &u.name), arn("user", &format!("*/{}", u.name))]);
-        }
-    }
-    for (i, (old, arns)) in from.into_iter().enumerate() {
-        let mut condition = request_tag.clone();
-        condition["StringEquals"][format!("iam:ResourceTag/{OWNER_TAG}")] = json!(old);
-        statements.push(json!({
-            "Sid": format!("AdoptUsersFromOwner{i}"),
-            "Effect": "Allow",
-            "Action": ["iam:TagUser"],
-            "Resource": arns,
-            "Condition": condition
-        }));
-    }
+    statements.extend(from_owner_statements(
+        "AdoptUsersFromOwner",
+        "iam:TagUser",
+        &user_key,
+        &request_tag,
+        spec.users.iter().filter_map(|u| {
+            let old = u.adopt_from.as_deref()?;
+            Some((
+                old,
+                vec![arn("user", &u.name), arn("user", &format!("*/{}", u.name))],
+            ))
+        }),
+    ));
     let groups: std::collections::BTreeSet<&String> =
         spec.users.iter().flat_map(|u| u.groups.iter()).collect();
     if !groups.is_empty() {
@@ -316,8 +349,8 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
             "Condition": request_tag
         }));
         // Tagging with the owner tag takes a policy over: at creation or adoption, never from another owner...
-        let mut unowned_policy = request_tag.clone();
-        unowned_policy["Null"] = json!({ format!("aws:ResourceTag/{OWNER_TAG}"): "true" });
+        let policy_key = format!("aws:ResourceTag/{OWNER_TAG}");
+        let unowned_policy = take_over(&request_tag, &policy_key, None);
         statements.push(json!({
             "Sid": "TagNewSpecPolicies",
             "Effect": "Allow",
@@ -326,23 +359,16 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
             "Condition": unowned_policy
         }));
         // ...unless the spec says `adopt: {from_owner}`, and then from that owner only.
-        for (i, sp) in spec
-            .policies
-            .iter()
-            .filter(|p| p.adopt_from.is_some())
-            .enumerate()
-        {
-            let mut condition = request_tag.clone();
-            condition["StringEquals"][format!("aws:ResourceTag/{OWNER_TAG}")] =
-                json!(sp.adopt_from);
-            statements.push(json!({
-                "Sid": format!("AdoptPolicyFromOwner{i}"),
-                "Effect": "Allow",
-                "Action": ["iam:TagPolicy"],
-                "Resource": arn("policy", &format!("{path}{}", sp.name)),
-                "Condition": condition
-            }));
-        }
+        statements.extend(from_owner_statements(
+            "AdoptPoliciesFromOwner",
+            "iam:TagPolicy",
+            &policy_key,
+            &request_tag,
+            spec.policies.iter().filter_map(|p| {
+                let old = p.adopt_from.as_deref()?;
+                Some((old, vec![arn("policy", &format!("{path}{}", p.name))]))
+            }),
+        ));
         statements.push(json!({
             "Sid": "VersionOwnedSpecPolicies",
             "Effect": "Allow",
@@ -502,8 +528,8 @@ fn role_statements(
     let owner = &spec.owner;
     let request_tag = json!({ "StringEquals": { format!("aws:RequestTag/{OWNER_TAG}"): owner } });
     let role_tag = json!({ "StringEquals": { format!("iam:ResourceTag/{OWNER_TAG}"): owner } });
-    let mut unowned_request_tag = request_tag.clone();
-    unowned_request_tag["Null"] = json!({ format!("iam:ResourceTag/{OWNER_TAG}"): "true" });
+    let role_key = format!("iam:ResourceTag/{OWNER_TAG}");
+    let unowned_request_tag = take_over(&request_tag, &role_key, None);
     let path_roles = arn("role", &format!("{path}*"));
     let adopted: Vec<String> = spec
         .roles
@@ -627,22 +653,19 @@ fn role_statements(
             }
         }));
     }
-    for (i, sr) in spec
-        .roles
-        .iter()
-        .filter(|r| r.adopt_from.is_some())
-        .enumerate()
-    {
-        let mut condition = request_tag.clone();
-        condition["StringEquals"][format!("iam:ResourceTag/{OWNER_TAG}")] = json!(sr.adopt_from);
-        statements.push(json!({
-            "Sid": format!("AdoptRoleFromOwner{i}"),
-            "Effect": "Allow",
-            "Action": ["iam:TagRole"],
-            "Resource": [arn("role", &sr.name), arn("role", &format!("*/{}", sr.name))],
-            "Condition": condition
-        }));
-    }
+    statements.extend(from_owner_statements(
+        "AdoptRolesFromOwner",
+        "iam:TagRole",
+        &role_key,
+        &request_tag,
+        spec.roles.iter().filter_map(|r| {
+            let old = r.adopt_from.as_deref()?;
+            Some((
+                old,
+                vec![arn("role", &r.name), arn("role", &format!("*/{}", r.name))],
+            ))
+        }),
+    ));
     if !adopted.is_empty() {
         statements.push(json!({
             "Sid": "AdoptSpecRoles",
