@@ -43,6 +43,7 @@ pub mod model;
 pub mod names;
 pub mod pacing;
 mod par;
+pub mod pattern;
 pub mod plan;
 pub mod policy;
 pub mod render;

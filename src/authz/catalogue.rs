@@ -117,7 +117,7 @@ pub fn expand(pattern: &str) -> Vec<&'static ActionDef> {
         return lookup(pattern).into_iter().collect();
     }
     of_service(service)
-        .filter(|a| crate::spec::glob_match(name, a.name))
+        .filter(|a| crate::pattern::wildcard_ignore_case(name, a.name))
         .collect()
 }
 

@@ -1,7 +1,8 @@
 //! An evaluator of identity policies, after AWS's documented logic: an explicit Deny wins, then an Allow, else
 //! the request is implicitly denied; a permissions boundary must allow too. Action/NotAction, Resource/NotResource,
-//! `*` and `?` wildcards (actions ignoring case, resources not), and the condition operators iamspec and typical
-//! hand-written policies use (String*, Arn*, Bool, Null, `...IfExists`, `ForAnyValue:` / `ForAllValues:`), with
+//! `*` and `?` wildcards (actions ignoring case, resources not), policy variables (in `2012-10-17` documents only;
+//! `${*}`, `${?}`, `${$}` literal), and the condition operators iamspec and typical hand-written policies use
+//! (String*, Arn* part by part, Bool, Numeric*, Null, `...IfExists`, `ForAnyValue:` / `ForAllValues:`), with
 //! context values the caller supplies. Whatever it does not implement (an operator, a condition key it has no
 //! value for, a policy whose document it does not have) makes the answer "cannot decide", with the reason, never
 //! a guess.
@@ -9,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::pattern::{self, Tok};
 use crate::policy::{Effect, PolicyDocument, Statement};
 
 /// Optional request parameters: when the caller supplies no value, the request does not carry them (a listing
@@ -154,6 +156,7 @@ struct Tally {
 
 impl Tally {
     fn add(&mut self, name: &str, doc: &PolicyDocument, req: &Request<'_>) {
+        let variables = doc.version == VARIABLES_VERSION;
         for (i, st) in doc.statements.iter().enumerate() {
             let cite = || Cite {
                 policy: name.to_owned(),
@@ -166,7 +169,7 @@ impl Tally {
                 Effect::Deny => (&mut self.deny, &mut self.deny_unknown),
                 Effect::Allow => (&mut self.allow, &mut self.allow_unknown),
             };
-            match statement_matches(st, req) {
+            match statement_matches(st, req, variables) {
                 Tri::Yes => {
                     hit.get_or_insert_with(cite);
                 }
@@ -233,14 +236,18 @@ pub fn evaluate(req: &Request<'_>, policies: &Policies<'_>) -> Decision {
     }
 }
 
-fn statement_matches(st: &Statement, req: &Request<'_>) -> Tri {
+/// Policy variables mean something only in documents of the current language version; in `2008-10-17` (or
+/// without a Version) `${aws:username}` is literal text.
+const VARIABLES_VERSION: &str = "2012-10-17";
+
+fn statement_matches(st: &Statement, req: &Request<'_>, variables: bool) -> Tri {
     if st.principal.is_some() {
         return Tri::Unknown("a statement with a Principal is not an identity policy's".into());
     }
     let action_in = st
         .actions
         .iter()
-        .any(|p| wildcard(&p.to_ascii_lowercase(), &req.action.to_ascii_lowercase()));
+        .any(|p| pattern::wildcard_ignore_case(p, req.action));
     if action_in == st.not_action {
         return Tri::No;
     }
@@ -249,9 +256,13 @@ fn statement_matches(st: &Statement, req: &Request<'_>) -> Tri {
         return Tri::No;
     }
     let mut resource_in = false;
-    for pattern in &st.resources {
-        match substitute(pattern, req.context) {
-            Ok(p) => resource_in |= wildcard(&p, req.resource),
+    for resource in &st.resources {
+        if !variables || !resource.contains("${") {
+            resource_in |= pattern::wildcard(resource, req.resource);
+            continue;
+        }
+        match substitute(resource, req.context, variables) {
+            Ok(p) => resource_in |= pattern::matches(&p, req.resource, false),
             Err(why) => return Tri::Unknown(why),
         }
     }
@@ -261,7 +272,7 @@ fn statement_matches(st: &Statement, req: &Request<'_>) -> Tri {
     let mut result = Tri::Yes;
     for (op, keys) in &st.condition {
         for (key, values) in keys {
-            match condition(op, key, values, req.context) {
+            match condition(op, key, values, req.context, variables) {
                 Tri::No => return Tri::No,
                 Tri::Unknown(why) => result = Tri::Unknown(why),
                 Tri::Yes => {}
@@ -271,24 +282,25 @@ fn statement_matches(st: &Statement, req: &Request<'_>) -> Tri {
     result
 }
 
-/// Replaces `${key}` policy variables with the context's single value; unknown when it has none. `${*}`, `${?}`
-/// and `${$}` stand for the characters themselves.
-fn substitute(text: &str, context: &Context) -> Result<String, String> {
-    if !text.contains("${") {
-        return Ok(text.to_owned());
+/// `text` as a pattern, with `${key}` policy variables replaced by the context's single value (taken literally:
+/// a value is never a wildcard); unknown when it has none. `${*}`, `${?}` and `${$}` are the characters
+/// themselves, never wildcards. Without `variables`, `${...}` is plain text.
+fn substitute(text: &str, context: &Context, variables: bool) -> Result<Vec<Tok>, String> {
+    if !variables || !text.contains("${") {
+        return Ok(pattern::parse(text));
     }
-    let mut out = String::new();
+    let mut out = Vec::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
+        out.extend(rest[..start].chars().map(pattern::special));
         let Some(end) = rest[start..].find('}') else {
             return Err(format!("unterminated policy variable in `{text}`"));
         };
         let var = &rest[start + 2..start + end];
         match var {
-            "*" | "?" | "$" => out.push_str(var),
+            "*" | "?" | "$" => out.extend(pattern::literal(var)),
             key => match context.get(key) {
-                Lookup::Present([value]) => out.push_str(value),
+                Lookup::Present([value]) => out.extend(pattern::literal(value)),
                 _ => {
                     return Err(format!(
                         "policy variable ${{{key}}} has no value (give it with --context)"
@@ -298,11 +310,11 @@ fn substitute(text: &str, context: &Context) -> Result<String, String> {
         }
         rest = &rest[start + end + 1..];
     }
-    out.push_str(rest);
+    out.extend(rest.chars().map(pattern::special));
     Ok(out)
 }
 
-fn condition(op: &str, key: &str, values: &[String], context: &Context) -> Tri {
+fn condition(op: &str, key: &str, values: &[String], context: &Context, variables: bool) -> Tri {
     let (set, rest) = if let Some(r) = op.strip_prefix("ForAnyValue:") {
         (Some(true), r)
     } else if let Some(r) = op.strip_prefix("ForAllValues:") {
@@ -323,8 +335,12 @@ fn condition(op: &str, key: &str, values: &[String], context: &Context) -> Tri {
                 return Tri::Unknown(format!("condition key {key} is not known for this request"))
             }
         };
-        let want = values.iter().any(|v| v.eq_ignore_ascii_case("true"));
-        return if absent == want { Tri::Yes } else { Tri::No };
+        // Values are ORed: `["true", "false"]` holds whether or not the key is there.
+        let holds = values.iter().any(|v| {
+            (v.eq_ignore_ascii_case("true") && absent)
+                || (v.eq_ignore_ascii_case("false") && !absent)
+        });
+        return if holds { Tri::Yes } else { Tri::No };
     }
     let Some((matcher, negated)) = matcher(base) else {
         return Tri::Unknown(format!("condition operator {op} is not implemented"));
@@ -344,9 +360,17 @@ fn condition(op: &str, key: &str, values: &[String], context: &Context) -> Tri {
     };
     let mut patterns = Vec::with_capacity(values.len());
     for v in values {
-        match substitute(v, context) {
+        match substitute(v, context, variables) {
             Ok(p) => patterns.push(p),
             Err(why) => return Tri::Unknown(why),
+        }
+    }
+    if base.starts_with("Arn") {
+        if let Some(short) = patterns.iter().find(|p| arn_parts(p).is_none()) {
+            return Tri::Unknown(format!(
+                "{op} value `{}` is not an ARN of six parts",
+                pattern::text(short)
+            ));
         }
     }
     let matches_any = |value: &str| patterns.iter().any(|p| matcher(p, value));
@@ -365,61 +389,92 @@ fn condition(op: &str, key: &str, values: &[String], context: &Context) -> Tri {
     }
 }
 
-/// Whether a policy value (a pattern for the `Like` operators) matches a request value.
-type Compare = fn(&str, &str) -> bool;
+/// Whether a policy value (a pattern for the `Like` and `Arn` operators) matches a request value.
+type Compare = fn(&[Tok], &str) -> bool;
 
 /// The comparison of a base operator, and whether the operator is negated.
 fn matcher(base: &str) -> Option<(Compare, bool)> {
-    fn equals(p: &str, v: &str) -> bool {
-        p == v
+    fn equals(p: &[Tok], v: &str) -> bool {
+        pattern::text(p) == v
     }
-    fn equals_ignore_case(p: &str, v: &str) -> bool {
-        p.eq_ignore_ascii_case(v)
+    fn equals_ignore_case(p: &[Tok], v: &str) -> bool {
+        pattern::text(p).eq_ignore_ascii_case(v)
     }
-    fn like(p: &str, v: &str) -> bool {
-        wildcard(p, v)
+    fn like(p: &[Tok], v: &str) -> bool {
+        pattern::matches(p, v, false)
     }
-    fn boolean(p: &str, v: &str) -> bool {
+    fn arn(p: &[Tok], v: &str) -> bool {
+        // Each of the six colon-separated parts is compared on its own: a `*` never spans a colon.
+        let (Some(p), Some(v)) = (arn_parts(p), split_arn(v)) else {
+            return false;
+        };
+        p.iter().zip(v).all(|(p, v)| pattern::matches(p, v, false))
+    }
+    fn boolean(p: &[Tok], v: &str) -> bool {
+        let p = pattern::text(p);
         p.eq_ignore_ascii_case(v)
             && (p.eq_ignore_ascii_case("true") || p.eq_ignore_ascii_case("false"))
+    }
+    fn number(p: &[Tok], v: &str) -> Option<std::cmp::Ordering> {
+        let (p, v) = (
+            pattern::text(p).parse::<f64>().ok()?,
+            v.parse::<f64>().ok()?,
+        );
+        v.partial_cmp(&p)
+    }
+    fn num_eq(p: &[Tok], v: &str) -> bool {
+        number(p, v).is_some_and(std::cmp::Ordering::is_eq)
+    }
+    fn num_lt(p: &[Tok], v: &str) -> bool {
+        number(p, v).is_some_and(std::cmp::Ordering::is_lt)
+    }
+    fn num_le(p: &[Tok], v: &str) -> bool {
+        number(p, v).is_some_and(std::cmp::Ordering::is_le)
+    }
+    fn num_gt(p: &[Tok], v: &str) -> bool {
+        number(p, v).is_some_and(std::cmp::Ordering::is_gt)
+    }
+    fn num_ge(p: &[Tok], v: &str) -> bool {
+        number(p, v).is_some_and(std::cmp::Ordering::is_ge)
     }
     Some(match base {
         "StringEquals" => (equals as Compare, false),
         "StringNotEquals" => (equals, true),
         "StringEqualsIgnoreCase" => (equals_ignore_case, false),
         "StringNotEqualsIgnoreCase" => (equals_ignore_case, true),
-        // ArnEquals and ArnLike both take wildcards in every ARN component.
-        "StringLike" | "ArnLike" | "ArnEquals" => (like, false),
-        "StringNotLike" | "ArnNotLike" | "ArnNotEquals" => (like, true),
+        "StringLike" => (like, false),
+        "StringNotLike" => (like, true),
+        // ArnEquals behaves as ArnLike: both take wildcards in every part.
+        "ArnLike" | "ArnEquals" => (arn, false),
+        "ArnNotLike" | "ArnNotEquals" => (arn, true),
         "Bool" => (boolean, false),
+        "NumericEquals" => (num_eq, false),
+        "NumericNotEquals" => (num_eq, true),
+        "NumericLessThan" => (num_lt, false),
+        "NumericLessThanEquals" => (num_le, false),
+        "NumericGreaterThan" => (num_gt, false),
+        "NumericGreaterThanEquals" => (num_ge, false),
         _ => return None,
     })
 }
 
-/// IAM's wildcards: `*` any run of characters (`/` included), `?` any one character. Linear in the text for
-/// patterns with any number of `*` (the classic backtracking over the last star).
-#[must_use]
-pub fn wildcard(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
+/// An ARN's six parts (the last may hold colons).
+fn split_arn(v: &str) -> Option<Vec<&str>> {
+    let parts: Vec<&str> = v.splitn(6, ':').collect();
+    (parts.len() == 6).then_some(parts)
+}
+
+/// A pattern's six ARN parts: split at its first five literal colons.
+fn arn_parts(p: &[Tok]) -> Option<Vec<&[Tok]>> {
+    let mut parts = Vec::with_capacity(6);
+    let mut rest = p;
+    while parts.len() < 5 {
+        let at = rest.iter().position(|t| *t == Tok::Lit(':'))?;
+        parts.push(&rest[..at]);
+        rest = &rest[at + 1..];
     }
-    p[pi..].iter().all(|c| *c == '*')
+    parts.push(rest);
+    Some(parts)
 }
 
 #[cfg(test)]
@@ -688,23 +743,6 @@ mod tests {
         );
         assert!(
             matches!(ask("s3:GetObject", "arn:aws:s3:::home/alice/x", &Context::new()), Decision::Undecided(why) if why.contains("aws:username"))
-        );
-    }
-
-    #[test]
-    fn wildcards() {
-        assert!(wildcard(
-            "arn:aws:s3:::*/team/*",
-            "arn:aws:s3:::b/other/team/x"
-        ));
-        assert!(wildcard("s3:get*", "s3:getobject"));
-        assert!(wildcard("a?c", "abc") && !wildcard("a?c", "ac"));
-        assert!(wildcard("*", "") && wildcard("a*", "a"));
-        assert!(!wildcard("arn:aws:s3:::b/p*", "arn:aws:s3:::b/q"));
-        let long = "x".repeat(10_000);
-        assert!(
-            !wildcard(&format!("{}y", "*x".repeat(50)), &long),
-            "no exponential backtracking"
         );
     }
 }

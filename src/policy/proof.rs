@@ -107,7 +107,7 @@ fn probes() -> Vec<Probe> {
 }
 
 fn bucket_matches(pattern: &str, bucket: &str) -> bool {
-    authz::wildcard(pattern, bucket)
+    crate::pattern::wildcard(pattern, bucket)
 }
 
 /// What one grant means for one probe, from the access table and the catalogue.

@@ -16,9 +16,7 @@ mod validate;
 pub use diagnostic::{Diagnostic, Diagnostics, Report, Severity};
 pub use lint::{Lint, RawLint};
 pub use load::load;
-pub use model::{
-    glob_match, IgnoreRule, KeyPolicy, Loaded, Spec, SpecGroup, SpecPolicy, SpecRole, SpecUser,
-};
+pub use model::{IgnoreRule, KeyPolicy, Loaded, Spec, SpecGroup, SpecPolicy, SpecRole, SpecUser};
 pub use raw::{
     json_schema, Compliance, PolicyMode, RawAccessKeys, RawAdopt, RawGrant, RawGroup, RawIgnore,
     RawPolicy, RawRole, RawSpec, RawTrust, RawUser,

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Diagnostics;
 use crate::model;
+use crate::pattern::wildcard_ignore_case;
 use crate::policy::{render_grants, Grant, PolicyDocument};
 
 /// A validated spec.
@@ -206,7 +207,7 @@ impl IgnoreRule {
             && self
                 .users
                 .as_ref()
-                .is_none_or(|g| glob_match(g, &user.name))
+                .is_none_or(|g| wildcard_ignore_case(g, &user.name))
             && self
                 .tags
                 .iter()
@@ -232,7 +233,9 @@ impl Spec {
     pub fn ignores_role(&self, role: &model::Role) -> bool {
         self.ignore.iter().any(|r| {
             r.users.is_none()
-                && r.roles.as_ref().is_none_or(|g| glob_match(g, &role.name))
+                && r.roles
+                    .as_ref()
+                    .is_none_or(|g| wildcard_ignore_case(g, &role.name))
                 && r.tags
                     .iter()
                     .all(|(k, v)| role.tags.get(k).is_some_and(|live| v == "*" || live == v))
@@ -295,44 +298,5 @@ impl SpecUser {
         // Rendered on demand, not kept: at 100,000 users the kept documents would cost more memory (and page
         // faults) than rendering twice costs time.
         render_grants(&self.grants)
-    }
-}
-
-/// Case-insensitive glob match with `*` and `?`.
-#[must_use]
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
-    let t: Vec<char> = text.to_ascii_lowercase().chars().collect();
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("s3:Put*", "s3:PutBucketPolicy"));
-        assert!(glob_match("S3:put*", "s3:PutBucketPolicy"));
-        assert!(!glob_match("s3:Get*", "s3:PutBucketPolicy"));
-        assert!(glob_match("break-glass-?", "break-glass-1"));
-        assert!(glob_match("*", ""));
     }
 }

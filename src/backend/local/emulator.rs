@@ -488,6 +488,17 @@ impl LocalAccount {
                 )
             })
             .collect();
+        Account {
+            users,
+            policies,
+            roles: self.roles.clone(),
+            groups: self.all_groups(),
+        }
+    }
+
+    /// Every group by name, with its policies (bare groups have none).
+    #[must_use]
+    pub fn all_groups(&self) -> BTreeMap<String, Group> {
         let mut groups = self.managed_groups.clone();
         for bare in &self.groups {
             groups.entry(bare.clone()).or_insert_with(|| Group {
@@ -495,12 +506,7 @@ impl LocalAccount {
                 ..Group::default()
             });
         }
-        Account {
-            users,
-            policies,
-            roles: self.roles.clone(),
-            groups,
-        }
+        groups
     }
 
     /// The tags of the managed policy `arn` (ListPolicyTags).

@@ -287,22 +287,7 @@ impl Backend for LocalBackend {
 
     async fn read_groups(&self) -> Result<BTreeMap<String, crate::model::Group>, BackendError> {
         self.count("GetAccountAuthorizationDetails");
-        // The local account's groups carry no policies.
-        self.with_state(false, |state| {
-            Ok(state
-                .groups
-                .iter()
-                .map(|g| {
-                    (
-                        g.clone(),
-                        crate::model::Group {
-                            name: g.clone(),
-                            ..crate::model::Group::default()
-                        },
-                    )
-                })
-                .collect())
-        })
+        self.with_state(false, |state| Ok(state.all_groups()))
     }
 
     async fn policy_documents(
