@@ -179,13 +179,13 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
         "Resource": "*"
     })];
     // A managed policy the spec attaches must exist before anything is written (GetPolicy, where the account read
-    // does not already show it).
+    // does not already show it); its document tells the plan what access attaching it changes (GetPolicyVersion).
     let checked = crate::boundary::managed_arns(spec);
     if !checked.is_empty() {
         statements.push(json!({
             "Sid": "CheckAttachedPolicies",
             "Effect": "Allow",
-            "Action": ["iam:GetPolicy"],
+            "Action": ["iam:GetPolicy", "iam:GetPolicyVersion"],
             "Resource": checked
         }));
     }

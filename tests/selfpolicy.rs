@@ -528,8 +528,20 @@ impl Backend for Audited {
     }
     async fn policy_documents(
         &self,
-        _: &[String],
+        arns: &[String],
     ) -> Result<BTreeMap<String, PolicyDocument>, BackendError> {
+        for arn in arns {
+            self.check(
+                ["iam:GetPolicy", "iam:GetPolicyVersion"]
+                    .iter()
+                    .map(|action| Call {
+                        action: (*action).into(),
+                        resource: arn.clone(),
+                        context: Vec::new(),
+                    })
+                    .collect(),
+            );
+        }
         Ok(BTreeMap::new())
     }
     async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {

@@ -220,9 +220,12 @@ fn moto(sizes: &[usize]) -> bool {
         let writes_ok = get(&r, "CreateUser") == n as u64
             && get(&r, "PutUserPolicy") == n as u64
             && get(&r, "AttachUserPolicy") == attaches
-            && ["CreatePolicy", "GetPolicy", "DeletePolicy"]
+            // The lock: CreatePolicy, GetPolicy, DeletePolicy. The managed policy every user attaches: GetPolicy
+            // (it exists) and GetPolicyVersion (its document, for the plan's access changes).
+            && ["CreatePolicy", "DeletePolicy", "GetPolicyVersion"]
                 .iter()
                 .all(|op| get(&r, op) == 1)
+            && get(&r, "GetPolicy") == 2
             && r.calls.keys().all(|k| {
                 [
                     "CreateUser",
@@ -232,6 +235,7 @@ fn moto(sizes: &[usize]) -> bool {
                     "GetAccountAuthorizationDetails",
                     "CreatePolicy",
                     "GetPolicy",
+                    "GetPolicyVersion",
                     "DeletePolicy",
                 ]
                 .contains(&k.as_str())

@@ -3,11 +3,13 @@
 //! evaluate; the renderer's property tests use the evaluator as their oracle. Pure: no I/O.
 
 mod catalogue;
+mod changes;
 #[rustfmt::skip]
 mod catalogue_data;
 mod eval;
 mod principals;
 
 pub use catalogue::{all, expand, lookup, of_service, suggest, ActionDef, ActionLevel};
-pub use eval::{evaluate, wildcard, Cite, Context, Decision, Policies, Request};
+pub use changes::access_changes;
+pub use eval::{evaluate, Cite, Context, Decision, Policies, Request};
 pub use principals::{from_live, from_spec, parse_principal, UserPolicies};

@@ -1,12 +1,12 @@
 //! Making a plan: the account check (before any other call), the read the spec needs, the diff.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{read, Error};
 use crate::backend::{Backend, Caller};
 use crate::diff::{diff, DiffOptions, Guard};
 use crate::model::Account;
-use crate::plan::Plan;
+use crate::plan::{AccessChange, Plan};
 use crate::spec::Spec;
 
 /// A plan with what it was made from.
@@ -89,8 +89,9 @@ pub async fn plan_in<B: Backend>(
         policies = live.policies.len(),
         "read live IAM; comparing with the spec"
     );
-    check_managed_policies(backend, spec, &live).await?;
-    let plan = diff(spec, &live, &opts)?;
+    let read = check_managed_policies(backend, spec, &live).await?;
+    let mut plan = diff(spec, &live, &opts)?;
+    plan.access_changes = access_changes(backend, spec, &plan, &live, &account_id, read).await?;
     let guard = Guard::new(spec, &live, &opts);
     tracing::info!(changes = plan.changes.len(), "planned");
     Ok(Planned {
@@ -101,6 +102,52 @@ pub async fn plan_in<B: Backend>(
         opts,
         guard,
     })
+}
+
+/// What the plan changes in what principals may do. The documents of managed policies the plan attaches or
+/// detaches that the account read does not hold (AWS-managed ones) are read, one GetPolicy and GetPolicyVersion
+/// each, unless the existence check already read them (`read`): a plan that attaches none makes no extra call.
+/// Only the spec's own managed ARNs are read (the pipeline's policy allows no more); a policy detached that the
+/// spec does not name shows as not read.
+async fn access_changes<B: Backend>(
+    backend: &B,
+    spec: &Spec,
+    plan: &Plan,
+    live: &Account,
+    account_id: &str,
+    read: BTreeMap<String, crate::policy::PolicyDocument>,
+) -> Result<Vec<AccessChange>, Error> {
+    if plan.changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let after = crate::plan::project(live, &plan.changes, account_id);
+    let spec_arns: BTreeSet<String> = crate::boundary::managed_arns(spec).into_iter().collect();
+    let customer: BTreeSet<&str> = live
+        .policies
+        .values()
+        .chain(after.policies.values())
+        .map(|p| p.arn.as_str())
+        .collect();
+    let arns: BTreeSet<String> = plan
+        .changes
+        .iter()
+        .filter_map(|c| c.op.attached_arn())
+        .filter(|arn| {
+            !customer.contains(arn) && !read.contains_key(*arn) && spec_arns.contains(*arn)
+        })
+        .map(str::to_owned)
+        .collect();
+    let mut documents = read;
+    if !arns.is_empty() {
+        let arns: Vec<String> = arns.into_iter().collect();
+        documents.extend(backend.policy_documents(&arns).await?);
+    }
+    Ok(crate::authz::access_changes(
+        &plan.changes,
+        live,
+        &after,
+        &documents,
+    ))
 }
 
 /// AWS-managed policies of the kinds a bucket spec attaches: names to suggest for a mistyped ARN.
@@ -117,12 +164,13 @@ const COMMON_MANAGED: [&str; 8] = [
 
 /// Every managed-policy ARN the spec attaches must exist before anything is written: a typo would otherwise fail
 /// half-way through an apply, leaving a user half-built. ARNs the account read already shows (customer-managed,
-/// or attached to someone) cost nothing; the rest one GetPolicy each, distinct ARNs once.
+/// or attached to someone) cost nothing; the rest are read (GetPolicy, and GetPolicyVersion for the document the
+/// access changes need), distinct ARNs once. Returns the documents read.
 async fn check_managed_policies<B: Backend>(
     backend: &B,
     spec: &Spec,
     live: &Account,
-) -> Result<(), Error> {
+) -> Result<BTreeMap<String, crate::policy::PolicyDocument>, Error> {
     let shown: BTreeSet<&str> = live
         .policies
         .values()
@@ -143,12 +191,19 @@ async fn check_managed_policies<B: Backend>(
                 .flat_map(|g| g.attached_policies.iter().map(String::as_str)),
         )
         .collect();
+    let unshown: Vec<String> = crate::boundary::managed_arns(spec)
+        .into_iter()
+        .filter(|arn| !shown.contains(arn.as_str()))
+        .collect();
+    let documents = if unshown.is_empty() {
+        BTreeMap::new()
+    } else {
+        backend.policy_documents(&unshown).await?
+    };
     let mut missing = Vec::new();
-    for arn in crate::boundary::managed_arns(spec) {
-        if shown.contains(arn.as_str()) {
-            continue;
-        }
-        if backend.policy_exists(&arn).await? == Some(false) {
+    for arn in unshown {
+        // No document: the policy does not exist, or this backend cannot know (the local account).
+        if !documents.contains_key(&arn) && backend.policy_exists(&arn).await? == Some(false) {
             let name = arn.rsplit('/').next().unwrap_or(&arn).to_owned();
             let known: Vec<String> = shown
                 .iter()
@@ -161,7 +216,7 @@ async fn check_managed_policies<B: Backend>(
         }
     }
     if missing.is_empty() {
-        Ok(())
+        Ok(documents)
     } else {
         Err(Error::UnknownPolicies(missing))
     }

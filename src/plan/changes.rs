@@ -134,6 +134,55 @@ pub struct Plan {
     /// Reports that change nothing.
     #[serde(default)]
     pub notices: Vec<Notice>,
+    /// What the changes add to or remove from what principals may do, as the evaluator decides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_changes: Vec<AccessChange>,
+}
+
+/// The action of a trust change: who may assume a role.
+pub const ASSUME_ROLE: &str = "sts:AssumeRole";
+
+/// Which way access changes.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccessEffect {
+    /// Allowed after the plan, not before.
+    Added,
+    /// Allowed before the plan, not after.
+    Removed,
+    /// Allowed on one side, and on the other the evaluator cannot decide (a condition key, a policy not read).
+    Undecided,
+}
+
+impl AccessEffect {
+    /// `+`, `-` or `?`.
+    #[must_use]
+    pub fn sign(self) -> char {
+        match self {
+            Self::Added => '+',
+            Self::Removed => '-',
+            Self::Undecided => '?',
+        }
+    }
+}
+
+/// One difference in what a principal may do: these actions on these resources (bucket, `bucket/prefix*`,
+/// `*`), or who may assume a role (`actions` is `["sts:AssumeRole"]`, `resources` who).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub struct AccessChange {
+    /// The user or role.
+    pub principal: Target,
+    /// Added, removed, or undecided.
+    pub effect: AccessEffect,
+    /// The same in the spec's words: an access level (`read-write`) when the actions are exactly one, else the
+    /// actions.
+    pub words: String,
+    /// The actions, sorted.
+    pub actions: Vec<String>,
+    /// The resources, as a spec names them (`photos-prod`, `photos-prod/uploads/*`).
+    pub resources: Vec<String>,
 }
 
 /// Counts for the summary line.
@@ -155,6 +204,7 @@ impl Plan {
             format_version: FORMAT_VERSION,
             changes: Vec::new(),
             notices: Vec::new(),
+            access_changes: Vec::new(),
         }
     }
 

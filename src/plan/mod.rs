@@ -5,8 +5,13 @@
 
 mod changes;
 mod ops;
+mod project;
 mod target;
 
-pub use changes::{Action, Change, GrantChange, Notice, NoticeKind, Plan, Summary, FORMAT_VERSION};
-pub use ops::{trust_difference, Effect, Op, Phase, Traits};
+pub use changes::{
+    AccessChange, AccessEffect, Action, Change, GrantChange, Notice, NoticeKind, Plan, Summary,
+    ASSUME_ROLE, FORMAT_VERSION,
+};
+pub use ops::{trust_difference, trust_words, Effect, Op, Phase, Traits};
+pub use project::project;
 pub use target::{Target, TargetKind};

@@ -502,6 +502,31 @@ impl Op {
         }
     }
 
+    /// The managed policy this operation attaches, detaches or sets as a boundary: its document decides what the
+    /// principal may do after. (A policy's own document changes come with the operation.)
+    #[must_use]
+    pub fn attached_arn(&self) -> Option<&str> {
+        match self {
+            Self::AttachUserPolicy { policy_arn, .. }
+            | Self::DetachUserPolicy { policy_arn, .. }
+            | Self::PutUserPermissionsBoundary { policy_arn, .. }
+            | Self::AttachRolePolicy { policy_arn, .. }
+            | Self::DetachRolePolicy { policy_arn, .. }
+            | Self::PutRolePermissionsBoundary { policy_arn, .. }
+            | Self::AttachGroupPolicy { policy_arn, .. }
+            | Self::DetachGroupPolicy { policy_arn, .. } => Some(policy_arn),
+            Self::CreateUser {
+                permissions_boundary,
+                ..
+            }
+            | Self::CreateRole {
+                permissions_boundary,
+                ..
+            } => permissions_boundary.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The name of the object this operation writes to (the [`Target`]'s name, without a copy).
     #[must_use]
     pub fn target_name(&self) -> &str {

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::plan::{Change, Notice, Plan, Summary};
+use crate::plan::{AccessChange, Change, Notice, Plan, Summary};
 
 /// The account a plan is for, and who asked: what the text plan's first line says.
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,6 +34,8 @@ pub struct PlanOutput<'a> {
     pub changes: &'a [Change],
     /// Reports that change nothing.
     pub notices: &'a [Notice],
+    /// What the changes add to or remove from what principals may do (the evaluator's answers before and after).
+    pub access_changes: &'a [AccessChange],
 }
 
 /// Writes the plan as pretty JSON with a trailing newline.
@@ -48,6 +50,7 @@ pub fn plan(w: &mut dyn Write, plan: &Plan, for_: PlanFor<'_>) -> io::Result<()>
         summary: plan.summary(),
         changes: &plan.changes,
         notices: &plan.notices,
+        access_changes: &plan.access_changes,
     };
     serde_json::to_writer_pretty(&mut *w, &out)?;
     writeln!(w)

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use similar::TextDiff;
 
 use crate::display::{escape, Escaped};
-use crate::plan::{Action, Change, Op, Plan};
+use crate::plan::{AccessChange, AccessEffect, Action, Change, Op, Plan};
 
 /// Styling for text output.
 #[derive(Debug, Clone, Copy, Default)]
@@ -90,8 +90,49 @@ pub fn plan(w: &mut dyn Write, plan: &Plan, view: View) -> io::Result<()> {
         }
         writeln!(w)?;
     }
+    access_changes(w, &plan.access_changes, style)?;
     notices(w, plan, style, view.verbose)?;
     writeln!(w, "{}", style.bold(&summary_line(plan)))
+}
+
+/// One access change in the spec's words: `iam_pixelshift: + write on photos-prod/*`.
+#[must_use]
+pub fn access_line(c: &AccessChange) -> String {
+    if c.actions.is_empty() || c.actions == [crate::plan::ASSUME_ROLE] {
+        return format!("{}: {} {}", c.principal, c.effect.sign(), c.words);
+    }
+    format!(
+        "{}: {} {} on {}",
+        c.principal,
+        c.effect.sign(),
+        c.words,
+        c.resources.join(", ")
+    )
+}
+
+/// Writes the access changes block, if any: what principals may do after the plan that they may not before, and
+/// the reverse.
+///
+/// # Errors
+/// Write errors of `w`.
+pub fn access_changes(w: &mut dyn Write, changes: &[AccessChange], style: Style) -> io::Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "Access changes:")?;
+    for c in changes {
+        let code = match c.effect {
+            AccessEffect::Added => "32",
+            AccessEffect::Removed => "31",
+            AccessEffect::Undecided => "33",
+        };
+        let mut line = access_line(c);
+        if c.effect == AccessEffect::Undecided {
+            line.push_str(" (allowed on one side; the other cannot be decided offline)");
+        }
+        writeln!(w, "  {}", style.paint(code, &line))?;
+    }
+    writeln!(w)
 }
 
 /// Writes the notices block, if any.
