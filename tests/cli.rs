@@ -911,7 +911,7 @@ fn can_and_who_can_answer_from_the_spec() {
     assert_eq!(doc["format_version"], 2);
     assert_eq!(
         doc["allowed"],
-        serde_json::json!([{"principal": {"kind": "user", "name": "reader"}, "policy": "iamspec-grants", "statement": "Objects1"}])
+        serde_json::json!([{"principal": {"kind": "user", "name": "reader"}, "policy": "iamspec-grants", "statement": "Objects1", "under": []}])
     );
     assert_eq!(
         doc["undecided"][0]["principal"],
@@ -1643,6 +1643,100 @@ fn render_prints_every_document_apply_writes() {
     let o = run(&["render", "-f", spec.to_str().unwrap(), "--user", "big"]);
     assert!(
         out(&o).contains("policy/iamspec-big") && !out(&o).contains("role/svc"),
+        "{}",
+        out(&o)
+    );
+}
+
+/// Questions as people ask them: "some object there" lists who may act under part of it, with the part; the
+/// spec's access words are questions; an access word asked of the wrong kind of resource is an error.
+#[test]
+fn questions_in_the_specs_words_and_about_some_object_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "version: 1\nusers:\n  uploader:\n    grants:\n      - {buckets: [photos-prod], prefix: uploads/, access: write}\n  reader:\n    grants:\n      - {buckets: [photos-prod], access: read}\n",
+    )
+    .unwrap();
+    let s = spec.to_str().unwrap();
+    let o = run(&["who-can", "-f", s, "s3:PutObject", "photos-prod/*"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(
+        out(&o).contains("allowed        uploader  under uploads/, by iamspec-grants"),
+        "{}",
+        out(&o)
+    );
+    assert!(
+        out(&o).contains("1 allowed, 0 undecided, 1 denied"),
+        "{}",
+        out(&o)
+    );
+    let o = run(&[
+        "who-can",
+        "-f",
+        s,
+        "write",
+        "photos-prod/*",
+        "--format",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["allowed"][0]["principal"]["name"], "uploader");
+    assert_eq!(doc["allowed"][0]["under"], serde_json::json!(["uploads/"]));
+    assert_eq!(doc["denied"][0]["name"], "reader");
+    let o = run(&["who-can", "-f", s, "read", "photos-prod/*"]);
+    assert!(out(&o).contains("allowed        reader"), "{}", out(&o));
+    assert!(!out(&o).contains("uploader"), "{}", out(&o));
+    // Write lacks reads: the answer names what is missing.
+    let o = run(&[
+        "can",
+        "-f",
+        s,
+        "uploader",
+        "read-write",
+        "photos-prod/uploads/a.jpg",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        out(&o).contains("not allowed: s3:GetObject, s3:GetObjectVersion"),
+        "{}",
+        out(&o)
+    );
+    let o = run(&["can", "-f", s, "reader", "read", "photos-prod"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("`photos-prod/*`"), "{}", err(&o));
+    let o = run(&["can", "-f", s, "reader", "list", "photos-prod"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+}
+
+/// `--live --local` answers for users whose access comes through groups (regression: "cannot decide").
+#[test]
+fn live_answers_count_groups_policies() {
+    let dir = tempfile::tempdir().unwrap();
+    let account = dir.path().join("account.json");
+    let spec = example("team-groups.yaml");
+    let a = account.to_str().unwrap();
+    let o = run(&["apply", "-f", &spec, "--local", a, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let o = run(&[
+        "who-can",
+        "-f",
+        &spec,
+        "--live",
+        "--local",
+        a,
+        "s3:PutObject",
+        "photos-thumbs/*",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(
+        out(&o).contains("allowed        media-sync   by group media-writers: iamspec-grants"),
+        "{}",
+        out(&o)
+    );
+    assert!(
+        out(&o).contains("1 allowed, 0 undecided, 1 denied"),
         "{}",
         out(&o)
     );

@@ -7,9 +7,10 @@ use std::path::Path;
 
 use super::args::{Format, Global};
 use super::{exit, output, CliError};
-use crate::authz::{self, evaluate, Context, Decision, Request, UserPolicies};
+use crate::authz::{self, Answer, Asked, Context, Decision, UserPolicies};
 use crate::effects::Effects;
 use crate::plan::{Target, TargetKind};
+use crate::policy::AccessLevel;
 use crate::render;
 
 /// What `can` is asked: who may do what on which resource, with which condition keys.
@@ -65,7 +66,11 @@ fn context(pairs: &[String], user: Option<&str>) -> Result<Context, CliError> {
 
 /// A question whose resource the action cannot act on: an object action asked of a bucket (`who-can s3:PutObject
 /// photos-prod`) would answer "nobody" for the wrong reason, so it is an error that says what was meant.
-fn check_resource_kind(action: &str, resource: &str) -> Result<(), CliError> {
+fn check_resource_kind(asked: &Asked, resource: &str) -> Result<(), CliError> {
+    let action = match asked {
+        Asked::Action(action) => action.as_str(),
+        Asked::Level(level) => return check_level_resource(*level, resource),
+    };
     let Some(def) = authz::lookup(action) else {
         return Ok(());
     };
@@ -98,6 +103,50 @@ fn check_resource_kind(action: &str, resource: &str) -> Result<(), CliError> {
     Ok(())
 }
 
+/// An access word (`read`, `write`, ...) or an action in the catalogue's spelling, or an error with the closest
+/// name.
+fn asked(action: &str) -> Result<Asked, CliError> {
+    if let Some(level) = AccessLevel::ALL.into_iter().find(|l| l.as_str() == action) {
+        return Ok(Asked::Level(level));
+    }
+    known_action(action).map(Asked::Action)
+}
+
+/// An access word asked of a resource it does not act on: object words of a bucket, `list` of one object.
+fn check_level_resource(level: AccessLevel, resource: &str) -> Result<(), CliError> {
+    if authz::level_actions(level, resource).is_empty()
+        || (resource.starts_with("arn:aws:s3:::")
+            && !resource.contains('/')
+            && !level.object_actions().is_empty()
+            && level != AccessLevel::Full)
+    {
+        let rest = resource.strip_prefix("arn:aws:s3:::").unwrap_or(resource);
+        let bucket = rest.split('/').next().unwrap_or(rest);
+        return Err(CliError::Usage {
+            message: format!(
+                "`{}` is asked of objects or listings, and `{}` is {}",
+                level.as_str(),
+                crate::display::escape(rest),
+                if rest.contains('/') {
+                    "one object"
+                } else {
+                    "a bucket"
+                }
+            ),
+            hint: format!(
+                "ask about every object (`{0}/*`), a prefix (`{0}/PREFIX/*`){1}",
+                crate::display::escape(bucket),
+                if level == AccessLevel::List {
+                    String::new()
+                } else {
+                    format!(" or an object (`{}/KEY`)", crate::display::escape(bucket))
+                }
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The action in the catalogue's spelling, or an error with the closest name.
 fn known_action(action: &str) -> Result<String, CliError> {
     authz::lookup(action)
@@ -108,7 +157,7 @@ fn known_action(action: &str) -> Result<String, CliError> {
                 crate::display::escape(action)
             ),
             hint: authz::suggest(action).map_or_else(
-                || "give an S3, S3 Express or KMS action, e.g. s3:GetObject".into(),
+                || "give an S3, S3 Express or KMS action (s3:GetObject), or an access word: list, read, write, read-write, full".into(),
                 |s| format!("did you mean `{s}`?"),
             ),
         })
@@ -150,9 +199,10 @@ pub async fn can(
         resource,
         context: pairs,
     } = question;
-    let action = known_action(action)?;
+    let question = asked(action)?;
+    let action = question.name();
     let resource = resource_arn(resource);
-    check_resource_kind(&action, &resource)?;
+    check_resource_kind(&question, &resource)?;
     let asked = authz::parse_principal(user);
     let only = BTreeSet::from([asked.folded()]);
     let found = principals(g, spec, live, Some(&only)).await?;
@@ -187,13 +237,12 @@ pub async fn can(
         });
     };
     let ctx = context(pairs, principal.username())?;
-    let decision = evaluate(
-        &Request {
-            action: &action,
-            resource: &resource,
-            context: &ctx,
-        },
+    let answer = authz::answer(
         &principal.policies(),
+        &question,
+        &resource,
+        &ctx,
+        principal.username(),
     );
     let mut out = output::buffered_stdout();
     match format {
@@ -202,20 +251,16 @@ pub async fn can(
             &principal.principal,
             &action,
             &resource,
-            &decision,
+            &answer,
             output::stdout_style(g.color),
         ),
-        Format::Json => render::json::can(
-            &mut out,
-            &principal.principal,
-            &action,
-            &resource,
-            &decision,
-        ),
+        Format::Json => {
+            render::json::can(&mut out, &principal.principal, &action, &resource, &answer)
+        }
     }
     .and_then(|()| out.flush())
     .map_err(super::commands::stdout_error)?;
-    Ok(match decision {
+    Ok(match answer.decision {
         Decision::Allowed(_) => exit::OK,
         Decision::Undecided(_) => exit::ERROR,
         _ => exit::DENIED,
@@ -237,9 +282,10 @@ pub async fn who_can(
     format: Format,
     users: &[String],
 ) -> Result<u8, CliError> {
-    let action = known_action(action)?;
+    let question = asked(action)?;
+    let action = question.name();
     let resource = resource_arn(resource);
-    check_resource_kind(&action, &resource)?;
+    check_resource_kind(&question, &resource)?;
     let only: Option<BTreeSet<(TargetKind, String)>> = (!users.is_empty()).then(|| {
         users
             .iter()
@@ -250,15 +296,14 @@ pub async fn who_can(
     let mut answers = Vec::with_capacity(found.len());
     for principal in &found {
         let ctx = context(pairs, principal.username())?;
-        let decision = evaluate(
-            &Request {
-                action: &action,
-                resource: &resource,
-                context: &ctx,
-            },
+        let answer: Answer = authz::answer(
             &principal.policies(),
+            &question,
+            &resource,
+            &ctx,
+            principal.username(),
         );
-        answers.push((principal.principal.clone(), decision));
+        answers.push((principal.principal.clone(), answer));
     }
     let mut out = output::buffered_stdout();
     match format {

@@ -308,17 +308,23 @@ Examples:
         #[command(flatten)]
         spec: SpecArg,
     },
-    /// Whether a user may do an action on a resource, and which policy decides (exit 0 allowed, 2 denied,
-    /// 1 cannot decide)
+    /// Whether a user or role may do an action on a resource, and which policy decides (exit 0 allowed, 2
+    /// denied, 1 cannot decide)
+    #[command(after_help = "\
+Examples:
+  iamspec can -f iamspec.yaml iam_pixelshift s3:PutObject photos-prod/uploads/a.jpg
+  iamspec can -f iamspec.yaml iam_pixelshift read photos-prod/a.jpg      # an access word: every action of it
+  iamspec can -f iamspec.yaml role/cloudinary-media write 'photos-prod/*' # some object there (names the parts)
+  iamspec can -f iamspec.yaml --live reader s3:ListBucket photos-prod --context s3:prefix=team/")]
     Can {
         /// The spec (offline, the default: what apply makes of its users).
         #[command(flatten)]
         spec: SpecArg,
-        /// The user
+        /// The user, or `role/NAME`
         user: String,
-        /// The action, e.g. s3:GetObject
+        /// The action (s3:GetObject), or an access word: list, read, write, read-write, full
         action: String,
-        /// An ARN, `bucket`, `bucket/key`, or `*`
+        /// An ARN, `bucket`, `bucket/key`, `bucket/prefix/*` (some object there), or `*`
         resource: String,
         /// A condition key's value for the request (repeatable), e.g. s3:prefix=team/
         #[arg(long = "context", value_name = "KEY=VALUE")]
@@ -333,14 +339,19 @@ Examples:
         #[command(flatten)]
         account: Connection,
     },
-    /// Which users may do an action on a resource, with the deciding policy
+    /// Which users and roles may do an action on a resource, with the deciding policy
+    #[command(after_help = "\
+Examples:
+  iamspec who-can -f iamspec.yaml write 'photos-prod/*'   # who may write anywhere in it
+  iamspec who-can -f iamspec.yaml s3:DeleteObject photos-prod/a.jpg --format json
+  iamspec who-can -f iamspec.yaml --live read 'photos-prod/*'")]
     WhoCan {
         /// The spec (offline, the default: what apply makes of its users).
         #[command(flatten)]
         spec: SpecArg,
-        /// The action, e.g. s3:PutObject
+        /// The action (s3:PutObject), or an access word: list, read, write, read-write, full
         action: String,
-        /// An ARN, `bucket`, `bucket/key`, or `*`
+        /// An ARN, `bucket`, `bucket/key`, `bucket/prefix/*` (some object there), or `*`
         resource: String,
         /// A condition key's value for the request (repeatable), e.g. s3:prefix=team/
         #[arg(long = "context", value_name = "KEY=VALUE")]

@@ -75,7 +75,9 @@ pub fn drift(w: &mut dyn Write, report: &crate::drift::DriftReport) -> io::Resul
 }
 
 /// `can --format json`: `{format_version: 1, principal, action, resource, decision: "allowed" | "denied" |
-/// "undecided", by: {policy, statement} | null, reason}`.
+/// "undecided", by: {policy, statement} | null, reason, under: [part], missing: [action]}`: `under` the parts of a
+/// `bucket/prefix/*` question it is allowed under (empty: everywhere), `missing` an access word's actions not
+/// allowed.
 ///
 /// # Errors
 /// Write or serialisation errors.
@@ -84,9 +86,10 @@ pub fn can(
     principal: &crate::plan::Target,
     action: &str,
     resource: &str,
-    decision: &crate::authz::Decision,
+    answer: &crate::authz::Answer,
 ) -> io::Result<()> {
     use crate::authz::Decision;
+    let decision = &answer.decision;
     let cite =
         |c: &crate::authz::Cite| serde_json::json!({"policy": c.policy, "statement": c.statement});
     let (verdict, by, reason) = match decision {
@@ -112,12 +115,14 @@ pub fn can(
         "decision": verdict,
         "by": by,
         "reason": reason,
+        "under": answer.under,
+        "missing": answer.missing,
     });
     serde_json::to_writer_pretty(&mut *w, &doc)?;
     writeln!(w)
 }
 
-/// `who-can --format json`: `{format_version: 2, action, resource, allowed: [{principal, policy, statement}],
+/// `who-can --format json`: `{format_version: 2, action, resource, allowed: [{principal, policy, statement, under}],
 /// undecided: [{principal, reason}], denied: [principal]}`, each principal a target (`{"kind": "role", "name":
 /// "media"}`). Version 2 named principals as targets; version 1 listed roles as users named `role/NAME`.
 ///
@@ -127,16 +132,17 @@ pub fn who_can(
     w: &mut dyn Write,
     action: &str,
     resource: &str,
-    answers: &[(crate::plan::Target, crate::authz::Decision)],
+    answers: &[(crate::plan::Target, crate::authz::Answer)],
 ) -> io::Result<()> {
     use crate::authz::Decision;
     let mut allowed = Vec::new();
     let mut undecided = Vec::new();
     let mut denied = Vec::new();
-    for (user, decision) in answers {
-        match decision {
+    for (user, answer) in answers {
+        match &answer.decision {
             Decision::Allowed(cite) => allowed.push(serde_json::json!({
-                "principal": user, "policy": cite.policy, "statement": cite.statement
+                "principal": user, "policy": cite.policy, "statement": cite.statement,
+                "under": answer.under,
             })),
             Decision::Undecided(reason) => {
                 undecided.push(serde_json::json!({"principal": user, "reason": reason}));

@@ -342,11 +342,16 @@ pub fn can(
     user: &crate::plan::Target,
     action: &str,
     resource: &str,
-    decision: &crate::authz::Decision,
+    answer: &crate::authz::Answer,
     style: Style,
 ) -> io::Result<()> {
     use crate::authz::Decision;
-    let (action_style, verdict, why) = match decision {
+    let (action_style, verdict, mut why) = match &answer.decision {
+        Decision::Allowed(cite) if !answer.under.is_empty() => (
+            Action::Create,
+            "allowed",
+            format!("under {}, by {cite}", answer.under.join(", ")),
+        ),
         Decision::Allowed(cite) => (Action::Create, "allowed", format!("by {cite}")),
         Decision::ExplicitlyDenied(cite) => {
             (Action::Delete, "denied", format!("by the Deny in {cite}"))
@@ -359,6 +364,9 @@ pub fn can(
         ),
         Decision::Undecided(reason) => (Action::Update, "cannot decide", reason.clone()),
     };
+    if !answer.missing.is_empty() {
+        why = format!("not allowed: {}; {why}", answer.missing.join(", "));
+    }
     writeln!(
         w,
         "{}",
@@ -378,7 +386,7 @@ pub fn who_can(
     w: &mut dyn Write,
     action: &str,
     resource: &str,
-    answers: &[(crate::plan::Target, crate::authz::Decision)],
+    answers: &[(crate::plan::Target, crate::authz::Answer)],
     style: Style,
 ) -> io::Result<()> {
     use crate::authz::Decision;
@@ -393,12 +401,17 @@ pub fn who_can(
         .max()
         .unwrap_or(0);
     let (mut allowed, mut undecided) = (0, 0);
-    for (principal, decision) in answers {
+    for (principal, answer) in answers {
         let user = principal.to_string();
-        match decision {
+        match &answer.decision {
             Decision::Allowed(cite) => {
                 allowed += 1;
-                let line = format!("  allowed        {user:<width$}  by {cite}");
+                let under = if answer.under.is_empty() {
+                    String::new()
+                } else {
+                    format!("under {}, ", answer.under.join(", "))
+                };
+                let line = format!("  allowed        {user:<width$}  {under}by {cite}");
                 writeln!(w, "{}", style.action(Action::Create, &line))?;
             }
             Decision::Undecided(reason) => {
