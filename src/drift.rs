@@ -31,6 +31,8 @@ pub enum DriftKind {
     Ignored,
     /// Carries another owner's tag (reported, not counted).
     OtherOwner,
+    /// Allowed what a guardrail of the spec forbids.
+    Guardrail,
 }
 
 /// One object's drift.
@@ -59,6 +61,9 @@ pub struct DriftCounts {
     pub stale_keys: usize,
     /// Ignored objects and other owners' objects (information, not drift).
     pub ignored: usize,
+    /// Principals that break a guardrail.
+    #[serde(default)]
+    pub guardrails: usize,
 }
 
 /// The drift report (`drift --format json`, schemas/drift.schema.json).
@@ -163,6 +168,7 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
             NoticeKind::OtherOwner => DriftKind::OtherOwner,
             // Someone's key where iamspec expected only its own: the user differs from what iamspec recorded.
             NoticeKind::UnrecordedKey => DriftKind::Changed,
+            NoticeKind::Guardrail => DriftKind::Guardrail,
             NoticeKind::InactiveKey => continue,
         };
         items
@@ -181,6 +187,7 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
                 DriftKind::Unmanaged => counts.unmanaged += 1,
                 DriftKind::StaleKey => counts.stale_keys += 1,
                 DriftKind::Ignored | DriftKind::OtherOwner => counts.ignored += 1,
+                DriftKind::Guardrail => counts.guardrails += 1,
             }
             DriftItem {
                 target,
@@ -189,9 +196,13 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
             }
         })
         .collect();
-    let drifted =
-        counts.missing + counts.changed + counts.not_in_spec + counts.unmanaged + counts.stale_keys
-            > 0;
+    let drifted = counts.missing
+        + counts.changed
+        + counts.not_in_spec
+        + counts.unmanaged
+        + counts.stale_keys
+        + counts.guardrails
+        > 0;
     DriftReport {
         format_version: DRIFT_FORMAT_VERSION,
         timestamp,
@@ -210,9 +221,14 @@ impl DriftReport {
             return format!("No drift: account {} matches the spec.", self.account_id);
         }
         let c = self.counts;
+        let guardrails = if c.guardrails > 0 {
+            format!(", {} breaking a guardrail", c.guardrails)
+        } else {
+            String::new()
+        };
         format!(
             "Drift in account {}: {} missing, {} changed, {} owned but not in the spec, {} unmanaged (untagged), \
-             {} with stale keys.",
+             {} with stale keys{guardrails}.",
             self.account_id, c.missing, c.changed, c.not_in_spec, c.unmanaged, c.stale_keys
         )
     }

@@ -38,6 +38,7 @@ pub mod drift;
 pub mod effects;
 pub mod engine;
 pub mod fileio;
+pub mod guardrails;
 pub mod import;
 pub mod model;
 pub mod names;

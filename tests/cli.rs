@@ -1741,3 +1741,63 @@ fn live_answers_count_groups_policies() {
         out(&o)
     );
 }
+
+/// Guardrails: a spec whose principals break one fails to load (validate, and plan before any call), naming the
+/// principal, the guardrail, the statement and the spec line; live principals that break one are reported by plan
+/// and drift.
+#[test]
+fn guardrails_refuse_the_spec_and_report_the_live_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    let acct = dir.path().join("a.json");
+    let (s, a) = (spec.to_str().unwrap(), acct.to_str().unwrap());
+    let guard = "guardrails:\n  - name: audit-logs-are-append-only\n    deny: {actions: [s3:DeleteObject, s3:PutBucketPolicy], resources: [\"audit-logs/*\", audit-logs]}\n  - name: trusted-accounts\n    trust: {accounts: [\"232482882421\"]}\n";
+    let users = "users:\n  shipper:\n    grants:\n      - {buckets: [audit-logs], access: read}\n      - {buckets: [audit-logs], prefix: incoming/, access: write}\n";
+    std::fs::write(
+        &spec,
+        format!("version: 1\naccount_id: \"123456789012\"\n{guard}{users}"),
+    )
+    .unwrap();
+    let o = run(&["validate", "-f", s]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let e = err(&o);
+    assert!(
+        e.contains(":12:10: users.shipper.grants[1]: user shipper breaks guardrail audit-logs-are-append-only: may s3:DeleteObject on audit-logs/incoming/*")
+            && e.contains("Objects2"),
+        "{e}"
+    );
+    let o = run(&["plan", "-f", s, "--local", a]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!acct.exists(), "refused before the account was touched");
+
+    // The same user made without the guardrail: plan and drift of the guarded spec report it live.
+    std::fs::write(
+        &spec,
+        format!("version: 1\naccount_id: \"123456789012\"\n{users}"),
+    )
+    .unwrap();
+    let o = run(&["apply", "-f", s, "--local", a, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    std::fs::write(
+        &spec,
+        format!("version: 1\naccount_id: \"123456789012\"\n{guard}users: {{}}\n"),
+    )
+    .unwrap();
+    let o = run(&["plan", "-f", s, "--local", a]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(
+        out(&o).contains("! shipper: user shipper breaks guardrail audit-logs-are-append-only: may s3:DeleteObject on audit-logs/incoming/*"),
+        "{}",
+        out(&o)
+    );
+    let o = run(&["drift", "-f", s, "--local", a, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["counts"]["guardrails"], 1, "{report:#}");
+    let o = run(&["drift", "-f", s, "--local", a]);
+    assert!(
+        out(&o).contains("shipper: breaks a guardrail"),
+        "{}",
+        out(&o)
+    );
+}

@@ -79,7 +79,7 @@ pub struct Request<'a> {
 }
 
 /// A policy and statement that decided.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Cite {
     /// The policy's name (`iamspec-grants`, `policy/team-read`, an ARN).
     pub policy: String,

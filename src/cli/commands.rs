@@ -260,8 +260,20 @@ pub(super) fn load_spec(path: &Path, color: ColorChoice) -> Result<(Loaded, Stri
 }
 
 /// Validates spec text read from `path`; prints warnings.
+/// A spec whose own principals break its guardrails is refused like an invalid one: before any AWS call.
 fn load_spec_text(path: &Path, text: &str, color: ColorChoice) -> Result<Loaded, CliError> {
-    let loaded = spec::load(&path.display().to_string(), text).map_err(CliError::Spec)?;
+    let file = path.display().to_string();
+    let mut loaded = spec::load(&file, text).map_err(CliError::Spec)?;
+    let breaches = crate::guardrails::spec_findings(&loaded.spec);
+    if !breaches.is_empty() {
+        let found = spec::locate(&file, text, breaches);
+        if found.has_errors() {
+            return Err(CliError::Spec(found));
+        }
+        loaded.warnings.source = found.source.clone();
+        loaded.warnings.items.extend(found.items);
+        loaded.warnings.items.sort_by_key(|d| d.pos.offset);
+    }
     if !loaded.warnings.items.is_empty() {
         print_diagnostics(&loaded.warnings, output::stderr_style(color).color);
     }

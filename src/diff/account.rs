@@ -251,6 +251,7 @@ mod tests {
             users,
             roles: Vec::new(),
             groups: Vec::new(),
+            guardrails: Vec::new(),
         }
     }
 

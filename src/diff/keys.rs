@@ -329,6 +329,7 @@ mod tests {
             policies: Vec::new(),
             roles: Vec::new(),
             groups: Vec::new(),
+            guardrails: Vec::new(),
             users: vec![SpecUser {
                 access_keys: Some(KeyPolicy {
                     count,

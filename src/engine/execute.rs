@@ -1126,6 +1126,7 @@ mod tests {
             users: Vec::new(),
             roles: Vec::new(),
             groups: Vec::new(),
+            guardrails: Vec::new(),
         };
         let p = crate::diff::diff(&spec, &live, &crate::diff::DiffOptions::default()).unwrap();
         let rec = Recorder::new(acct);

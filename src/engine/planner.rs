@@ -6,7 +6,7 @@ use super::{read, Error};
 use crate::backend::{Backend, Caller};
 use crate::diff::{diff, DiffOptions, Guard};
 use crate::model::Account;
-use crate::plan::{AccessChange, Plan};
+use crate::plan::{AccessChange, Notice, NoticeKind, Plan};
 use crate::spec::Spec;
 
 /// A plan with what it was made from.
@@ -91,6 +91,18 @@ pub async fn plan_in<B: Backend>(
     );
     let read = check_managed_policies(backend, spec, &live).await?;
     let mut plan = diff(spec, &live, &opts)?;
+    // Live principals that break a guardrail (the spec's own were refused when it was loaded); where the
+    // evaluator cannot decide (a managed policy not read) it says nothing rather than guess.
+    plan.notices.extend(
+        crate::guardrails::check_live(spec, &live, &read)
+            .into_iter()
+            .filter(|b| b.undecided.is_none())
+            .map(|b| Notice {
+                kind: NoticeKind::Guardrail,
+                message: b.message(),
+                target: b.principal,
+            }),
+    );
     plan.access_changes = access_changes(backend, spec, &plan, &live, &account_id, read).await?;
     let guard = Guard::new(spec, &live, &opts);
     tracing::info!(changes = plan.changes.len(), "planned");

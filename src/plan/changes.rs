@@ -120,6 +120,8 @@ pub enum NoticeKind {
     StaleKey,
     /// A deactivated key waiting for its grace period to end.
     InactiveKey,
+    /// A live principal allowed what a guardrail of the spec forbids.
+    Guardrail,
     /// A key without iamspec's delivery record that was used (or whose use could not be read): someone's, kept.
     UnrecordedKey,
 }

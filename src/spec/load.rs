@@ -260,6 +260,37 @@ fn to_json<'a>(
     }
 }
 
+/// Findings made after loading (guardrails, which need the evaluator) placed in the spec's text like validation's
+/// own: each a severity, a field path, a message and a hint.
+#[must_use]
+pub fn locate(
+    file: &str,
+    text: &str,
+    findings: Vec<(Severity, Vec<PathSeg>, String, Option<String>)>,
+) -> Diagnostics {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let locator = Locator::new(text);
+    let mut items: Vec<Diagnostic> = findings
+        .into_iter()
+        .map(|(severity, path, message, help)| {
+            locator.diagnostic(Finding {
+                severity,
+                path,
+                at_key: false,
+                message,
+                help,
+                rule: None,
+            })
+        })
+        .collect();
+    items.sort_by_key(|d| (d.pos.offset, d.severity));
+    Diagnostics {
+        file: file.to_owned(),
+        source: Arc::from(if items.is_empty() { "" } else { text }),
+        items,
+    }
+}
+
 /// Loads and validates a spec from its text. Pure: the caller reads the file.
 ///
 /// # Errors

@@ -3,6 +3,7 @@
 //! validated model (`model`), and the position-keeping tree with its diagnostics.
 
 mod diagnostic;
+mod guardrails;
 mod lint;
 mod load;
 mod model;
@@ -15,9 +16,13 @@ mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Report, Severity};
 pub use lint::{Lint, RawLint};
-pub use load::load;
-pub use model::{IgnoreRule, KeyPolicy, Loaded, Spec, SpecGroup, SpecPolicy, SpecRole, SpecUser};
-pub use raw::{
-    json_schema, Compliance, PolicyMode, RawAccessKeys, RawAdopt, RawGrant, RawGroup, RawIgnore,
-    RawPolicy, RawRole, RawSpec, RawTrust, RawUser,
+pub use load::{load, locate};
+pub use model::{
+    GuardRule, Guardrail, IgnoreRule, KeyPolicy, Loaded, Spec, SpecGroup, SpecPolicy, SpecRole,
+    SpecUser,
 };
+pub use raw::{
+    json_schema, Compliance, PolicyMode, RawAccessKeys, RawAdopt, RawGrant, RawGroup, RawGuardDeny,
+    RawGuardTrust, RawGuardrail, RawIgnore, RawPolicy, RawRole, RawSpec, RawTrust, RawUser,
+};
+pub use validate::PathSeg;

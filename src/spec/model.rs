@@ -35,6 +35,36 @@ pub struct Spec {
     /// Delegated administration: every user and role carries iamspec's boundary
     /// ([`crate::names::boundary_policy`]).
     pub delegate: bool,
+    /// Access no principal may have.
+    pub guardrails: Vec<Guardrail>,
+}
+
+/// A guardrail of the spec, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guardrail {
+    /// Its name.
+    pub name: String,
+    /// Its index in `guardrails` (for findings' positions).
+    pub index: usize,
+    /// What it forbids.
+    pub rule: GuardRule,
+}
+
+/// What a guardrail forbids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuardRule {
+    /// These actions (names or patterns) on these resource ARNs (patterns).
+    Deny {
+        /// Action names or patterns.
+        actions: Vec<String>,
+        /// S3 ARNs or `*`.
+        resources: Vec<String>,
+    },
+    /// Roles may trust only these accounts.
+    Trust {
+        /// Account ids.
+        accounts: BTreeSet<String>,
+    },
 }
 
 /// A validated managed group.

@@ -72,6 +72,42 @@ pub struct RawSpec {
     /// Lint rules whose warnings are accepted here: `lint: { allow: [broad-bucket-pattern] }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lint: Option<super::RawLint>,
+    /// Access no principal may have, whatever the rest of the spec (or the live account) says: `validate` fails
+    /// on a principal that breaks one, `plan` and `drift` report live principals that do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardrails: Option<Vec<RawGuardrail>>,
+}
+
+/// One guardrail: a name and exactly one rule.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGuardrail {
+    /// Its name, in findings (`audit-logs-are-append-only`).
+    pub name: String,
+    /// Actions no principal may be allowed on these resources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deny: Option<RawGuardDeny>,
+    /// The only accounts a role may trust.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<RawGuardTrust>,
+}
+
+/// `deny: { actions, resources }`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGuardDeny {
+    /// Actions or patterns (`s3:DeleteObject`, `s3:PutBucket*`).
+    pub actions: Vec<String>,
+    /// `bucket`, `bucket/*`, `bucket/prefix/*`, `*`, or an S3 ARN.
+    pub resources: Vec<String>,
+}
+
+/// `trust: { accounts }`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGuardTrust {
+    /// 12-digit account ids.
+    pub accounts: Vec<String>,
 }
 
 /// Baselines `compliance` can lint for.

@@ -40,7 +40,7 @@ pub(super) struct Finding {
 
 /// An owned [`Seg`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum PathSeg {
+pub enum PathSeg {
     Key(String),
     Index(usize),
 }
@@ -70,7 +70,7 @@ impl Ctx {
         });
     }
 
-    fn error(&mut self, path: &[Seg<'_>], message: String, help: Option<&str>) {
+    pub(super) fn error(&mut self, path: &[Seg<'_>], message: String, help: Option<&str>) {
         self.add(Severity::Error, path, false, message, help);
     }
 
@@ -353,6 +353,7 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         });
     ctx.found = found;
     ctx.allowed.extend(allowed);
+    let guardrails = super::guardrails::validate(raw, ctx);
     let delegate = raw.delegate.unwrap_or(false);
     if delegate {
         // One boundary per principal: the delegated one is the cap, so no principal may name its own.
@@ -388,6 +389,7 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         roles,
         groups,
         delegate,
+        guardrails,
     }
 }
 
