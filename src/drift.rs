@@ -234,6 +234,95 @@ impl DriftReport {
     }
 }
 
+/// The rules of drift findings in SARIF and annotations: one per kind that counts.
+pub const RULES: [crate::render::ci::Rule; 6] = [
+    rule(
+        "drift-missing",
+        "An object of the spec is missing from the account.",
+    ),
+    rule(
+        "drift-changed",
+        "An object differs from the spec (policies, tags, members, trust, keys).",
+    ),
+    rule(
+        "drift-not-in-spec",
+        "An object this owner owns is no longer in the spec.",
+    ),
+    rule(
+        "drift-unmanaged",
+        "An untagged object under the spec's path: made by hand, never touched.",
+    ),
+    rule("drift-stale-key", "An access key older than max_age_days."),
+    rule(
+        "guardrail",
+        "A live principal is allowed what a guardrail of the spec forbids.",
+    ),
+];
+
+const fn rule(id: &'static str, description: &'static str) -> crate::render::ci::Rule {
+    crate::render::ci::Rule {
+        id,
+        description,
+        level: crate::spec::Severity::Warning,
+    }
+}
+
+/// The report's findings placed in the spec: each drifted object at the line that declares it (objects the spec
+/// does not declare, at its first line); a guardrail breach is an error, other drift a warning.
+#[must_use]
+pub fn located(
+    report: &DriftReport,
+    spec: &crate::spec::Spec,
+    file: &str,
+    text: &str,
+) -> crate::spec::Diagnostics {
+    use crate::spec::{Located, PathSeg, Severity};
+    let declared = |t: &Target| -> Vec<PathSeg> {
+        let (section, found) = match t {
+            Target::User(n) => ("users", spec.users.iter().any(|u| &u.name == n)),
+            Target::Role(n) => ("roles", spec.roles.iter().any(|r| &r.name == n)),
+            Target::Group(n) => ("groups", spec.groups.iter().any(|g| &g.name == n)),
+            Target::Policy(n) => ("policies", spec.policies.iter().any(|p| &p.name == n)),
+        };
+        if found {
+            vec![
+                PathSeg::Key(section.to_owned()),
+                PathSeg::Key(t.name().to_owned()),
+            ]
+        } else {
+            Vec::new()
+        }
+    };
+    let findings = report
+        .items
+        .iter()
+        .filter_map(|item| {
+            let (rule, severity, label) = match item.kind {
+                DriftKind::Missing => (RULES[0].id, Severity::Warning, "missing"),
+                DriftKind::Changed => (RULES[1].id, Severity::Warning, "changed"),
+                DriftKind::NotInSpec | DriftKind::Prunable => {
+                    (RULES[2].id, Severity::Warning, "not in the spec")
+                }
+                DriftKind::Unmanaged => (RULES[3].id, Severity::Warning, "unmanaged"),
+                DriftKind::StaleKey => (RULES[4].id, Severity::Warning, "stale key"),
+                DriftKind::Guardrail => (RULES[5].id, Severity::Error, "breaks a guardrail"),
+                DriftKind::Ignored | DriftKind::OtherOwner => return None,
+            };
+            Some(Located {
+                severity,
+                path: declared(&item.target),
+                message: format!("{}: {label}: {}", item.target, item.details.join("; ")),
+                help: Some(format!(
+                    "account {}; `iamspec plan` shows the changes that converge it",
+                    report.account_id
+                )),
+                rule: Some(rule),
+            })
+        })
+        .collect();
+    crate::spec::locate(file, text, findings)
+}
+
 /// The drift report's JSON Schema, pretty, with a trailing newline.
 #[must_use]
 pub fn json_schema() -> String {

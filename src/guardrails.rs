@@ -10,7 +10,10 @@ use crate::authz::{self, evaluate, Cite, Context, Decision, Request, UserPolicie
 use crate::model::Account;
 use crate::plan::Target;
 use crate::policy::{render_grants, Grant, PolicyDocument};
-use crate::spec::{GuardRule, Guardrail, PathSeg, Severity, Spec};
+use crate::spec::{GuardRule, Guardrail, Located, PathSeg, Severity, Spec};
+
+/// The rule id of guardrail findings.
+pub const RULE: &str = "guardrail";
 
 /// Stands for "any characters" in a probe: no policy names it, so only wildcards match it.
 const ANY: &str = "\u{1}";
@@ -375,7 +378,7 @@ fn spec_path(spec: &Spec, b: &Breach, p: &UserPolicies) -> Vec<PathSeg> {
 /// `validate`'s findings: the spec's own principals against its guardrails, each placed at the spec line that
 /// grants the access (an error), or a warning where the evaluator cannot decide offline.
 #[must_use]
-pub fn spec_findings(spec: &Spec) -> Vec<(Severity, Vec<PathSeg>, String, Option<String>)> {
+pub fn spec_findings(spec: &Spec) -> Vec<Located> {
     if spec.guardrails.is_empty() {
         return Vec::new();
     }
@@ -429,7 +432,13 @@ pub fn spec_findings(spec: &Spec) -> Vec<(Severity, Vec<PathSeg>, String, Option
                     ),
                 )
             };
-            (severity, path, b.message(), Some(help))
+            Located {
+                severity,
+                path,
+                message: b.message(),
+                help: Some(help),
+                rule: Some(RULE),
+            }
         })
         .collect()
 }
@@ -442,16 +451,23 @@ mod tests {
         let loaded = crate::spec::load("s.yaml", yaml).unwrap();
         spec_findings(&loaded.spec)
             .into_iter()
-            .map(|(severity, path, message, _)| {
-                let path: Vec<String> = path
-                    .iter()
-                    .map(|s| match s {
-                        PathSeg::Key(k) => k.clone(),
-                        PathSeg::Index(i) => i.to_string(),
-                    })
-                    .collect();
-                format!("{severity:?} {}: {message}", path.join("."))
-            })
+            .map(
+                |Located {
+                     severity,
+                     path,
+                     message,
+                     ..
+                 }| {
+                    let path: Vec<String> = path
+                        .iter()
+                        .map(|s| match s {
+                            PathSeg::Key(k) => k.clone(),
+                            PathSeg::Index(i) => i.to_string(),
+                        })
+                        .collect();
+                    format!("{severity:?} {}: {message}", path.join("."))
+                },
+            )
             .collect()
     }
 

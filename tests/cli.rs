@@ -94,6 +94,36 @@ fn golden_plans() {
         assert_eq!(json.status.code(), Some(0), "{}", err(&json));
         let parsed: serde_json::Value =
             serde_json::from_slice(&json.stdout).expect("stdout is one JSON document");
+        let markdown = run(&[
+            "plan",
+            "-f",
+            &spec,
+            "--local",
+            live.to_str().unwrap(),
+            "--format",
+            "markdown",
+        ]);
+        assert_eq!(markdown.status.code(), Some(0), "{}", err(&markdown));
+        assert!(out(&markdown).chars().count() <= 65_536);
+        // GitLab's report counts what the summary counts.
+        let gitlab = run(&[
+            "plan",
+            "-f",
+            &spec,
+            "--local",
+            live.to_str().unwrap(),
+            "--format",
+            "gitlab",
+        ]);
+        let report: serde_json::Value = serde_json::from_slice(&gitlab.stdout).unwrap();
+        assert_eq!(
+            report,
+            serde_json::json!({
+                "create": parsed["summary"]["add"],
+                "update": parsed["summary"]["change"],
+                "delete": parsed["summary"]["destroy"],
+            })
+        );
         let filters = vec![
             (r"\d+ days old", "[N] days old"),
             (r"inactive:\d+", "inactive:[now]"),
@@ -109,6 +139,7 @@ fn golden_plans() {
         insta::with_settings!({filters => filters}, {
             insta::assert_snapshot!("text", out(&text));
             insta::assert_json_snapshot!("json", parsed);
+            insta::assert_snapshot!("markdown", out(&markdown));
         });
     });
 }
@@ -530,6 +561,9 @@ fn iamspec_commands(script: &str) -> Vec<Vec<String>> {
 #[test]
 fn ci_examples_are_valid_and_use_real_commands() {
     use clap::Parser;
+    let parse = |words: &[String]| {
+        iamspec::cli::Cli::try_parse_from(words).unwrap_or_else(|e| panic!("{words:?}: {e}"));
+    };
     let text = std::fs::read_to_string(root().join("examples/ci/github-actions.yaml")).unwrap();
     let wf: serde_norway::Value = serde_norway::from_str(&text).unwrap();
     for trigger in ["pull_request", "push", "schedule"] {
@@ -537,13 +571,13 @@ fn ci_examples_are_valid_and_use_real_commands() {
     }
     let cron = wf["on"]["schedule"][0]["cron"].as_str().unwrap();
     assert_eq!(cron.split_whitespace().count(), 5);
-    assert_eq!(
-        wf["permissions"]["id-token"].as_str(),
-        Some("write"),
-        "OIDC needs id-token: write"
-    );
     let mut seen = Vec::new();
     for job in ["plan", "apply", "drift"] {
+        assert_eq!(
+            wf["jobs"][job]["permissions"]["id-token"].as_str(),
+            Some("write"),
+            "OIDC needs id-token: write ({job})"
+        );
         let steps = wf["jobs"][job]["steps"]
             .as_sequence()
             .unwrap_or_else(|| panic!("job {job} has no steps"));
@@ -551,20 +585,85 @@ fn ci_examples_are_valid_and_use_real_commands() {
         for step in steps {
             if let Some(run) = step.get("run").and_then(|r| r.as_str()) {
                 for words in iamspec_commands(run) {
-                    iamspec::cli::Cli::try_parse_from(&words)
-                        .unwrap_or_else(|e| panic!("{words:?}: {e}"));
+                    parse(&words);
                     seen.push(words[1].clone());
                 }
             }
+            // This repository's action: its `command` is iamspec's arguments.
+            let uses = step
+                .get("uses")
+                .and_then(|u| u.as_str())
+                .unwrap_or_default();
+            if uses.starts_with("iamspec/iamspec@") {
+                // GitHub expands `${{ ... }}` before the action splits the command on whitespace.
+                let mut command = step["with"]["command"].as_str().unwrap().to_owned();
+                while let Some(start) = command.find("${{") {
+                    let end = command[start..].find("}}").unwrap() + start + 2;
+                    command.replace_range(start..end, "EXPR");
+                }
+                let words: Vec<String> = std::iter::once("iamspec".to_owned())
+                    .chain(command.split_whitespace().map(str::to_owned))
+                    .collect();
+                parse(&words);
+                seen.push(words[1].clone());
+            }
         }
     }
-    assert_eq!(seen, vec!["plan", "apply", "drift"]);
+    assert_eq!(seen, ["validate", "plan", "apply", "drift", "drift"]);
+    assert!(
+        text.contains("<!-- iamspec plan -->"),
+        "the comment is found by the plan's marker"
+    );
+    assert_eq!(
+        iamspec::render::markdown::MARKER,
+        "<!-- iamspec plan -->",
+        "the example finds its comment by this marker"
+    );
     assert!(
         wf["jobs"]["apply"]["concurrency"]["group"]
             .as_str()
             .is_some(),
         "applies must be serialised"
     );
+
+    // The action: every input a step reads is declared, every run step names its shell.
+    let text = std::fs::read_to_string(root().join("action.yml")).unwrap();
+    let action: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    assert_eq!(action["runs"]["using"].as_str(), Some("composite"));
+    let inputs = action["inputs"].as_mapping().unwrap();
+    for step in action["runs"]["steps"].as_sequence().unwrap() {
+        if step.get("run").is_some() {
+            assert!(step.get("shell").is_some(), "{step:?} has no shell");
+        }
+    }
+    for used in text.split("inputs.").skip(1) {
+        let name: String = used
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        assert!(
+            inputs.contains_key(serde_norway::Value::String(name.clone())),
+            "action.yml reads undeclared input {name}"
+        );
+    }
+
+    // GitLab: the report the merge-request widget reads, and real commands.
+    let text = std::fs::read_to_string(root().join("examples/ci/gitlab-ci.yml")).unwrap();
+    let gl: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    assert_eq!(
+        gl["plan"]["artifacts"]["reports"]["terraform"].as_str(),
+        Some("plan-report.json")
+    );
+    let mut gitlab_seen = Vec::new();
+    for job in ["validate", "plan", "apply", "drift"] {
+        for line in gl[job]["script"].as_sequence().unwrap() {
+            for words in iamspec_commands(line.as_str().unwrap()) {
+                parse(&words);
+                gitlab_seen.push(words[1].clone());
+            }
+        }
+    }
+    assert_eq!(gitlab_seen, ["validate", "plan", "plan", "apply", "drift"]);
 
     let text =
         std::fs::read_to_string(root().join("examples/ci/kubernetes-drift-cronjob.yaml")).unwrap();
@@ -1800,4 +1899,127 @@ fn guardrails_refuse_the_spec_and_report_the_live_account() {
         "{}",
         out(&o)
     );
+}
+
+/// The fields GitHub code scanning requires of a SARIF upload, checked one by one.
+fn check_sarif(doc: &serde_json::Value) -> &Vec<serde_json::Value> {
+    assert_eq!(doc["version"], "2.1.0");
+    assert!(doc["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
+    let run = &doc["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "iamspec");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    for r in rules {
+        assert!(r["id"].as_str().is_some_and(|s| !s.is_empty()), "{r}");
+        assert!(r["shortDescription"]["text"].as_str().is_some(), "{r}");
+        assert!(r["help"]["text"].as_str().is_some(), "{r}");
+    }
+    let results = run["results"].as_array().unwrap();
+    assert!(results.len() <= 25_000);
+    for res in results {
+        let id = res["ruleId"].as_str().unwrap();
+        let index = usize::try_from(res["ruleIndex"].as_u64().unwrap()).unwrap();
+        assert_eq!(rules[index]["id"], id);
+        assert!(["error", "warning", "note"].contains(&res["level"].as_str().unwrap()));
+        assert!(!res["message"]["text"].as_str().unwrap().is_empty());
+        let loc = &res["locations"][0]["physicalLocation"];
+        assert!(!loc["artifactLocation"]["uri"].as_str().unwrap().is_empty());
+        assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
+        assert!(loc["region"]["startColumn"].as_u64().unwrap() >= 1);
+    }
+    assert!(serde_json::to_vec(doc).unwrap().len() < 10 * 1024 * 1024);
+    results
+}
+
+/// `validate --format sarif|github` and `drift --format sarif|github`: findings where CI shows them, each at the
+/// spec line it is about.
+#[test]
+fn findings_in_sarif_and_github_annotations() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    let s = spec.to_str().unwrap();
+    // An error (a bad bucket name) and a guardrail breach: exit 1, both in SARIF at their lines.
+    std::fs::write(
+        &spec,
+        "version: 1\nusers:\n  a:\n    grants:\n      - {buckets: [Bad_Bucket!], access: read}\n",
+    )
+    .unwrap();
+    let o = run(&["validate", "-f", s, "--format", "sarif"]);
+    assert_eq!(o.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let results = check_sarif(&doc);
+    assert_eq!(results[0]["ruleId"], "invalid-spec");
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        5
+    );
+    // Warnings: exit 0 (1 with --strict), each with its lint rule.
+    std::fs::write(
+        &spec,
+        "version: 1\nusers:\n  a:\n    grants:\n      - {buckets: [\"*\"], access: read}\n",
+    )
+    .unwrap();
+    let o = run(&["validate", "-f", s, "--format", "sarif"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let results = check_sarif(&doc);
+    assert!(results.iter().all(|r| r["level"] == "warning"));
+    assert!(
+        results.iter().any(|r| r["ruleId"] == "every-bucket"),
+        "{doc:#}"
+    );
+    assert_eq!(
+        run(&["validate", "-f", s, "--format", "sarif", "--strict"])
+            .status
+            .code(),
+        Some(1)
+    );
+    let o = run(&["validate", "-f", s, "--format", "github"]);
+    let first = out(&o).lines().next().unwrap().to_owned();
+    assert!(
+        first.starts_with(&format!(
+            "::warning file={},line=5,col=",
+            s.replace(':', "%3A")
+        )),
+        "{first}"
+    );
+    assert!(first.contains("title=iamspec every-bucket::"), "{first}");
+
+    // Drift: the changed user at the line that declares it.
+    let acct = dir.path().join("a.json");
+    let a = acct.to_str().unwrap();
+    let team = example("team.yaml");
+    assert_eq!(
+        run(&["apply", "-f", &team, "--local", a, "--auto-approve"])
+            .status
+            .code(),
+        Some(0)
+    );
+    std::fs::write(
+        &spec,
+        std::fs::read_to_string(&team)
+            .unwrap()
+            .replace("read-write", "read"),
+    )
+    .unwrap();
+    let o = run(&["drift", "-f", s, "--local", a, "--format", "sarif"]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let results = check_sarif(&doc);
+    assert_eq!(results.len(), 1, "{doc:#}");
+    assert_eq!(results[0]["ruleId"], "drift-changed");
+    let line = results[0]["locations"][0]["physicalLocation"]["region"]["startLine"]
+        .as_u64()
+        .unwrap();
+    let text = std::fs::read_to_string(&spec).unwrap();
+    let declared = text
+        .lines()
+        .nth(usize::try_from(line).unwrap() - 1)
+        .unwrap();
+    assert!(
+        declared.trim_start().starts_with("backup-agent:"),
+        "{declared}"
+    );
+    let o = run(&["drift", "-f", s, "--local", a, "--format", "github"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(out(&o).starts_with("::warning file="), "{}", out(&o));
 }

@@ -19,9 +19,17 @@ Examples:
 Exit codes: 0 ok / no changes, 1 error,
             2 changes present (plan --detailed-exitcode, drift).";
 
+/// `iamspec --version`: the release and the git revision it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("IAMSPEC_GIT_REV"),
+    ")"
+);
+
 /// Manage AWS IAM users and their S3 bucket access from a YAML spec.
 #[derive(Debug, Parser)]
-#[command(name = "iamspec", version, about, after_help = EXAMPLES, propagate_version = true)]
+#[command(name = "iamspec", version = VERSION, about, after_help = EXAMPLES, propagate_version = true)]
 pub struct Cli {
     /// Options every command takes.
     #[command(flatten)]
@@ -48,7 +56,8 @@ impl Command {
             | Self::Render { .. }
             | Self::SelfPolicy { .. }
             | Self::Schema
-            | Self::Completions { .. } => None,
+            | Self::Completions { .. }
+            | Self::Man => None,
         }
     }
 }
@@ -144,6 +153,46 @@ pub enum Format {
     Json,
 }
 
+/// `plan`'s output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum PlanFormat {
+    /// For people.
+    #[default]
+    Text,
+    /// One JSON document on stdout (schemas/plan.schema.json).
+    Json,
+    /// A pull-request comment: summary, access changes, a section per target, policy diffs folded.
+    Markdown,
+    /// GitLab's merge-request report (`artifacts:reports:terraform`): {"create", "update", "delete"}.
+    Gitlab,
+}
+
+/// `validate`'s output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum FindingsFormat {
+    /// For people, on stderr.
+    #[default]
+    Text,
+    /// SARIF 2.1.0 on stdout, for code scanning.
+    Sarif,
+    /// GitHub Actions annotations (`::error file=...`) on stdout.
+    Github,
+}
+
+/// `drift`'s output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DriftFormat {
+    /// For people.
+    #[default]
+    Text,
+    /// One JSON document on stdout (schemas/drift.schema.json).
+    Json,
+    /// SARIF 2.1.0, each drifted object at the spec line that declares it.
+    Sarif,
+    /// GitHub Actions annotations.
+    Github,
+}
+
 /// The spec file option.
 #[derive(Debug, Args, Clone)]
 pub struct SpecArg {
@@ -173,6 +222,9 @@ pub enum Command {
         /// Treat warnings as errors
         #[arg(long)]
         strict: bool,
+        /// Output format: findings for people (stderr), SARIF for code scanning, or GitHub annotations
+        #[arg(long, value_enum, default_value_t = FindingsFormat::Text)]
+        format: FindingsFormat,
     },
     /// Print the policies the spec produces, offline
     Render {
@@ -192,8 +244,8 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         /// Output format
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
         /// Exit 2 when there are changes (0 none, 1 error)
         #[arg(long)]
         detailed_exitcode: bool,
@@ -253,8 +305,8 @@ pub enum Command {
         #[command(flatten)]
         spec: SpecArg,
         /// Output format
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = DriftFormat::Text)]
+        format: DriftFormat,
         /// Only these users (repeatable)
         #[arg(long = "user", value_name = "NAME")]
         users: Vec<String>,
@@ -388,6 +440,8 @@ Examples:
         /// The shell
         shell: clap_complete::Shell,
     },
+    /// Print the man page (roff): `iamspec man > /usr/local/share/man/man1/iamspec.1`
+    Man,
 }
 
 /// A duration: seconds (`90`), or a number with `s`, `m` or `h` (`30s`, `5m`, `1h`).

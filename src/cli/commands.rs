@@ -7,7 +7,7 @@ use std::path::Path;
 
 use clap::CommandFactory;
 
-use super::args::{Cli, ColorChoice, Command, Format, Global};
+use super::args::{Cli, ColorChoice, Command, DriftFormat, FindingsFormat, Global, PlanFormat};
 use super::{exit, output, print_diagnostics, CliError};
 use crate::backend::aws::{AwsBackend, AwsOptions};
 use crate::backend::local::LocalBackend;
@@ -27,7 +27,11 @@ use crate::spec::{self, Loaded, Spec};
 pub async fn run(cli: Cli) -> Result<u8, CliError> {
     let g = &Global::new(&cli.global, cli.command.connection());
     match cli.command {
-        Command::Validate { spec, strict } => validate(spec.path(), strict, g),
+        Command::Validate {
+            spec,
+            strict,
+            format,
+        } => validate(spec.path(), strict, format, g),
         Command::Render { spec, users } => render_policies(spec.path(), &users, g.color),
         Command::Plan {
             spec,
@@ -178,6 +182,14 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             write_stdout(&script)?;
             Ok(exit::OK)
         }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(stdout_error)?;
+            write_stdout(&page)?;
+            Ok(exit::OK)
+        }
     }
 }
 
@@ -260,27 +272,71 @@ pub(super) fn load_spec(path: &Path, color: ColorChoice) -> Result<(Loaded, Stri
 }
 
 /// Validates spec text read from `path`; prints warnings.
-/// A spec whose own principals break its guardrails is refused like an invalid one: before any AWS call.
-fn load_spec_text(path: &Path, text: &str, color: ColorChoice) -> Result<Loaded, CliError> {
-    let file = path.display().to_string();
-    let mut loaded = spec::load(&file, text).map_err(CliError::Spec)?;
+/// The spec loaded and checked against its own guardrails: a spec whose principals break one is refused like an
+/// invalid one, before any AWS call; where the evaluator cannot decide it is a warning.
+fn checked_spec(file: &str, text: &str) -> Result<Loaded, spec::Diagnostics> {
+    let mut loaded = spec::load(file, text)?;
     let breaches = crate::guardrails::spec_findings(&loaded.spec);
     if !breaches.is_empty() {
-        let found = spec::locate(&file, text, breaches);
+        let found = spec::locate(file, text, breaches);
         if found.has_errors() {
-            return Err(CliError::Spec(found));
+            return Err(found);
         }
         loaded.warnings.source = found.source.clone();
         loaded.warnings.items.extend(found.items);
         loaded.warnings.items.sort_by_key(|d| d.pos.offset);
     }
+    Ok(loaded)
+}
+
+/// Validates spec text read from `path`; prints warnings.
+fn load_spec_text(path: &Path, text: &str, color: ColorChoice) -> Result<Loaded, CliError> {
+    let loaded = checked_spec(&path.display().to_string(), text).map_err(CliError::Spec)?;
     if !loaded.warnings.items.is_empty() {
         print_diagnostics(&loaded.warnings, output::stderr_style(color).color);
     }
     Ok(loaded)
 }
 
-fn validate(path: &Path, strict: bool, g: &Global) -> Result<u8, CliError> {
+/// Findings in a CI format on stdout: SARIF or GitHub annotations.
+fn write_findings(
+    diags: &spec::Diagnostics,
+    format: FindingsFormat,
+    extra: &[render::ci::Rule],
+) -> Result<(), CliError> {
+    let text = match format {
+        FindingsFormat::Sarif => {
+            let mut t =
+                serde_json::to_string_pretty(&render::ci::sarif(diags, extra)).unwrap_or_default();
+            t.push('\n');
+            t
+        }
+        FindingsFormat::Github => render::ci::github(diags, extra),
+        FindingsFormat::Text => return Ok(()),
+    };
+    write_stdout(text.as_bytes())
+}
+
+fn validate(path: &Path, strict: bool, format: FindingsFormat, g: &Global) -> Result<u8, CliError> {
+    if format != FindingsFormat::Text {
+        let text = read_text(path)?;
+        let file = path.display().to_string();
+        return Ok(match checked_spec(&file, &text) {
+            Err(diags) => {
+                write_findings(&diags, format, &[])?;
+                exit::ERROR
+            }
+            Ok(loaded) => {
+                write_findings(&loaded.warnings, format, &[])?;
+                let (_, warnings) = loaded.warnings.counts();
+                if strict && warnings > 0 {
+                    exit::ERROR
+                } else {
+                    exit::OK
+                }
+            }
+        });
+    }
     let (loaded, _) = load_spec(path, g.color)?;
     if g.verbose > 0 {
         for d in &loaded.allowed.items {
@@ -618,7 +674,7 @@ fn apply_command(g: &Global, spec: &Path, plan: &Path) -> String {
 /// How a plan is printed.
 #[derive(Debug, Clone, Copy)]
 struct PlanOutput {
-    format: Format,
+    format: PlanFormat,
     show_policies: bool,
 }
 
@@ -627,7 +683,7 @@ struct PlanOutput {
 fn print_plan(p: &Planned, g: &Global, view: PlanOutput) -> Result<(), CliError> {
     let mut out = output::buffered_stdout();
     let res = match view.format {
-        Format::Text => {
+        PlanFormat::Text => {
             let who = match (&p.caller_arn, &g.local) {
                 (Some(arn), _) => format!(", as {}", escape(arn)),
                 (None, Some(file)) => format!(
@@ -648,7 +704,7 @@ fn print_plan(p: &Planned, g: &Global, view: PlanOutput) -> Result<(), CliError>
                 )
             })
         }
-        Format::Json => render::json::plan(
+        PlanFormat::Json => render::json::plan(
             &mut out,
             &p.plan,
             render::json::PlanFor {
@@ -656,6 +712,13 @@ fn print_plan(p: &Planned, g: &Global, view: PlanOutput) -> Result<(), CliError>
                 caller_arn: p.caller_arn.as_deref(),
             },
         ),
+        PlanFormat::Markdown => out.write_all(
+            render::markdown::plan(&p.plan, &p.account_id, render::markdown::COMMENT_LIMIT)
+                .as_bytes(),
+        ),
+        PlanFormat::Gitlab => serde_json::to_writer(&mut out, &render::ci::gitlab(&p.plan))
+            .map_err(std::io::Error::other)
+            .and_then(|()| writeln!(out)),
     };
     res.and_then(|()| out.flush()).map_err(stdout_error)
 }
@@ -863,7 +926,7 @@ async fn apply_spec(
                 &p,
                 g,
                 PlanOutput {
-                    format: Format::Text,
+                    format: PlanFormat::Text,
                     show_policies: args.show_policies,
                 },
             )?;
@@ -972,7 +1035,7 @@ async fn apply_saved(
                 &p,
                 g,
                 PlanOutput {
-                    format: Format::Text,
+                    format: PlanFormat::Text,
                     show_policies: args.show_policies,
                 },
             )?;
@@ -1179,7 +1242,12 @@ async fn execute(
     }
 }
 
-async fn drift(g: &Global, path: &Path, format: Format, users: &[String]) -> Result<u8, CliError> {
+async fn drift(
+    g: &Global,
+    path: &Path,
+    format: DriftFormat,
+    users: &[String],
+) -> Result<u8, CliError> {
     let input = spec_input(path, g)?;
     let effects = Effects::system();
     with_backend(g, &effects, async |backend| {
@@ -1197,13 +1265,28 @@ async fn drift(g: &Global, path: &Path, format: Format, users: &[String]) -> Res
         let report = crate::drift::report(&plan, &account_id, now);
         let mut out = output::buffered_stdout();
         match format {
-            Format::Json => render::json::drift(&mut out, &report),
-            Format::Text => render::text::drift(
+            DriftFormat::Json => render::json::drift(&mut out, &report),
+            DriftFormat::Text => render::text::drift(
                 &mut out,
                 &report,
                 output::stdout_style(g.color),
                 g.verbose > 0,
             ),
+            DriftFormat::Sarif | DriftFormat::Github => {
+                let diags = crate::drift::located(
+                    &report,
+                    &input.spec,
+                    &path.display().to_string(),
+                    &input.text,
+                );
+                let findings = if format == DriftFormat::Sarif {
+                    FindingsFormat::Sarif
+                } else {
+                    FindingsFormat::Github
+                };
+                write_findings(&diags, findings, &crate::drift::RULES)?;
+                Ok(())
+            }
         }
         .and_then(|()| out.flush())
         .map_err(stdout_error)?;

@@ -176,6 +176,27 @@ pub fn notices(w: &mut dyn Write, plan: &Plan, style: Style, verbose: bool) -> i
 /// One change: its line (the only one at the margin, so what a reader counts is what the summary counts), then its
 /// details indented under it: the grants it adds, changes or removes, then the policy JSON.
 fn change(w: &mut dyn Write, c: &Change, view: View) -> io::Result<()> {
+    change_lines(w, c, view)?;
+    match policy_texts(c) {
+        Some(_) if c.before.is_none() && !view.show_policies && written(c).is_some() => {}
+        Some((before, after)) => json_diff(w, &before, &after, view.style)?,
+        None => {}
+    }
+    Ok(())
+}
+
+fn is_deletion(c: &Change) -> bool {
+    matches!(
+        c.op,
+        Op::DeleteUserPolicy { .. } | Op::DeleteRolePolicy { .. } | Op::DeleteGroupPolicy { .. }
+    )
+}
+
+/// A change's line and its grants (and, for a new policy not shown, its size), without the policy JSON.
+///
+/// # Errors
+/// Write errors of `w`.
+pub fn change_lines(w: &mut dyn Write, c: &Change, view: View) -> io::Result<()> {
     let style = view.style;
     let line = format!("{} {}: {}", c.action.symbol(), c.target, c.op.describe());
     writeln!(
@@ -200,14 +221,8 @@ fn change(w: &mut dyn Write, c: &Change, view: View) -> io::Result<()> {
             style.action(action, &format!("{} {text}", action.symbol()))
         )?;
     }
-    match &c.op {
-        Op::PutUserPolicy { document, .. }
-        | Op::CreatePolicy { document, .. }
-        | Op::PutRolePolicy { document, .. }
-        | Op::PutGroupPolicy { document, .. }
-        | Op::CreateRole {
-            trust: document, ..
-        } if c.before.is_none() && !view.show_policies => {
+    if let Some(document) = written(c) {
+        if c.before.is_none() && !view.show_policies {
             writeln!(
                 w,
                 "      {}",
@@ -217,6 +232,13 @@ fn change(w: &mut dyn Write, c: &Change, view: View) -> io::Result<()> {
                 ))
             )?;
         }
+    }
+    Ok(())
+}
+
+/// The document a change writes, if it writes one.
+fn written(c: &Change) -> Option<&crate::policy::PolicyDocument> {
+    match &c.op {
         Op::PutUserPolicy { document, .. }
         | Op::CreatePolicy { document, .. }
         | Op::CreatePolicyVersion { document, .. }
@@ -225,27 +247,31 @@ fn change(w: &mut dyn Write, c: &Change, view: View) -> io::Result<()> {
         | Op::UpdateAssumeRolePolicy { document, .. }
         | Op::CreateRole {
             trust: document, ..
-        } => {
-            let before = c
-                .before
-                .as_ref()
-                .map(|d| d.to_pretty_json())
-                .unwrap_or_default();
-            json_diff(w, &before, &document.to_pretty_json(), style)?;
-        }
-        Op::DeleteUserPolicy { .. }
-        | Op::DeleteRolePolicy { .. }
-        | Op::DeleteGroupPolicy { .. } => {
-            if let Some(before) = &c.before {
-                json_diff(w, &before.to_pretty_json(), "", style)?;
-            }
-        }
-        _ => {}
+        } => Some(document),
+        _ => None,
     }
-    Ok(())
 }
 
-fn json_diff(w: &mut dyn Write, before: &str, after: &str, style: Style) -> io::Result<()> {
+/// The policy JSON a change replaces and writes (pretty; empty for none), for the changes that carry a document.
+#[must_use]
+pub fn policy_texts(c: &Change) -> Option<(String, String)> {
+    let before = || {
+        c.before
+            .as_ref()
+            .map(|d| d.to_pretty_json())
+            .unwrap_or_default()
+    };
+    if let Some(document) = written(c) {
+        return Some((before(), document.to_pretty_json()));
+    }
+    is_deletion(c)
+        .then(|| c.before.as_ref().map(|_| (before(), String::new())))
+        .flatten()
+}
+
+/// The unified diff of two policy texts, plain.
+#[must_use]
+pub fn unified(before: &str, after: &str) -> String {
     let before = if before.is_empty() {
         String::new()
     } else {
@@ -256,13 +282,15 @@ fn json_diff(w: &mut dyn Write, before: &str, after: &str, style: Style) -> io::
     } else {
         format!("{after}\n")
     };
-    let diff = TextDiff::from_lines(&before, &after);
-    let text = diff
+    TextDiff::from_lines(&before, &after)
         .unified_diff()
         .context_radius(3)
         .header("live", "spec")
-        .to_string();
-    for line in text.lines() {
+        .to_string()
+}
+
+fn json_diff(w: &mut dyn Write, before: &str, after: &str, style: Style) -> io::Result<()> {
+    for line in unified(before, after).lines() {
         let styled = match line.chars().next() {
             Some('+') if !line.starts_with("+++") => style.action(Action::Create, line),
             Some('-') if !line.starts_with("---") => style.action(Action::Delete, line),

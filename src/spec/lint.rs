@@ -66,6 +66,34 @@ impl Lint {
         }
     }
 
+    /// What the rule warns about, for reports that list rules (SARIF).
+    #[must_use]
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::PruneEverything => {
+                "`prune: true` with nothing declared: apply deletes everything the owner owns."
+            }
+            Self::CisDirectPermissions => {
+                "`compliance: cis` and a user with permissions of its own instead of through groups (CIS 1.15)."
+            }
+            Self::PrefixWithoutSlash => {
+                "A prefix without a trailing `/` also covers `prefix-other/...`."
+            }
+            Self::FullAccess => "`access: full` grants s3:* on the bucket and its objects.",
+            Self::KmsKeysUnused => "KMS keys on a grant that reads and writes no objects.",
+            Self::ResourcelessAction => "An action that takes no resource, granted on `*`.",
+            Self::S3Star => "`s3:*` among explicit actions.",
+            Self::WildcardPermissionsManagement => {
+                "A wildcard action that includes permissions-management actions (bucket policies, ACLs)."
+            }
+            Self::EveryBucket => "A grant on every bucket (`*`).",
+            Self::BroadBucketPattern => {
+                "A bucket pattern, which also matches buckets created later."
+            }
+            Self::LegacyBucketName => "A legacy bucket name (capitals, `_`).",
+        }
+    }
+
     /// The rule of a name.
     #[must_use]
     pub fn from_name(name: &str) -> Option<Self> {

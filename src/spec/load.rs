@@ -260,27 +260,42 @@ fn to_json<'a>(
     }
 }
 
-/// Findings made after loading (guardrails, which need the evaluator) placed in the spec's text like validation's
-/// own: each a severity, a field path, a message and a hint.
+/// A finding made after loading (a guardrail breach, which needs the evaluator; a drifted object), to be placed in
+/// the spec's text like validation's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The field it is about (empty: the document).
+    pub path: Vec<PathSeg>,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+    /// Its kind, for reports that group findings by rule (SARIF).
+    pub rule: Option<&'static str>,
+}
+
+/// [`Located`] findings with their positions in `text`.
 #[must_use]
-pub fn locate(
-    file: &str,
-    text: &str,
-    findings: Vec<(Severity, Vec<PathSeg>, String, Option<String>)>,
-) -> Diagnostics {
+pub fn locate(file: &str, text: &str, findings: Vec<Located>) -> Diagnostics {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let locator = Locator::new(text);
     let mut items: Vec<Diagnostic> = findings
         .into_iter()
-        .map(|(severity, path, message, help)| {
-            locator.diagnostic(Finding {
-                severity,
-                path,
-                at_key: false,
-                message,
-                help,
+        .map(|f| {
+            // An object's finding points at its name, where a reader looks for it.
+            let at_key = matches!(f.path.last(), Some(PathSeg::Key(_)));
+            let mut d = locator.diagnostic(Finding {
+                severity: f.severity,
+                path: f.path,
+                at_key,
+                message: f.message,
+                help: f.help,
                 rule: None,
-            })
+            });
+            d.rule = f.rule;
+            d
         })
         .collect();
     items.sort_by_key(|d| (d.pos.offset, d.severity));

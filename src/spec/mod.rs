@@ -16,7 +16,7 @@ mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Report, Severity};
 pub use lint::{Lint, RawLint};
-pub use load::{load, locate};
+pub use load::{load, locate, Located};
 pub use model::{
     GuardRule, Guardrail, IgnoreRule, KeyPolicy, Loaded, Spec, SpecGroup, SpecPolicy, SpecRole,
     SpecUser,
