@@ -11,10 +11,10 @@ use super::args::{Cli, ColorChoice, Command, DriftFormat, FindingsFormat, Global
 use super::{exit, output, print_diagnostics, CliError};
 use crate::backend::aws::{AwsBackend, AwsOptions};
 use crate::backend::local::LocalBackend;
-use crate::backend::{AnyBackend, Backend, Caller};
+use crate::backend::{AnyBackend, Backend};
 use crate::display::{escape, Escaped};
 use crate::effects::Effects;
-use crate::engine::{self, ApplyOptions, Cancel, Event, KeySink, Limits, Planned, SavedPlan};
+use crate::engine::{self, Cancel, Event, KeySink, Limits, Planned, SavedPlan};
 use crate::pacing::PacingConfig;
 use crate::render;
 use crate::secrets::{AgeSink, NoSink, SecretsDir};
@@ -826,45 +826,6 @@ fn watch_signals(cancel: &Cancel) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Runs `body` while holding the apply lock: taken after the account check (waiting up to `--lock-timeout`),
-/// released afterwards whatever happened (also on Ctrl-C and SIGTERM).
-async fn locked<T, F>(
-    backend: &AnyBackend,
-    spec: &Spec,
-    args: &ApplyArgs,
-    effects: &Effects,
-    body: F,
-) -> Result<T, CliError>
-where
-    F: AsyncFnOnce(Caller, &Cancel) -> Result<T, CliError>,
-{
-    let caller = engine::checked_account(backend, spec.account_id.as_deref()).await?;
-    let cancel = Cancel::new();
-    let signals = watch_signals(&cancel);
-    let req = engine::lock::request(spec, &caller.account_id, &lock_holder(effects));
-    if let Err(e) = engine::lock::acquire(backend, &req, args.lock_timeout, effects, &cancel).await
-    {
-        signals.abort();
-        return Err(e.into());
-    }
-    tracing::info!(lock = %req.name, "holding the apply lock");
-    let result = body(caller, &cancel).await;
-    let released = engine::lock::release(backend, &req).await;
-    signals.abort();
-    match (result, released) {
-        (Ok(v), Ok(())) => Ok(v),
-        (Ok(_), Err(e)) => Err(e.into()),
-        (Err(e), Ok(())) => Err(e),
-        (Err(e), Err(release)) => {
-            eprintln!("error: {}", Escaped(&release.to_string()));
-            if let Some(hint) = &release.hint {
-                eprintln!("  hint: {}", Escaped(hint));
-            }
-            Err(e)
-        }
-    }
-}
-
 /// Asks for confirmation on the terminal; Ctrl-C while asking is a "no".
 /// Asks on a terminal; without one, a "yes" piped to stdin is an explicit answer, and anything else (an empty or
 /// closed stdin in CI) refuses, naming the flag that confirms in advance.
@@ -898,14 +859,203 @@ async fn confirmed(question: String, cancel: &Cancel) -> bool {
     }
 }
 
-/// Waits for `work` unless `cancel` fires first (reads only: nothing is left half done).
-async fn unless_cancelled<T>(
+/// What people see of an apply session: the plan on stdout, the question on the terminal (or a piped "yes"),
+/// progress and key deliveries on stderr.
+struct Terminal<'a> {
+    g: &'a Global,
+    show_policies: bool,
+    bar: std::sync::OnceLock<indicatif::ProgressBar>,
+}
+
+impl<'a> Terminal<'a> {
+    fn new(g: &'a Global, show_policies: bool) -> Self {
+        Self {
+            g,
+            show_policies,
+            bar: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self.bar.get() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn suspend(&self, f: impl FnOnce()) {
+        match self.bar.get() {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+}
+
+impl engine::session::Operator<CliError> for Terminal<'_> {
+    fn show(&self, planned: &Planned) -> Result<(), CliError> {
+        print_plan(
+            planned,
+            self.g,
+            PlanOutput {
+                format: PlanFormat::Text,
+                show_policies: self.show_policies,
+            },
+        )
+    }
+
+    async fn confirm(&self, planned: &Planned, cancel: &Cancel) -> Result<(), CliError> {
+        let question = format!("\nApply these changes to account {}?", planned.account_id);
+        ask_or_refuse(question, "apply", "--auto-approve", cancel).await
+    }
+
+    fn executing(&self, changes: usize) {
+        let _ = self.bar.set(output::progress(changes));
+    }
+
+    fn event(&self, e: &Event<'_>) {
+        let style = output::stderr_style(self.g.color);
+        match e {
+            Event::Started { change, .. } => {
+                let target = change.target.to_string();
+                if let Some(bar) = self.bar.get() {
+                    bar.set_message(
+                        escape(&format!("{target}: {}", change.op.describe())).into_owned(),
+                    );
+                }
+                tracing::info!(target = %Escaped(&target), op = change.op.api_name(), "applying");
+            }
+            Event::Done { .. } => {
+                if let Some(bar) = self.bar.get() {
+                    bar.inc(1);
+                }
+            }
+            Event::Retrying {
+                attempt,
+                error,
+                delay,
+                ..
+            } => {
+                tracing::info!(attempt, ?delay, error = %Escaped(&error.to_string()), "retrying");
+            }
+            Event::Failed { .. } => {}
+            Event::KeyDelivered {
+                user,
+                key_id,
+                location,
+            } => self.suspend(|| {
+                eprintln!(
+                    "{} access key {} for {}: secret written to {}",
+                    style.bold("key:"),
+                    Escaped(key_id),
+                    Escaped(user),
+                    Escaped(location)
+                );
+            }),
+            Event::SecretDiscarded {
+                user,
+                key_id,
+                location,
+            } => self.suspend(|| {
+                eprintln!(
+                    "{} access key {} for {} was never recorded as delivered and is deleted; its secret file {} is removed",
+                    style.bold("key:"),
+                    Escaped(key_id),
+                    Escaped(user),
+                    Escaped(location)
+                );
+            }),
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        self.suspend(|| eprintln!("warning: {}", Escaped(message)));
+    }
+}
+
+fn session_settings(args: &ApplyArgs, effects: &Effects) -> engine::session::Settings {
+    engine::session::Settings {
+        holder: lock_holder(effects),
+        lock_timeout: args.lock_timeout,
+        limits: args.limits,
+        concurrency: args.concurrency,
+    }
+}
+
+/// Runs an apply session with Ctrl-C and SIGTERM watched, and says how it ended.
+async fn run_session(
+    g: &Global,
+    backend: &AnyBackend,
+    spec: &Spec,
+    source: engine::session::Source<'_>,
+    args: &ApplyArgs,
+    sink: &dyn KeySink,
+) -> Result<u8, CliError> {
+    let effects = Effects::system();
+    let cancel = Cancel::new();
+    let signals = watch_signals(&cancel);
+    let terminal = Terminal::new(g, args.show_policies);
+    let outcome = engine::session::run(
+        backend,
+        spec,
+        source,
+        &session_settings(args, &effects),
+        sink,
+        &effects,
+        &cancel,
+        &terminal,
+    )
+    .await;
+    terminal.finish();
+    signals.abort();
+    match outcome? {
+        engine::session::Outcome::NoChanges => Ok(exit::OK),
+        engine::session::Outcome::AlreadyApplied => {
+            write_stdout(
+                b"Already applied: the account holds what this plan makes. Nothing to do.\n",
+            )?;
+            Ok(exit::OK)
+        }
+        engine::session::Outcome::Applied { plan, report } => reported(&plan, &report, &cancel),
+    }
+}
+
+/// An executed plan's report: failures with their hints, then the outcome.
+fn reported(
+    plan: &crate::plan::Plan,
+    report: &engine::Report,
     cancel: &Cancel,
-    work: impl std::future::Future<Output = Result<T, engine::Error>>,
-) -> Result<T, CliError> {
-    tokio::select! {
-        r = work => Ok(r?),
-        () = cancel.wait() => Err(engine::Error::Interrupted.into()),
+) -> Result<u8, CliError> {
+    for (index, error) in &report.failed {
+        let change = &plan.changes[*index];
+        let line = format!(
+            "failed to {} for {}: {error}",
+            change.op.describe(),
+            change.target
+        );
+        eprintln!("error: {}", Escaped(&line));
+        if let Some(hint) = &error.hint {
+            eprintln!("  hint: {}", Escaped(hint));
+        }
+    }
+    if !report.not_started.is_empty() {
+        eprintln!("{} change(s) were not started.", report.not_started.len());
+    }
+    if report.is_success() {
+        write_stdout(
+            format!("Apply complete: {} change(s) made.\n", report.done.len()).as_bytes(),
+        )?;
+        Ok(exit::OK)
+    } else if cancel.is_set() && report.failed.is_empty() {
+        eprintln!(
+            "{} change(s) were made before the interruption.",
+            report.done.len()
+        );
+        Err(engine::Error::Interrupted.into())
+    } else {
+        Err(CliError::ApplyFailed {
+            done: report.done.len(),
+            failed: report.failed.len(),
+            not_started: report.not_started.len(),
+        })
     }
 }
 
@@ -917,54 +1067,15 @@ async fn apply_spec(
 ) -> Result<u8, CliError> {
     let input = spec_input(path, g)?;
     let effects = Effects::system();
-    let spec = &input.spec;
+    let only = only(&args.users);
+    let source = engine::session::Source::Spec {
+        only: only.as_ref(),
+        approved: args.auto_approve,
+    };
     with_backend(g, &effects, async |backend| {
-        locked(backend, spec, args, &effects, async |caller, cancel| {
-            let planning = engine::plan_in(backend, spec, caller, only(&args.users), effects.now());
-            let p = unless_cancelled(cancel, planning).await?;
-            print_plan(
-                &p,
-                g,
-                PlanOutput {
-                    format: PlanFormat::Text,
-                    show_policies: args.show_policies,
-                },
-            )?;
-            if p.plan.is_empty() {
-                return Ok(exit::OK);
-            }
-            engine::preflight(&p.plan, &args.limits, &p.guard)?;
-            if !args.auto_approve {
-                let question = format!("\nApply these changes to account {}?", p.account_id);
-                ask_or_refuse(question, "apply", "--auto-approve", cancel).await?;
-            }
-            execute(backend, &p, args, sink, g, &effects, cancel).await?;
-            settle(backend, spec, &p, &effects).await?;
-            Ok(exit::OK)
-        })
-        .await
+        run_session(g, backend, &input.spec, source, args, sink).await
     })
     .await
-}
-
-async fn settle(
-    backend: &AnyBackend,
-    spec: &Spec,
-    p: &Planned,
-    effects: &Effects,
-) -> Result<(), CliError> {
-    match engine::settle(backend, spec, &p.plan, &p.opts, effects).await {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!("IAM does not show every change yet (eventual consistency); the next plan may list some of them"),
-        Err(engine::Error::Interrupted) => return Err(engine::Error::Interrupted.into()),
-        // The apply itself succeeded; only the look afterwards failed. Failing now would send a pipeline to retry
-        // work that is done.
-        Err(e) => eprintln!(
-            "warning: the changes were made, but reading them back failed ({}); the next plan will confirm them",
-            Escaped(&e.to_string())
-        ),
-    }
-    Ok(())
 }
 
 /// Whether text given as a saved plan reads like a spec instead: not JSON, with a top-level `version:` or `users:`.
@@ -1015,39 +1126,13 @@ async fn apply_saved(
         .check_spec(&spec_path, text.as_bytes())
         .map_err(refuse)?;
     let spec = load_spec_text(&spec_path, &text, g.color)?.spec;
-    let spec = &spec;
     let effects = Effects::system();
     with_backend(g, &effects, async |backend| {
-        locked(backend, spec, args, &effects, async |caller, cancel| {
-            let proving = saved.prove(backend, spec, caller, effects.now());
-            let p = match unless_cancelled(cancel, proving).await {
-                Ok(p) => p,
-                Err(CliError::Engine(engine::Error::Saved(engine::SavedPlanError::AlreadyApplied))) => {
-                    write_stdout(
-                        b"Already applied: the account holds what this plan makes. Nothing to do.\n",
-                    )?;
-                    return Ok(exit::OK);
-                }
-                Err(CliError::Engine(engine::Error::Saved(reason))) => return Err(refuse(reason)),
-                Err(e) => return Err(e),
-            };
-            print_plan(
-                &p,
-                g,
-                PlanOutput {
-                    format: PlanFormat::Text,
-                    show_policies: args.show_policies,
-                },
-            )?;
-            if p.plan.is_empty() {
-                return Ok(exit::OK);
-            }
-            engine::preflight(&p.plan, &args.limits, &p.guard)?;
-            execute(backend, &p, args, sink, g, &effects, cancel).await?;
-            settle(backend, spec, &p, &effects).await?;
-            Ok(exit::OK)
-        })
-        .await
+        let source = engine::session::Source::Saved(&saved);
+        match run_session(g, backend, &spec, source, args, sink).await {
+            Err(CliError::Engine(engine::Error::Saved(reason))) => Err(refuse(reason)),
+            other => other,
+        }
     })
     .await
 }
@@ -1142,104 +1227,6 @@ async fn force_unlock(g: &Global, path: &Path, force: bool) -> Result<u8, CliErr
         Ok(exit::OK)
     })
     .await
-}
-
-async fn execute(
-    backend: &AnyBackend,
-    p: &Planned,
-    args: &ApplyArgs,
-    sink: &dyn KeySink,
-    g: &Global,
-    effects: &Effects,
-    cancel: &Cancel,
-) -> Result<(), CliError> {
-    let plan = &p.plan;
-    let opts = ApplyOptions {
-        concurrency: args.concurrency,
-        known_keys: engine::known_keys(&p.live),
-        cancel: cancel.clone(),
-        ..ApplyOptions::new(effects.clone())
-    };
-    let bar = output::progress(plan.changes.len());
-    let style = output::stderr_style(g.color);
-    let on_event = |e: &Event<'_>| match e {
-        Event::Started { change, .. } => {
-            let target = change.target.to_string();
-            bar.set_message(escape(&format!("{target}: {}", change.op.describe())).into_owned());
-            tracing::info!(target = %Escaped(&target), op = change.op.api_name(), "applying");
-        }
-        Event::Done { .. } => bar.inc(1),
-        Event::Retrying {
-            attempt,
-            error,
-            delay,
-            ..
-        } => {
-            tracing::info!(attempt, ?delay, error = %Escaped(&error.to_string()), "retrying");
-        }
-        Event::Failed { .. } => {}
-        Event::KeyDelivered {
-            user,
-            key_id,
-            location,
-        } => {
-            bar.suspend(|| {
-                eprintln!(
-                    "{} access key {} for {}: secret written to {}",
-                    style.bold("key:"),
-                    Escaped(key_id),
-                    Escaped(user),
-                    Escaped(location)
-                )
-            });
-        }
-        Event::SecretDiscarded {
-            user,
-            key_id,
-            location,
-        } => {
-            bar.suspend(|| {
-                eprintln!(
-                    "{} access key {} for {} was never recorded as delivered and is deleted; its secret file {} is removed",
-                    style.bold("key:"),
-                    Escaped(key_id),
-                    Escaped(user),
-                    Escaped(location)
-                )
-            });
-        }
-    };
-    let report = engine::apply(backend, plan, &p.guard, &opts, sink, &on_event).await;
-    bar.finish_and_clear();
-    for (index, error) in &report.failed {
-        let c = &plan.changes[*index];
-        let line = format!("failed to {} for {}: {error}", c.op.describe(), c.target);
-        eprintln!("error: {}", Escaped(&line));
-        if let Some(hint) = &error.hint {
-            eprintln!("  hint: {}", Escaped(hint));
-        }
-    }
-    if !report.not_started.is_empty() {
-        eprintln!("{} change(s) were not started.", report.not_started.len());
-    }
-    if report.is_success() {
-        write_stdout(
-            format!("Apply complete: {} change(s) made.\n", report.done.len()).as_bytes(),
-        )?;
-        Ok(())
-    } else if cancel.is_set() && report.failed.is_empty() {
-        eprintln!(
-            "{} change(s) were made before the interruption.",
-            report.done.len()
-        );
-        Err(engine::Error::Interrupted.into())
-    } else {
-        Err(CliError::ApplyFailed {
-            done: report.done.len(),
-            failed: report.failed.len(),
-            not_started: report.not_started.len(),
-        })
-    }
 }
 
 async fn drift(

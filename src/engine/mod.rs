@@ -12,6 +12,7 @@ mod planner;
 mod preflight;
 pub mod read;
 mod saved;
+pub mod session;
 mod settle;
 
 pub use cancel::Cancel;
