@@ -2023,3 +2023,38 @@ fn findings_in_sarif_and_github_annotations() {
     assert_eq!(o.status.code(), Some(2));
     assert!(out(&o).starts_with("::warning file="), "{}", out(&o));
 }
+
+/// `--version` names the git revision it was built from; `man` prints a roff page.
+#[test]
+fn version_names_the_revision_and_man_prints_a_page() {
+    let o = run(&["--version"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v = out(&o);
+    let rev = v
+        .strip_prefix(&format!("iamspec {} (", env!("CARGO_PKG_VERSION")))
+        .and_then(|r| r.trim_end().strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{v}"));
+    assert!(
+        rev == "unknown"
+            || rev
+                .trim_end_matches("-dirty")
+                .chars()
+                .all(|c| c.is_ascii_hexdigit()),
+        "{v}"
+    );
+    let o = run(&["man"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(out(&o).contains(".TH iamspec 1"), "{}", out(&o));
+    assert!(
+        out(&o).contains("iamspec\\-who\\-can(1)"),
+        "subcommands are listed"
+    );
+    // Every page it refers to exists.
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["man", "--out-dir", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    for page in ["iamspec.1", "iamspec-who-can.1", "iamspec-plan.1"] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(text.contains(".TH"), "{page}");
+    }
+}

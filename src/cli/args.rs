@@ -57,7 +57,7 @@ impl Command {
             | Self::SelfPolicy { .. }
             | Self::Schema
             | Self::Completions { .. }
-            | Self::Man => None,
+            | Self::Man { .. } => None,
         }
     }
 }
@@ -440,8 +440,16 @@ Examples:
         /// The shell
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff): `iamspec man > /usr/local/share/man/man1/iamspec.1`
-    Man,
+    /// Print the man page (roff), or write every page (one per command) to a directory
+    #[command(after_help = "\
+Examples:
+  iamspec man > ~/.local/share/man/man1/iamspec.1
+  iamspec man --out-dir ~/.local/share/man/man1      # iamspec.1, iamspec-plan.1, ...")]
+    Man {
+        /// Write iamspec.1 and a page per command here instead of printing the main page
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 /// A duration: seconds (`90`), or a number with `s`, `m` or `h` (`30s`, `5m`, `1h`).

@@ -182,7 +182,15 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             write_stdout(&script)?;
             Ok(exit::OK)
         }
-        Command::Man => {
+        Command::Man { out_dir: Some(dir) } => {
+            clap_mangen::generate_to(Cli::command(), &dir).map_err(|source| CliError::Io {
+                action: "write man pages to",
+                path: dir.display().to_string(),
+                source,
+            })?;
+            Ok(exit::OK)
+        }
+        Command::Man { out_dir: None } => {
             let mut page = Vec::new();
             clap_mangen::Man::new(Cli::command())
                 .render(&mut page)
