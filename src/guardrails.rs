@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::authz::{self, evaluate, Cite, Context, Decision, Request, UserPolicies};
+use crate::authz::{self, evaluate, Cite, Context, Decision, Origin, Request, UserPolicies};
 use crate::model::Account;
 use crate::plan::Target;
 use crate::policy::{render_grants, Grant, PolicyDocument};
@@ -331,47 +331,55 @@ fn spec_path(spec: &Spec, b: &Breach, p: &UserPolicies) -> Vec<PathSeg> {
             other => vec![key(&format!("{}s", other.kind().noun())), key(other.name())],
         };
     };
-    if let Some(name) = cite.policy.strip_prefix("policy/") {
-        return shared(name);
-    }
-    if let Some(rest) = cite.policy.strip_prefix("group ") {
-        if let Some((group, policy)) = rest.split_once(": ") {
-            if let Some(name) = policy.strip_prefix("policy/") {
-                return shared(name);
-            }
-            if let Some(sg) = spec.groups.iter().find(|g| g.name == group) {
-                return with_grant(vec![key("groups"), key(group)], &sg.grants);
-            }
+    let base = match &b.principal {
+        Target::User(name) => vec![key("users"), key(name)],
+        Target::Role(name) => vec![key("roles"), key(name)],
+        Target::Group(_) | Target::Policy(_) => return Vec::new(),
+    };
+    let own_grants: &[Grant] = match &b.principal {
+        Target::User(name) => spec
+            .users
+            .iter()
+            .find(|u| &u.name == name)
+            .map_or(&[], |u| &u.grants),
+        Target::Role(name) => spec
+            .roles
+            .iter()
+            .find(|r| &r.name == name)
+            .map_or(&[], |r| &r.grants),
+        Target::Group(_) | Target::Policy(_) => &[],
+    };
+    let grants_policy = match &b.principal {
+        Target::User(name) => spec
+            .users
+            .iter()
+            .find(|u| &u.name == name)
+            .map(|u| u.grants_policy_name.as_str()),
+        _ => Some(crate::model::GRANTS_POLICY),
+    };
+    match p.origin(&cite.policy) {
+        Some(Origin::Shared(name)) => shared(name),
+        Some(Origin::Group { group, policy }) => match policy.as_ref() {
+            Origin::Shared(name) => shared(name),
+            _ => match spec.groups.iter().find(|g| &g.name == group) {
+                Some(sg) => with_grant(vec![key("groups"), key(group)], &sg.grants),
+                None => base,
+            },
+        },
+        Some(Origin::Inline(name)) if Some(name.as_str()) == grants_policy => {
+            with_grant(base, own_grants)
         }
-    }
-    match &b.principal {
-        Target::User(name) => {
-            let base = vec![key("users"), key(name)];
-            match spec.users.iter().find(|u| &u.name == name) {
-                Some(su) if su.raw_policies.contains_key(&cite.policy) => {
-                    let mut path = base;
-                    path.extend([key("raw_policies"), key(&cite.policy)]);
-                    path
-                }
-                Some(su) if cite.policy == su.grants_policy_name => with_grant(base, &su.grants),
-                Some(_) if cite.policy.starts_with("arn:") => {
-                    let mut path = base;
-                    path.push(key("managed_policies"));
-                    path
-                }
-                _ => base,
-            }
+        Some(Origin::Inline(name)) => {
+            let mut path = base;
+            path.extend([key("raw_policies"), key(name)]);
+            path
         }
-        Target::Role(name) => {
-            let base = vec![key("roles"), key(name)];
-            match spec.roles.iter().find(|r| &r.name == name) {
-                Some(sr) if cite.policy == crate::model::GRANTS_POLICY => {
-                    with_grant(base, &sr.grants)
-                }
-                _ => base,
-            }
+        Some(Origin::Managed(_)) => {
+            let mut path = base;
+            path.push(key("managed_policies"));
+            path
         }
-        Target::Group(_) | Target::Policy(_) => Vec::new(),
+        None => base,
     }
 }
 

@@ -13,5 +13,5 @@ mod question;
 pub use catalogue::{all, expand, lookup, of_service, suggest, ActionDef, ActionLevel};
 pub use changes::access_changes;
 pub use eval::{evaluate, Cite, Context, Decision, Policies, Request};
-pub use principals::{from_live, from_spec, parse_principal, UserPolicies};
+pub use principals::{from_live, from_spec, parse_principal, Origin, UserPolicies};
 pub use question::{answer, level_actions, Answer, Asked};

@@ -10,13 +10,42 @@ use crate::plan::Target;
 use crate::policy::PolicyDocument;
 use crate::spec::Spec;
 
+/// Where a principal's policy comes from: what a finding about it points at. Shown as the evaluator cites it
+/// (`iamspec-grants`, `policy/team-read`, an ARN, `group writers: iamspec-grants`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Origin {
+    /// An inline policy of the principal (its grants policy included), by name.
+    Inline(String),
+    /// One of the spec's shared policies, by name.
+    Shared(String),
+    /// A managed policy by ARN (customer-managed or AWS-managed).
+    Managed(String),
+    /// A policy of one of the user's groups.
+    Group {
+        /// The group.
+        group: String,
+        /// The group's policy.
+        policy: Box<Origin>,
+    },
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Inline(name) | Self::Managed(name) => f.write_str(name),
+            Self::Shared(name) => write!(f, "policy/{name}"),
+            Self::Group { group, policy } => write!(f, "group {group}: {policy}"),
+        }
+    }
+}
+
 /// The policies of one principal (a user or a role), owned: a [`Policies`] borrows from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserPolicies {
     /// The user or role.
     pub principal: Target,
-    /// Known documents by the name they are cited with.
-    pub known: Vec<(String, PolicyDocument)>,
+    /// Known documents, by where they come from.
+    pub known: Vec<(Origin, PolicyDocument)>,
     /// Policies that apply but whose documents are not known.
     pub unknown: Vec<String>,
     /// The permissions boundary's ARN and, when known, its document.
@@ -33,11 +62,20 @@ impl UserPolicies {
         }
     }
 
+    /// Where the policy the evaluator cites as `cited` comes from.
+    #[must_use]
+    pub fn origin(&self, cited: &str) -> Option<&Origin> {
+        self.known
+            .iter()
+            .map(|(o, _)| o)
+            .find(|o| o.to_string() == cited)
+    }
+
     /// The view the evaluator takes.
     #[must_use]
     pub fn policies(&self) -> Policies<'_> {
         Policies {
-            known: self.known.iter().map(|(n, d)| (n.clone(), d)).collect(),
+            known: self.known.iter().map(|(o, d)| (o.to_string(), d)).collect(),
             unknown: self.unknown.clone(),
             boundary: self.boundary.as_ref().map(|(n, d)| (n.clone(), d.as_ref())),
         }
@@ -84,12 +122,16 @@ pub fn from_spec(spec: &Spec) -> Vec<UserPolicies> {
         .map(|su| {
             let mut known = Vec::new();
             if let Some(doc) = su.grants_policy() {
-                known.push((su.grants_policy_name.clone(), doc));
+                known.push((Origin::Inline(su.grants_policy_name.clone()), doc));
             }
-            known.extend(su.raw_policies.iter().map(|(n, d)| (n.clone(), d.clone())));
+            known.extend(
+                su.raw_policies
+                    .iter()
+                    .map(|(n, d)| (Origin::Inline(n.clone()), d.clone())),
+            );
             for name in &su.policies {
                 if let Some(Some(doc)) = shared.get(name.as_str()) {
-                    known.push((format!("policy/{name}"), doc.clone()));
+                    known.push((Origin::Shared(name.clone()), doc.clone()));
                 }
             }
             let mut unknown: Vec<String> = su.managed_policies.iter().cloned().collect();
@@ -97,19 +139,20 @@ pub fn from_spec(spec: &Spec) -> Vec<UserPolicies> {
             for g in &su.groups {
                 match groups.get(&g.to_ascii_lowercase()) {
                     Some(sg) => {
+                        let via = |policy| Origin::Group {
+                            group: sg.name.clone(),
+                            policy: Box::new(policy),
+                        };
                         if let Some(doc) = sg.grants_policy() {
                             known.push((
-                                format!("group {}: {}", sg.name, crate::model::GRANTS_POLICY),
+                                via(Origin::Inline(crate::model::GRANTS_POLICY.to_owned())),
                                 doc,
                             ));
                         }
                         unknown.extend(sg.managed_policies.iter().cloned());
                         for name in &sg.policies {
                             if let Some(Some(doc)) = shared.get(name.as_str()) {
-                                known.push((
-                                    format!("group {}: policy/{name}", sg.name),
-                                    doc.clone(),
-                                ));
+                                known.push((via(Origin::Shared(name.clone())), doc.clone()));
                             }
                         }
                     }
@@ -126,14 +169,14 @@ pub fn from_spec(spec: &Spec) -> Vec<UserPolicies> {
             }
         })
         .chain(spec.roles.iter().map(|sr| {
-            let mut known: Vec<(String, PolicyDocument)> = sr
+            let mut known: Vec<(Origin, PolicyDocument)> = sr
                 .grants_policy()
-                .map(|doc| (crate::model::GRANTS_POLICY.to_owned(), doc))
+                .map(|doc| (Origin::Inline(crate::model::GRANTS_POLICY.to_owned()), doc))
                 .into_iter()
                 .collect();
             for name in &sr.policies {
                 if let Some(Some(doc)) = shared.get(name.as_str()) {
-                    known.push((format!("policy/{name}"), doc.clone()));
+                    known.push((Origin::Shared(name.clone()), doc.clone()));
                 }
             }
             UserPolicies {
@@ -161,36 +204,43 @@ pub fn from_live(
     for p in live.policies.values() {
         customer.insert(p.arn.as_str(), &p.document);
     }
-    let attach =
-        |arn: &String, known: &mut Vec<(String, PolicyDocument)>, unknown: &mut Vec<String>| {
-            match customer.get(arn.as_str()) {
-                Some(doc) => known.push((arn.clone(), (*doc).clone())),
-                None => unknown.push(arn.clone()),
-            }
-        };
+    let attach = |arn: &String,
+                  via: &dyn Fn(Origin) -> Origin,
+                  known: &mut Vec<(Origin, PolicyDocument)>,
+                  unknown: &mut Vec<String>| {
+        match customer.get(arn.as_str()) {
+            Some(doc) => known.push((via(Origin::Managed(arn.clone())), (*doc).clone())),
+            None => unknown.push(arn.clone()),
+        }
+    };
+    let direct = |o: Origin| o;
     live.users
         .values()
         .map(|u| {
-            let mut known: Vec<(String, PolicyDocument)> = u
+            let mut known: Vec<(Origin, PolicyDocument)> = u
                 .inline_policies
                 .iter()
-                .map(|(n, d)| (n.clone(), d.clone()))
+                .map(|(n, d)| (Origin::Inline(n.clone()), d.clone()))
                 .collect();
             let mut unknown = Vec::new();
             for arn in &u.attached_policies {
-                attach(arn, &mut known, &mut unknown);
+                attach(arn, &direct, &mut known, &mut unknown);
             }
             for g in &u.groups {
                 match groups.get(g) {
                     Some(group) => {
+                        let via = |policy| Origin::Group {
+                            group: g.clone(),
+                            policy: Box::new(policy),
+                        };
                         known.extend(
                             group
                                 .inline_policies
                                 .iter()
-                                .map(|(n, d)| (format!("group {g}: {n}"), d.clone())),
+                                .map(|(n, d)| (via(Origin::Inline(n.clone())), d.clone())),
                         );
                         for arn in &group.attached_policies {
-                            attach(arn, &mut known, &mut unknown);
+                            attach(arn, &via, &mut known, &mut unknown);
                         }
                     }
                     None => unknown.push(format!("group {g}")),
@@ -209,14 +259,14 @@ pub fn from_live(
             }
         })
         .chain(live.roles.values().map(|r| {
-            let mut known: Vec<(String, PolicyDocument)> = r
+            let mut known: Vec<(Origin, PolicyDocument)> = r
                 .inline_policies
                 .iter()
-                .map(|(n, d)| (n.clone(), d.clone()))
+                .map(|(n, d)| (Origin::Inline(n.clone()), d.clone()))
                 .collect();
             let mut unknown = Vec::new();
             for arn in &r.attached_policies {
-                attach(arn, &mut known, &mut unknown);
+                attach(arn, &direct, &mut known, &mut unknown);
             }
             UserPolicies {
                 principal: Target::Role(r.name.clone()),
