@@ -7,14 +7,16 @@ use std::path::Path;
 
 use clap::CommandFactory;
 
+use super::apply::{apply_saved, apply_spec, ask_or_refuse, ApplyArgs};
 use super::args::{Cli, ColorChoice, Command, DriftFormat, FindingsFormat, Global, PlanFormat};
+use super::offline::{render_policies, validate, write_findings};
 use super::{exit, output, print_diagnostics, CliError};
 use crate::backend::aws::{AwsBackend, AwsOptions};
 use crate::backend::local::LocalBackend;
 use crate::backend::{AnyBackend, Backend};
 use crate::display::{escape, Escaped};
 use crate::effects::Effects;
-use crate::engine::{self, Cancel, Event, KeySink, Limits, Planned, SavedPlan};
+use crate::engine::{self, Cancel, KeySink, Limits, Planned, SavedPlan};
 use crate::pacing::PacingConfig;
 use crate::render;
 use crate::secrets::{AgeSink, NoSink, SecretsDir};
@@ -239,7 +241,7 @@ fn make_sink(
 }
 
 /// Reads an input file: a regular file of at most [`crate::fileio::MAX_FILE_BYTES`].
-fn read_text(path: &Path) -> Result<String, CliError> {
+pub(super) fn read_text(path: &Path) -> Result<String, CliError> {
     crate::fileio::read_bounded(path, crate::fileio::MAX_FILE_BYTES).map_err(|problem| {
         CliError::Read {
             path: path.display().to_string(),
@@ -282,7 +284,7 @@ pub(super) fn load_spec(path: &Path, color: ColorChoice) -> Result<(Loaded, Stri
 /// Validates spec text read from `path`; prints warnings.
 /// The spec loaded and checked against its own guardrails: a spec whose principals break one is refused like an
 /// invalid one, before any AWS call; where the evaluator cannot decide it is a warning.
-fn checked_spec(file: &str, text: &str) -> Result<Loaded, spec::Diagnostics> {
+pub(super) fn checked_spec(file: &str, text: &str) -> Result<Loaded, spec::Diagnostics> {
     let mut loaded = spec::load(file, text)?;
     let breaches = crate::guardrails::spec_findings(&loaded.spec);
     if !breaches.is_empty() {
@@ -298,236 +300,16 @@ fn checked_spec(file: &str, text: &str) -> Result<Loaded, spec::Diagnostics> {
 }
 
 /// Validates spec text read from `path`; prints warnings.
-fn load_spec_text(path: &Path, text: &str, color: ColorChoice) -> Result<Loaded, CliError> {
+pub(super) fn load_spec_text(
+    path: &Path,
+    text: &str,
+    color: ColorChoice,
+) -> Result<Loaded, CliError> {
     let loaded = checked_spec(&path.display().to_string(), text).map_err(CliError::Spec)?;
     if !loaded.warnings.items.is_empty() {
         print_diagnostics(&loaded.warnings, output::stderr_style(color).color);
     }
     Ok(loaded)
-}
-
-/// Findings in a CI format on stdout: SARIF or GitHub annotations.
-fn write_findings(
-    diags: &spec::Diagnostics,
-    format: FindingsFormat,
-    extra: &[render::ci::Rule],
-) -> Result<(), CliError> {
-    let text = match format {
-        FindingsFormat::Sarif => {
-            let mut t =
-                serde_json::to_string_pretty(&render::ci::sarif(diags, extra)).unwrap_or_default();
-            t.push('\n');
-            t
-        }
-        FindingsFormat::Github => render::ci::github(diags, extra),
-        FindingsFormat::Text => return Ok(()),
-    };
-    write_stdout(text.as_bytes())
-}
-
-fn validate(path: &Path, strict: bool, format: FindingsFormat, g: &Global) -> Result<u8, CliError> {
-    if format != FindingsFormat::Text {
-        let text = read_text(path)?;
-        let file = path.display().to_string();
-        return Ok(match checked_spec(&file, &text) {
-            Err(diags) => {
-                write_findings(&diags, format, &[])?;
-                exit::ERROR
-            }
-            Ok(loaded) => {
-                write_findings(&loaded.warnings, format, &[])?;
-                let (_, warnings) = loaded.warnings.counts();
-                if strict && warnings > 0 {
-                    exit::ERROR
-                } else {
-                    exit::OK
-                }
-            }
-        });
-    }
-    let (loaded, _) = load_spec(path, g.color)?;
-    if g.verbose > 0 {
-        for d in &loaded.allowed.items {
-            eprintln!(
-                "allowed: {}:{}:{}: {}: {}",
-                escape(&path.display().to_string()),
-                d.pos.line,
-                d.pos.col,
-                escape(&d.field),
-                escape(&d.message)
-            );
-        }
-    }
-    let (_, warnings) = loaded.warnings.counts();
-    if strict && warnings > 0 {
-        return Err(CliError::StrictWarnings {
-            file: path.display().to_string(),
-            count: warnings,
-        });
-    }
-    let line = format!(
-        "{} is valid: {} user(s), {warnings} warning(s).\n",
-        escape(&path.display().to_string()),
-        loaded.spec.users.len()
-    );
-    write_stdout(line.as_bytes())?;
-    Ok(exit::OK)
-}
-
-fn render_policies(path: &Path, users: &[String], color: ColorChoice) -> Result<u8, CliError> {
-    let (loaded, _) = load_spec(path, color)?;
-    let only: BTreeSet<String> = users.iter().map(|u| u.to_ascii_lowercase()).collect();
-    for name in &only {
-        if !loaded
-            .spec
-            .users
-            .iter()
-            .any(|u| u.name.eq_ignore_ascii_case(name))
-        {
-            let suggestion =
-                crate::suggest::closest(name, loaded.spec.users.iter().map(|u| u.name.as_str()));
-            return Err(engine::Error::UnknownUser {
-                name: name.clone(),
-                suggestion: suggestion.map(str::to_owned),
-            }
-            .into());
-        }
-    }
-    let text = render_documents(&loaded.spec, &only);
-    write_stdout(text.as_bytes())?;
-    Ok(exit::OK)
-}
-
-/// Every document an apply of `spec` writes, offline: users' inline policies (grants and raw), the managed policies
-/// (shared, and users' and roles' own in `policy_mode: managed`), roles' trust and permissions, groups' marker and
-/// grants, and under `delegate: true` the boundary. With `--user`, those users and their own policies only.
-fn render_documents(spec: &Spec, only: &BTreeSet<String>) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    fn doc(
-        out: &mut String,
-        title: String,
-        d: &crate::policy::PolicyDocument,
-        limit: Option<usize>,
-    ) {
-        let size = limit.map_or_else(String::new, |l| {
-            format!(" ({} of {l} characters)", d.size())
-        });
-        let _ = writeln!(out, "# {}{size}\n{}\n", escape(&title), d.to_pretty_json());
-    }
-    let own: BTreeSet<String> = spec
-        .users
-        .iter()
-        .filter(|u| only.is_empty() || only.contains(&u.name.to_ascii_lowercase()))
-        .map(|u| crate::names::user_policy(&u.name))
-        .collect();
-    for user in spec
-        .users
-        .iter()
-        .filter(|u| only.is_empty() || only.contains(&u.name.to_ascii_lowercase()))
-    {
-        let inline = crate::policy::INLINE_USER_LIMIT;
-        match user.grants_policy() {
-            Some(d) => doc(
-                &mut out,
-                format!("{}: inline policy {}", user.name, user.grants_policy_name),
-                &d,
-                Some(inline),
-            ),
-            None if user
-                .policies
-                .contains(&crate::names::user_policy(&user.name)) =>
-            {
-                out.push_str(&format!(
-                    "# {}: grants in its own managed policy {} (policy_mode: managed; below)\n\n",
-                    escape(&user.name),
-                    crate::names::user_policy(&user.name)
-                ));
-            }
-            None if user.raw_policies.is_empty() && user.groups.is_empty() => {
-                out.push_str(&format!("# {}: no grants\n\n", escape(&user.name)));
-            }
-            None if user.raw_policies.is_empty() => {
-                let groups: Vec<&str> = user.groups.iter().map(String::as_str).collect();
-                out.push_str(&format!(
-                    "# {}: no grants of its own; it has its groups' ({})\n\n",
-                    escape(&user.name),
-                    escape(&groups.join(", "))
-                ));
-            }
-            None => {}
-        }
-        for (name, d) in &user.raw_policies {
-            doc(
-                &mut out,
-                format!("{}: inline policy {name} (raw)", user.name),
-                d,
-                Some(inline),
-            );
-        }
-    }
-    let managed = crate::policy::MANAGED_POLICY_LIMIT;
-    for p in spec
-        .policies
-        .iter()
-        .filter(|p| only.is_empty() || own.contains(&p.name))
-    {
-        if let Some(d) = p.document() {
-            doc(
-                &mut out,
-                format!("policy/{}: managed policy", p.name),
-                &d,
-                Some(managed),
-            );
-        }
-    }
-    if !only.is_empty() {
-        return out;
-    }
-    for role in &spec.roles {
-        doc(
-            &mut out,
-            format!("role/{}: trust policy", role.name),
-            &role.trust_document(),
-            None,
-        );
-        if let Some(d) = role.grants_policy() {
-            doc(
-                &mut out,
-                format!(
-                    "role/{}: inline policy {}",
-                    role.name,
-                    crate::model::GRANTS_POLICY
-                ),
-                &d,
-                None,
-            );
-        }
-    }
-    for group in &spec.groups {
-        let desired = crate::diff::desired_group(spec, group);
-        for (name, d) in &desired.inline_policies {
-            doc(
-                &mut out,
-                format!("group/{}: inline policy {name}", group.name),
-                d,
-                None,
-            );
-        }
-    }
-    if spec.delegate {
-        let b = crate::boundary::boundary(spec, &std::collections::BTreeMap::new());
-        doc(
-            &mut out,
-            format!(
-                "policy/{}: permissions boundary (without the attached managed policies' documents, which bootstrap reads)",
-                crate::names::boundary_policy(&spec.owner)
-            ),
-            &b.document,
-            Some(managed),
-        );
-    }
-    out
 }
 
 /// An endpoint the SDK can use: `http://` or `https://` and a host. Checked before any call, as the SDK would
@@ -625,17 +407,17 @@ fn print_stats(backend: &AnyBackend, enabled: bool) {
 }
 
 /// `--user` names, lower-cased; `None` when the whole spec is in scope.
-fn only(users: &[String]) -> Option<BTreeSet<String>> {
+pub(super) fn only(users: &[String]) -> Option<BTreeSet<String>> {
     (!users.is_empty()).then(|| users.iter().map(|u| u.to_ascii_lowercase()).collect())
 }
 
 /// The spec, read and validated before any backend exists: an invalid spec makes no AWS call.
-struct SpecInput {
-    spec: Spec,
-    text: String,
+pub(super) struct SpecInput {
+    pub(super) spec: Spec,
+    pub(super) text: String,
 }
 
-fn spec_input(path: &Path, g: &Global) -> Result<SpecInput, CliError> {
+pub(super) fn spec_input(path: &Path, g: &Global) -> Result<SpecInput, CliError> {
     let (loaded, text) = load_spec(path, g.color)?;
     Ok(SpecInput {
         spec: loaded.spec,
@@ -681,14 +463,14 @@ fn apply_command(g: &Global, spec: &Path, plan: &Path) -> String {
 
 /// How a plan is printed.
 #[derive(Debug, Clone, Copy)]
-struct PlanOutput {
-    format: PlanFormat,
-    show_policies: bool,
+pub(super) struct PlanOutput {
+    pub(super) format: PlanFormat,
+    pub(super) show_policies: bool,
 }
 
 /// Prints a plan; the text form starts with the account it is for, and who is asking, so a plan made with the
 /// wrong profile shows it in its first line.
-fn print_plan(p: &Planned, g: &Global, view: PlanOutput) -> Result<(), CliError> {
+pub(super) fn print_plan(p: &Planned, g: &Global, view: PlanOutput) -> Result<(), CliError> {
     let mut out = output::buffered_stdout();
     let res = match view.format {
         PlanFormat::Text => {
@@ -777,370 +559,6 @@ async fn plan(
         } else {
             exit::OK
         })
-    })
-    .await
-}
-
-struct ApplyArgs {
-    auto_approve: bool,
-    show_policies: bool,
-    concurrency: usize,
-    limits: Limits,
-    users: Vec<String>,
-    lock_timeout: std::time::Duration,
-}
-
-/// Who holds the apply lock: user, host, process and time, plus a nonce that makes this run's text unique.
-fn lock_holder(effects: &Effects) -> String {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "unknown-host".into());
-    let since = time::OffsetDateTime::from_unix_timestamp(effects.now())
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default();
-    // Randomness from the injected effects, like every other source of nondeterminism.
-    let nonce = ((effects.random)() * f64::from(u32::MAX)) as u32;
-    format!(
-        "iamspec {} apply by {user}@{host} (pid {}) since {since} [{nonce:08x}]",
-        env!("CARGO_PKG_VERSION"),
-        std::process::id()
-    )
-}
-
-/// Sets `cancel` on the first Ctrl-C or SIGTERM. The returned task is aborted when the apply is over.
-fn watch_signals(cancel: &Cancel) -> tokio::task::JoinHandle<()> {
-    let cancel = cancel.clone();
-    tokio::spawn(async move {
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            () = term => {}
-        }
-        eprintln!("Interrupted: no new change starts; waiting for the calls in flight, then releasing the lock.");
-        cancel.set();
-    })
-}
-
-/// Asks for confirmation on the terminal; Ctrl-C while asking is a "no".
-/// Asks on a terminal; without one, a "yes" piped to stdin is an explicit answer, and anything else (an empty or
-/// closed stdin in CI) refuses, naming the flag that confirms in advance.
-async fn ask_or_refuse(
-    question: String,
-    command: &'static str,
-    flag: &'static str,
-    cancel: &Cancel,
-) -> Result<(), CliError> {
-    if output::interactive() {
-        return if confirmed(question, cancel).await {
-            Ok(())
-        } else {
-            Err(CliError::Declined)
-        };
-    }
-    eprintln!("{question} Reading the answer from stdin (\"yes\" goes ahead): ");
-    let piped = tokio::task::spawn_blocking(output::piped_yes);
-    if piped.await.unwrap_or(false) {
-        Ok(())
-    } else {
-        Err(CliError::NeedsApproval { command, flag })
-    }
-}
-
-async fn confirmed(question: String, cancel: &Cancel) -> bool {
-    let ask = tokio::task::spawn_blocking(move || output::confirm(&question));
-    tokio::select! {
-        answer = ask => answer.unwrap_or(false),
-        () = cancel.wait() => false,
-    }
-}
-
-/// What people see of an apply session: the plan on stdout, the question on the terminal (or a piped "yes"),
-/// progress and key deliveries on stderr.
-struct Terminal<'a> {
-    g: &'a Global,
-    show_policies: bool,
-    bar: std::sync::OnceLock<indicatif::ProgressBar>,
-}
-
-impl<'a> Terminal<'a> {
-    fn new(g: &'a Global, show_policies: bool) -> Self {
-        Self {
-            g,
-            show_policies,
-            bar: std::sync::OnceLock::new(),
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = self.bar.get() {
-            bar.finish_and_clear();
-        }
-    }
-
-    fn suspend(&self, f: impl FnOnce()) {
-        match self.bar.get() {
-            Some(bar) => bar.suspend(f),
-            None => f(),
-        }
-    }
-}
-
-impl engine::session::Operator<CliError> for Terminal<'_> {
-    fn show(&self, planned: &Planned) -> Result<(), CliError> {
-        print_plan(
-            planned,
-            self.g,
-            PlanOutput {
-                format: PlanFormat::Text,
-                show_policies: self.show_policies,
-            },
-        )
-    }
-
-    async fn confirm(&self, planned: &Planned, cancel: &Cancel) -> Result<(), CliError> {
-        let question = format!("\nApply these changes to account {}?", planned.account_id);
-        ask_or_refuse(question, "apply", "--auto-approve", cancel).await
-    }
-
-    fn executing(&self, changes: usize) {
-        let _ = self.bar.set(output::progress(changes));
-    }
-
-    fn event(&self, e: &Event<'_>) {
-        let style = output::stderr_style(self.g.color);
-        match e {
-            Event::Started { change, .. } => {
-                let target = change.target.to_string();
-                if let Some(bar) = self.bar.get() {
-                    bar.set_message(
-                        escape(&format!("{target}: {}", change.op.describe())).into_owned(),
-                    );
-                }
-                tracing::info!(target = %Escaped(&target), op = change.op.api_name(), "applying");
-            }
-            Event::Done { .. } => {
-                if let Some(bar) = self.bar.get() {
-                    bar.inc(1);
-                }
-            }
-            Event::Retrying {
-                attempt,
-                error,
-                delay,
-                ..
-            } => {
-                tracing::info!(attempt, ?delay, error = %Escaped(&error.to_string()), "retrying");
-            }
-            Event::Failed { .. } => {}
-            Event::KeyDelivered {
-                user,
-                key_id,
-                location,
-            } => self.suspend(|| {
-                eprintln!(
-                    "{} access key {} for {}: secret written to {}",
-                    style.bold("key:"),
-                    Escaped(key_id),
-                    Escaped(user),
-                    Escaped(location)
-                );
-            }),
-            Event::SecretDiscarded {
-                user,
-                key_id,
-                location,
-            } => self.suspend(|| {
-                eprintln!(
-                    "{} access key {} for {} was never recorded as delivered and is deleted; its secret file {} is removed",
-                    style.bold("key:"),
-                    Escaped(key_id),
-                    Escaped(user),
-                    Escaped(location)
-                );
-            }),
-        }
-    }
-
-    fn warn(&self, message: &str) {
-        self.suspend(|| eprintln!("warning: {}", Escaped(message)));
-    }
-}
-
-fn session_settings(args: &ApplyArgs, effects: &Effects) -> engine::session::Settings {
-    engine::session::Settings {
-        holder: lock_holder(effects),
-        lock_timeout: args.lock_timeout,
-        limits: args.limits,
-        concurrency: args.concurrency,
-    }
-}
-
-/// Runs an apply session with Ctrl-C and SIGTERM watched, and says how it ended.
-async fn run_session(
-    g: &Global,
-    backend: &AnyBackend,
-    spec: &Spec,
-    source: engine::session::Source<'_>,
-    args: &ApplyArgs,
-    sink: &dyn KeySink,
-) -> Result<u8, CliError> {
-    let effects = Effects::system();
-    let cancel = Cancel::new();
-    let signals = watch_signals(&cancel);
-    let terminal = Terminal::new(g, args.show_policies);
-    let outcome = engine::session::run(
-        backend,
-        spec,
-        source,
-        &session_settings(args, &effects),
-        sink,
-        &effects,
-        &cancel,
-        &terminal,
-    )
-    .await;
-    terminal.finish();
-    signals.abort();
-    match outcome? {
-        engine::session::Outcome::NoChanges => Ok(exit::OK),
-        engine::session::Outcome::AlreadyApplied => {
-            write_stdout(
-                b"Already applied: the account holds what this plan makes. Nothing to do.\n",
-            )?;
-            Ok(exit::OK)
-        }
-        engine::session::Outcome::Applied { plan, report } => reported(&plan, &report, &cancel),
-    }
-}
-
-/// An executed plan's report: failures with their hints, then the outcome.
-fn reported(
-    plan: &crate::plan::Plan,
-    report: &engine::Report,
-    cancel: &Cancel,
-) -> Result<u8, CliError> {
-    for (index, error) in &report.failed {
-        let change = &plan.changes[*index];
-        let line = format!(
-            "failed to {} for {}: {error}",
-            change.op.describe(),
-            change.target
-        );
-        eprintln!("error: {}", Escaped(&line));
-        if let Some(hint) = &error.hint {
-            eprintln!("  hint: {}", Escaped(hint));
-        }
-    }
-    if !report.not_started.is_empty() {
-        eprintln!("{} change(s) were not started.", report.not_started.len());
-    }
-    if report.is_success() {
-        write_stdout(
-            format!("Apply complete: {} change(s) made.\n", report.done.len()).as_bytes(),
-        )?;
-        Ok(exit::OK)
-    } else if cancel.is_set() && report.failed.is_empty() {
-        eprintln!(
-            "{} change(s) were made before the interruption.",
-            report.done.len()
-        );
-        Err(engine::Error::Interrupted.into())
-    } else {
-        Err(CliError::ApplyFailed {
-            done: report.done.len(),
-            failed: report.failed.len(),
-            not_started: report.not_started.len(),
-        })
-    }
-}
-
-async fn apply_spec(
-    g: &Global,
-    path: &Path,
-    args: &ApplyArgs,
-    sink: &dyn KeySink,
-) -> Result<u8, CliError> {
-    let input = spec_input(path, g)?;
-    let effects = Effects::system();
-    let only = only(&args.users);
-    let source = engine::session::Source::Spec {
-        only: only.as_ref(),
-        approved: args.auto_approve,
-    };
-    with_backend(g, &effects, async |backend| {
-        run_session(g, backend, &input.spec, source, args, sink).await
-    })
-    .await
-}
-
-/// Whether text given as a saved plan reads like a spec instead: not JSON, with a top-level `version:` or `users:`.
-fn looks_like_spec(text: &str) -> bool {
-    let text = text.trim_start_matches('\u{feff}');
-    !text.trim_start().starts_with('{')
-        && text
-            .lines()
-            .any(|l| l.starts_with("version:") || l.starts_with("users:"))
-}
-
-/// Applies a saved plan: the plan is a claim, proven by re-planning its spec against the live account (under the
-/// lock) before anything is written. A saved plan was reviewed when it was made: no second confirmation.
-async fn apply_saved(
-    g: &Global,
-    planfile: &Path,
-    spec_file: Option<&Path>,
-    args: &ApplyArgs,
-    sink: &dyn KeySink,
-) -> Result<u8, CliError> {
-    let refuse = |reason| CliError::SavedPlan {
-        path: planfile.display().to_string(),
-        reason,
-    };
-    let text = read_text(planfile)?;
-    // Saved plans are JSON objects; a spec (`iamspec apply spec.yaml`) is the common slip.
-    if looks_like_spec(&text) {
-        let name = escape(&planfile.display().to_string()).into_owned();
-        return Err(CliError::Usage {
-            message: format!("{name} is a spec, not a saved plan"),
-            hint: format!(
-                "apply a spec with `iamspec apply -f {name}`; a saved plan comes from `iamspec plan --out FILE`"
-            ),
-        });
-    }
-    let saved = SavedPlan::parse(&text).map_err(refuse)?;
-    let spec_path = saved.spec_path(spec_file).map_err(refuse)?;
-    let text = match read_text(&spec_path) {
-        // The path came from the plan, not from the user: say so.
-        Err(CliError::Read { problem, .. }) if spec_file.is_none() && problem.is_not_found() => {
-            return Err(refuse(engine::SavedPlanError::SpecMissing(
-                spec_path.display().to_string(),
-            )));
-        }
-        other => other?,
-    };
-    saved
-        .check_spec(&spec_path, text.as_bytes())
-        .map_err(refuse)?;
-    let spec = load_spec_text(&spec_path, &text, g.color)?.spec;
-    let effects = Effects::system();
-    with_backend(g, &effects, async |backend| {
-        let source = engine::session::Source::Saved(&saved);
-        match run_session(g, backend, &spec, source, args, sink).await {
-            Err(CliError::Engine(engine::Error::Saved(reason))) => Err(refuse(reason)),
-            other => other,
-        }
     })
     .await
 }

@@ -1,10 +1,12 @@
 //! The command line: argument parsing, one function per command, and the only place errors are printed.
 
 mod access;
+mod apply;
 mod args;
 mod commands;
 mod error;
 pub mod exit;
+mod offline;
 mod output;
 mod run;
 
