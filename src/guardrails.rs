@@ -107,7 +107,7 @@ fn own_resources(p: &UserPolicies) -> BTreeSet<String> {
 
 /// Whether an action is asked at a resource: account-wide actions at `*`, bucket actions at a bucket, object
 /// actions at an object.
-fn fits(def: &authz::ActionDef, resource: &str) -> bool {
+fn fits(def: &crate::catalogue::ActionDef, resource: &str) -> bool {
     match resource.strip_prefix("arn:aws:s3:::") {
         None => resource == "*" && def.only_star(),
         Some(rest) if rest.contains('/') => def.on_object(),
@@ -124,13 +124,13 @@ fn deny_breaches(
     resources: &[String],
     p: &UserPolicies,
 ) -> Vec<Breach> {
-    let mut defs: Vec<&'static authz::ActionDef> = actions
+    let mut defs: Vec<&'static crate::catalogue::ActionDef> = actions
         .iter()
         .flat_map(|a| {
             if a == "*" {
-                authz::all().iter().collect()
+                crate::catalogue::all().iter().collect()
             } else {
-                authz::expand(a)
+                crate::catalogue::expand(a)
             }
         })
         .collect();

@@ -31,6 +31,7 @@
 pub mod authz;
 pub mod backend;
 pub mod boundary;
+pub mod catalogue;
 pub mod cli;
 pub mod diff;
 pub mod display;

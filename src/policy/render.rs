@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::{PolicyDocument, Statement};
-use crate::authz::{self, ActionDef, ActionLevel};
+use crate::catalogue::{self, ActionDef, ActionLevel};
 
 /// The access levels a grant can name.
 #[derive(
@@ -164,7 +164,7 @@ pub struct Placement {
 #[must_use]
 pub fn placement(action: &str, prefixed: bool) -> Placement {
     let wild = action.contains(['*', '?']);
-    let defs = authz::expand(action);
+    let defs = catalogue::expand(action);
     let mut p = Placement::default();
     for def in defs.iter().filter(|d| d.service == "s3") {
         p.objects |= def.on_object();
@@ -185,7 +185,7 @@ pub fn placement(action: &str, prefixed: bool) -> Placement {
 /// decryption) for object writes.
 #[must_use]
 pub fn kms_actions_for(actions: &[String]) -> &'static [&'static str] {
-    let defs: Vec<&ActionDef> = actions.iter().flat_map(|a| authz::expand(a)).collect();
+    let defs: Vec<&ActionDef> = actions.iter().flat_map(|a| catalogue::expand(a)).collect();
     let writes = defs
         .iter()
         .any(|d| d.on_object() && d.level == ActionLevel::Write);
@@ -207,7 +207,7 @@ fn canonical(action: &str) -> std::borrow::Cow<'_, str> {
     if action.contains(['*', '?']) {
         return std::borrow::Cow::Borrowed(action);
     }
-    authz::lookup(action).map_or(std::borrow::Cow::Borrowed(action), |d| {
+    catalogue::lookup(action).map_or(std::borrow::Cow::Borrowed(action), |d| {
         std::borrow::Cow::Owned(d.full_name())
     })
 }

@@ -71,7 +71,7 @@ pub fn summarize(doc: &PolicyDocument) -> BTreeMap<GrantKey, GrantSummary> {
         for action in &st.actions {
             // Actions in the catalogue's spelling: `s3:getobject` is `s3:GetObject`, and reads as a level.
             let action =
-                &crate::authz::lookup(action).map_or_else(|| action.clone(), |d| d.full_name());
+                &crate::catalogue::lookup(action).map_or_else(|| action.clone(), |d| d.full_name());
             for resource in &st.resources {
                 if plain
                     && st.condition.is_empty()

@@ -70,13 +70,13 @@ pub(super) fn validate(raw: &RawSpec, ctx: &mut Ctx) -> Vec<Guardrail> {
                 }
                 for (i, action) in deny.actions.iter().enumerate() {
                     let known = if action.contains(['*', '?']) {
-                        !crate::authz::expand(action).is_empty() || action == "*"
+                        !crate::catalogue::expand(action).is_empty() || action == "*"
                     } else {
-                        crate::authz::lookup(action).is_some()
+                        crate::catalogue::lookup(action).is_some()
                     };
                     if !known {
-                        let help =
-                            crate::authz::suggest(action).map(|s| format!("did you mean `{s}`?"));
+                        let help = crate::catalogue::suggest(action)
+                            .map(|s| format!("did you mean `{s}`?"));
                         ctx.error(
                             &[
                                 Seg::Key("guardrails"),

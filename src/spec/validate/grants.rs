@@ -229,9 +229,9 @@ pub(super) fn check_action(ctx: &mut Ctx, at: &[Seg<'_>], action: &str, prefix: 
         return;
     }
     let wild = name.contains(['*', '?']);
-    let covered = crate::authz::expand(action);
+    let covered = crate::catalogue::expand(action);
     if covered.is_empty() {
-        let help = crate::authz::suggest(action).map(|s| format!("did you mean `{s}`?"));
+        let help = crate::catalogue::suggest(action).map(|s| format!("did you mean `{s}`?"));
         ctx.error(
             at,
             if wild {
@@ -274,7 +274,7 @@ pub(super) fn check_action(ctx: &mut Ctx, at: &[Seg<'_>], action: &str, prefix: 
     if wild {
         let sensitive: Vec<String> = covered
             .iter()
-            .filter(|d| d.level == crate::authz::ActionLevel::PermissionsManagement)
+            .filter(|d| d.level == crate::catalogue::ActionLevel::PermissionsManagement)
             .map(|d| d.full_name())
             .collect();
         if name == "*" {

@@ -2,6 +2,9 @@
 //! `tools/catalogue.py`): an action by name, the actions a wildcard covers, the closest name to a typo, and where
 //! an S3 action can be granted (on a bucket, on objects, or only on `*`).
 
+#[rustfmt::skip]
+mod data;
+
 /// How AWS classifies an action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ActionLevel {
@@ -81,7 +84,7 @@ impl ActionDef {
 /// Every action of every service in the catalogue.
 #[must_use]
 pub fn all() -> &'static [ActionDef] {
-    super::catalogue_data::ACTIONS
+    data::ACTIONS
 }
 
 /// The actions of one service.
@@ -195,10 +198,10 @@ mod tests {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let table = std::fs::read_to_string(root.join("src/authz/catalogue_data.rs")).unwrap();
+        let table = std::fs::read_to_string(root.join("src/catalogue/data.rs")).unwrap();
         assert!(
             String::from_utf8_lossy(&out.stdout) == table,
-            "src/authz/catalogue_data.rs is stale: python3 tools/catalogue.py generate data/authz-actions.json > src/authz/catalogue_data.rs"
+            "src/catalogue/data.rs is stale: python3 tools/catalogue.py generate data/authz-actions.json > src/catalogue/data.rs"
         );
         let sorted = all().windows(2).all(|w| {
             (w[0].service, w[0].name.to_ascii_lowercase())
