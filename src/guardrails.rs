@@ -8,15 +8,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::authz::{self, evaluate, Cite, Context, Decision, Origin, Request, UserPolicies};
 use crate::model::Account;
+use crate::pattern::PROBE_ANY as ANY;
 use crate::plan::Target;
 use crate::policy::{render_grants, Grant, PolicyDocument};
 use crate::spec::{GuardRule, Guardrail, Located, PathSeg, Severity, Spec};
 
 /// The rule id of guardrail findings.
 pub const RULE: &str = "guardrail";
-
-/// Stands for "any characters" in a probe: no policy names it, so only wildcards match it.
-const ANY: &str = "\u{1}";
 
 /// A principal that breaks a guardrail.
 #[derive(Debug, Clone, PartialEq, Eq)]

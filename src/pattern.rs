@@ -3,6 +3,10 @@
 //! value), so a pattern is a list of tokens rather than a string. Linear in the text for any number of `*`
 //! (backtracking only to the last star). A leaf: it imports nothing of the crate.
 
+/// Stands for "any characters" in a probe request: no policy names it, so only a wildcard matches it. The access
+/// questions ("some object there"), the access changes and the guardrails ask at resources made with it.
+pub const PROBE_ANY: &str = "\u{1}";
+
 /// One element of a pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tok {

@@ -8,11 +8,9 @@ use super::{
     all, evaluate, from_live, ActionDef, Context, Decision, Policies, Request, UserPolicies,
 };
 use crate::model::Account;
+use crate::pattern::PROBE_ANY as ANY;
 use crate::plan::{AccessChange, AccessEffect, Change, Target, TargetKind};
 use crate::policy::{AccessLevel, PolicyDocument};
-
-/// Stands for "any characters" in a probe: no policy names it, so only wildcards match it.
-const ANY: &str = "\u{1}";
 
 /// Services whose actions the catalogue lists; other actions are asked as the policies spell them.
 const CATALOGUED: [&str; 3] = ["s3", "s3express", "kms"];

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::{evaluate, lookup, Context, Decision, Policies, Request};
+use crate::pattern::PROBE_ANY as ANY;
 use crate::policy::{AccessLevel, PolicyDocument};
 
 /// What is asked: one action, or an access level's actions.
@@ -37,9 +38,6 @@ pub struct Answer {
     /// For an access word: the actions of it not allowed, when others are.
     pub missing: Vec<String>,
 }
-
-/// Stands for "any key" in a probe: no policy names it, so only wildcards match it.
-const ANY: &str = "\u{1}";
 
 /// `arn:aws:s3:::bucket/prefix*` asked as "some object there": the bucket and the key prefix.
 fn some_object(resource: &str) -> Option<(&str, &str)> {
