@@ -31,6 +31,8 @@ pub struct Breach {
     pub by: Option<Cite>,
     /// Set when the evaluator cannot decide (a managed policy not read, a condition key): a warning, not a breach.
     pub undecided: Option<String>,
+    /// One request it decides (action, resource ARN as asked): the grant that alone allows it is the line to show.
+    pub example: Option<(String, String)>,
 }
 
 impl Breach {
@@ -113,8 +115,8 @@ fn fits(def: &crate::catalogue::ActionDef, resource: &str) -> bool {
     }
 }
 
-/// Actions, and the places they are allowed at.
-type ActionsAt = (BTreeSet<String>, BTreeSet<String>);
+/// Actions, the places they are allowed at, and the first request asked.
+type ActionsAt = (BTreeSet<String>, BTreeSet<String>, Option<(String, String)>);
 
 fn deny_breaches(
     g: &Guardrail,
@@ -161,6 +163,9 @@ fn deny_breaches(
                     | Decision::DeniedByBoundary(_) => continue,
                 };
                 let entry = found.entry(key).or_default();
+                entry
+                    .2
+                    .get_or_insert_with(|| (action.clone(), place.clone()));
                 entry.0.insert(action);
                 entry.1.insert(shown(&place));
             }
@@ -168,7 +173,7 @@ fn deny_breaches(
     }
     found
         .into_iter()
-        .map(|((by, undecided), (actions, places))| Breach {
+        .map(|((by, undecided), (actions, places, example))| Breach {
             guardrail: g.name.clone(),
             index: g.index,
             principal: p.principal.clone(),
@@ -179,6 +184,7 @@ fn deny_breaches(
             ),
             by,
             undecided,
+            example,
         })
         .collect()
 }
@@ -244,6 +250,7 @@ pub fn check(
                             what: format!("trusts {}", outside.join(", ")),
                             by: None,
                             undecided: None,
+                            example: None,
                         });
                     }
                 }
@@ -279,14 +286,7 @@ fn key(k: &str) -> PathSeg {
 
 /// The first of `grants` that alone allows the request: the line a reviewer must change.
 fn granting(grants: &[Grant], breach: &Breach, p: &UserPolicies) -> Option<usize> {
-    let (action, rest) = breach.what.split_once(" on ")?;
-    let action = action.split(", ").next()?;
-    let place = rest.split(", ").next()?.replace('*', ANY);
-    let resource = if place == "*" {
-        place
-    } else {
-        format!("arn:aws:s3:::{place}")
-    };
+    let (action, resource) = breach.example.as_ref()?;
     let mut context = Context::new();
     if let Some(u) = p.username() {
         context = context.with("aws:username", &[u]);
@@ -296,7 +296,7 @@ fn granting(grants: &[Grant], breach: &Breach, p: &UserPolicies) -> Option<usize
             evaluate(
                 &Request {
                     action,
-                    resource: &resource,
+                    resource,
                     context: &context,
                 },
                 &authz::Policies {
@@ -492,6 +492,17 @@ mod tests {
                 "Error groups.cleaners.grants.0: user b breaks guardrail append-only: may s3:DeleteObject on audit-logs/* (allowed by group cleaners: iamspec-grants, BucketsAndObjects1)",
                 "Error users.c.grants.1: user c breaks guardrail append-only: may s3:DeleteObject on audit-logs/tmp/* (allowed by iamspec-grants, Objects2)",
             ],
+            "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn a_guardrail_on_every_bucket_points_at_the_grant_that_breaks_it() {
+        let spec = "version: 1\nguardrails:\n  - name: no-bucket-policy-writes\n    deny: {actions: [s3:PutBucketPolicy], resources: [\"*\"]}\nusers:\n  x:\n    grants:\n      - {buckets: [photos-prod], access: read}\n      - {buckets: [\"*\"], actions: [\"s3:Put*\"]}\n";
+        let found = findings(spec);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].starts_with("Error users.x.grants.1: user x breaks guardrail no-bucket-policy-writes: may s3:PutBucketPolicy on"),
             "{found:#?}"
         );
     }
