@@ -71,11 +71,8 @@ pub fn plan(plan: &Plan, account_id: &str, limit: usize) -> String {
         let mut lines = String::new();
         // The sign first: a `diff` block colours the line by it.
         for c in &plan.access_changes {
-            let line = text::access_line(c);
-            let rest = line
-                .split_once(&format!(": {} ", c.effect.sign()))
-                .map_or(line.clone(), |(who, what)| format!("{who}: {what}"));
-            let _ = writeln!(lines, "{} {}", c.effect.sign(), escape(&rest));
+            let line = format!("{}: {}", c.principal, text::access_what(c));
+            let _ = writeln!(lines, "{} {}", c.effect.sign(), escape(&line));
         }
         head.push_str(&fenced("diff", &lines));
         head.push('\n');

@@ -98,16 +98,16 @@ pub fn plan(w: &mut dyn Write, plan: &Plan, view: View) -> io::Result<()> {
 /// One access change in the spec's words: `iam_pixelshift: + write on photos-prod/*`.
 #[must_use]
 pub fn access_line(c: &AccessChange) -> String {
+    format!("{}: {} {}", c.principal, c.effect.sign(), access_what(c))
+}
+
+/// What changes, without who or which way: `write on photos-prod/*`, `trusted by account ...`.
+#[must_use]
+pub fn access_what(c: &AccessChange) -> String {
     if c.actions.is_empty() || c.actions == [crate::plan::ASSUME_ROLE] {
-        return format!("{}: {} {}", c.principal, c.effect.sign(), c.words);
+        return c.words.clone();
     }
-    format!(
-        "{}: {} {} on {}",
-        c.principal,
-        c.effect.sign(),
-        c.words,
-        c.resources.join(", ")
-    )
+    format!("{} on {}", c.words, c.resources.join(", "))
 }
 
 /// Writes the access changes block, if any: what principals may do after the plan that they may not before, and
