@@ -523,7 +523,45 @@ impl Op {
                 permissions_boundary,
                 ..
             } => permissions_boundary.as_deref(),
-            _ => None,
+            // Every other operation attaches nothing; a new one must say which it is.
+            Self::TagUser { .. }
+            | Self::AdoptUser { .. }
+            | Self::UntagUser { .. }
+            | Self::PutUserPolicy { .. }
+            | Self::DeleteUserPolicy { .. }
+            | Self::AddUserToGroup { .. }
+            | Self::RemoveUserFromGroup { .. }
+            | Self::DeleteUserPermissionsBoundary { .. }
+            | Self::CreateAccessKey { .. }
+            | Self::UpdateAccessKey { .. }
+            | Self::DeleteAccessKey { .. }
+            | Self::DeleteUndeliveredKey { .. }
+            | Self::DeleteLoginProfile { .. }
+            | Self::DeactivateMfaDevice { .. }
+            | Self::DeleteSigningCertificate { .. }
+            | Self::DeleteSshPublicKey { .. }
+            | Self::DeleteServiceSpecificCredential { .. }
+            | Self::DeleteUser { .. }
+            | Self::CreatePolicy { .. }
+            | Self::CreatePolicyVersion { .. }
+            | Self::DeletePolicyVersion { .. }
+            | Self::AdoptPolicy { .. }
+            | Self::DeletePolicy { .. }
+            | Self::TagRole { .. }
+            | Self::AdoptRole { .. }
+            | Self::UntagRole { .. }
+            | Self::UpdateAssumeRolePolicy { .. }
+            | Self::UpdateRole { .. }
+            | Self::PutRolePolicy { .. }
+            | Self::DeleteRolePolicy { .. }
+            | Self::DeleteRolePermissionsBoundary { .. }
+            | Self::DeleteRole { .. }
+            | Self::CreateGroup { .. }
+            | Self::MarkGroup { .. }
+            | Self::PutGroupPolicy { .. }
+            | Self::DeleteGroupPolicy { .. }
+            | Self::RemoveGroupMember { .. }
+            | Self::DeleteGroup { .. } => None,
         }
     }
 
