@@ -136,6 +136,15 @@ fn deny_breaches(
         .collect();
     defs.sort_by_key(|d| (d.service, d.name));
     defs.dedup_by_key(|d| (d.service, d.name));
+    // Only what the principal's known policies name can be allowed: a guardrail on `*` costs what the grants name.
+    // A policy whose document is unread could name anything, and its "cannot decide" is the warning to give.
+    if p.unknown.is_empty() {
+        let named: BTreeSet<(&str, &str)> = authz::named_actions(&[p])
+            .into_iter()
+            .map(|d| (d.service, d.name))
+            .collect();
+        defs.retain(|d| named.contains(&(d.service, d.name)));
+    }
     let own = own_resources(p);
     let policies = p.policies();
     let mut context = Context::new();

@@ -539,9 +539,11 @@ pub fn access_changes(
 /// The fewest principals worth a thread of their own.
 const PRINCIPALS_PER_THREAD: usize = 200;
 
-/// The catalogue actions a principal's statements name (on either side), or every one when a statement names
-/// them by exclusion (`NotAction`) or across services (`*`, `s3*:...`).
-fn named_actions(sides: [&UserPolicies; 2]) -> Vec<&'static ActionDef> {
+/// The catalogue actions the statements of these principals' policies (and boundaries) name, or every one when a
+/// statement names them by exclusion (`NotAction`) or across services (`*`, `s3*:...`): no other action can be
+/// allowed, so no other is worth asking.
+#[must_use]
+pub fn named_actions(sides: &[&UserPolicies]) -> Vec<&'static ActionDef> {
     let mut named: BTreeSet<(&'static str, &'static str)> = BTreeSet::new();
     let docs = sides.iter().flat_map(|side| {
         side.known
@@ -593,7 +595,7 @@ fn principal_changes(
     let mut probes = BTreeSet::new();
     let mut extra = BTreeSet::new();
     gather([&pb, &pa], &mut probes, &mut extra);
-    let actions = named_actions([&pb, &pa]);
+    let actions = named_actions(&[&pb, &pa]);
     let (was_side, is_side) = (Asker::new(&pb), Asker::new(&pa));
     // (effect, probe) -> actions
     let mut found: BTreeMap<(AccessEffect, Probe), BTreeSet<String>> = BTreeMap::new();

@@ -9,7 +9,7 @@ mod principals;
 mod question;
 
 pub use crate::catalogue::{all, expand, lookup, of_service, suggest, ActionDef, ActionLevel};
-pub use changes::access_changes;
+pub use changes::{access_changes, named_actions};
 pub use eval::{evaluate, Cite, Context, Decision, Policies, Request};
 pub use principals::{from_live, from_spec, parse_principal, Origin, UserPolicies};
 pub use question::{answer, level_actions, Answer, Asked};
