@@ -80,41 +80,28 @@ fn golden_plans() {
         let live = tmp.path().join("live.json");
         std::fs::copy(dir.join("live.json"), &live).unwrap();
         let spec = spec.display().to_string();
-        let text = run(&["plan", "-f", &spec, "--local", live.to_str().unwrap()]);
+        let plan_as = |format: &str| {
+            run(&[
+                "plan",
+                "-f",
+                &spec,
+                "--local",
+                live.to_str().unwrap(),
+                "--format",
+                format,
+            ])
+        };
+        let text = plan_as("text");
         assert_eq!(text.status.code(), Some(0), "{}", err(&text));
-        let json = run(&[
-            "plan",
-            "-f",
-            &spec,
-            "--local",
-            live.to_str().unwrap(),
-            "--format",
-            "json",
-        ]);
+        let json = plan_as("json");
         assert_eq!(json.status.code(), Some(0), "{}", err(&json));
         let parsed: serde_json::Value =
             serde_json::from_slice(&json.stdout).expect("stdout is one JSON document");
-        let markdown = run(&[
-            "plan",
-            "-f",
-            &spec,
-            "--local",
-            live.to_str().unwrap(),
-            "--format",
-            "markdown",
-        ]);
+        let markdown = plan_as("markdown");
         assert_eq!(markdown.status.code(), Some(0), "{}", err(&markdown));
         assert!(out(&markdown).chars().count() <= 65_536);
         // GitLab's report counts what the summary counts.
-        let gitlab = run(&[
-            "plan",
-            "-f",
-            &spec,
-            "--local",
-            live.to_str().unwrap(),
-            "--format",
-            "gitlab",
-        ]);
+        let gitlab = plan_as("gitlab");
         let report: serde_json::Value = serde_json::from_slice(&gitlab.stdout).unwrap();
         assert_eq!(
             report,

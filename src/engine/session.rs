@@ -113,10 +113,16 @@ where
         .await
         .map_err(E::from)?;
     tracing::info!(lock = %req.name, "holding the apply lock");
-    let result = locked(
-        backend, spec, source, settings, sink, effects, cancel, operator, caller,
-    )
-    .await;
+    let session = Session {
+        backend,
+        spec,
+        settings,
+        sink,
+        effects,
+        cancel,
+        operator,
+    };
+    let result = session.locked(source, caller).await;
     let released = lock::release(backend, &req).await;
     match (result, released) {
         (Ok(outcome), Ok(())) => Ok(outcome),
@@ -144,71 +150,81 @@ async fn unless_cancelled<T>(
     }
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the session's inputs, passed through once"
-)]
-async fn locked<B, O, E>(
-    backend: &B,
-    spec: &Spec,
-    source: Source<'_>,
-    settings: &Settings,
-    sink: &dyn KeySink,
-    effects: &Effects,
-    cancel: &Cancel,
-    operator: &O,
-    caller: crate::backend::Caller,
-) -> Result<Outcome, E>
-where
-    B: Backend,
-    O: Operator<E>,
-    E: From<Error>,
-{
-    let planned = match source {
-        Source::Spec { only, .. } => {
-            let planning = plan_in(backend, spec, caller, only.cloned(), effects.now());
-            unless_cancelled(cancel, planning).await.map_err(E::from)?
-        }
-        Source::Saved(saved) => {
-            let proving = saved.prove(backend, spec, caller, effects.now());
-            match unless_cancelled(cancel, proving).await {
-                Ok(p) => p,
-                Err(Error::Saved(SavedPlanError::AlreadyApplied)) => {
-                    return Ok(Outcome::AlreadyApplied)
-                }
-                Err(e) => return Err(E::from(e)),
-            }
-        }
-    };
-    operator.show(&planned)?;
-    if planned.plan.is_empty() {
-        return Ok(Outcome::NoChanges);
-    }
-    preflight(&planned.plan, &settings.limits, &planned.guard).map_err(E::from)?;
-    if let Source::Spec {
-        approved: false, ..
-    } = source
+/// What the session works with once the lock is held.
+struct Session<'a, B, O> {
+    backend: &'a B,
+    spec: &'a Spec,
+    settings: &'a Settings,
+    sink: &'a dyn KeySink,
+    effects: &'a Effects,
+    cancel: &'a Cancel,
+    operator: &'a O,
+}
+
+impl<B: Backend, O> Session<'_, B, O> {
+    async fn locked<E>(
+        &self,
+        source: Source<'_>,
+        caller: crate::backend::Caller,
+    ) -> Result<Outcome, E>
+    where
+        O: Operator<E>,
+        E: From<Error>,
     {
-        operator.confirm(&planned, cancel).await?;
-    }
-    let opts = ApplyOptions {
-        concurrency: settings.concurrency,
-        known_keys: known_keys(&planned.live),
-        cancel: cancel.clone(),
-        ..ApplyOptions::new(effects.clone())
-    };
-    operator.executing(planned.plan.changes.len());
-    let report = apply(
-        backend,
-        &planned.plan,
-        &planned.guard,
-        &opts,
-        sink,
-        &|e: &Event<'_>| operator.event(e),
-    )
-    .await;
-    if report.is_success() {
-        match settle(backend, spec, &planned.plan, &planned.opts, effects).await {
+        let Self {
+            backend,
+            spec,
+            settings,
+            sink,
+            effects,
+            cancel,
+            operator,
+        } = *self;
+        let planned = match source {
+            Source::Spec { only, .. } => {
+                let planning = plan_in(backend, spec, caller, only.cloned(), effects.now());
+                unless_cancelled(cancel, planning).await.map_err(E::from)?
+            }
+            Source::Saved(saved) => {
+                let proving = saved.prove(backend, spec, caller, effects.now());
+                match unless_cancelled(cancel, proving).await {
+                    Ok(p) => p,
+                    Err(Error::Saved(SavedPlanError::AlreadyApplied)) => {
+                        return Ok(Outcome::AlreadyApplied)
+                    }
+                    Err(e) => return Err(E::from(e)),
+                }
+            }
+        };
+        operator.show(&planned)?;
+        if planned.plan.is_empty() {
+            return Ok(Outcome::NoChanges);
+        }
+        preflight(&planned.plan, &settings.limits, &planned.guard).map_err(E::from)?;
+        if let Source::Spec {
+            approved: false, ..
+        } = source
+        {
+            operator.confirm(&planned, cancel).await?;
+        }
+        let opts = ApplyOptions {
+            concurrency: settings.concurrency,
+            known_keys: known_keys(&planned.live),
+            cancel: cancel.clone(),
+            ..ApplyOptions::new(effects.clone())
+        };
+        operator.executing(planned.plan.changes.len());
+        let report = apply(
+            backend,
+            &planned.plan,
+            &planned.guard,
+            &opts,
+            sink,
+            &|e: &Event<'_>| operator.event(e),
+        )
+        .await;
+        if report.is_success() {
+            match settle(backend, spec, &planned.plan, &planned.opts, effects).await {
             Ok(true) => {}
             Ok(false) => operator.warn(
                 "IAM does not show every change yet (eventual consistency); the next plan may list some of them",
@@ -220,11 +236,12 @@ where
                 "the changes were made, but reading them back failed ({e}); the next plan will confirm them"
             )),
         }
+        }
+        Ok(Outcome::Applied {
+            plan: planned.plan,
+            report,
+        })
     }
-    Ok(Outcome::Applied {
-        plan: planned.plan,
-        report,
-    })
 }
 
 #[cfg(test)]
