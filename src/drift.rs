@@ -9,7 +9,8 @@ use crate::plan::{Change, NoticeKind, Op, Plan, Target};
 
 /// The JSON shape version of drift reports. 2: items name a typed `target` instead of a `user` string. 3: owned
 /// objects that left the spec are `not-in-spec` (counted in `not_in_spec`); `unmanaged` means untagged only.
-pub const DRIFT_FORMAT_VERSION: u32 = 3;
+/// 4: `unused-key` items (counted in `unused_keys`) and `keys`, every read access key with its last use.
+pub const DRIFT_FORMAT_VERSION: u32 = 4;
 
 /// What kind of drift a user shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
@@ -27,6 +28,8 @@ pub enum DriftKind {
     Prunable,
     /// Has an access key older than max_age_days.
     StaleKey,
+    /// Has an active access key unused for longer than max_unused_days.
+    UnusedKey,
     /// Covered by an ignore rule (reported, not counted).
     Ignored,
     /// Carries another owner's tag (reported, not counted).
@@ -59,6 +62,9 @@ pub struct DriftCounts {
     pub unmanaged: usize,
     /// Users with stale keys.
     pub stale_keys: usize,
+    /// Users with keys unused for longer than `max_unused_days`.
+    #[serde(default)]
+    pub unused_keys: usize,
     /// Ignored objects and other owners' objects (information, not drift).
     pub ignored: usize,
     /// Principals that break a guardrail.
@@ -81,6 +87,56 @@ pub struct DriftReport {
     pub counts: DriftCounts,
     /// Per-user findings.
     pub items: Vec<DriftItem>,
+    /// Every access key read (of the users whose spec declares keys), with its last use where known.
+    #[serde(default)]
+    pub keys: Vec<KeyItem>,
+}
+
+/// One access key as read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct KeyItem {
+    /// The user.
+    pub user: String,
+    /// The access key id (never the secret).
+    pub key_id: String,
+    /// Whether IAM accepts it.
+    pub status: crate::model::KeyStatus,
+    /// When it was made (RFC 3339).
+    pub created: String,
+    /// When it was last used (RFC 3339), `never`, or absent where that was not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<String>,
+}
+
+/// A time for reports (RFC 3339, UTC); the number itself where it is out of range.
+#[must_use]
+pub fn rfc3339(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
+}
+
+/// The keys of a live account, users in name order.
+fn keys(live: &crate::model::Account) -> Vec<KeyItem> {
+    live.users
+        .values()
+        .flat_map(|u| {
+            u.access_keys.iter().map(|k| KeyItem {
+                user: u.name.clone(),
+                key_id: k.id.clone(),
+                status: k.status,
+                created: rfc3339(k.created),
+                last_used: k.last_used.map(|used| match used {
+                    crate::model::KeyUse::Never => "never".to_owned(),
+                    crate::model::KeyUse::At(t) => rfc3339(t),
+                }),
+            })
+        })
+        .collect()
 }
 
 /// What a change says about the live state, in present tense.
@@ -137,7 +193,12 @@ fn detail(c: &Change) -> Vec<String> {
 
 /// Builds the report from a plan made with the current time.
 #[must_use]
-pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
+pub fn report(
+    plan: &Plan,
+    live: &crate::model::Account,
+    account_id: &str,
+    timestamp: String,
+) -> DriftReport {
     let mut items: BTreeMap<(Target, DriftKind), Vec<String>> = BTreeMap::new();
     for (target, changes) in plan.by_target() {
         let kind = if changes.iter().any(|c| c.op.creates_target()) {
@@ -164,6 +225,7 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
             NoticeKind::OwnedNotInSpec => DriftKind::NotInSpec,
             NoticeKind::Unmanaged => DriftKind::Unmanaged,
             NoticeKind::StaleKey => DriftKind::StaleKey,
+            NoticeKind::UnusedKey => DriftKind::UnusedKey,
             NoticeKind::Ignored => DriftKind::Ignored,
             NoticeKind::OtherOwner => DriftKind::OtherOwner,
             // Someone's key where iamspec expected only its own: the user differs from what iamspec recorded.
@@ -186,6 +248,7 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
                 DriftKind::NotInSpec | DriftKind::Prunable => counts.not_in_spec += 1,
                 DriftKind::Unmanaged => counts.unmanaged += 1,
                 DriftKind::StaleKey => counts.stale_keys += 1,
+                DriftKind::UnusedKey => counts.unused_keys += 1,
                 DriftKind::Ignored | DriftKind::OtherOwner => counts.ignored += 1,
                 DriftKind::Guardrail => counts.guardrails += 1,
             }
@@ -201,6 +264,7 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
         + counts.not_in_spec
         + counts.unmanaged
         + counts.stale_keys
+        + counts.unused_keys
         + counts.guardrails
         > 0;
     DriftReport {
@@ -210,6 +274,7 @@ pub fn report(plan: &Plan, account_id: &str, timestamp: String) -> DriftReport {
         drifted,
         counts,
         items,
+        keys: keys(live),
     }
 }
 
@@ -221,6 +286,11 @@ impl DriftReport {
             return format!("No drift: account {} matches the spec.", self.account_id);
         }
         let c = self.counts;
+        let unused = if c.unused_keys > 0 {
+            format!(", {} with unused keys", c.unused_keys)
+        } else {
+            String::new()
+        };
         let guardrails = if c.guardrails > 0 {
             format!(", {} breaking a guardrail", c.guardrails)
         } else {
@@ -228,14 +298,14 @@ impl DriftReport {
         };
         format!(
             "Drift in account {}: {} missing, {} changed, {} owned but not in the spec, {} unmanaged (untagged), \
-             {} with stale keys{guardrails}.",
+             {} with stale keys{unused}{guardrails}.",
             self.account_id, c.missing, c.changed, c.not_in_spec, c.unmanaged, c.stale_keys
         )
     }
 }
 
 /// The rules of drift findings in SARIF and annotations: one per kind that counts.
-pub const RULES: [crate::render::ci::Rule; 6] = [
+pub const RULES: [crate::render::ci::Rule; 7] = [
     rule(
         "drift-missing",
         "An object of the spec is missing from the account.",
@@ -253,6 +323,10 @@ pub const RULES: [crate::render::ci::Rule; 6] = [
         "An untagged object under the spec's path: made by hand, never touched.",
     ),
     rule("drift-stale-key", "An access key older than max_age_days."),
+    rule(
+        "drift-unused-key",
+        "An active access key unused for longer than max_unused_days.",
+    ),
     rule(
         "guardrail",
         "A live principal is allowed what a guardrail of the spec forbids.",
@@ -305,7 +379,8 @@ pub fn located(
                 }
                 DriftKind::Unmanaged => (RULES[3].id, Severity::Warning, "unmanaged"),
                 DriftKind::StaleKey => (RULES[4].id, Severity::Warning, "stale key"),
-                DriftKind::Guardrail => (RULES[5].id, Severity::Error, "breaks a guardrail"),
+                DriftKind::UnusedKey => (RULES[5].id, Severity::Warning, "unused key"),
+                DriftKind::Guardrail => (RULES[6].id, Severity::Error, "breaks a guardrail"),
                 DriftKind::Ignored | DriftKind::OtherOwner => return None,
             };
             Some(Located {

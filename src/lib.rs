@@ -33,6 +33,7 @@ pub mod backend;
 pub mod boundary;
 pub mod catalogue;
 pub mod cli;
+pub mod credential_report;
 pub mod diff;
 pub mod display;
 pub mod drift;

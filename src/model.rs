@@ -16,8 +16,79 @@ pub const OWNER_TAG: &str = "iamspec:owner";
 /// delivery tag were made by iamspec and their secret never delivered.
 pub const KEYS_SINCE_TAG: &str = "iamspec:keys-since";
 
-/// Prefix of the per-key delivery tag, `iamspec:key:<AccessKeyId>=delivered`, set right after the secret is stored.
+/// Prefix of the per-key record, `iamspec:key:<AccessKeyId>=delivered@<created>`, set right after the secret is
+/// stored (see [`KeyRecord`]).
 pub const KEY_TAG_PREFIX: &str = "iamspec:key:";
+
+/// What iamspec recorded of one access key in the user's tag `iamspec:key:<id>`: what the key is to iamspec, and
+/// its creation time, which is what lets a credential report (key slots without ids) be matched to the keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// What the key is to iamspec.
+    pub mark: KeyMark,
+    /// Its creation time (seconds since the epoch); `None` in records written before iamspec recorded it.
+    pub created: Option<i64>,
+}
+
+/// What a key is to iamspec, by its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyMark {
+    /// `delivered`: its secret was stored (any value iamspec does not write counts as this: the key is someone's).
+    Delivered,
+    /// `inactive:<t>`: iamspec deactivated it, or first saw it inactive, at `t`.
+    Inactive(i64),
+    /// `kept`: a key older than iamspec's management of the user's keys, recorded only to be recognised.
+    Kept,
+}
+
+const INACTIVE_MARK: &str = "inactive:";
+const KEPT_MARK: &str = "kept";
+
+impl KeyRecord {
+    /// The record of a key whose secret was just stored.
+    #[must_use]
+    pub fn delivered(created: i64) -> Self {
+        Self {
+            mark: KeyMark::Delivered,
+            created: Some(created),
+        }
+    }
+
+    /// Reads a record's tag value: `delivered@<created>`, `inactive:<t>@<created>`, `kept@<created>`, or the older
+    /// `delivered` and `inactive:<t>` without a creation time.
+    #[must_use]
+    pub fn parse(value: &str) -> Self {
+        let (mark, created) = match value.rsplit_once('@') {
+            Some((mark, created)) => match created.parse() {
+                Ok(c) => (mark, Some(c)),
+                Err(_) => (value, None),
+            },
+            None => (value, None),
+        };
+        let mark = if mark == KEPT_MARK {
+            KeyMark::Kept
+        } else {
+            mark.strip_prefix(INACTIVE_MARK)
+                .and_then(|t| t.parse().ok())
+                .map_or(KeyMark::Delivered, KeyMark::Inactive)
+        };
+        Self { mark, created }
+    }
+
+    /// The tag value of this record.
+    #[must_use]
+    pub fn value(&self) -> String {
+        let mark = match self.mark {
+            KeyMark::Delivered => "delivered".to_owned(),
+            KeyMark::Inactive(t) => format!("{INACTIVE_MARK}{t}"),
+            KeyMark::Kept => KEPT_MARK.to_owned(),
+        };
+        match self.created {
+            Some(c) => format!("{mark}@{c}"),
+            None => mark,
+        }
+    }
+}
 
 /// Whether a tag key is iamspec's own bookkeeping (not the owner tag, not the user's).
 #[must_use]
@@ -289,6 +360,14 @@ impl User {
         self.tags.get(OWNER_TAG).is_some_and(|v| v == owner)
     }
 
+    /// The records iamspec keeps of this user's keys, by key id.
+    pub fn key_records(&self) -> impl Iterator<Item = (&str, KeyRecord)> {
+        self.tags.iter().filter_map(|(k, v)| {
+            k.strip_prefix(KEY_TAG_PREFIX)
+                .map(|id| (id, KeyRecord::parse(v)))
+        })
+    }
+
     /// Keys created since iamspec manages this user's keys (`iamspec:keys-since`) that carry no delivery record
     /// (`iamspec:key:<id>`): iamspec made them and lost the secret, or someone made them by hand. Only whether one
     /// was ever used tells which.
@@ -311,8 +390,9 @@ pub struct AccessKey {
     pub status: KeyStatus,
     /// Creation time, seconds since the Unix epoch.
     pub created: i64,
-    /// When it was last used, where that was read: only for keys whose delivery iamspec has no record of
-    /// ([`User::unrecorded_keys`]), the one case where it decides anything.
+    /// When it was last used, where that was read: from the credential report, or (one GetAccessKeyLastUsed each)
+    /// for keys whose delivery iamspec has no record of ([`User::unrecorded_keys`]) and for users whose spec sets
+    /// `max_unused_days`: the cases where it decides anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_used: Option<KeyUse>,
 }

@@ -178,6 +178,16 @@ pub fn policy(spec: &Spec) -> SelfPolicy {
         "Action": ["iam:GetAccountAuthorizationDetails"],
         "Resource": "*"
     })];
+    // Keys are read from the credential report: one account-wide read instead of one ListAccessKeys per user. It
+    // holds no secrets (slots, dates, last use) and IAM allows it on `*` only.
+    if spec.users.iter().any(|u| u.access_keys.is_some()) {
+        statements.push(json!({
+            "Sid": "ReadCredentialReport",
+            "Effect": "Allow",
+            "Action": ["iam:GenerateCredentialReport", "iam:GetCredentialReport"],
+            "Resource": "*"
+        }));
+    }
     // A managed policy the spec attaches must exist before anything is written (GetPolicy, where the account read
     // does not already show it); its document tells the plan what access attaching it changes (GetPolicyVersion).
     let checked = crate::boundary::managed_arns(spec);

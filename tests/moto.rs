@@ -1233,8 +1233,12 @@ fn import_adopts_hand_made_guide_users_with_no_changes_after() {
         plan.contains("~ ewww-optimizer: adopt (tag iamspec:owner=iamspec)"),
         "{plan}"
     );
+    // The hand-made key is recorded with its creation time, so the credential report can stand in for
+    // ListAccessKeys from now on.
     assert!(
-        plan.contains("~ pixelshift: adopt (tag iamspec:owner=iamspec)"),
+        plan.contains("~ pixelshift: adopt (tag iamspec:key:")
+            && plan.contains("=known (predates iamspec's keys), made ")
+            && plan.contains(", iamspec:owner=iamspec)"),
         "{plan}"
     );
     assert!(
@@ -2101,4 +2105,71 @@ fn a_user_moves_from_one_owner_to_another() {
         .iter()
         .any(|t| t.key() == "iamspec:owner" && t.value() == "new-team"));
     assert_no_changes(&proxy, new.to_str().unwrap());
+}
+
+/// A no-change plan of 100 users with keys reads the credential report, not 100 ListAccessKeys; a key made by
+/// hand since costs one ListAccessKeys (and the last use of that key); `--fresh-keys` lists every user.
+#[test]
+fn keys_come_from_the_credential_report_at_100_users() {
+    let proxy = Proxy::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = String::from("version: 1\nusers:\n");
+    for i in 0..100 {
+        body.push_str(&format!("  svc-{i:03}:\n    access_keys: {{ count: 1 }}\n"));
+    }
+    let spec = write_spec(dir.path(), &body);
+    let spec = spec.to_str().unwrap();
+    let secrets = dir.path().join("secrets");
+    let o = run(
+        &proxy,
+        &[
+            "apply",
+            "-f",
+            spec,
+            "--auto-approve",
+            "--secrets-dir",
+            secrets.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let count = |actions: &[String], name: &str| actions.iter().filter(|a| *a == name).count();
+
+    proxy.clear_actions();
+    let o = run(&proxy, &["plan", "-f", spec, "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let actions = proxy.actions();
+    assert_eq!(count(&actions, "ListAccessKeys"), 0, "{actions:?}");
+    assert_eq!(count(&actions, "GetCredentialReport"), 1, "{actions:?}");
+    assert!(
+        actions.len() <= 6,
+        "{} requests: {actions:?}",
+        actions.len()
+    );
+
+    let iam = iam_client(&proxy);
+    rt().block_on(async {
+        iam.create_access_key()
+            .user_name("svc-042")
+            .send()
+            .await
+            .unwrap();
+    });
+    proxy.clear_actions();
+    let o = run(&proxy, &["plan", "-f", spec]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let actions = proxy.actions();
+    assert_eq!(count(&actions, "ListAccessKeys"), 1, "{actions:?}");
+    assert_eq!(count(&actions, "GetAccessKeyLastUsed"), 1, "{actions:?}");
+    assert!(
+        stdout(&o).contains("svc-042: delete access key"),
+        "{}",
+        text(&o)
+    );
+
+    proxy.clear_actions();
+    let o = run(&proxy, &["plan", "-f", spec, "--fresh-keys"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let actions = proxy.actions();
+    assert_eq!(count(&actions, "ListAccessKeys"), 100, "{actions:?}");
+    assert_eq!(count(&actions, "GetCredentialReport"), 0, "{actions:?}");
 }

@@ -11,9 +11,11 @@ use iamspec::backend::local::LocalAccount;
 use iamspec::backend::{
     Backend, BackendError, CallStats, LockRequest, LockState, NewAccessKey, Outcome, ReadScope,
 };
+use iamspec::credential_report::CredentialReport;
 use iamspec::effects::Effects;
+use iamspec::engine::read::KeyRead;
 use iamspec::engine::{self, ApplyOptions, KeySink, Limits};
-use iamspec::model::{AccessKey, Account, Dependents, Group, OWNER_TAG};
+use iamspec::model::{AccessKey, Account, Dependents, Group, KeyUse, OWNER_TAG};
 use iamspec::plan::Op;
 use iamspec::policy::PolicyDocument;
 
@@ -433,13 +435,6 @@ impl Backend for Audited {
                 });
                 c[0].action = "iam:ListAccessKeys".into();
                 calls.extend(c);
-                for _ in u.unrecorded_keys() {
-                    let mut c = self.calls_of(&Op::CreateAccessKey {
-                        user: u.name.clone(),
-                    });
-                    c[0].action = "iam:GetAccessKeyLastUsed".into();
-                    calls.extend(c);
-                }
             }
         }
         self.check(calls);
@@ -555,6 +550,49 @@ impl Backend for Audited {
             .map(|u| u.access_keys.clone())
             .unwrap_or_default())
     }
+    async fn keys_last_used(
+        &self,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, KeyUse>, BackendError> {
+        let owners: Vec<String> = {
+            let acct = self.account.lock().unwrap();
+            ids.iter()
+                .filter_map(|id| {
+                    acct.users
+                        .values()
+                        .find(|u| u.access_keys.iter().any(|k| &k.id == id))
+                        .map(|u| u.name.clone())
+                })
+                .collect()
+        };
+        for user in owners {
+            let mut c = self.calls_of(&Op::CreateAccessKey { user });
+            c[0].action = "iam:GetAccessKeyLastUsed".into();
+            self.check(c);
+        }
+        let acct = self.account.lock().unwrap();
+        Ok(acct
+            .users
+            .values()
+            .flat_map(|u| &u.access_keys)
+            .filter(|k| ids.contains(&k.id))
+            .map(|k| (k.id.clone(), k.last_used.unwrap_or(KeyUse::Never)))
+            .collect())
+    }
+    async fn credential_report(&self) -> Result<Option<CredentialReport>, BackendError> {
+        self.check(
+            ["iam:GenerateCredentialReport", "iam:GetCredentialReport"]
+                .iter()
+                .map(|action| Call {
+                    action: (*action).into(),
+                    resource: "*".into(),
+                    context: Vec::new(),
+                })
+                .collect(),
+        );
+        let csv = self.account.lock().unwrap().credential_report();
+        Ok(Some(CredentialReport::parse(csv.as_bytes()).unwrap()))
+    }
     async fn lock(&self, req: &LockRequest) -> Result<LockState, BackendError> {
         let op = Op::CreatePolicy {
             policy: req.name.clone(),
@@ -620,7 +658,7 @@ async fn apply(backend: &Audited, text: &str) {
     )
     .await
     .unwrap();
-    let p = engine::plan(backend, &spec, None, effects.now())
+    let p = engine::plan(backend, &spec, None, effects.now(), KeyRead::Report)
         .await
         .unwrap();
     let limits = Limits {

@@ -6,7 +6,8 @@ use super::{
     aws, local, Backend, BackendError, CallStats, Caller, LockRequest, LockState, Outcome, Pacing,
     ReadScope,
 };
-use crate::model::{AccessKey, Account, Dependents};
+use crate::credential_report::CredentialReport;
+use crate::model::{AccessKey, Account, Dependents, KeyUse};
 use crate::plan::Op;
 
 /// The backends the CLI can select, dispatched statically.
@@ -94,6 +95,33 @@ impl Backend for AnyBackend {
         match self {
             Self::Local(b) => b.list_access_keys(user).await,
             Self::Aws(b) => b.list_access_keys(user).await,
+        }
+    }
+
+    async fn list_keys_of(
+        &self,
+        users: &[String],
+    ) -> Result<BTreeMap<String, Vec<AccessKey>>, BackendError> {
+        match self {
+            Self::Local(b) => b.list_keys_of(users).await,
+            Self::Aws(b) => b.list_keys_of(users).await,
+        }
+    }
+
+    async fn keys_last_used(
+        &self,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, KeyUse>, BackendError> {
+        match self {
+            Self::Local(b) => b.keys_last_used(ids).await,
+            Self::Aws(b) => b.keys_last_used(ids).await,
+        }
+    }
+
+    async fn credential_report(&self) -> Result<Option<CredentialReport>, BackendError> {
+        match self {
+            Self::Local(b) => b.credential_report().await,
+            Self::Aws(b) => b.credential_report().await,
         }
     }
 

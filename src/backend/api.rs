@@ -4,7 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
 use super::{BackendError, NewAccessKey};
-use crate::model::{AccessKey, Account, Dependents};
+use crate::credential_report::CredentialReport;
+use crate::model::{AccessKey, Account, Dependents, KeyUse};
 use crate::plan::Op;
 
 /// What a read needs to know beyond "everything": whose access keys to list.
@@ -162,6 +163,40 @@ pub trait Backend: Send + Sync {
         &self,
         user: &str,
     ) -> impl Future<Output = Result<Vec<AccessKey>, BackendError>> + Send;
+
+    /// Lists the access keys of these users (ListAccessKeys each); users that no longer exist are left out.
+    fn list_keys_of(
+        &self,
+        users: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, Vec<AccessKey>>, BackendError>> + Send {
+        async move {
+            let mut out = BTreeMap::new();
+            for user in users {
+                match self.list_access_keys(user).await {
+                    Ok(keys) => {
+                        out.insert(user.clone(), keys);
+                    }
+                    Err(e) if e.kind == super::ErrorKind::NoSuchEntity => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(out)
+        }
+    }
+
+    /// When each of these keys was last used (GetAccessKeyLastUsed each); keys whose use cannot be known here are
+    /// left out. Required of every backend: what it answers decides whether a key is someone's or unused.
+    fn keys_last_used(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, KeyUse>, BackendError>> + Send;
+
+    /// The account's credential report (every user's key slots and their last use), `None` where this backend has
+    /// none or cannot read it: then the keys of every user that declares them are listed. Required of every
+    /// backend, so none forgets to answer.
+    fn credential_report(
+        &self,
+    ) -> impl Future<Output = Result<Option<CredentialReport>, BackendError>> + Send;
 
     /// Takes the apply lock if nobody holds it.
     fn lock(

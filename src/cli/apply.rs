@@ -22,6 +22,7 @@ pub(super) struct ApplyArgs {
     pub(super) limits: Limits,
     pub(super) users: Vec<String>,
     pub(super) lock_timeout: std::time::Duration,
+    pub(super) keys: engine::read::KeyRead,
 }
 
 /// Who holds the apply lock: user, host, process and time, plus a nonce that makes this run's text unique.
@@ -219,6 +220,7 @@ fn session_settings(args: &ApplyArgs, effects: &Effects) -> engine::session::Set
         lock_timeout: args.lock_timeout,
         limits: args.limits,
         concurrency: args.concurrency,
+        keys: args.keys,
     }
 }
 

@@ -255,6 +255,9 @@ pub enum Command {
         /// Only these users (repeatable)
         #[arg(long = "user", value_name = "NAME")]
         users: Vec<String>,
+        /// How access keys are read.
+        #[command(flatten)]
+        keys: KeysArg,
         /// The account.
         #[command(flatten)]
         account: Connection,
@@ -295,6 +298,9 @@ pub enum Command {
         /// Wait this long for another apply's lock (e.g. 30s, 5m; default 0: fail at once, naming the holder)
         #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration)]
         lock_timeout: std::time::Duration,
+        /// How access keys are read.
+        #[command(flatten)]
+        keys: KeysArg,
         /// The account.
         #[command(flatten)]
         account: Connection,
@@ -310,6 +316,9 @@ pub enum Command {
         /// Only these users (repeatable)
         #[arg(long = "user", value_name = "NAME")]
         users: Vec<String>,
+        /// How access keys are read.
+        #[command(flatten)]
+        keys: KeysArg,
         /// The account.
         #[command(flatten)]
         account: Connection,
@@ -489,5 +498,26 @@ mod tests {
         );
         assert!(parse_duration("5 minutes").is_err());
         assert!(parse_duration("-1s").is_err());
+    }
+}
+
+/// How a plan reads access keys.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct KeysArg {
+    /// List every key user's keys (ListAccessKeys each) instead of reading the credential report, which IAM
+    /// regenerates at most every four hours: a key made by hand since shows at once
+    #[arg(long)]
+    pub fresh_keys: bool,
+}
+
+impl KeysArg {
+    /// The engine's read mode.
+    #[must_use]
+    pub fn read(self) -> crate::engine::read::KeyRead {
+        if self.fresh_keys {
+            crate::engine::read::KeyRead::Fresh
+        } else {
+            crate::engine::read::KeyRead::Report
+        }
     }
 }

@@ -16,6 +16,7 @@ use crate::backend::local::LocalBackend;
 use crate::backend::{AnyBackend, Backend};
 use crate::display::{escape, Escaped};
 use crate::effects::Effects;
+use crate::engine::read::KeyRead;
 use crate::engine::{self, Cancel, KeySink, Limits, Planned, SavedPlan};
 use crate::pacing::PacingConfig;
 use crate::render;
@@ -42,6 +43,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             detailed_exitcode,
             show_policies,
             users,
+            keys,
             ..
         } => {
             let view = PlanOutput {
@@ -55,6 +57,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
                 view,
                 detailed_exitcode,
                 &users,
+                keys.read(),
             )
             .await
         }
@@ -70,6 +73,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             secrets_format,
             users,
             lock_timeout,
+            keys,
             ..
         } => {
             let sink = make_sink(
@@ -87,6 +91,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
                 },
                 users,
                 lock_timeout,
+                keys: keys.read(),
             };
             let sink: Box<dyn KeySink> = sink.unwrap_or_else(|| Box::new(NoSink));
             match planfile {
@@ -100,8 +105,9 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             spec,
             format,
             users,
+            keys,
             ..
-        } => drift(g, spec.path(), format, &users).await,
+        } => drift(g, spec.path(), format, &users, keys.read()).await,
         Command::Import {
             path,
             users,
@@ -535,11 +541,12 @@ async fn plan(
     view: PlanOutput,
     detailed: bool,
     users: &[String],
+    keys: KeyRead,
 ) -> Result<u8, CliError> {
     let input = spec_input(path, g)?;
     let effects = Effects::system();
     with_backend(g, &effects, async |backend| {
-        let p = engine::plan(backend, &input.spec, only(users), effects.now()).await?;
+        let p = engine::plan(backend, &input.spec, only(users), effects.now(), keys).await?;
         print_plan(&p, g, view)?;
         if let Some(out) = out {
             let saved = SavedPlan::new(path, &input.text, &p);
@@ -660,22 +667,20 @@ async fn drift(
     path: &Path,
     format: DriftFormat,
     users: &[String],
+    keys: KeyRead,
 ) -> Result<u8, CliError> {
     let input = spec_input(path, g)?;
     let effects = Effects::system();
     with_backend(g, &effects, async |backend| {
         let Planned {
-            account_id, plan, ..
-        } = engine::plan(backend, &input.spec, only(users), effects.now()).await?;
+            account_id,
+            plan,
+            live,
+            ..
+        } = engine::plan(backend, &input.spec, only(users), effects.now(), keys).await?;
         // The report's time is the time the plan was made for, from the one clock.
-        let now = time::OffsetDateTime::from_unix_timestamp(effects.now())
-            .ok()
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-            .unwrap_or_default();
-        let report = crate::drift::report(&plan, &account_id, now);
+        let now = crate::drift::rfc3339(effects.now());
+        let report = crate::drift::report(&plan, &live, &account_id, now);
         let mut out = output::buffered_stdout();
         match format {
             DriftFormat::Json => render::json::drift(&mut out, &report),

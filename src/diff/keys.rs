@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::model::{
-    is_internal_tag, AccessKey, KeyStatus, KeyUse, User, KEYS_SINCE_TAG, KEY_TAG_PREFIX,
+    is_internal_tag, AccessKey, KeyMark, KeyRecord, KeyStatus, KeyUse, User, KEYS_SINCE_TAG,
+    KEY_TAG_PREFIX,
 };
 use crate::plan::{Action, Change, Notice, NoticeKind, Op, Target};
 use crate::policy::ACCESS_KEY_LIMIT;
@@ -12,28 +13,21 @@ use crate::spec::KeyPolicy;
 
 pub(super) const DAY: i64 = 86_400;
 
-/// The value of a key's tag once iamspec deactivated it (or first saw it inactive): `inactive:<unix time>`.
-const INACTIVE_MARK: &str = "inactive:";
-
-/// What the bookkeeping tag `iamspec:key:<id>` says about a key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mark {
-    /// No tag.
-    None,
-    /// `delivered`: its secret was stored (any other value counts as this: the key is someone's).
-    Delivered,
-    /// `inactive:<t>`: iamspec deactivated it, or first saw it inactive, at `t`.
-    Inactive(i64),
+/// The record of key `id` in the user's tags, `None` without one.
+fn record(have: &User, id: &str) -> Option<KeyMark> {
+    have.tags
+        .get(&format!("{KEY_TAG_PREFIX}{id}"))
+        .map(|v| KeyRecord::parse(v).mark)
 }
 
-fn mark(have: &User, id: &str) -> Mark {
-    match have.tags.get(&format!("{KEY_TAG_PREFIX}{id}")) {
-        None => Mark::None,
-        Some(v) => v
-            .strip_prefix(INACTIVE_MARK)
-            .and_then(|t| t.parse().ok())
-            .map_or(Mark::Delivered, Mark::Inactive),
+/// The tag value recording `mark` for `key`: with its creation time, which is what matches it to its slot in
+/// the credential report.
+fn recorded(key: &AccessKey, mark: KeyMark) -> String {
+    KeyRecord {
+        mark,
+        created: Some(key.created),
     }
+    .value()
 }
 
 /// Key changes by when they run: before additions, with them, or after; and the bookkeeping tag each remaining
@@ -86,6 +80,27 @@ fn day_of(t: i64) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
+/// Why an active key counts as unused under `max_unused_days`: last used longer ago than that, or never used
+/// and older than that. A key whose last use is unknown is not judged.
+fn unused(key: &AccessKey, policy: KeyPolicy, now: i64) -> Option<String> {
+    let days = policy.max_unused_days?;
+    let limit = i64::from(days) * DAY;
+    match key.last_used? {
+        KeyUse::At(t) if now - t > limit => Some(format!(
+            "access key {} was last used on {} ({} days ago; max_unused_days {days})",
+            key.id,
+            day_of(t),
+            (now - t) / DAY
+        )),
+        KeyUse::Never if now - key.created > limit => Some(format!(
+            "access key {} was never used since it was made on {} (max_unused_days {days})",
+            key.id,
+            day_of(key.created)
+        )),
+        KeyUse::At(_) | KeyUse::Never => None,
+    }
+}
+
 /// Key rotation without an outage, from live state alone (the tags are the record):
 ///
 /// - a key whose secret was never delivered (created by iamspec, no tag, never used) is deleted first: nobody can
@@ -123,7 +138,7 @@ pub(super) fn plan_keys(
     let unrecorded: std::collections::HashSet<&str> =
         have.unrecorded_keys().map(|k| k.id.as_str()).collect();
     for key in keys {
-        let m = mark(have, &key.id);
+        let m = record(have, &key.id);
         if unrecorded.contains(key.id.as_str()) {
             match key.last_used {
                 Some(KeyUse::Never) => out.first.push(Change::new(
@@ -152,7 +167,9 @@ pub(super) fn plan_keys(
             continue;
         }
         match (key.status, m) {
-            (KeyStatus::Inactive, Mark::Inactive(at)) if at <= now && now - at >= grace => {
+            (KeyStatus::Inactive, Some(KeyMark::Inactive(at)))
+                if at <= now && now - at >= grace =>
+            {
                 out.first.push(delete_key(
                     name,
                     &key.id,
@@ -166,11 +183,11 @@ pub(super) fn plan_keys(
             (KeyStatus::Inactive, m) => {
                 // Grace starts at the recorded deactivation, or now for a key found inactive without one.
                 let at = match m {
-                    Mark::Inactive(at) => at,
-                    Mark::None | Mark::Delivered => now,
+                    Some(KeyMark::Inactive(at)) => at,
+                    None | Some(KeyMark::Delivered | KeyMark::Kept) => now,
                 };
                 out.marks
-                    .insert(tag(&key.id), format!("{INACTIVE_MARK}{at}"));
+                    .insert(tag(&key.id), recorded(key, KeyMark::Inactive(at)));
                 waiting.push((key, at));
                 notices.push(notice(
                     NoticeKind::InactiveKey,
@@ -182,9 +199,13 @@ pub(super) fn plan_keys(
                 ));
             }
             (KeyStatus::Active, m) => {
-                if m != Mark::None {
-                    out.marks.insert(tag(&key.id), "delivered".to_owned());
-                }
+                // A key without a record here predates iamspec's management of the user's keys (an unrecorded
+                // newer one was handled above): recorded as kept, only so the credential report can be matched.
+                let mark = match m {
+                    None | Some(KeyMark::Kept) => KeyMark::Kept,
+                    Some(KeyMark::Delivered | KeyMark::Inactive(_)) => KeyMark::Delivered,
+                };
+                out.marks.insert(tag(&key.id), recorded(key, mark));
                 if now - key.created > max_age {
                     notices.push(notice(
                         NoticeKind::StaleKey,
@@ -195,7 +216,13 @@ pub(super) fn plan_keys(
                             policy.max_age_days
                         ),
                     ));
-                    stale.push(key);
+                    stale.push((key, "older than max_age_days; its replacement is active"));
+                } else if let Some(unused) = unused(key, policy, now) {
+                    notices.push(notice(NoticeKind::UnusedKey, unused));
+                    stale.push((
+                        key,
+                        "unused for longer than max_unused_days; its replacement is active",
+                    ));
                 } else {
                     fresh.push(key);
                 }
@@ -215,7 +242,7 @@ pub(super) fn plan_keys(
     if need > room && room == 0 && waiting.is_empty() && deactivate.is_empty() {
         // No room and nothing to wait for: the oldest stale key goes first, if another active key remains.
         if !stale.is_empty() && fresh.len() + stale.len() >= 2 {
-            let k = stale.remove(0);
+            let (k, _) = stale.remove(0);
             out.marks.remove(&tag(&k.id));
             out.first.push(delete_key(
                 name,
@@ -257,15 +284,10 @@ pub(super) fn plan_keys(
     let fresh_after = fresh.len() + creates;
     let keep_active = policy.count.saturating_sub(fresh_after);
     let retire = stale.len().saturating_sub(keep_active);
-    deactivate.extend(
-        stale
-            .iter()
-            .take(retire)
-            .map(|k| (*k, "older than max_age_days; its replacement is active")),
-    );
+    deactivate.extend(stale.iter().take(retire).copied());
     for (k, reason) in deactivate {
         out.marks
-            .insert(tag(&k.id), format!("{INACTIVE_MARK}{now}"));
+            .insert(tag(&k.id), recorded(k, KeyMark::Inactive(now)));
         out.removes.push(deactivate_key(name, &k.id, reason));
     }
     out
@@ -335,6 +357,7 @@ mod tests {
                     count,
                     max_age_days: 90,
                     grace_days: GRACE_DAYS,
+                    max_unused_days: None,
                 }),
                 adopt,
                 ..SpecUser::new("svc")
@@ -416,7 +439,7 @@ mod tests {
                     Outcome::AccessKey(k) => {
                         let tags = BTreeMap::from([(
                             format!("{KEY_TAG_PREFIX}{}", k.id),
-                            "delivered".to_owned(),
+                            KeyRecord::delivered(k.created).value(),
                         )]);
                         self.acct
                             .apply(&Op::TagUser { user: k.user, tags }, now, &mut rng)
@@ -573,7 +596,7 @@ mod tests {
         assert_eq!(sim.day(50), ["TagUser", "CreateAccessKey"]);
         assert_eq!(
             sim.acct.users["svc"].tags[&format!("{KEY_TAG_PREFIX}{id}")],
-            format!("inactive:{}", 50 * DAY)
+            format!("inactive:{}@0", 50 * DAY)
         );
         sim.deactivated.insert(id, 50 * DAY);
         assert!(sim.day(56).is_empty());
@@ -691,6 +714,66 @@ mod tests {
         assert_eq!(sim.keys().len(), 1);
         assert!(sim.day(11).is_empty());
         assert!(!sim.acct.users["svc"].tags.contains_key(OWNER_TAG) || sim.day(12).is_empty());
+    }
+
+    #[test]
+    fn a_key_unused_past_max_unused_days_is_replaced_like_a_stale_one() {
+        let mut sim = Sim::new(1);
+        if let Some(k) = sim.spec.users[0].access_keys.as_mut() {
+            k.max_unused_days = Some(30);
+        }
+        sim.day(0);
+        // Used on day 20: judged from then on.
+        sim.acct.users.get_mut("svc").unwrap().access_keys[0].last_used =
+            Some(KeyUse::At(20 * DAY));
+        assert!(sim.day(31).is_empty(), "used 11 days ago");
+        assert!(sim.day(50).is_empty(), "used exactly 30 days ago");
+        assert_eq!(
+            sim.day(51),
+            ["TagUser", "CreateAccessKey", "UpdateAccessKey"],
+            "unused for 31 days: replaced, the new key first"
+        );
+        // The new key was never used; its age counts from its creation, and the old one goes after grace.
+        assert_eq!(sim.day(58), ["DeleteAccessKey", "UntagUser"]);
+        assert!(sim.day(81).is_empty(), "30 days old, never used: not yet");
+        assert_eq!(
+            sim.day(82),
+            ["TagUser", "CreateAccessKey", "UpdateAccessKey"]
+        );
+        // Without the field, use is not judged.
+        let mut plain = Sim::new(1);
+        plain.day(0);
+        assert!(plain.day(89).is_empty());
+    }
+
+    #[test]
+    fn an_unused_key_is_named_with_its_last_use() {
+        let mut sim = Sim::new(1);
+        if let Some(k) = sim.spec.users[0].access_keys.as_mut() {
+            k.max_unused_days = Some(30);
+        }
+        sim.day(0);
+        let live = sim.acct.view(&crate::backend::ReadScope {
+            owner: "iamspec".into(),
+            key_users: BTreeSet::from(["svc".to_owned()]),
+        });
+        let opts = DiffOptions {
+            now: 40 * DAY,
+            only: None,
+            account_id: None,
+        };
+        let plan = diff(&sim.spec, &live, &opts).unwrap();
+        let n = plan
+            .notices
+            .iter()
+            .find(|n| n.kind == NoticeKind::UnusedKey)
+            .expect("reported");
+        assert!(
+            n.message
+                .contains("never used since it was made on 1970-01-01"),
+            "{}",
+            n.message
+        );
     }
 
     proptest! {

@@ -162,7 +162,11 @@ fn tags(want: &DesiredUser<'_>, have: &User, owned: bool, out: &mut Ordered) {
         let parts: Vec<String> = set
             .iter()
             .map(|(k, v)| match have.tags.get(k) {
-                Some(old) => format!("{k}: {old} -> {v}"),
+                Some(old) => format!(
+                    "{k}: {} -> {}",
+                    crate::plan::tag_value_words(k, old),
+                    crate::plan::tag_value_words(k, v)
+                ),
                 None => format!("{k}: new"),
             })
             .collect();

@@ -561,8 +561,8 @@ async fn deliver<B: Backend>(
     }
 }
 
-/// Tags the user `iamspec:key:<id>=delivered` once the secret is stored, so a later run can tell a key whose
-/// secret was lost (no tag) from one that is in use.
+/// Tags the user `iamspec:key:<id>=delivered@<created>` once the secret is stored, so a later run can tell a
+/// key whose secret was lost (no tag) from one that is in use, and find it in the credential report.
 async fn mark_delivered<B: Backend>(
     shared: &Shared<'_, B>,
     key: &NewAccessKey,
@@ -570,7 +570,7 @@ async fn mark_delivered<B: Backend>(
     let tag = format!("{}{}", crate::model::KEY_TAG_PREFIX, key.id);
     let op = Op::TagUser {
         user: key.user.clone(),
-        tags: BTreeMap::from([(tag, "delivered".to_owned())]),
+        tags: BTreeMap::from([(tag, crate::model::KeyRecord::delivered(key.created).value())]),
     };
     send_retrying(shared, &op).await.map_err(|mut e| {
         e.hint = Some(format!(
@@ -726,6 +726,17 @@ mod tests {
                 .get(user)
                 .map(|u| u.access_keys.clone())
                 .unwrap_or_default())
+        }
+        async fn keys_last_used(
+            &self,
+            _: &[String],
+        ) -> Result<BTreeMap<String, crate::model::KeyUse>, BackendError> {
+            Ok(BTreeMap::new())
+        }
+        async fn credential_report(
+            &self,
+        ) -> Result<Option<crate::credential_report::CredentialReport>, BackendError> {
+            Ok(None)
         }
         async fn execute(&self, op: &Op) -> Result<Outcome, BackendError> {
             self.calls

@@ -2,9 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{read, Error};
+use super::read::{self, KeyRead};
+use super::Error;
 use crate::backend::{Backend, Caller};
-use crate::diff::{diff, DiffOptions, Guard};
+use crate::diff::{DiffOptions, Guard};
 use crate::model::Account;
 use crate::plan::{AccessChange, Notice, NoticeKind, Plan};
 use crate::spec::Spec;
@@ -54,9 +55,10 @@ pub async fn plan<B: Backend>(
     spec: &Spec,
     only: Option<BTreeSet<String>>,
     now: i64,
+    keys: KeyRead,
 ) -> Result<Planned, Error> {
     let caller = checked_account(backend, spec.account_id.as_deref()).await?;
-    plan_in(backend, spec, caller, only, now).await
+    plan_in(backend, spec, caller, only, now, keys).await
 }
 
 /// [`plan`] in an account already checked with [`checked_account`].
@@ -69,6 +71,7 @@ pub async fn plan_in<B: Backend>(
     caller: Caller,
     only: Option<BTreeSet<String>>,
     now: i64,
+    keys: KeyRead,
 ) -> Result<Planned, Error> {
     let Caller {
         account_id,
@@ -80,17 +83,16 @@ pub async fn plan_in<B: Backend>(
         account_id: Some(account_id.clone()),
     };
     tracing::info!(account = %account_id, "reading live IAM");
-    let live = read::for_plan(backend, spec, &opts).await?;
+    let (live, mut plan) = read::planned(backend, spec, &opts, keys).await?;
     if let Some(only) = &opts.only {
         unknown_user(only, spec, &live)?;
     }
     tracing::info!(
         users = live.users.len(),
         policies = live.policies.len(),
-        "read live IAM; comparing with the spec"
+        "read live IAM; compared with the spec"
     );
     let read = check_managed_policies(backend, spec, &live).await?;
-    let mut plan = diff(spec, &live, &opts)?;
     // Live principals that break a guardrail (the spec's own were refused when it was loaded); where the
     // evaluator cannot decide (a managed policy not read) it says nothing rather than guess.
     plan.notices.extend(

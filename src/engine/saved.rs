@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::{read, Error, Planned};
 use crate::backend::Backend;
-use crate::diff::{diff, DiffOptions, Guard};
+use crate::diff::{DiffOptions, Guard};
 use crate::model::Account;
 use crate::plan::{Change, Plan, Target, FORMAT_VERSION};
 use crate::spec::Spec;
@@ -161,9 +161,15 @@ pub fn fingerprint(plan: &Plan, live: &Account) -> Vec<Fingerprint> {
         .into_iter()
         .map(|target| {
             let json = match target {
-                Target::User(name) => live
-                    .find_user(name)
-                    .map(|u| serde_json::to_string(u).unwrap_or_default()),
+                // A key's last use moves while the key is used, and may come from the credential report or
+                // not: it decides nothing the re-derived plan does not show, so it is not part of the proof.
+                Target::User(name) => live.find_user(name).map(|u| {
+                    let mut u = u.clone();
+                    for k in &mut u.access_keys {
+                        k.last_used = None;
+                    }
+                    serde_json::to_string(&u).unwrap_or_default()
+                }),
                 Target::Policy(name) => live
                     .policies
                     .get(name)
@@ -283,6 +289,7 @@ impl SavedPlan {
         spec: &Spec,
         caller: crate::backend::Caller,
         now: i64,
+        keys: read::KeyRead,
     ) -> Result<Planned, Error> {
         let crate::backend::Caller {
             account_id,
@@ -309,18 +316,16 @@ impl SavedPlan {
             only: self.only.clone(),
             account_id: Some(account_id.clone()),
         };
-        let live = read::for_plan(backend, spec, &opts).await?;
+        let (live, plan) = read::planned(backend, spec, &opts, keys).await?;
         if let Err(stale) = self.check_fresh(&live) {
             // Changed since, and nothing left to do: the usual reason is this very plan, applied before.
-            let now_plan = diff(spec, &live, &opts)?;
-            return Err(if now_plan.changes.is_empty() {
+            return Err(if plan.changes.is_empty() {
                 SavedPlanError::AlreadyApplied
             } else {
                 stale
             }
             .into());
         }
-        let plan = diff(spec, &live, &opts)?;
         if plan.changes != self.plan.changes {
             return Err(mismatch(&self.plan.changes, &plan.changes).into());
         }

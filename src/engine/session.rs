@@ -40,6 +40,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Targets worked on at once.
     pub concurrency: usize,
+    /// How access keys are read.
+    pub keys: super::read::KeyRead,
 }
 
 /// How it ended, when it did not fail.
@@ -182,11 +184,18 @@ impl<B: Backend, O> Session<'_, B, O> {
         } = *self;
         let planned = match source {
             Source::Spec { only, .. } => {
-                let planning = plan_in(backend, spec, caller, only.cloned(), effects.now());
+                let planning = plan_in(
+                    backend,
+                    spec,
+                    caller,
+                    only.cloned(),
+                    effects.now(),
+                    self.settings.keys,
+                );
                 unless_cancelled(cancel, planning).await.map_err(E::from)?
             }
             Source::Saved(saved) => {
-                let proving = saved.prove(backend, spec, caller, effects.now());
+                let proving = saved.prove(backend, spec, caller, effects.now(), self.settings.keys);
                 match unless_cancelled(cancel, proving).await {
                     Ok(p) => p,
                     Err(Error::Saved(SavedPlanError::AlreadyApplied)) => {
@@ -296,6 +305,7 @@ mod tests {
                 has_secrets_destination: false,
             },
             concurrency: 2,
+            keys: crate::engine::read::KeyRead::Report,
         };
         let cancel = Cancel::new();
         let session = |yes: bool, approved: bool| {

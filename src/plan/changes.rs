@@ -118,6 +118,8 @@ pub enum NoticeKind {
     Ignored,
     /// An access key past its maximum age.
     StaleKey,
+    /// An active access key unused for longer than `max_unused_days`.
+    UnusedKey,
     /// A deactivated key waiting for its grace period to end.
     InactiveKey,
     /// A live principal allowed what a guardrail of the spec forbids.

@@ -12,6 +12,6 @@ pub use changes::{
     AccessChange, AccessEffect, Action, Change, GrantChange, Notice, NoticeKind, Plan, Summary,
     ASSUME_ROLE, FORMAT_VERSION,
 };
-pub use ops::{trust_difference, trust_words, Effect, Op, Phase, Traits};
+pub use ops::{tag_value_words, trust_difference, trust_words, Effect, Op, Phase, Traits};
 pub use project::project;
 pub use target::{Target, TargetKind};

@@ -934,26 +934,36 @@ impl Op {
 
 /// Tags as people read them: `key=value`, with the times iamspec records (seconds since the epoch) as dates.
 fn tag_words(tags: &BTreeMap<String, String>) -> Vec<String> {
-    let day = |t: &str| {
-        t.parse::<i64>()
-            .ok()
-            .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-            .map(|d| d.date().to_string())
-    };
     tags.iter()
-        .map(|(k, v)| {
-            let shown = if k == crate::model::KEYS_SINCE_TAG {
-                day(v)
-            } else if k.starts_with(crate::model::KEY_TAG_PREFIX) {
-                v.strip_prefix("inactive:")
-                    .and_then(day)
-                    .map(|d| format!("inactive since {d}"))
-            } else {
-                None
-            };
-            format!("{k}={}", shown.as_deref().unwrap_or(v))
-        })
+        .map(|(k, v)| format!("{k}={}", tag_value_words(k, v)))
         .collect()
+}
+
+/// A tag's value as people read it: iamspec's own records with dates for times.
+#[must_use]
+pub fn tag_value_words(key: &str, value: &str) -> String {
+    use crate::model::{KeyMark, KeyRecord};
+    let day = |t: i64| {
+        time::OffsetDateTime::from_unix_timestamp(t)
+            .map(|d| d.date().to_string())
+            .unwrap_or_else(|_| t.to_string())
+    };
+    if key == crate::model::KEYS_SINCE_TAG {
+        return value.parse().map_or_else(|_| value.to_owned(), day);
+    }
+    if !key.starts_with(crate::model::KEY_TAG_PREFIX) {
+        return value.to_owned();
+    }
+    let record = KeyRecord::parse(value);
+    let mark = match record.mark {
+        KeyMark::Delivered => "delivered".to_owned(),
+        KeyMark::Inactive(t) => format!("inactive since {}", day(t)),
+        KeyMark::Kept => "known (predates iamspec's keys)".to_owned(),
+    };
+    match record.created {
+        Some(c) => format!("{mark}, made {}", day(c)),
+        None => mark,
+    }
 }
 
 /// `, permissions boundary NAME` for a boundary set at creation.

@@ -323,6 +323,7 @@ pub fn drift(
             DriftKind::NotInSpec => (Action::Update, '!', "not in the spec, kept (prune is off)"),
             DriftKind::Prunable => (Action::Delete, Action::Delete.symbol(), "prunable"),
             DriftKind::StaleKey => (Action::Update, Action::Update.symbol(), "stale key"),
+            DriftKind::UnusedKey => (Action::Update, Action::Update.symbol(), "unused key"),
             DriftKind::Guardrail => (Action::Delete, '!', "breaks a guardrail"),
             DriftKind::Ignored => {
                 writeln!(w, "{}", style.dim(&format!("  {} (ignored)", item.target)))?;

@@ -458,6 +458,29 @@ users:
     }
 
     #[test]
+    fn max_unused_days_is_read_and_zero_is_refused_at_its_line() {
+        let ok = load(
+            "s.yaml",
+            "version: 1\nusers:\n  u:\n    access_keys: { count: 1, max_unused_days: 45 }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            ok.spec.users[0].access_keys.map(|k| k.max_unused_days),
+            Some(Some(45))
+        );
+        let err = load(
+            "s.yaml",
+            "version: 1\nusers:\n  u:\n    access_keys:\n      max_unused_days: 0\n",
+        )
+        .unwrap_err()
+        .to_plain();
+        assert!(
+            err.contains("s.yaml:5:") && err.contains("max_unused_days must be at least 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn case_insensitive_duplicates_name_both() {
         let err = load("s.yaml", "version: 1\nusers:\n  Alice: {}\n  alice: {}\n").unwrap_err();
         let plain = err.to_plain();

@@ -216,6 +216,8 @@ pub struct KeyPolicy {
     pub max_age_days: u32,
     /// Days a rotated key stays deactivated before deletion.
     pub grace_days: u32,
+    /// An active key unused for longer (or never used and older) is replaced like a stale one; none: not judged.
+    pub max_unused_days: Option<u32>,
 }
 
 /// A rule naming live users iamspec ignores.

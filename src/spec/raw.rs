@@ -305,6 +305,10 @@ pub struct RawAccessKeys {
     /// Days a rotated key stays (deactivated) before it is deleted (default 7).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace_days: Option<u32>,
+    /// An active key unused for this many days (or never used and this old) is reported by drift and replaced
+    /// by apply like a stale key: deactivated, then deleted after grace_days (unset: not judged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unused_days: Option<u32>,
 }
 
 /// A rule for live users iamspec ignores.

@@ -527,23 +527,6 @@ impl Backend for AwsBackend {
                 u.access_keys = keys;
             }
         }
-        // Whether a key without a delivery record was ever used decides between a lost secret (deleted) and
-        // someone's key (kept): one GetAccessKeyLastUsed for each such key, and only for those.
-        let unrecorded: Vec<String> = account
-            .users
-            .values()
-            .flat_map(|u| u.unrecorded_keys().map(|k| k.id.clone()))
-            .collect();
-        let uses = self
-            .per_user(&unrecorded, |id| Box::pin(self.key_last_used(id)))
-            .await?;
-        for u in account.users.values_mut() {
-            for k in &mut u.access_keys {
-                if let Some(used) = uses.get(&k.id) {
-                    k.last_used = *used;
-                }
-            }
-        }
         Ok(account)
     }
 
@@ -715,6 +698,47 @@ impl Backend for AwsBackend {
 
     async fn list_access_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
         self.list_keys(user).await
+    }
+
+    async fn list_keys_of(
+        &self,
+        users: &[String],
+    ) -> Result<BTreeMap<String, Vec<AccessKey>>, BackendError> {
+        let listed = self
+            .per_user(users, |name| {
+                Box::pin(async move {
+                    match self.list_keys(name).await {
+                        Ok(keys) => Ok(Some(keys)),
+                        // Gone since the account read: it has no keys to plan.
+                        Err(e) if e.kind == ErrorKind::NoSuchEntity => Ok(None),
+                        Err(e) => Err(e),
+                    }
+                })
+            })
+            .await?;
+        Ok(listed
+            .into_iter()
+            .filter_map(|(name, keys)| keys.map(|k| (name, k)))
+            .collect())
+    }
+
+    async fn keys_last_used(
+        &self,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, crate::model::KeyUse>, BackendError> {
+        let uses = self
+            .per_user(ids, |id| Box::pin(self.key_last_used(id)))
+            .await?;
+        Ok(uses
+            .into_iter()
+            .filter_map(|(id, used)| used.map(|u| (id, u)))
+            .collect())
+    }
+
+    async fn credential_report(
+        &self,
+    ) -> Result<Option<crate::credential_report::CredentialReport>, BackendError> {
+        self.read_credential_report().await
     }
 
     async fn lock(&self, req: &LockRequest) -> Result<LockState, BackendError> {

@@ -1,15 +1,101 @@
-//! Per-user reads beyond the account read: access keys (with their last use) and the dependents a user must lose
-//! before DeleteUser.
+//! Reads beyond the account read: access keys (with their last use), the credential report, and the dependents a
+//! user must lose before DeleteUser.
 
-use aws_sdk_iam::types::StatusType;
+use std::time::Duration;
+
+use aws_sdk_iam::types::{ReportStateType, StatusType};
 
 use super::errors::MapErrInto;
 use super::{seconds, AwsBackend, Class};
 use crate::backend::bounded::Pages;
 use crate::backend::{BackendError, ErrorKind};
+use crate::credential_report::CredentialReport;
 use crate::model::{AccessKey, Dependents, KeyStatus};
 
+/// How long iamspec waits for IAM to generate a credential report before it lists keys instead. IAM generates one
+/// in seconds; an account that has one younger than four hours answers at once.
+const REPORT_WAIT: Duration = Duration::from_secs(60);
+/// The first wait between polls; it doubles up to [`REPORT_POLL_MAX`].
+const REPORT_POLL: Duration = Duration::from_millis(250);
+const REPORT_POLL_MAX: Duration = Duration::from_secs(4);
+
 impl AwsBackend {
+    /// The credential report: GenerateCredentialReport until IAM says it is complete (paced, each call within the
+    /// retry budget, the wait bounded), then GetCredentialReport. `None`, with a warning, when the report cannot be
+    /// had (not allowed, not served, not ready in time, not readable): the caller lists keys as before.
+    pub(super) async fn read_credential_report(
+        &self,
+    ) -> Result<Option<CredentialReport>, BackendError> {
+        let give_up = |e: &BackendError| {
+            matches!(
+                e.kind,
+                ErrorKind::AccessDenied
+                    | ErrorKind::Unsupported
+                    | ErrorKind::NoSuchEntity
+                    | ErrorKind::Invalid
+                    | ErrorKind::Other
+            )
+        };
+        let mut poll = REPORT_POLL;
+        let mut waited = Duration::ZERO;
+        loop {
+            let generated = self
+                .retrying(Class::Read, "GenerateCredentialReport", "account", || {
+                    self.iam
+                        .generate_credential_report()
+                        .send()
+                        .map_err_into("GenerateCredentialReport", "account")
+                })
+                .await;
+            match generated {
+                Ok(out) if out.state() == Some(&ReportStateType::Complete) => break,
+                Ok(_) if waited >= REPORT_WAIT => {
+                    tracing::warn!(
+                        waited_s = waited.as_secs(),
+                        "the credential report is not ready; listing access keys user by user"
+                    );
+                    return Ok(None);
+                }
+                Ok(_) => {}
+                Err(e) if give_up(&e) => {
+                    tracing::warn!(error = %crate::display::Escaped(&e.to_string()), "no credential report; listing access keys user by user");
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            }
+            self.effects.sleep(poll).await;
+            waited += poll;
+            poll = (poll * 2).min(REPORT_POLL_MAX);
+        }
+        let got = self
+            .retrying(Class::Read, "GetCredentialReport", "account", || {
+                self.iam
+                    .get_credential_report()
+                    .send()
+                    .map_err_into("GetCredentialReport", "account")
+            })
+            .await;
+        let out = match got {
+            Ok(out) => out,
+            Err(e) if give_up(&e) => {
+                tracing::warn!(error = %crate::display::Escaped(&e.to_string()), "no credential report; listing access keys user by user");
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let content = out.content().map(|b| b.as_ref()).unwrap_or_default();
+        match CredentialReport::parse(content) {
+            Ok(report) => {
+                tracing::debug!(rows = report.len(), "read the credential report");
+                Ok(Some(report))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the credential report is unreadable; listing access keys user by user");
+                Ok(None)
+            }
+        }
+    }
+
     pub(super) async fn list_keys(&self, user: &str) -> Result<Vec<AccessKey>, BackendError> {
         let mut keys = Vec::new();
         let mut marker: Option<String> = None;

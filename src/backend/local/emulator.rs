@@ -453,6 +453,47 @@ impl LocalAccount {
             })
     }
 
+    /// The credential report IAM would give for this account now (the columns iamspec reads, and the rest as
+    /// IAM names them), for tests of the report's path.
+    #[must_use]
+    pub fn credential_report(&self) -> String {
+        use crate::model::{KeyStatus, KeyUse};
+        let mut out = String::from(
+            "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,\
+             password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,\
+             access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,\
+             access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,\
+             access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,\
+             cert_2_active,cert_2_last_rotated\n",
+        );
+        for u in self.users.values() {
+            let mut keys: Vec<_> = u.access_keys.iter().collect();
+            keys.sort_by_key(|k| k.created);
+            let slot = |i: usize| match keys.get(i) {
+                Some(k) => format!(
+                    "{},{},{},N/A,N/A",
+                    k.status == KeyStatus::Active,
+                    crate::drift::rfc3339(k.created),
+                    match k.last_used {
+                        Some(KeyUse::At(t)) => crate::drift::rfc3339(t),
+                        Some(KeyUse::Never) | None => "N/A".to_owned(),
+                    }
+                ),
+                None => "false,N/A,N/A,N/A,N/A".to_owned(),
+            };
+            out.push_str(&format!(
+                "{},arn:aws:iam::{}:user{}{},N/A,false,N/A,N/A,N/A,false,{},{},false,N/A,false,N/A\n",
+                u.name,
+                self.account_id,
+                u.path,
+                u.name,
+                slot(0),
+                slot(1)
+            ));
+        }
+        out
+    }
+
     /// The account as a plan sees it: keys only for owned users in `scope`, no dependents.
     #[must_use]
     pub fn view(&self, scope: &ReadScope) -> Account {

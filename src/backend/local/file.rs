@@ -320,6 +320,37 @@ impl Backend for LocalBackend {
         })
     }
 
+    async fn keys_last_used(
+        &self,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, crate::model::KeyUse>, BackendError> {
+        for _ in ids {
+            self.count("GetAccessKeyLastUsed");
+        }
+        // The file knows every key's use: a key it records no use of was never used.
+        self.with_state(false, |state| {
+            Ok(state
+                .users
+                .values()
+                .flat_map(|u| &u.access_keys)
+                .filter(|k| ids.contains(&k.id))
+                .map(|k| {
+                    (
+                        k.id.clone(),
+                        k.last_used.unwrap_or(crate::model::KeyUse::Never),
+                    )
+                })
+                .collect())
+        })
+    }
+
+    async fn credential_report(
+        &self,
+    ) -> Result<Option<crate::credential_report::CredentialReport>, BackendError> {
+        // Listing a file's keys costs nothing: a report would only add a way to be out of date.
+        Ok(None)
+    }
+
     async fn lock(&self, req: &LockRequest) -> Result<LockState, BackendError> {
         let path = self.apply_lock_path(req);
         match OpenOptions::new()

@@ -447,10 +447,20 @@ pub(super) fn validate_user(
             p.push(Seg::Key("max_age_days"));
             ctx.error(&p, "max_age_days must be at least 1".into(), None);
         }
+        if k.max_unused_days == Some(0) {
+            let mut p = sub(Seg::Key("access_keys"));
+            p.push(Seg::Key("max_unused_days"));
+            ctx.error(
+                &p,
+                "max_unused_days must be at least 1".into(),
+                Some("a new key is unused until its secret reaches whoever uses it; 45 or 90 are usual"),
+            );
+        }
         KeyPolicy {
             count,
             max_age_days,
             grace_days: k.grace_days.unwrap_or(7),
+            max_unused_days: k.max_unused_days,
         }
     });
 
