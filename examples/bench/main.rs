@@ -486,7 +486,7 @@ fn keys(sizes: &[usize]) -> bool {
         let floor = floor_of(requests(&r), base_wall);
         let ok = r.code == 0
             && requests(&r) <= 6
-            && r.calls.get("ListAccessKeys").is_none()
+            && !r.calls.contains_key("ListAccessKeys")
             && r.wall.as_secs_f64() <= floor * 1.1;
         all &= ok;
         line(
