@@ -202,7 +202,7 @@ fn deny_breaches(
 fn trusted_accounts(trust: &PolicyDocument) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for st in &trust.statements {
-        match &st.principal {
+        match st.principal.as_deref() {
             Some((key, principal)) if key == "Principal" => {
                 let aws = if principal.is_string() {
                     principal.clone()

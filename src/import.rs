@@ -168,7 +168,7 @@ fn import_role(
     };
     let (key, principal) = st
         .principal
-        .as_ref()
+        .as_deref()
         .ok_or("its trust policy names no principal")?;
     if key != "Principal" {
         // NotPrincipal trusts everyone but the principal named: the opposite of any `trust:` a spec can say.
@@ -679,7 +679,7 @@ mod tests {
             name: "r".into(),
             path: "/".into(),
             arn: None,
-            tags: BTreeMap::new(),
+            tags: crate::model::Tags::new(),
             trust: PolicyDocument::parse(
                 r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::232482882421:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x-1"}}}]}"#,
             )

@@ -52,5 +52,6 @@ pub mod policy;
 pub mod render;
 pub mod secrets;
 pub mod selfpolicy;
+pub mod sorted;
 pub mod spec;
 pub mod suggest;

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::policy::PolicyDocument;
+use crate::sorted::{SortedMap, SortedSet};
 
 /// The tag key that marks a user as owned by iamspec; its value is the spec's `owner`.
 pub const OWNER_TAG: &str = "iamspec:owner";
@@ -96,6 +97,9 @@ pub fn is_internal_tag(key: &str) -> bool {
     key.starts_with("iamspec:") && key != OWNER_TAG
 }
 
+/// Tags by key. A sorted vector: a principal carries a handful, where a `BTreeMap` node costs 500 bytes.
+pub type Tags = SortedMap<String, String>;
+
 /// The name of the one inline policy iamspec renders a user's grants into.
 pub const GRANTS_POLICY: &str = "iamspec-grants";
 
@@ -133,9 +137,9 @@ pub fn group_owner_marker(owner: &str) -> PolicyDocument {
         not_action: false,
         resources: vec!["arn:aws:s3:::iamspec-owner-marker/*".to_owned()],
         not_resource: false,
-        condition: BTreeMap::from([(
+        condition: crate::sorted::SortedMap::from([(
             "StringEquals".to_owned(),
-            BTreeMap::from([(GROUP_MARKER_KEY.to_owned(), vec![owner.to_owned()])]),
+            crate::sorted::SortedMap::from([(GROUP_MARKER_KEY.to_owned(), vec![owner.to_owned()])]),
         )]),
         principal: None,
     }])
@@ -186,7 +190,7 @@ pub struct Role {
     pub arn: Option<String>,
     /// Tags by key.
     #[serde(default)]
-    pub tags: BTreeMap<String, String>,
+    pub tags: Tags,
     /// The trust (assume role) policy.
     pub trust: PolicyDocument,
     /// Inline policies by name, canonicalised.
@@ -318,13 +322,13 @@ pub struct User {
     pub arn: Option<String>,
     /// Tags by key.
     #[serde(default)]
-    pub tags: BTreeMap<String, String>,
+    pub tags: Tags,
     /// Inline policies by name, canonicalised.
     #[serde(default)]
-    pub inline_policies: BTreeMap<String, PolicyDocument>,
+    pub inline_policies: SortedMap<String, PolicyDocument>,
     /// Attached managed policy ARNs.
     #[serde(default)]
-    pub attached_policies: BTreeSet<String>,
+    pub attached_policies: SortedSet<String>,
     /// Names of the groups the user is in.
     #[serde(default)]
     pub groups: BTreeSet<String>,
@@ -336,7 +340,7 @@ pub struct User {
     pub access_keys: Vec<AccessKey>,
     /// What DeleteUser requires gone besides policies, groups and keys; read only for users about to be pruned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dependents: Option<Dependents>,
+    pub dependents: Option<Box<Dependents>>,
 }
 
 fn default_path() -> String {

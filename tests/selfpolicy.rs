@@ -467,7 +467,7 @@ impl Backend for Audited {
                         n.clone(),
                         (
                             u.access_keys.clone(),
-                            u.dependents.clone().unwrap_or_default(),
+                            u.dependents.as_deref().cloned().unwrap_or_default(),
                         ),
                     )
                 })

@@ -68,7 +68,7 @@ fn core(sizes: &[usize]) -> bool {
         assert!(plan.changes.is_empty());
         let total = load + d;
         let peak = peak_kib("self");
-        let ok = n < 100_000 || (total < Duration::from_secs(2) && peak < 1024 * 1024);
+        let ok = n < 100_000 || (total < Duration::from_secs(1) && peak < 500 * 1024);
         all &= ok;
         println!(
             "| {n} | {:.1} | {:.3} s | {:.3} s | {:.3} s | {:.0} MiB | {} |",

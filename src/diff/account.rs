@@ -204,7 +204,7 @@ mod tests {
             proptest::option::of(Just(ARNS[0])),
         )
             .prop_map(move |(grants, arns, groups, tags, boundary)| SpecUser {
-                tags,
+                tags: tags.into(),
                 grants,
                 managed_policies: arns.into_iter().map(str::to_owned).collect(),
                 groups: groups.into_iter().map(str::to_owned).collect(),

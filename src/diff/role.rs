@@ -205,7 +205,7 @@ fn create_role(want: &Role) -> Vec<Change> {
             path: want.path.clone(),
             trust: want.trust.clone(),
             max_session_seconds: session_seconds(want),
-            tags: want.tags.clone(),
+            tags: want.tags.clone().into(),
             permissions_boundary: want.permissions_boundary.clone(),
         },
         "in the spec, not in the account",

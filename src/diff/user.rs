@@ -52,7 +52,7 @@ pub(super) fn create_user(mut want: DesiredUser<'_>, now: i64) -> Vec<Change> {
         Op::CreateUser {
             user: name.to_owned(),
             path: want.user.path.clone(),
-            tags: want.user.tags.clone(),
+            tags: want.user.tags.clone().into(),
             permissions_boundary: want.user.permissions_boundary.clone(),
         },
         "in the spec, not in the account",

@@ -317,7 +317,7 @@ async fn same_object_exists<B: Backend>(
         } => live.find_user(user).is_some_and(|u| {
             u.name == *user
                 && u.path == *path
-                && u.tags == *tags
+                && u.tags.iter().eq(tags.iter())
                 && (permissions_boundary.is_none()
                     || u.permissions_boundary == *permissions_boundary)
         }),
@@ -328,7 +328,7 @@ async fn same_object_exists<B: Backend>(
             tags,
             ..
         } => live.find_role(role).is_some_and(|r| {
-            r.name == *role && r.path == *path && r.tags == *tags && r.trust == *trust
+            r.name == *role && r.path == *path && r.tags.iter().eq(tags.iter()) && r.trust == *trust
         }),
         // Groups take no tags: only an empty group of that path, unmarked or marked by this owner, nobody in it.
         Op::CreateGroup { group, path } => live.find_group(group).is_some_and(|g| {
@@ -1114,7 +1114,7 @@ mod tests {
             .get_mut("gone")
             .unwrap()
             .dependents
-            .get_or_insert_with(Dependents::default);
+            .get_or_insert_with(Box::default);
         deps.login_profile = true;
         deps.mfa_devices.push("mfa".into());
         deps.signing_certificates.push("cert".into());

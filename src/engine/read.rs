@@ -239,7 +239,7 @@ pub async fn add_dependents<B: Backend>(
     for (name, (keys, deps)) in backend.read_dependents(users).await? {
         if let Some(user) = live.users.get_mut(&name) {
             user.access_keys = keys;
-            user.dependents = Some(deps);
+            user.dependents = Some(Box::new(deps));
         }
     }
     Ok(())

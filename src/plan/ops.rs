@@ -991,7 +991,7 @@ fn hours(seconds: u32) -> String {
 fn trust_parts(trust: &PolicyDocument) -> (BTreeSet<String>, BTreeSet<String>, bool) {
     let (mut principals, mut ids, mut other) = (BTreeSet::new(), BTreeSet::new(), false);
     for st in &trust.statements {
-        match &st.principal {
+        match st.principal.as_deref() {
             Some((key, principal)) if key == "Principal" => {
                 let aws = &principal["AWS"];
                 let listed = aws.as_array().cloned().unwrap_or_else(|| vec![aws.clone()]);
@@ -1058,7 +1058,7 @@ pub fn trust_words(trust: &PolicyDocument) -> String {
     let mut principals = Vec::new();
     let mut external_id = false;
     for statement in &trust.statements {
-        let Some((key, principal)) = &statement.principal else {
+        let Some((key, principal)) = statement.principal.as_deref() else {
             continue;
         };
         if key != "Principal" {

@@ -51,7 +51,7 @@ fn apply(a: &mut Account, op: &Op, account_id: &str) {
             permissions_boundary,
         } => {
             let mut u = User::new(user.clone(), path.clone());
-            u.tags.clone_from(tags);
+            u.tags = tags.clone().into();
             u.permissions_boundary.clone_from(permissions_boundary);
             a.users.insert(user.clone(), u);
         }
@@ -144,7 +144,7 @@ fn apply(a: &mut Account, op: &Op, account_id: &str) {
                     name: role.clone(),
                     path: path.clone(),
                     arn: None,
-                    tags: tags.clone(),
+                    tags: tags.clone().into(),
                     trust: trust.clone(),
                     inline_policies: BTreeMap::new(),
                     attached_policies: std::collections::BTreeSet::new(),

@@ -7,6 +7,8 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::sorted::SortedMap;
+
 /// An IAM policy document.
 ///
 /// Equality is semantic (DESIGN.md "Grants -> policy"): two documents are equal when they allow and deny the same
@@ -29,6 +31,10 @@ pub enum Effect {
     Deny,
 }
 
+/// A statement's `Condition`: operator -> condition key -> values, in order. Kept as sorted vectors: most
+/// statements have one operator with one key.
+pub type Conditions = SortedMap<String, SortedMap<String, Vec<String>>>;
+
 /// One statement. Rarely used elements (Principal, NotAction, NotResource) are kept so nothing a human wrote is
 /// lost, and compared as opaque canonical JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,9 +52,10 @@ pub struct Statement {
     /// Whether `resources` came from `NotResource`.
     pub not_resource: bool,
     /// `Condition`: operator -> condition key -> values.
-    pub condition: BTreeMap<String, BTreeMap<String, Vec<String>>>,
-    /// `Principal` (or `NotPrincipal`), verbatim.
-    pub principal: Option<(String, Value)>,
+    pub condition: Conditions,
+    /// `Principal` (or `NotPrincipal`), verbatim. Boxed: only trust policies have one, and it would double the
+    /// size of every statement.
+    pub principal: Option<Box<(String, Value)>>,
 }
 
 /// Why a document could not be read.
@@ -65,7 +72,13 @@ pub enum PolicyParseError {
 impl PolicyDocument {
     /// A document with the current policy language version.
     #[must_use]
-    pub fn new(statements: Vec<Statement>) -> Self {
+    pub fn new(mut statements: Vec<Statement>) -> Self {
+        // Kept for as long as the account is held (every user's, at 100,000 users): no spare capacity.
+        statements.shrink_to_fit();
+        for s in &mut statements {
+            s.actions.shrink_to_fit();
+            s.resources.shrink_to_fit();
+        }
         Self {
             version: "2012-10-17".to_owned(),
             statements,
@@ -279,7 +292,7 @@ impl Statement {
             not_action: false,
             resources,
             not_resource: false,
-            condition: BTreeMap::new(),
+            condition: Conditions::new(),
             principal: None,
         }
     }
@@ -316,25 +329,31 @@ impl Statement {
                 ))
             }
         };
-        let mut condition = BTreeMap::new();
+        let mut condition = Conditions::new();
         if let Some(cond) = obj.get("Condition") {
             let ops = cond
                 .as_object()
                 .ok_or_else(|| PolicyParseError::Shape("Condition must be an object".into()))?;
-            for (op, keys) in ops {
-                let keys = keys.as_object().ok_or_else(|| {
-                    PolicyParseError::Shape(format!("Condition {op} must be an object"))
-                })?;
-                let mut entry = BTreeMap::new();
-                for (key, values) in keys {
-                    entry.insert(key.clone(), string_or_list(values, "Condition values")?);
-                }
-                condition.insert(op.clone(), entry);
-            }
+            // Collected, then sorted once: a document from a hostile endpoint may hold any number of keys.
+            condition = ops
+                .iter()
+                .map(|(op, keys)| {
+                    let keys = keys.as_object().ok_or_else(|| {
+                        PolicyParseError::Shape(format!("Condition {op} must be an object"))
+                    })?;
+                    let entry = keys
+                        .iter()
+                        .map(|(key, values)| {
+                            Ok((key.clone(), string_or_list(values, "Condition values")?))
+                        })
+                        .collect::<Result<SortedMap<_, _>, PolicyParseError>>()?;
+                    Ok((op.clone(), entry))
+                })
+                .collect::<Result<_, PolicyParseError>>()?;
         }
         let principal = ["Principal", "NotPrincipal"]
             .iter()
-            .find_map(|k| obj.get(*k).map(|v| ((*k).to_owned(), v.clone())));
+            .find_map(|k| obj.get(*k).map(|v| Box::new(((*k).to_owned(), v.clone()))));
         Ok(Self {
             sid: obj.get("Sid").and_then(Value::as_str).map(str::to_owned),
             effect,
@@ -357,7 +376,7 @@ impl Statement {
             Effect::Deny => "Deny",
         };
         obj.insert("Effect".into(), Value::String(effect.into()));
-        if let Some((key, value)) = &self.principal {
+        if let Some((key, value)) = self.principal.as_deref() {
             obj.insert(key.clone(), value.clone());
         }
         let action_key = if self.not_action {
@@ -400,7 +419,7 @@ impl Statement {
             Effect::Allow => "\"Effect\":\"Allow\"",
             Effect::Deny => "\"Effect\":\"Deny\"",
         });
-        if let Some((key, value)) = &self.principal {
+        if let Some((key, value)) = self.principal.as_deref() {
             out.push(',');
             push_json_str(out, key);
             out.push(':');
@@ -456,7 +475,7 @@ impl Statement {
             }
         }
         let mut suffix = String::new();
-        if let Some((key, value)) = &self.principal {
+        if let Some((key, value)) = self.principal.as_deref() {
             suffix.push_str(&format!("|{key}:{value}"));
         }
         if self.not_action {

@@ -75,7 +75,7 @@ pub struct SpecGroup {
     /// Bucket grants.
     pub grants: Vec<Grant>,
     /// Managed policy ARNs.
-    pub managed_policies: BTreeSet<String>,
+    pub managed_policies: crate::sorted::SortedSet<String>,
     /// Shared policies of the spec, by name.
     pub policies: BTreeSet<String>,
     /// Whether to take over an existing group without the owner marker.
@@ -102,11 +102,11 @@ pub struct SpecRole {
     /// The external ID the trust policy requires, if any.
     pub external_id: Option<String>,
     /// Tags, without the owner tag.
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::model::Tags,
     /// Bucket grants.
     pub grants: Vec<Grant>,
     /// Managed policy ARNs.
-    pub managed_policies: BTreeSet<String>,
+    pub managed_policies: crate::sorted::SortedSet<String>,
     /// Shared policies of the spec, by name.
     pub policies: BTreeSet<String>,
     /// The permissions boundary's ARN.
@@ -129,7 +129,10 @@ impl SpecRole {
             .map(|id| {
                 (
                     "StringEquals".to_owned(),
-                    BTreeMap::from([("sts:ExternalId".to_owned(), vec![id.clone()])]),
+                    crate::sorted::SortedMap::from([(
+                        "sts:ExternalId".to_owned(),
+                        vec![id.clone()],
+                    )]),
                 )
             })
             .collect();
@@ -141,10 +144,10 @@ impl SpecRole {
             resources: Vec::new(),
             not_resource: false,
             condition,
-            principal: Some((
+            principal: Some(Box::new((
                 "Principal".to_owned(),
                 serde_json::json!({ "AWS": self.principal }),
-            )),
+            ))),
         }])
     }
 
@@ -184,11 +187,11 @@ pub struct SpecUser {
     /// IAM user name.
     pub name: String,
     /// Tags, without the owner tag.
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::model::Tags,
     /// Bucket grants.
     pub grants: Vec<Grant>,
     /// Managed policy ARNs.
-    pub managed_policies: BTreeSet<String>,
+    pub managed_policies: crate::sorted::SortedSet<String>,
     /// Names of the spec's shared policies the user attaches.
     pub policies: BTreeSet<String>,
     /// Group names.
@@ -204,7 +207,7 @@ pub struct SpecUser {
     /// The inline policy name the grants render into.
     pub grants_policy_name: String,
     /// Inline policies kept verbatim.
-    pub raw_policies: BTreeMap<String, PolicyDocument>,
+    pub raw_policies: crate::sorted::SortedMap<String, PolicyDocument>,
 }
 
 /// How many keys a user keeps and when they rotate.
@@ -310,16 +313,16 @@ impl SpecUser {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
-            tags: BTreeMap::new(),
+            tags: crate::model::Tags::new(),
             grants: Vec::new(),
-            managed_policies: BTreeSet::new(),
+            managed_policies: crate::sorted::SortedSet::new(),
             policies: BTreeSet::new(),
             groups: BTreeSet::new(),
             permissions_boundary: None,
             adopt: false,
             access_keys: None,
             grants_policy_name: crate::model::GRANTS_POLICY.to_owned(),
-            raw_policies: BTreeMap::new(),
+            raw_policies: crate::sorted::SortedMap::new(),
             adopt_from: None,
         }
     }

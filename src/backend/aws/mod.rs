@@ -392,11 +392,16 @@ impl Backend for AwsBackend {
                     .iter()
                     .map(|t| (t.key().to_owned(), t.value().to_owned()))
                     .collect();
-                for p in d.user_policy_list() {
-                    let pname = p.policy_name().unwrap_or_default();
-                    let doc = decode_policy(&name, pname, p.policy_document().unwrap_or("{}"))?;
-                    user.inline_policies.insert(pname.to_owned(), doc);
-                }
+                // Collected, then sorted once: a hostile endpoint may list any number of policies.
+                user.inline_policies = d
+                    .user_policy_list()
+                    .iter()
+                    .map(|p| {
+                        let pname = p.policy_name().unwrap_or_default();
+                        let doc = decode_policy(&name, pname, p.policy_document().unwrap_or("{}"))?;
+                        Ok((pname.to_owned(), doc))
+                    })
+                    .collect::<Result<_, BackendError>>()?;
                 user.attached_policies = d
                     .attached_managed_policies()
                     .iter()

@@ -7,9 +7,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{BackendError, ErrorKind, NewAccessKey, Outcome, ReadScope, Secret};
-use crate::model::{
-    AccessKey, Account, Dependents, Group, KeyStatus, KeyUse, ManagedPolicy, Role, User,
-};
+use crate::model::{AccessKey, Account, Group, KeyStatus, KeyUse, ManagedPolicy, Role, User};
 use crate::plan::Op;
 use crate::policy::{ACCESS_KEY_LIMIT, DEFAULT_ATTACHED_LIMIT, INLINE_USER_LIMIT, TAG_LIMIT};
 
@@ -65,7 +63,7 @@ impl Default for LocalAccount {
 
 /// TagUser / TagRole: adds or overwrites, within IAM's limit of tags per entity.
 fn add_tags(
-    have: &mut BTreeMap<String, String>,
+    have: &mut crate::model::Tags,
     tags: &BTreeMap<String, String>,
     op: &Op,
     noun: &str,
@@ -308,7 +306,7 @@ impl LocalAccount {
                         name: role.clone(),
                         path: path.clone(),
                         arn: Some(format!("arn:aws:iam::{}:role{path}{role}", self.account_id)),
-                        tags: tags.clone(),
+                        tags: tags.clone().into(),
                         trust: trust.clone(),
                         inline_policies: BTreeMap::new(),
                         attached_policies: BTreeSet::new(),
@@ -622,9 +620,9 @@ impl LocalAccount {
                     "arn:aws:iam::{}:user{}{}",
                     self.account_id, path, user
                 ));
-                u.tags = tags.clone();
+                u.tags = tags.clone().into();
                 u.permissions_boundary = permissions_boundary.clone();
-                u.dependents = Some(Dependents::default());
+                u.dependents = Some(Box::default());
                 self.users.insert(user.clone(), u);
             }
             Op::TagUser { tags, .. } | Op::AdoptUser { tags, .. } => {
@@ -797,7 +795,7 @@ impl LocalAccount {
                 let d = self
                     .user_mut(op)?
                     .dependents
-                    .get_or_insert_with(Dependents::default);
+                    .get_or_insert_with(Box::default);
                 if !std::mem::take(&mut d.login_profile) {
                     return Err(err(
                         ErrorKind::NoSuchEntity,
@@ -810,7 +808,7 @@ impl LocalAccount {
                 let d = self
                     .user_mut(op)?
                     .dependents
-                    .get_or_insert_with(Dependents::default);
+                    .get_or_insert_with(Box::default);
                 remove_item(&mut d.mfa_devices, serial)
                     .ok_or_else(|| err(ErrorKind::NoSuchEntity, op, "MFA device not found"))?;
             }
@@ -818,7 +816,7 @@ impl LocalAccount {
                 let d = self
                     .user_mut(op)?
                     .dependents
-                    .get_or_insert_with(Dependents::default);
+                    .get_or_insert_with(Box::default);
                 remove_item(&mut d.signing_certificates, certificate_id)
                     .ok_or_else(|| err(ErrorKind::NoSuchEntity, op, "certificate not found"))?;
             }
@@ -826,7 +824,7 @@ impl LocalAccount {
                 let d = self
                     .user_mut(op)?
                     .dependents
-                    .get_or_insert_with(Dependents::default);
+                    .get_or_insert_with(Box::default);
                 remove_item(&mut d.ssh_public_keys, key_id)
                     .ok_or_else(|| err(ErrorKind::NoSuchEntity, op, "SSH key not found"))?;
             }
@@ -834,7 +832,7 @@ impl LocalAccount {
                 let d = self
                     .user_mut(op)?
                     .dependents
-                    .get_or_insert_with(Dependents::default);
+                    .get_or_insert_with(Box::default);
                 remove_item(&mut d.service_credentials, credential_id)
                     .ok_or_else(|| err(ErrorKind::NoSuchEntity, op, "credential not found"))?;
             }

@@ -236,7 +236,7 @@ impl Backend for LocalBackend {
                         name.clone(),
                         (
                             u.access_keys.clone(),
-                            u.dependents.clone().unwrap_or_default(),
+                            u.dependents.as_deref().cloned().unwrap_or_default(),
                         ),
                     ))
                 })

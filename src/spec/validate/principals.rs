@@ -356,7 +356,7 @@ pub(super) fn validate_user(
         }
     }
 
-    let mut managed_policies = BTreeSet::new();
+    let mut managed_policies = crate::sorted::SortedSet::new();
     for (i, arn) in raw.managed_policies.iter().flatten().enumerate() {
         let mut p = sub(Seg::Key("managed_policies"));
         p.push(Seg::Index(i));
@@ -475,7 +475,7 @@ pub(super) fn validate_user(
             Some("use 1-128 characters from A-Z a-z 0-9 and + = , . @ _ -"),
         );
     }
-    let mut raw_policies = BTreeMap::new();
+    let mut raw_policies = crate::sorted::SortedMap::new();
     for (policy, doc) in raw.raw_policies.iter().flatten() {
         let mut p = sub(Seg::Key("raw_policies"));
         p.push(Seg::Key(policy));
@@ -497,7 +497,7 @@ pub(super) fn validate_user(
     }
     let user = SpecUser {
         name: name.to_owned(),
-        tags,
+        tags: tags.into(),
         grants,
         managed_policies,
         policies,
