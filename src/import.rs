@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use indexmap::IndexMap;
 
 use crate::model::{is_internal_tag, Account, KeyStatus, User, GRANTS_POLICY, OWNER_TAG};
+use crate::plan::Target;
 use crate::policy::{render_grants, summarize, Grant, GrantAccess, PolicyDocument};
 use crate::spec::{RawAccessKeys, RawGrant, RawSpec, RawUser};
 
@@ -143,7 +144,7 @@ pub struct Imported {
     pub spec: RawSpec,
     /// Selected users that carry another owner's tag, with that owner: they belong to another spec, so they are
     /// left out (adopting them would take them from their owner).
-    pub skipped: Vec<(String, String)>,
+    pub skipped: Vec<(Target, String)>,
     /// Imported users without any owner tag and not marked `adopt: true`: the first plan refuses them until they
     /// are adopted.
     pub unowned: Vec<String>,
@@ -330,9 +331,9 @@ pub fn import_with_sessions(
     let (mine, theirs): (Vec<&User>, Vec<&User>) = selected
         .iter()
         .partition(|u| u.tags.get(OWNER_TAG).is_none_or(|o| *o == owner));
-    let mut skipped: Vec<(String, String)> = theirs
+    let mut skipped: Vec<(Target, String)> = theirs
         .iter()
-        .map(|u| (u.name.clone(), u.tags[OWNER_TAG].clone()))
+        .map(|u| (Target::User(u.name.clone()), u.tags[OWNER_TAG].clone()))
         .collect();
     let mut unowned: Vec<String> = mine
         .iter()
@@ -357,7 +358,7 @@ pub fn import_with_sessions(
             let label = format!("role/{}", r.name);
             match r.tags.get(OWNER_TAG) {
                 Some(other) if *other != owner => {
-                    skipped.push((label, other.clone()));
+                    skipped.push((Target::Role(r.name.clone()), other.clone()));
                     continue;
                 }
                 _ => {}
@@ -386,7 +387,7 @@ pub fn import_with_sessions(
             let label = format!("group/{}", g.name);
             match g.owner() {
                 Some(other) if other != owner => {
-                    skipped.push((label, other));
+                    skipped.push((Target::Group(g.name.clone()), other));
                     continue;
                 }
                 _ => {}
@@ -800,7 +801,7 @@ mod tests {
             assert_eq!(imported.spec.owner.as_deref(), Some("team-a"));
             assert_eq!(
                 imported.skipped,
-                [("theirs".to_owned(), "team-b".to_owned())]
+                [(Target::User("theirs".to_owned()), "team-b".to_owned())]
             );
             assert!(!imported.spec.users.contains_key("theirs"));
             assert_eq!(

@@ -2172,4 +2172,49 @@ fn keys_come_from_the_credential_report_at_100_users() {
     let actions = proxy.actions();
     assert_eq!(count(&actions, "ListAccessKeys"), 100, "{actions:?}");
     assert_eq!(count(&actions, "GetCredentialReport"), 0, "{actions:?}");
+
+    // The drift report lists every key read with its last use, from the report: svc-001's key was used (moto
+    // records the use of the key id that signs a request), the others never.
+    let used = rt().block_on(async {
+        let id = iam
+            .list_access_keys()
+            .user_name("svc-001")
+            .send()
+            .await
+            .unwrap()
+            .access_key_metadata()[0]
+            .access_key_id()
+            .unwrap()
+            .to_owned();
+        let creds = aws_sdk_iam::config::Credentials::new(&id, "unknown", None, None, "used");
+        let theirs = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::Config::builder()
+                .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+                .region(aws_sdk_iam::config::Region::new("us-east-1"))
+                .credentials_provider(creds)
+                .endpoint_url(proxy.url())
+                .build(),
+        );
+        theirs.list_users().send().await.unwrap();
+        id
+    });
+    let o = run(&proxy, &["drift", "-f", spec, "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(report["format_version"], 4, "{report:#}");
+    let keys = report["keys"].as_array().expect("keys");
+    assert!(keys.len() >= 100, "{report:#}");
+    let of = |id: &str| keys.iter().find(|k| k["key_id"] == id).cloned();
+    let mine = of(&used).expect("the used key");
+    assert!(
+        mine["last_used"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("20")),
+        "{mine:#}"
+    );
+    assert!(
+        keys.iter()
+            .filter(|k| k["user"] != "svc-001" && k["user"] != "svc-042")
+            .all(|k| k["last_used"] == "never"),
+        "{report:#}"
+    );
 }
