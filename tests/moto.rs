@@ -1856,22 +1856,7 @@ fn a_key_made_by_hand_and_used_is_kept_and_an_unused_one_is_not() {
             .access_key
             .unwrap();
         // Someone uses it: any request signed with it counts.
-        let creds = aws_sdk_iam::config::Credentials::new(
-            key.access_key_id(),
-            key.secret_access_key(),
-            None,
-            None,
-            "hand",
-        );
-        let theirs = aws_sdk_iam::Client::from_conf(
-            aws_sdk_iam::Config::builder()
-                .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-                .region(aws_sdk_iam::config::Region::new("us-east-1"))
-                .credentials_provider(creds)
-                .endpoint_url(proxy.url())
-                .build(),
-        );
-        theirs.list_users().send().await.unwrap();
+        common::use_key(&proxy, key.access_key_id()).await;
         key.access_key_id().to_owned()
     });
     proxy.clear_actions();
@@ -2186,16 +2171,7 @@ fn keys_come_from_the_credential_report_at_100_users() {
             .access_key_id()
             .unwrap()
             .to_owned();
-        let creds = aws_sdk_iam::config::Credentials::new(&id, "unknown", None, None, "used");
-        let theirs = aws_sdk_iam::Client::from_conf(
-            aws_sdk_iam::Config::builder()
-                .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-                .region(aws_sdk_iam::config::Region::new("us-east-1"))
-                .credentials_provider(creds)
-                .endpoint_url(proxy.url())
-                .build(),
-        );
-        theirs.list_users().send().await.unwrap();
+        common::use_key(&proxy, &id).await;
         id
     });
     let o = run(&proxy, &["drift", "-f", spec, "--format", "json"]);

@@ -696,6 +696,21 @@ pub fn iam_client(proxy: &Proxy) -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::from_conf(conf)
 }
 
+/// Uses access key `id` once, as whoever holds it would: moto records the last use of the key id that signs a
+/// request (it checks no signature unless told to), so the secret is not needed.
+pub async fn use_key(proxy: &Proxy, id: &str) {
+    let creds = aws_sdk_iam::config::Credentials::new(id, "unknown", None, None, "used");
+    let theirs = aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::Config::builder()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .region(aws_sdk_iam::config::Region::new("us-east-1"))
+            .credentials_provider(creds)
+            .endpoint_url(proxy.url())
+            .build(),
+    );
+    theirs.list_users().send().await.unwrap();
+}
+
 /// Runs iamspec against `endpoint` with the test credentials (and `env` on top).
 pub fn run_at(endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     run_within(endpoint, args, env, Duration::from_secs(120))
