@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::DiffOptions;
 use crate::model::{Account, User, OWNER_TAG};
-use crate::plan::{Op, Target};
+use crate::plan::{Op, Target, TargetKind};
 use crate::spec::{Spec, SpecUser};
 
 /// One spec object that cannot be planned.
@@ -184,17 +184,19 @@ pub struct Guard {
     owner: String,
     /// Under `delegate: true`, the boundary every principal must carry.
     boundary: Option<String>,
-    users: HashMap<String, Right>,
-    policies: HashMap<String, Right>,
-    roles: HashMap<String, Right>,
-    groups: HashMap<String, Right>,
+    /// What an apply may do to each object, by [`Target::folded`]: one map for every kind, so a kind's rights
+    /// are found the way any other's are.
+    rights: HashMap<(TargetKind, String), Right>,
 }
 
 impl Guard {
     /// The rights an apply of `spec` has over `live` (scoped like the plan by `opts`).
     #[must_use]
     pub fn new(spec: &Spec, live: &Account, opts: &DiffOptions) -> Self {
-        let mut users = HashMap::new();
+        let mut rights = HashMap::new();
+        let mut grant = |kind: TargetKind, name: &str, right: Right| {
+            rights.insert((kind, name.to_ascii_lowercase()), right);
+        };
         let live_by_name = live_index(live);
         for su in spec.users.iter().filter(|u| opts.in_scope(&u.name)) {
             let right = match live_by_name.get(&Caseless(&su.name)) {
@@ -206,15 +208,14 @@ impl Guard {
                 },
             };
             if let Some(right) = right {
-                users.insert(su.name.to_ascii_lowercase(), right);
+                grant(TargetKind::User, &su.name, right);
             }
         }
         if spec.prune && spec.account_id.is_some() {
             for name in super::prune_candidates(spec, live, opts) {
-                users.insert(name.to_ascii_lowercase(), Right::Prune);
+                grant(TargetKind::User, &name, Right::Prune);
             }
         }
-        let mut policies = HashMap::new();
         if opts.only.is_none() {
             let in_spec: HashSet<&str> = spec.policies.iter().map(|p| p.name.as_str()).collect();
             for sp in &spec.policies {
@@ -231,7 +232,7 @@ impl Guard {
                     Some(_) => None,
                 };
                 if let Some(right) = right {
-                    policies.insert(sp.name.to_ascii_lowercase(), right);
+                    grant(TargetKind::Policy, &sp.name, right);
                 }
             }
             if spec.prune && spec.account_id.is_some() {
@@ -240,11 +241,10 @@ impl Guard {
                         && !in_spec.contains(p.name.as_str())
                         && p.is_owned_by(&spec.owner) == Some(true)
                 }) {
-                    policies.insert(lp.name.to_ascii_lowercase(), Right::Prune);
+                    grant(TargetKind::Policy, &lp.name, Right::Prune);
                 }
             }
         }
-        let mut roles = HashMap::new();
         if opts.only.is_none() {
             let live_roles = super::role::role_index(live);
             for sr in &spec.roles {
@@ -257,7 +257,7 @@ impl Guard {
                     },
                 };
                 if let Some(right) = right {
-                    roles.insert(sr.name.to_ascii_lowercase(), right);
+                    grant(TargetKind::Role, &sr.name, right);
                 }
             }
             if spec.prune && spec.account_id.is_some() {
@@ -268,11 +268,10 @@ impl Guard {
                         && !in_spec.contains(&r.name.to_ascii_lowercase())
                         && !spec.ignores_role(r)
                 }) {
-                    roles.insert(have.name.to_ascii_lowercase(), Right::Prune);
+                    grant(TargetKind::Role, &have.name, Right::Prune);
                 }
             }
         }
-        let mut groups = HashMap::new();
         if opts.only.is_none() {
             let live_groups = super::group::group_index(live);
             for sg in &spec.groups {
@@ -285,7 +284,7 @@ impl Guard {
                     },
                 };
                 if let Some(right) = right {
-                    groups.insert(sg.name.to_ascii_lowercase(), right);
+                    grant(TargetKind::Group, &sg.name, right);
                 }
             }
             if spec.prune && spec.account_id.is_some() {
@@ -293,17 +292,14 @@ impl Guard {
                 for have in live.groups.values().filter(|g| {
                     g.is_owned_by(&spec.owner) && !in_spec.contains(&g.name.to_ascii_lowercase())
                 }) {
-                    groups.insert(have.name.to_ascii_lowercase(), Right::Prune);
+                    grant(TargetKind::Group, &have.name, Right::Prune);
                 }
             }
         }
         Self {
             owner: spec.owner.clone(),
             boundary: super::desired::boundary_arn(spec, opts.account_id.as_deref()),
-            users,
-            policies,
-            roles,
-            groups,
+            rights,
         }
     }
 
@@ -314,10 +310,7 @@ impl Guard {
         Self {
             owner: String::new(),
             boundary: None,
-            users: HashMap::new(),
-            policies: HashMap::new(),
-            roles: HashMap::new(),
-            groups: HashMap::new(),
+            rights: HashMap::new(),
         }
     }
 
@@ -355,13 +348,7 @@ impl Guard {
         if self.owner.is_empty() {
             return Ok(());
         }
-        let right = match &target {
-            Target::User(name) => self.users.get(&name.to_ascii_lowercase()),
-            Target::Policy(name) => self.policies.get(&name.to_ascii_lowercase()),
-            Target::Role(name) => self.roles.get(&name.to_ascii_lowercase()),
-            Target::Group(name) => self.groups.get(&name.to_ascii_lowercase()),
-        }
-        .copied();
+        let right = self.rights.get(&target.folded()).copied();
         let refuse = |reason: &str| Refusal {
             target: target.clone(),
             operation: op.api_name(),
