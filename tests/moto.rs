@@ -820,7 +820,15 @@ fn an_interrupted_apply_releases_the_lock_and_converges_after() {
     .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
     let pid = child.id().to_string();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Signalled once the apply is under way (its first users written), not after a guess at how long that takes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while proxy.writes().iter().filter(|w| *w == "CreateUser").count() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the apply never started writing"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
