@@ -22,13 +22,21 @@ pub enum KeyRead {
     Fresh,
 }
 
-/// What a plan of `spec` must read: keys of the spec users that declare them, unless they come from the report.
+/// The users whose keys a plan of `spec` needs: those that declare keys, within the plan's `--user` scope (lower-cased).
+fn wanted_keys(spec: &Spec, opts: &DiffOptions) -> BTreeSet<String> {
+    key_users(spec)
+        .into_iter()
+        .filter(|name| opts.in_scope(name))
+        .collect()
+}
+
+/// What a plan of `spec` must read: keys of the users [`wanted_keys`] names, unless they come from the report.
 #[must_use]
-pub fn scope(spec: &Spec, keys: KeyRead) -> ReadScope {
+pub fn scope(spec: &Spec, opts: &DiffOptions, keys: KeyRead) -> ReadScope {
     ReadScope {
         owner: spec.owner.clone(),
         key_users: match keys {
-            KeyRead::Fresh => key_users(spec),
+            KeyRead::Fresh => wanted_keys(spec, opts),
             KeyRead::Report => BTreeSet::new(),
         },
     }
@@ -83,14 +91,17 @@ pub async fn for_plan<B: Backend>(
     opts: &DiffOptions,
     keys: KeyRead,
 ) -> Result<(Account, BTreeSet<String>), BackendError> {
-    let wanted = key_users(spec);
+    let wanted = wanted_keys(spec, opts);
     let listed_by_read = keys == KeyRead::Fresh || wanted.is_empty();
     let (live, report) = if listed_by_read {
-        (backend.read(&scope(spec, KeyRead::Fresh)).await?, None)
+        (
+            backend.read(&scope(spec, opts, KeyRead::Fresh)).await?,
+            None,
+        )
     } else {
         // The report is generated while the account is read: its wait costs no extra time.
         let (live, report) = futures_util::future::join(
-            backend.read(&scope(spec, KeyRead::Report)),
+            backend.read(&scope(spec, opts, KeyRead::Report)),
             backend.credential_report(),
         )
         .await;

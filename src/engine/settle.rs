@@ -38,9 +38,8 @@ pub async fn settle<B: Backend>(
         None => touched,
     });
     for attempt in 0..5u32 {
-        // Keys from the report where it matches: the users whose keys this apply changed no longer match it (their
-        // records name keys the report predates), so they are listed, and so is any user still showing a change.
-        let (_, again) = read::planned(backend, spec, &opts, read::KeyRead::Report).await?;
+        // Keys listed, of the users this apply touched only (`opts.only`): their keys are newer than any report.
+        let (_, again) = read::planned(backend, spec, &opts, read::KeyRead::Fresh).await?;
         // Creating keys is not idempotent: a key still missing from a stale read must not count as drift.
         if again
             .changes
