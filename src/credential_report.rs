@@ -43,6 +43,8 @@ pub struct Slot {
 pub struct CredentialReport {
     /// `None` for a user named in two rows: neither is taken.
     rows: HashMap<String, Option<Vec<Slot>>>,
+    /// When IAM generated it (seconds since the epoch), where it said.
+    generated: Option<i64>,
 }
 
 /// Why a report could not be read.
@@ -98,7 +100,23 @@ impl CredentialReport {
                 .and_modify(|seen: &mut Option<Vec<Slot>>| *seen = None)
                 .or_insert(Some(occupied));
         }
-        Ok(Self { rows })
+        Ok(Self {
+            rows,
+            generated: None,
+        })
+    }
+
+    /// The report with the time IAM says it was generated.
+    #[must_use]
+    pub fn generated_at(mut self, at: Option<i64>) -> Self {
+        self.generated = at;
+        self
+    }
+
+    /// When IAM generated it, where it said: keys read from it are as of then.
+    #[must_use]
+    pub fn generated(&self) -> Option<i64> {
+        self.generated
     }
 
     /// The number of user rows read.

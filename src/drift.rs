@@ -90,6 +90,11 @@ pub struct DriftReport {
     /// Every access key read (of the users whose spec declares keys), with its last use where known.
     #[serde(default)]
     pub keys: Vec<KeyItem>,
+    /// When the credential report some of the keys came from was generated (RFC 3339): keys made or removed by
+    /// hand since then show from the next report on (IAM makes one at most every four hours). Absent when every
+    /// key was listed (`--fresh-keys`, or none matched the report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys_as_of: Option<String>,
 }
 
 /// One access key as read.
@@ -196,6 +201,7 @@ fn detail(c: &Change) -> Vec<String> {
 pub fn report(
     plan: &Plan,
     live: &crate::model::Account,
+    keys_as_of: Option<i64>,
     account_id: &str,
     timestamp: String,
 ) -> DriftReport {
@@ -275,6 +281,7 @@ pub fn report(
         counts,
         items,
         keys: keys(live),
+        keys_as_of: keys_as_of.map(rfc3339),
     }
 }
 

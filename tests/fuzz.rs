@@ -33,7 +33,13 @@ fn exercise(text: &str) {
     iamspec::render::text::plan(&mut out, &plan, iamspec::render::text::View::default()).unwrap();
     iamspec::render::json::plan(&mut out, &plan, iamspec::render::json::PlanFor::default())
         .unwrap();
-    let report = iamspec::drift::report(&plan, &Account::default(), "123456789012", String::new());
+    let report = iamspec::drift::report(
+        &plan,
+        &Account::default(),
+        None,
+        "123456789012",
+        String::new(),
+    );
     iamspec::render::text::drift(
         &mut out,
         &report,

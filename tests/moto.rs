@@ -2185,6 +2185,21 @@ fn keys_come_from_the_credential_report_at_100_users() {
     let o = run(&proxy, &["drift", "-f", spec, "--format", "json"]);
     let report: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
     assert_eq!(report["format_version"], 4, "{report:#}");
+    // As of the report's generation time, as IAM states it (moto states a fixed one).
+    assert_eq!(report["keys_as_of"], "2015-02-02T20:02:02Z", "{report:#}");
+    let o = run(&proxy, &["drift", "-f", spec]);
+    assert!(
+        stdout(&o)
+            .contains("Access keys as of the credential report generated 2015-02-02T20:02:02Z"),
+        "{}",
+        text(&o)
+    );
+    let o = run(
+        &proxy,
+        &["drift", "-f", spec, "--format", "json", "--fresh-keys"],
+    );
+    let fresh: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert!(fresh.get("keys_as_of").is_none(), "{fresh:#}");
     let keys = report["keys"].as_array().expect("keys");
     assert!(keys.len() >= 100, "{report:#}");
     let of = |id: &str| keys.iter().find(|k| k["key_id"] == id).cloned();

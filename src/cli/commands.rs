@@ -676,11 +676,12 @@ async fn drift(
             account_id,
             plan,
             live,
+            keys_as_of,
             ..
         } = engine::plan(backend, &input.spec, only(users), effects.now(), keys).await?;
         // The report's time is the time the plan was made for, from the one clock.
         let now = crate::drift::rfc3339(effects.now());
-        let report = crate::drift::report(&plan, &live, &account_id, now);
+        let report = crate::drift::report(&plan, &live, keys_as_of, &account_id, now);
         let mut out = output::buffered_stdout();
         match format {
             DriftFormat::Json => render::json::drift(&mut out, &report),

@@ -25,6 +25,8 @@ pub struct Planned {
     pub opts: DiffOptions,
     /// What an apply of it may write, from the same read: the executor checks every operation against it.
     pub guard: Guard,
+    /// When the credential report that some of the keys came from was generated (`None`: every key was listed).
+    pub keys_as_of: Option<i64>,
 }
 
 /// GetCallerIdentity before any other call; refuses an account other than the spec's pinned one.
@@ -83,7 +85,8 @@ pub async fn plan_in<B: Backend>(
         account_id: Some(account_id.clone()),
     };
     tracing::info!(account = %account_id, "reading live IAM");
-    let (live, mut plan) = read::planned(backend, spec, &opts, keys).await?;
+    let (live, mut plan, keys_as_of) =
+        read::planned_with_report(backend, spec, &opts, keys).await?;
     if let Some(only) = &opts.only {
         unknown_user(only, spec, &live)?;
     }
@@ -115,6 +118,7 @@ pub async fn plan_in<B: Backend>(
         plan,
         opts,
         guard,
+        keys_as_of,
     })
 }
 

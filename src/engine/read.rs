@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Error;
 use crate::backend::{Backend, BackendError, ReadScope};
+use crate::credential_report::CredentialReport;
 use crate::diff::{diff, key_users, policy_tag_reads, prune_candidates, DiffOptions};
 use crate::import::{selected, ImportOptions};
 use crate::model::Account;
@@ -54,7 +55,23 @@ pub async fn planned<B: Backend>(
     opts: &DiffOptions,
     keys: KeyRead,
 ) -> Result<(Account, Plan), Error> {
-    let (mut live, from_report) = for_plan(backend, spec, opts, keys).await?;
+    let (live, plan, _) = planned_with_report(backend, spec, opts, keys).await?;
+    Ok((live, plan))
+}
+
+/// [`planned`], with when the credential report the plan's keys partly came from was generated (`None` when no
+/// key came from one, or IAM did not say): what a drift report is as of, for keys.
+///
+/// # Errors
+/// Backend errors, and the diff's.
+pub async fn planned_with_report<B: Backend>(
+    backend: &B,
+    spec: &Spec,
+    opts: &DiffOptions,
+    keys: KeyRead,
+) -> Result<(Account, Plan, Option<i64>), Error> {
+    let (mut live, from_report, generated) = for_plan(backend, spec, opts, keys).await?;
+    let generated = generated.filter(|_| !from_report.is_empty());
     let plan = diff(spec, &live, opts)?;
     let changed: Vec<String> = plan
         .changes
@@ -68,7 +85,7 @@ pub async fn planned<B: Backend>(
         .into_iter()
         .collect();
     if changed.is_empty() {
-        return Ok((live, plan));
+        return Ok((live, plan, generated));
     }
     tracing::debug!(
         users = changed.len(),
@@ -76,12 +93,12 @@ pub async fn planned<B: Backend>(
     );
     add_keys(backend, spec, &mut live, &changed).await?;
     let plan = diff(spec, &live, opts)?;
-    Ok((live, plan))
+    Ok((live, plan, generated))
 }
 
 /// Reads the account, the tags of the managed policies whose ownership matters, the dependents of prune
 /// candidates, and the keys of the users that declare them: the full live view a diff needs. Returns it with the
-/// users whose keys came from the credential report.
+/// users whose keys came from the credential report, and when that report was generated.
 ///
 /// # Errors
 /// Backend errors.
@@ -90,7 +107,7 @@ pub async fn for_plan<B: Backend>(
     spec: &Spec,
     opts: &DiffOptions,
     keys: KeyRead,
-) -> Result<(Account, BTreeSet<String>), BackendError> {
+) -> Result<(Account, BTreeSet<String>, Option<i64>), BackendError> {
     let wanted = wanted_keys(spec, opts);
     let listed_by_read = keys == KeyRead::Fresh || wanted.is_empty();
     let (live, report) = if listed_by_read {
@@ -109,6 +126,7 @@ pub async fn for_plan<B: Backend>(
     };
     let mut live = live;
     let mut from_report = BTreeSet::new();
+    let generated = report.as_ref().and_then(CredentialReport::generated);
     if let Some(report) = report {
         let mut to_list = Vec::new();
         for u in live.users.values_mut() {
@@ -147,7 +165,7 @@ pub async fn for_plan<B: Backend>(
     add_policy_tags(backend, &mut live, &arns).await?;
     let candidates = prune_candidates(spec, &live, opts);
     add_dependents(backend, &mut live, &candidates).await?;
-    Ok((live, from_report))
+    Ok((live, from_report, generated))
 }
 
 /// Lists the keys of `users` (exact names) into `live`, with the last use where it decides something.

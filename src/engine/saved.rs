@@ -316,7 +316,8 @@ impl SavedPlan {
             only: self.only.clone(),
             account_id: Some(account_id.clone()),
         };
-        let (live, plan) = read::planned(backend, spec, &opts, keys).await?;
+        let (live, plan, keys_as_of) =
+            read::planned_with_report(backend, spec, &opts, keys).await?;
         if let Err(stale) = self.check_fresh(&live) {
             // Changed since, and nothing left to do: the usual reason is this very plan, applied before.
             return Err(if plan.changes.is_empty() {
@@ -337,6 +338,7 @@ impl SavedPlan {
             plan,
             opts,
             guard,
+            keys_as_of,
         })
     }
 

@@ -360,6 +360,17 @@ pub fn drift(
     if !report.items.is_empty() {
         writeln!(w)?;
     }
+    if let Some(at) = &report.keys_as_of {
+        writeln!(
+            w,
+            "{}",
+            style.dim(&format!(
+                "Access keys as of the credential report generated {}: keys made or removed by hand since show \
+                 from the next one (IAM makes one at most every four hours); --fresh-keys lists them now.",
+                Escaped(at)
+            ))
+        )?;
+    }
     writeln!(w, "{}", style.bold(&report.summary_line()))
 }
 

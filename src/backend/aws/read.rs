@@ -84,7 +84,8 @@ impl AwsBackend {
             Err(e) => return Err(e),
         };
         let content = out.content().map(|b| b.as_ref()).unwrap_or_default();
-        match CredentialReport::parse(content) {
+        let generated = out.generated_time().map(aws_smithy_types::DateTime::secs);
+        match CredentialReport::parse(content).map(|r| r.generated_at(generated)) {
             Ok(report) => {
                 tracing::debug!(rows = report.len(), "read the credential report");
                 Ok(Some(report))
