@@ -306,6 +306,11 @@ pub enum Command {
         account: Connection,
     },
     /// Report where live IAM differs from the spec (exit 2 on drift)
+    #[command(after_help = "\
+Examples:
+  iamspec drift -f iamspec.yaml                  # keys from the credential report (<= 4 h old)
+  iamspec drift -f iamspec.yaml --fresh-keys     # every key user's keys listed now
+  iamspec drift -f iamspec.yaml --format sarif > drift.sarif")]
     Drift {
         /// The spec.
         #[command(flatten)]
