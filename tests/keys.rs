@@ -170,16 +170,7 @@ fn an_unused_key_is_replaced_and_a_used_one_kept_with_keys_from_the_report() {
 /// Uses `user`'s key on moto, and checks moto recorded it.
 async fn mark_used(proxy: &Proxy, user: &str) {
     let iam = iam_client(proxy);
-    let id = iam
-        .list_access_keys()
-        .user_name(user)
-        .send()
-        .await
-        .unwrap()
-        .access_key_metadata()[0]
-        .access_key_id()
-        .unwrap()
-        .to_owned();
+    let id = common::key_ids(proxy, user).await.remove(0);
     common::use_key(proxy, &id).await;
     let used = iam
         .get_access_key_last_used()

@@ -2112,18 +2112,7 @@ fn keys_come_from_the_credential_report_at_100_users() {
     }
     let spec = write_spec(dir.path(), &body);
     let spec = spec.to_str().unwrap();
-    let secrets = dir.path().join("secrets");
-    let o = run(
-        &proxy,
-        &[
-            "apply",
-            "-f",
-            spec,
-            "--auto-approve",
-            "--secrets-dir",
-            secrets.to_str().unwrap(),
-        ],
-    );
+    let o = common::apply_keys(&proxy, spec, &dir.path().join("secrets"));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let count = |actions: &[String], name: &str| actions.iter().filter(|a| *a == name).count();
 
@@ -2169,16 +2158,7 @@ fn keys_come_from_the_credential_report_at_100_users() {
     // The drift report lists every key read with its last use, from the report: svc-001's key was used (moto
     // records the use of the key id that signs a request), the others never.
     let used = rt().block_on(async {
-        let id = iam
-            .list_access_keys()
-            .user_name("svc-001")
-            .send()
-            .await
-            .unwrap()
-            .access_key_metadata()[0]
-            .access_key_id()
-            .unwrap()
-            .to_owned();
+        let id = common::key_ids(&proxy, "svc-001").await.remove(0);
         common::use_key(&proxy, &id).await;
         id
     });

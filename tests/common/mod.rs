@@ -695,6 +695,35 @@ pub fn iam_client(proxy: &Proxy) -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::from_conf(conf)
 }
 
+/// The ids of `user`'s access keys, as IAM lists them.
+pub async fn key_ids(proxy: &Proxy, user: &str) -> Vec<String> {
+    iam_client(proxy)
+        .list_access_keys()
+        .user_name(user)
+        .send()
+        .await
+        .unwrap()
+        .access_key_metadata()
+        .iter()
+        .filter_map(|k| k.access_key_id().map(str::to_owned))
+        .collect()
+}
+
+/// `apply --auto-approve` of `spec` with new secrets written to `secrets`.
+pub fn apply_keys(proxy: &Proxy, spec: &str, secrets: &Path) -> Output {
+    run(
+        proxy,
+        &[
+            "apply",
+            "-f",
+            spec,
+            "--auto-approve",
+            "--secrets-dir",
+            secrets.to_str().unwrap(),
+        ],
+    )
+}
+
 /// Uses access key `id` once, as whoever holds it would: moto records the last use of the key id that signs a
 /// request (it checks no signature unless told to), so the secret is not needed.
 pub async fn use_key(proxy: &Proxy, id: &str) {

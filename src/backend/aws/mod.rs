@@ -308,6 +308,28 @@ fn decode_policy(user: &str, name: &str, encoded: &str) -> Result<PolicyDocument
     })
 }
 
+/// A group of the account read, with its inline policies and attachments: the one conversion both account reads
+/// (the whole account, and groups only for `can --live`) use.
+fn group_of(g: &aws_sdk_iam::types::GroupDetail) -> Result<crate::model::Group, BackendError> {
+    let name = g.group_name().unwrap_or_default().to_owned();
+    let mut group = crate::model::Group {
+        name: name.clone(),
+        path: g.path().unwrap_or("/").to_owned(),
+        ..crate::model::Group::default()
+    };
+    for p in g.group_policy_list() {
+        let pname = p.policy_name().unwrap_or_default();
+        let doc = decode_policy(&name, pname, p.policy_document().unwrap_or("{}"))?;
+        group.inline_policies.insert(pname.to_owned(), doc);
+    }
+    group.attached_policies = g
+        .attached_managed_policies()
+        .iter()
+        .filter_map(|a| a.policy_arn().map(str::to_owned))
+        .collect();
+    Ok(group)
+}
+
 fn tags_of(tags: &std::collections::BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter()
         .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
@@ -456,23 +478,8 @@ impl Backend for AwsBackend {
                 account.roles.insert(name, role);
             }
             for g in page.group_detail_list() {
-                let name = g.group_name().unwrap_or_default().to_owned();
-                let mut group = crate::model::Group {
-                    name: name.clone(),
-                    path: g.path().unwrap_or("/").to_owned(),
-                    ..crate::model::Group::default()
-                };
-                for p in g.group_policy_list() {
-                    let pname = p.policy_name().unwrap_or_default();
-                    let doc = decode_policy(&name, pname, p.policy_document().unwrap_or("{}"))?;
-                    group.inline_policies.insert(pname.to_owned(), doc);
-                }
-                group.attached_policies = g
-                    .attached_managed_policies()
-                    .iter()
-                    .filter_map(|a| a.policy_arn().map(str::to_owned))
-                    .collect();
-                account.groups.insert(name, group);
+                let group = group_of(g)?;
+                account.groups.insert(group.name.clone(), group);
             }
             for p in page.policies() {
                 // moto leaves PolicyName out of this response; the ARN's last segment is the name.
@@ -632,22 +639,8 @@ impl Backend for AwsBackend {
                 })
                 .await?;
             for g in page.group_detail_list() {
-                let name = g.group_name().unwrap_or_default().to_owned();
-                let mut group = crate::model::Group {
-                    name: name.clone(),
-                    ..crate::model::Group::default()
-                };
-                for p in g.group_policy_list() {
-                    let pname = p.policy_name().unwrap_or_default();
-                    let doc = decode_policy(&name, pname, p.policy_document().unwrap_or("{}"))?;
-                    group.inline_policies.insert(pname.to_owned(), doc);
-                }
-                group.attached_policies = g
-                    .attached_managed_policies()
-                    .iter()
-                    .filter_map(|a| a.policy_arn().map(str::to_owned))
-                    .collect();
-                groups.insert(name, group);
+                let group = group_of(g)?;
+                groups.insert(group.name.clone(), group);
             }
             match pages.next(
                 page.is_truncated(),
