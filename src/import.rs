@@ -104,6 +104,7 @@ fn import_user(user: &User, owner: &str, adopt: bool) -> RawUser {
         .filter(|k| k.status == KeyStatus::Active)
         .count();
     RawUser {
+        accounts: None,
         tags: (!tags.is_empty()).then_some(tags),
         grants,
         managed_policies: (!user.attached_policies.is_empty())
@@ -250,6 +251,7 @@ fn import_role(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     Ok(crate::spec::RawRole {
+        accounts: None,
         trust,
         tags: (!tags.is_empty()).then_some(tags),
         grants,
@@ -283,6 +285,7 @@ fn import_group(
         _ => return Err("it has inline policies other than iamspec-grants".into()),
     };
     Ok(crate::spec::RawGroup {
+        accounts: None,
         grants,
         managed_policies: (!group.attached_policies.is_empty())
             .then(|| group.attached_policies.iter().cloned().collect()),

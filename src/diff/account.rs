@@ -240,6 +240,7 @@ mod tests {
     fn base_spec(users: Vec<SpecUser>, prune: bool) -> Spec {
         Spec {
             account_id: Some("123456789012".into()),
+            accounts: None,
             owner: "iamspec".into(),
             path: "/iamspec/".into(),
             prune,

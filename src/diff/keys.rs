@@ -341,6 +341,7 @@ mod tests {
     fn spec(count: usize, adopt: bool) -> Spec {
         Spec {
             account_id: None,
+            accounts: None,
             owner: "iamspec".into(),
             path: "/iamspec/".into(),
             prune: false,

@@ -1126,6 +1126,7 @@ mod tests {
         };
         let spec = Spec {
             account_id: Some("123456789012".into()),
+            accounts: None,
             owner: "iamspec".into(),
             path: "/iamspec/".into(),
             prune: true,

@@ -18,11 +18,13 @@ pub use diagnostic::{Diagnostic, Diagnostics, Report, Severity};
 pub use lint::{Lint, RawLint};
 pub use load::{load, locate, Located};
 pub use model::{
-    GuardRule, Guardrail, IgnoreRule, KeyPolicy, Loaded, Spec, SpecGroup, SpecPolicy, SpecRole,
-    SpecUser,
+    Accounts, GuardRule, Guardrail, IgnoreRule, KeyPolicy, Loaded, NamedAccount, Organization,
+    ScopeKind, Spec, SpecGroup, SpecPolicy, SpecRole, SpecUser,
 };
 pub use raw::{
-    json_schema, Compliance, PolicyMode, RawAccessKeys, RawAdopt, RawGrant, RawGroup, RawGuardDeny,
-    RawGuardTrust, RawGuardrail, RawIgnore, RawPolicy, RawRole, RawSpec, RawTrust, RawUser,
+    json_schema, Compliance, PolicyMode, RawAccessKeys, RawAccount, RawAdopt, RawGrant, RawGroup,
+    RawGuardDeny, RawGuardTrust, RawGuardrail, RawIgnore, RawOrganization, RawPolicy, RawRole,
+    RawSpec, RawTrust, RawUser,
 };
+pub(crate) use validate::is_account_id;
 pub use validate::PathSeg;

@@ -12,6 +12,9 @@ use crate::policy::{render_grants, Grant, PolicyDocument};
 pub struct Spec {
     /// The pinned account, if any.
     pub account_id: Option<String>,
+    /// Many accounts (`accounts:`, `organization:`): the spec is run once per account, each time as the
+    /// single-account spec [`Spec::for_account`] makes.
+    pub accounts: Option<Accounts>,
     /// The owner tag value.
     pub owner: String,
     /// Path for created users.
@@ -37,6 +40,65 @@ pub struct Spec {
     pub delegate: bool,
     /// Access no principal may have.
     pub guardrails: Vec<Guardrail>,
+}
+
+/// The accounts of a many-account spec.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Accounts {
+    /// `accounts:`, in spec order.
+    pub named: Vec<NamedAccount>,
+    /// `organization:`: every active account of the caller's organization.
+    pub organization: Option<Organization>,
+    /// Objects limited to some accounts (`accounts:` on a user, role, group or policy), by kind and lower-cased
+    /// name, to account ids. An object not here is in every account.
+    pub scoped: BTreeMap<(ScopeKind, String), BTreeSet<String>>,
+}
+
+/// The kinds of object an `accounts:` list can limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ScopeKind {
+    /// A user.
+    User,
+    /// A role.
+    Role,
+    /// A group.
+    Group,
+    /// A customer-managed policy (shared, or a user's or role's own).
+    Policy,
+}
+
+/// One account of `accounts:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedAccount {
+    /// Its name in the spec.
+    pub name: String,
+    /// Its id.
+    pub id: String,
+    /// The role assumed there; `None` uses the caller's own credentials.
+    pub role_arn: Option<String>,
+    /// The external id the role asks for.
+    pub external_id: Option<String>,
+}
+
+/// `organization:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    /// The role name assumed in each account.
+    pub role: String,
+    /// The external id the role asks for.
+    pub external_id: Option<String>,
+    /// Account ids left out.
+    pub exclude: BTreeSet<String>,
+}
+
+impl Accounts {
+    /// Whether the object of `kind` named `name` is in account `id`.
+    #[must_use]
+    pub fn holds(&self, kind: ScopeKind, name: &str, id: &str) -> bool {
+        self.scoped
+            .get(&(kind, name.to_ascii_lowercase()))
+            .is_none_or(|ids| ids.contains(id))
+    }
 }
 
 /// A guardrail of the spec, validated.
@@ -262,6 +324,25 @@ pub struct Loaded {
 }
 
 impl Spec {
+    /// The single-account spec of account `id` of a many-account spec: pinned to `id`, holding the objects that
+    /// are in it. A spec without accounts is returned pinned as it is.
+    #[must_use]
+    pub fn for_account(&self, id: &str) -> Spec {
+        let mut one = self.clone();
+        one.account_id = Some(id.to_owned());
+        if let Some(accounts) = one.accounts.take() {
+            one.users
+                .retain(|u| accounts.holds(ScopeKind::User, &u.name, id));
+            one.roles
+                .retain(|r| accounts.holds(ScopeKind::Role, &r.name, id));
+            one.groups
+                .retain(|g| accounts.holds(ScopeKind::Group, &g.name, id));
+            one.policies
+                .retain(|p| accounts.holds(ScopeKind::Policy, &p.name, id));
+        }
+        one
+    }
+
     /// Whether any ignore rule covers the user.
     /// Whether an `ignore` rule covers this live role: one naming roles, or one with tags only.
     #[must_use]

@@ -17,6 +17,17 @@ pub struct RawSpec {
     /// The 12-digit AWS account this spec is for; checked before any other call. Required with `prune: true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
+    /// Many accounts, by a name of your choice: each is reached by assuming a role in it (README, Many accounts).
+    /// Exclusive with `account_id`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "unique_map_opt"
+    )]
+    pub accounts: Option<IndexMap<String, RawAccount>>,
+    /// Every ACTIVE account of the caller's AWS Organization (ListAccounts), reached by assuming `role` in each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<RawOrganization>,
     /// Value of the `iamspec:owner` tag on the users this spec manages (default `iamspec`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
@@ -78,6 +89,38 @@ pub struct RawSpec {
     pub guardrails: Option<Vec<RawGuardrail>>,
 }
 
+/// One account of `accounts:`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccount {
+    /// Its 12-digit id; every call there is checked to land in it.
+    pub id: String,
+    /// The role to assume there, by name (`arn:aws:iam::<id>:role/<role>`). Without `role` or `role_arn` the
+    /// caller's own credentials are used, and must be in this account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The role to assume there, by ARN (for a role under a path, or another partition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// The external id the role's trust policy asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+}
+
+/// `organization:`: the accounts of the caller's organization.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOrganization {
+    /// The role to assume in each account, by name (e.g. `OrganizationAccountAccessRole`).
+    pub role: String,
+    /// The external id the role's trust policy asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Account ids to leave out (the management account, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+}
+
 /// One guardrail: a name and exactly one rule.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -122,6 +165,9 @@ pub enum Compliance {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGroup {
+    /// The accounts this object is in, by their name under `accounts:` or their id (default: every account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<Vec<String>>,
     /// Bucket grants, rendered into the group's inline policy `iamspec-grants`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grants: Option<Vec<RawGrant>>,
@@ -144,6 +190,9 @@ pub struct RawGroup {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRole {
+    /// The accounts this object is in, by their name under `accounts:` or their id (default: every account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<Vec<String>>,
     /// Who may assume the role.
     pub trust: RawTrust,
     /// Tags (the owner tag is added).
@@ -199,6 +248,9 @@ pub struct RawTrust {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPolicy {
+    /// The accounts this object is in, by their name under `accounts:` or their id (default: every account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<Vec<String>>,
     /// What the policy is for (the IAM policy description).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -214,6 +266,9 @@ pub struct RawPolicy {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawUser {
+    /// The accounts this object is in, by their name under `accounts:` or their id (default: every account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<Vec<String>>,
     /// Tags (besides the owner tag, which iamspec adds).
     #[serde(
         default,

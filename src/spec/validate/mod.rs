@@ -15,8 +15,11 @@ use crate::policy::{
     DEFAULT_ATTACHED_LIMIT, INLINE_USER_LIMIT, MAX_ATTACHED_LIMIT, TAG_LIMIT,
 };
 
+mod accounts;
 mod grants;
 mod principals;
+
+pub(crate) use accounts::is_account_id;
 
 use grants::{arn_help, size_over, validate_grant};
 use principals::{check_tag_key, validate_entry, validate_groups, validate_roles};
@@ -92,6 +95,7 @@ impl Ctx {
 pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
     // Consumed user by user, so each raw user's memory is reused for its validated form.
     let allows = lint_allows(&raw, ctx);
+    let lists = accounts::Lists::of(&raw);
     let raw_users = std::mem::take(&mut raw.users);
     let raw = &raw;
     if raw.version != 1 {
@@ -133,8 +137,9 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
             Some("a path starts and ends with `/`, e.g. /iamspec/ (at most 512 printable ASCII characters)"),
         );
     }
+    let accounts = accounts::validate_top(raw, ctx);
     let prune = raw.prune.unwrap_or(false);
-    if prune && raw.account_id.is_none() {
+    if prune && raw.account_id.is_none() && accounts.is_none() {
         ctx.error(
             &[Seg::Key("prune")],
             "`prune: true` needs a pinned `account_id`".into(),
@@ -375,8 +380,18 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
             );
         }
     }
-    Spec {
+    let own_policies: Vec<(super::ScopeKind, String, String)> = extra_policies
+        .iter()
+        .map(|(u, p)| (super::ScopeKind::User, u.clone(), p.name.clone()))
+        .chain(
+            role_policies
+                .iter()
+                .map(|(r, p)| (super::ScopeKind::Role, r.clone(), p.name.clone())),
+        )
+        .collect();
+    let mut spec = Spec {
         account_id: raw.account_id.clone(),
+        accounts,
         owner,
         path,
         prune,
@@ -393,7 +408,9 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
         groups,
         delegate,
         guardrails,
-    }
+    };
+    accounts::validate_scopes(lists, &mut spec, &own_policies, ctx);
+    spec
 }
 
 /// Every `lint: { allow: [...] }` of the spec, with where it stands (the spec, a user, role or group, a grant); an
