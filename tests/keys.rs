@@ -41,6 +41,7 @@ async fn backend(proxy: &Proxy, now: i64) -> AwsBackend {
             endpoint_url: Some(proxy.url()),
             page_size: None,
             pacing: iamspec::pacing::PacingConfig::default(),
+            assume: None,
         },
         Effects::instant(now),
     )

@@ -48,13 +48,24 @@ pub struct BadResponse(pub String);
 pub struct BoundedResponses {
     /// The body cap, in bytes.
     pub limit: usize,
+    /// Whether bodies are XML documents checked whole (IAM, STS); JSON services' bodies fail to parse when cut.
+    pub xml: bool,
 }
 
 impl Default for BoundedResponses {
     fn default() -> Self {
         Self {
             limit: MAX_RESPONSE_BYTES,
+            xml: true,
         }
+    }
+}
+
+impl BoundedResponses {
+    /// For a JSON service (Organizations): the cap only.
+    #[must_use]
+    pub fn json(limit: usize) -> Self {
+        Self { limit, xml: false }
     }
 }
 
@@ -93,7 +104,7 @@ impl Intercept for BoundedResponses {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let response = context.response();
-        if !response.status().is_success() || context.output_or_error().is_err() {
+        if !self.xml || !response.status().is_success() || context.output_or_error().is_err() {
             return Ok(());
         }
         let Some(body) = response.body().bytes() else {

@@ -179,7 +179,16 @@ async fn principals(
         return Ok(all);
     }
     let effects = Effects::system();
-    super::commands::with_backend(g, &effects, async |backend| {
+    // `--account`: that account of the spec's (its role assumed); otherwise the caller's own.
+    let account = if g.accounts.is_empty() && g.shard.is_none() {
+        None
+    } else {
+        let (loaded, _) = super::commands::load_spec(spec, g.color)?;
+        super::commands::one_account(g, &loaded.spec, &effects)
+            .await?
+            .1
+    };
+    super::commands::with_backend_in(g, &effects, account.as_ref(), async |backend| {
         Ok(crate::engine::access::live_principals(backend, only).await?)
     })
     .await

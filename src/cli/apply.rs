@@ -23,6 +23,7 @@ pub(super) struct ApplyArgs {
     pub(super) users: Vec<String>,
     pub(super) lock_timeout: std::time::Duration,
     pub(super) keys: engine::read::KeyRead,
+    pub(super) continue_on_error: bool,
 }
 
 /// Who holds the apply lock: user, host, process and time, plus a nonce that makes this run's text unique.
@@ -49,7 +50,7 @@ fn lock_holder(effects: &Effects) -> String {
 }
 
 /// Sets `cancel` on the first Ctrl-C or SIGTERM. The returned task is aborted when the apply is over.
-fn watch_signals(cancel: &Cancel) -> tokio::task::JoinHandle<()> {
+pub(super) fn watch_signals(cancel: &Cancel) -> tokio::task::JoinHandle<()> {
     let cancel = cancel.clone();
     tokio::spawn(async move {
         let term = async {
@@ -108,6 +109,8 @@ struct Terminal<'a> {
     g: &'a Global,
     show_policies: bool,
     bar: std::sync::OnceLock<indicatif::ProgressBar>,
+    /// One account of many: its plan was shown with the others, and its lines name it; no bar of its own.
+    account: Option<String>,
 }
 
 impl<'a> Terminal<'a> {
@@ -116,7 +119,16 @@ impl<'a> Terminal<'a> {
             g,
             show_policies,
             bar: std::sync::OnceLock::new(),
+            account: None,
         }
+    }
+
+    /// What an account's line starts with: `prod (111111111111): `, or nothing for a single account.
+    fn prefix(&self) -> String {
+        self.account
+            .as_ref()
+            .map(|a| format!("{}: ", escape(a)))
+            .unwrap_or_default()
     }
 
     fn finish(&self) {
@@ -135,6 +147,9 @@ impl<'a> Terminal<'a> {
 
 impl engine::session::Operator<CliError> for Terminal<'_> {
     fn show(&self, planned: &Planned) -> Result<(), CliError> {
+        if self.account.is_some() {
+            return Ok(());
+        }
         print_plan(
             planned,
             self.g,
@@ -151,7 +166,9 @@ impl engine::session::Operator<CliError> for Terminal<'_> {
     }
 
     fn executing(&self, changes: usize) {
-        let _ = self.bar.set(output::progress(changes));
+        if self.account.is_none() {
+            let _ = self.bar.set(output::progress(changes));
+        }
     }
 
     fn event(&self, e: &Event<'_>) {
@@ -186,7 +203,8 @@ impl engine::session::Operator<CliError> for Terminal<'_> {
                 location,
             } => self.suspend(|| {
                 eprintln!(
-                    "{} access key {} for {}: secret written to {}",
+                    "{}{} access key {} for {}: secret written to {}",
+                    self.prefix(),
                     style.bold("key:"),
                     Escaped(key_id),
                     Escaped(user),
@@ -199,7 +217,8 @@ impl engine::session::Operator<CliError> for Terminal<'_> {
                 location,
             } => self.suspend(|| {
                 eprintln!(
-                    "{} access key {} for {} was never recorded as delivered and is deleted; its secret file {} is removed",
+                    "{}{} access key {} for {} was never recorded as delivered and is deleted; its secret file {} is removed",
+                    self.prefix(),
                     style.bold("key:"),
                     Escaped(key_id),
                     Escaped(user),
@@ -210,7 +229,7 @@ impl engine::session::Operator<CliError> for Terminal<'_> {
     }
 
     fn warn(&self, message: &str) {
-        self.suspend(|| eprintln!("warning: {}", Escaped(message)));
+        self.suspend(|| eprintln!("{}warning: {}", self.prefix(), Escaped(message)));
     }
 }
 
@@ -262,6 +281,65 @@ async fn run_session(
     }
 }
 
+/// Applies one account's proven plan (from a many-account run) under its lock, and says in one line how it went;
+/// failed changes are printed naming the account.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the session's inputs, each used once"
+)]
+pub(super) async fn run_account_session(
+    g: &Global,
+    backend: &AnyBackend,
+    spec: &Spec,
+    saved: &SavedPlan,
+    args: &ApplyArgs,
+    sink: &dyn KeySink,
+    cancel: &Cancel,
+    target: &engine::accounts::Target,
+) -> Result<String, CliError> {
+    let effects = Effects::system();
+    let mut terminal = Terminal::new(g, args.show_policies);
+    terminal.account = Some(target.label());
+    let outcome = engine::session::run(
+        backend,
+        spec,
+        engine::session::Source::Saved(saved),
+        &session_settings(args, &effects),
+        sink,
+        &effects,
+        cancel,
+        &terminal,
+    )
+    .await?;
+    Ok(match outcome {
+        engine::session::Outcome::NoChanges => "No changes.".to_owned(),
+        engine::session::Outcome::AlreadyApplied => "Already applied.".to_owned(),
+        engine::session::Outcome::Applied { plan, report } => {
+            for (index, error) in &report.failed {
+                let change = &plan.changes[*index];
+                let line = format!(
+                    "{}failed to {} for {}: {error}",
+                    terminal.prefix(),
+                    change.op.describe(),
+                    change.target
+                );
+                eprintln!("error: {}", Escaped(&line));
+                if let Some(hint) = &error.hint {
+                    eprintln!("  hint: {}", Escaped(hint));
+                }
+            }
+            if !report.is_success() {
+                return Err(CliError::ApplyFailed {
+                    done: report.done.len(),
+                    failed: report.failed.len(),
+                    not_started: report.not_started.len(),
+                });
+            }
+            format!("Apply complete: {} change(s) made.", report.done.len())
+        }
+    })
+}
+
 /// An executed plan's report: failures with their hints, then the outcome.
 fn reported(
     plan: &crate::plan::Plan,
@@ -311,6 +389,9 @@ pub(super) async fn apply_spec(
 ) -> Result<u8, CliError> {
     let input = spec_input(path, g)?;
     let effects = Effects::system();
+    if let Some(targets) = super::accounts::targets(g, &input.spec, &effects).await? {
+        return super::accounts::apply_spec(g, &targets, &input, path, args, sink).await;
+    }
     let only = only(&args.users);
     let source = engine::session::Source::Spec {
         only: only.as_ref(),
@@ -355,6 +436,11 @@ pub(super) async fn apply_saved(
             ),
         });
     }
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
+        if super::accounts::is_saved_accounts(&value) {
+            return super::accounts::apply_saved(g, planfile, value, spec_file, args, sink).await;
+        }
+    }
     let saved = SavedPlan::parse(&text).map_err(refuse)?;
     let spec_path = saved.spec_path(spec_file).map_err(refuse)?;
     let text = match read_text(&spec_path) {
@@ -370,6 +456,15 @@ pub(super) async fn apply_saved(
         .check_spec(&spec_path, text.as_bytes())
         .map_err(refuse)?;
     let spec = load_spec_text(&spec_path, &text, g.color)?.spec;
+    if spec.accounts.is_some() {
+        return Err(CliError::Usage {
+            message: format!(
+                "{} is the plan of one account, and its spec lists many",
+                escape(&planfile.display().to_string())
+            ),
+            hint: "make the plan again with `iamspec plan -f SPEC --out FILE`: it covers every account".into(),
+        });
+    }
     let effects = Effects::system();
     with_backend(g, &effects, async |backend| {
         let source = engine::session::Source::Saved(&saved);

@@ -55,6 +55,7 @@ impl Command {
             Self::Validate { .. }
             | Self::Render { .. }
             | Self::SelfPolicy { .. }
+            | Self::MergeReports { .. }
             | Self::Schema
             | Self::Completions { .. }
             | Self::Man { .. } => None,
@@ -93,6 +94,16 @@ pub struct Connection {
     /// Print API calls by operation at the end (stderr; -v does too)
     #[arg(long)]
     pub stats: bool,
+    /// Many-account specs: run in this account only, by its name under `accounts:` or its id (repeatable)
+    #[arg(long = "account", value_name = "NAME|ID")]
+    pub accounts: Vec<String>,
+    /// Many-account specs: accounts worked on at once (each has its own pacing and lock)
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel_accounts: u16,
+    /// Many-account specs: run part I of N of the accounts (by id), for a CI matrix; `iamspec merge-reports`
+    /// joins the parts' JSON
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<crate::engine::accounts::Shard>,
 }
 
 /// What a command runs with: the global options and, for commands that use an account, where it is.
@@ -108,6 +119,12 @@ pub struct Global {
     pub endpoint_url: Option<String>,
     /// Print call statistics.
     pub stats: bool,
+    /// `--account` names or ids.
+    pub accounts: Vec<String>,
+    /// Accounts at once.
+    pub parallel_accounts: usize,
+    /// `--shard`.
+    pub shard: Option<crate::engine::accounts::Shard>,
     /// Verbosity.
     pub verbose: u8,
     /// Colour choice.
@@ -125,6 +142,9 @@ impl Global {
             region: c.region,
             endpoint_url: c.endpoint_url,
             stats: c.stats,
+            accounts: c.accounts,
+            parallel_accounts: usize::from(c.parallel_accounts),
+            shard: c.shard,
             verbose: global.verbose,
             color: global.color,
         }
@@ -236,6 +256,12 @@ pub enum Command {
         users: Vec<String>,
     },
     /// Show what apply would change
+    #[command(after_help = "\
+Examples:
+  iamspec plan -f iamspec.yaml --out plan.json               # review, then: iamspec apply -f iamspec.yaml plan.json
+  iamspec plan -f iamspec.yaml --format markdown > plan.md   # a pull-request comment
+  iamspec plan -f accounts.yaml --account prod               # one account of a many-account spec
+  iamspec plan -f accounts.yaml --shard 2/4 --format json    # part 2 of 4 of its accounts (a CI matrix)")]
     Plan {
         /// The spec.
         #[command(flatten)]
@@ -263,6 +289,12 @@ pub enum Command {
         account: Connection,
     },
     /// Make the account match the spec (or execute a saved plan)
+    #[command(after_help = "\
+Examples:
+  iamspec apply -f iamspec.yaml                               # plan, ask, apply
+  iamspec apply -f iamspec.yaml plan.json                     # a reviewed plan, proven again first
+  iamspec apply -f accounts.yaml --auto-approve --parallel-accounts 16
+  iamspec apply -f accounts.yaml --continue-on-error          # apply where the plan worked; exit 1 if one failed")]
     Apply {
         /// The spec.
         #[command(flatten)]
@@ -298,6 +330,10 @@ pub enum Command {
         /// Wait this long for another apply's lock (e.g. 30s, 5m; default 0: fail at once, naming the holder)
         #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration)]
         lock_timeout: std::time::Duration,
+        /// Many-account specs: apply to the accounts that planned even when others failed (default: an account
+        /// that fails to plan stops the apply everywhere)
+        #[arg(long)]
+        continue_on_error: bool,
         /// How access keys are read.
         #[command(flatten)]
         keys: KeysArg,
@@ -310,7 +346,8 @@ pub enum Command {
 Examples:
   iamspec drift -f iamspec.yaml                  # keys from the credential report (<= 4 h old)
   iamspec drift -f iamspec.yaml --fresh-keys     # every key user's keys listed now
-  iamspec drift -f iamspec.yaml --format sarif > drift.sarif")]
+  iamspec drift -f iamspec.yaml --format sarif > drift.sarif
+  iamspec drift -f accounts.yaml --shard 1/4 --format json > drift-1.json   # then: iamspec merge-reports drift-*.json")]
     Drift {
         /// The spec.
         #[command(flatten)]
@@ -373,6 +410,19 @@ Examples:
         /// The spec.
         #[command(flatten)]
         spec: SpecArg,
+        /// Also print the trust policy that lets this principal (the CI role's ARN) assume the deployer role
+        #[arg(long, value_name = "PRINCIPAL_ARN")]
+        trust: Option<String>,
+    },
+    /// Join the JSON reports of `plan` or `drift` shards (`--shard I/N --format json`) into one; exit 1 when an
+    /// account failed, 2 when one has changes or drift, else 0
+    #[command(after_help = "\
+Examples:
+  iamspec merge-reports shard-1.json shard-2.json shard-3.json > drift.json")]
+    MergeReports {
+        /// The reports, each from one shard
+        #[arg(value_name = "REPORT", required = true)]
+        files: Vec<PathBuf>,
     },
     /// Whether a user or role may do an action on a resource, and which policy decides (exit 0 allowed, 2
     /// denied, 1 cannot decide)

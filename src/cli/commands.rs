@@ -74,6 +74,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             users,
             lock_timeout,
             keys,
+            continue_on_error,
             ..
         } => {
             let sink = make_sink(
@@ -92,6 +93,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
                 users,
                 lock_timeout,
                 keys: keys.read(),
+                continue_on_error,
             };
             let sink: Box<dyn KeySink> = sink.unwrap_or_else(|| Box::new(NoSink));
             match planfile {
@@ -116,21 +118,8 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
             output,
             ..
         } => import(g, path, &users, adopt, owner, output.as_deref()).await,
-        Command::SelfPolicy { spec } => {
-            let (loaded, _) = load_spec(spec.path(), g.color)?;
-            let policy = crate::selfpolicy::policy(&loaded.spec);
-            for note in &policy.notes {
-                eprintln!("note: {note}");
-            }
-            let text = serde_json::to_string_pretty(&policy.document).map_err(|source| {
-                CliError::Json {
-                    what: "the self-policy",
-                    source,
-                }
-            })?;
-            write_stdout(format!("{text}\n").as_bytes())?;
-            Ok(exit::OK)
-        }
+        Command::SelfPolicy { spec, trust } => self_policy(spec.path(), trust.as_deref(), g),
+        Command::MergeReports { files } => merge_reports(&files),
         Command::ForceUnlock { spec, force, .. } => force_unlock(g, spec.path(), force).await,
         Command::Bootstrap { spec, apply, .. } => bootstrap(g, spec.path(), apply).await,
         Command::Can {
@@ -256,7 +245,7 @@ pub(super) fn read_text(path: &Path) -> Result<String, CliError> {
     })
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+pub(super) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     crate::fileio::write_atomic(path, bytes).map_err(|source| CliError::Io {
         action: "write",
         path: path.display().to_string(),
@@ -344,7 +333,13 @@ fn check_endpoint(url: &str, given_as: &str) -> Result<(), CliError> {
     })
 }
 
-async fn connect(g: &Global, effects: &Effects) -> Result<AnyBackend, CliError> {
+/// The backend of one account of a many-account run (`None`: the single account of the caller): with `--local DIR`
+/// its file `DIR/<id>.json`, on AWS its role assumed.
+pub(super) async fn connect_to(
+    g: &Global,
+    effects: &Effects,
+    account: Option<&crate::engine::accounts::Target>,
+) -> Result<AnyBackend, CliError> {
     if g.local.is_none() {
         if let Some(url) = &g.endpoint_url {
             check_endpoint(url, "--endpoint-url")?;
@@ -363,6 +358,19 @@ async fn connect(g: &Global, effects: &Effects) -> Result<AnyBackend, CliError> 
         crate::backend::aws::check_profile(profile)?;
     }
     Ok(match &g.local {
+        Some(dir) if account.is_some() => {
+            let id = account.map(|a| a.id.as_str()).unwrap_or_default();
+            std::fs::create_dir_all(dir).map_err(|source| CliError::Io {
+                action: "create the local accounts directory",
+                path: dir.display().to_string(),
+                source,
+            })?;
+            AnyBackend::Local(Box::new(LocalBackend::open_account(
+                &dir.join(format!("{id}.json")),
+                id,
+                effects.clone(),
+            )?))
+        }
         Some(path) => AnyBackend::Local(Box::new(LocalBackend::open(path, effects.clone())?)),
         None => AnyBackend::Aws(Box::new(
             AwsBackend::connect(
@@ -379,6 +387,7 @@ async fn connect(g: &Global, effects: &Effects) -> Result<AnyBackend, CliError> 
                     } else {
                         PacingConfig::default()
                     },
+                    assume: account.and_then(|a| a.assume.clone()),
                 },
                 effects.clone(),
             )
@@ -387,7 +396,7 @@ async fn connect(g: &Global, effects: &Effects) -> Result<AnyBackend, CliError> 
     })
 }
 
-fn print_stats(backend: &AnyBackend, enabled: bool) {
+pub(super) fn print_stats(backend: &AnyBackend, enabled: bool) {
     if !enabled {
         return;
     }
@@ -528,10 +537,57 @@ pub(super) async fn with_backend<T, F>(
 where
     F: AsyncFnOnce(&AnyBackend) -> Result<T, CliError>,
 {
-    let backend = connect(g, effects).await?;
+    with_backend_in(g, effects, None, body).await
+}
+
+/// [`with_backend`] in one account of a many-account run (`None`: the caller's).
+pub(super) async fn with_backend_in<T, F>(
+    g: &Global,
+    effects: &Effects,
+    account: Option<&crate::engine::accounts::Target>,
+    body: F,
+) -> Result<T, CliError>
+where
+    F: AsyncFnOnce(&AnyBackend) -> Result<T, CliError>,
+{
+    let backend = connect_to(g, effects, account).await?;
     let result = body(&backend).await;
     print_stats(&backend, g.stats || g.verbose > 0);
     result
+}
+
+/// The account a command that works in one account at a time runs in: `None` for a single-account spec; for a
+/// many-account spec, the one account `--account` leaves, with the spec of that account.
+pub(super) async fn one_account(
+    g: &Global,
+    spec: &Spec,
+    effects: &Effects,
+) -> Result<(Spec, Option<crate::engine::accounts::Target>), CliError> {
+    match super::accounts::targets(g, spec, effects).await? {
+        None => Ok((spec.clone(), None)),
+        Some(mut targets) if targets.len() == 1 => {
+            let target = targets.remove(0);
+            Ok((spec.for_account(&target.id), Some(target)))
+        }
+        Some(targets) => {
+            let names: Vec<String> = targets
+                .iter()
+                .take(10)
+                .map(|t| escape(&t.name).into_owned())
+                .collect();
+            Err(CliError::Usage {
+                message: format!(
+                    "this command works in one account at a time, and this run has {}",
+                    targets.len()
+                ),
+                hint: format!(
+                    "name one with --account ({}{})",
+                    names.join(", "),
+                    if targets.len() > 10 { ", ..." } else { "" }
+                ),
+            })
+        }
+    }
 }
 
 async fn plan(
@@ -545,6 +601,10 @@ async fn plan(
 ) -> Result<u8, CliError> {
     let input = spec_input(path, g)?;
     let effects = Effects::system();
+    if let Some(targets) = super::accounts::targets(g, &input.spec, &effects).await? {
+        return super::accounts::plan(g, &targets, &input, path, out, view, detailed, users, keys)
+            .await;
+    }
     with_backend(g, &effects, async |backend| {
         let p = engine::plan(backend, &input.spec, only(users), effects.now(), keys).await?;
         print_plan(&p, g, view)?;
@@ -582,7 +642,9 @@ async fn bootstrap(g: &Global, path: &Path, apply: bool) -> Result<u8, CliError>
         });
     }
     let effects = Effects::system();
-    with_backend(g, &effects, async |backend| {
+    let (spec, account) = one_account(g, spec, &effects).await?;
+    let spec = &spec;
+    with_backend_in(g, &effects, account.as_ref(), async |backend| {
         let account_id = engine::checked_account(backend, spec.account_id.as_deref())
             .await?
             .account_id;
@@ -631,35 +693,50 @@ async fn bootstrap(g: &Global, path: &Path, apply: bool) -> Result<u8, CliError>
 async fn force_unlock(g: &Global, path: &Path, force: bool) -> Result<u8, CliError> {
     let input = spec_input(path, g)?;
     let effects = Effects::system();
-    let spec = &input.spec;
-    with_backend(g, &effects, async |backend| {
-        let account_id = engine::checked_account(backend, spec.account_id.as_deref())
-            .await?
-            .account_id;
-        let req = engine::lock::request(spec, &account_id, "");
-        let Some(holder) = backend.lock_holder(&req).await? else {
-            let line = format!(
-                "No apply lock is held for owner `{}` in account {account_id}.\n",
-                escape(&spec.owner)
-            );
-            write_stdout(line.as_bytes())?;
-            return Ok(exit::OK);
-        };
-        eprintln!(
-            "The apply lock {} is held by: {}",
-            req.name,
-            Escaped(&holder)
+    let Some(targets) = super::accounts::targets(g, &input.spec, &effects).await? else {
+        return with_backend(g, &effects, async |backend| {
+            unlock_one(backend, &input.spec, force).await
+        })
+        .await;
+    };
+    // One account after the other: each shows its holder and asks on its own.
+    for t in &targets {
+        write_stdout(format!("{}:\n", escape(&t.label())).as_bytes())?;
+        let spec = input.spec.for_account(&t.id);
+        with_backend_in(g, &effects, Some(t), async |backend| {
+            unlock_one(backend, &spec, force).await
+        })
+        .await?;
+    }
+    Ok(exit::OK)
+}
+
+/// Removes the apply lock of `spec`'s account, after showing who holds it and asking (unless `force`).
+async fn unlock_one(backend: &AnyBackend, spec: &Spec, force: bool) -> Result<u8, CliError> {
+    let account_id = engine::checked_account(backend, spec.account_id.as_deref())
+        .await?
+        .account_id;
+    let req = engine::lock::request(spec, &account_id, "");
+    let Some(holder) = backend.lock_holder(&req).await? else {
+        let line = format!(
+            "No apply lock is held for owner `{}` in account {account_id}.\n",
+            escape(&spec.owner)
         );
-        if !force {
-            let question =
-                "Remove it? Do this only when that apply is no longer running.".to_owned();
-            ask_or_refuse(question, "force-unlock", "--force", &Cancel::new()).await?;
-        }
-        backend.unlock(&req, true).await?;
-        write_stdout(format!("Removed the apply lock {}.\n", escape(&req.name)).as_bytes())?;
-        Ok(exit::OK)
-    })
-    .await
+        write_stdout(line.as_bytes())?;
+        return Ok(exit::OK);
+    };
+    eprintln!(
+        "The apply lock {} is held by: {}",
+        req.name,
+        Escaped(&holder)
+    );
+    if !force {
+        let question = "Remove it? Do this only when that apply is no longer running.".to_owned();
+        ask_or_refuse(question, "force-unlock", "--force", &Cancel::new()).await?;
+    }
+    backend.unlock(&req, true).await?;
+    write_stdout(format!("Removed the apply lock {}.\n", escape(&req.name)).as_bytes())?;
+    Ok(exit::OK)
 }
 
 async fn drift(
@@ -671,6 +748,9 @@ async fn drift(
 ) -> Result<u8, CliError> {
     let input = spec_input(path, g)?;
     let effects = Effects::system();
+    if let Some(targets) = super::accounts::targets(g, &input.spec, &effects).await? {
+        return super::accounts::drift(g, &targets, &input, path, format, users, keys).await;
+    }
     with_backend(g, &effects, async |backend| {
         let Planned {
             account_id,
@@ -726,6 +806,12 @@ async fn import(
     owner: Option<String>,
     output: Option<&Path>,
 ) -> Result<u8, CliError> {
+    if !g.accounts.is_empty() || g.shard.is_some() {
+        return Err(CliError::Usage {
+            message: "import reads the account of the credentials it runs with; --account and --shard choose among a spec's accounts, and import has no spec".into(),
+            hint: "run it with credentials for that account (a profile that assumes its role, --profile)".into(),
+        });
+    }
     let effects = Effects::system();
     with_backend(g, &effects, async |backend| {
         let account_id = backend.account_id().await?;
@@ -773,4 +859,165 @@ async fn import(
         Ok(exit::OK)
     })
     .await
+}
+
+/// `self-policy`: the policy iamspec needs, for one account or, for a many-account spec, for the deployer role in
+/// each (with the policy the CI caller needs to assume them); with `--trust`, the trust policy of each role.
+fn self_policy(path: &Path, trust: Option<&str>, g: &Global) -> Result<u8, CliError> {
+    use serde_json::json;
+    let (loaded, _) = load_spec(path, g.color)?;
+    let spec = &loaded.spec;
+    let principal = match trust {
+        None => None,
+        Some(p) if crate::spec::is_account_id(p) => Some(format!("arn:aws:iam::{p}:root")),
+        Some(p)
+            if p.starts_with("arn:")
+                && p.len() <= 2048
+                && p.split(':').nth(2) == Some("iam")
+                && !p.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            Some(p.to_owned())
+        }
+        Some(p) => {
+            return Err(CliError::Usage {
+                message: format!("--trust `{}` is not an IAM principal ARN", escape(p)),
+                hint: "give the CI role's ARN (arn:aws:iam::ACCOUNT:role/NAME) or an account id"
+                    .into(),
+            })
+        }
+    };
+    let trust_policy = |external_id: Option<&str>| {
+        principal.as_ref().map(|p| {
+            let mut statement = json!({
+                "Sid": "IamspecDeployer",
+                "Effect": "Allow",
+                "Principal": {"AWS": p},
+                "Action": "sts:AssumeRole"
+            });
+            if let Some(id) = external_id {
+                statement["Condition"] = json!({"StringEquals": {"sts:ExternalId": id}});
+            }
+            json!({"Version": "2012-10-17", "Statement": [statement]})
+        })
+    };
+    let policy_of = |one: &Spec| {
+        let policy = crate::selfpolicy::policy(one);
+        for note in &policy.notes {
+            eprintln!("note: {}", Escaped(note));
+        }
+        policy.document
+    };
+    let doc = match &spec.accounts {
+        None => {
+            let policy = policy_of(spec);
+            match trust_policy(None) {
+                None => serde_json::to_value(&policy).unwrap_or_default(),
+                Some(trust) => json!({"policy": policy, "trust": trust}),
+            }
+        }
+        Some(accounts) => {
+            let mut entries = Vec::new();
+            let mut roles = Vec::new();
+            for a in &accounts.named {
+                let mut entry = json!({
+                    "name": a.name,
+                    "account_id": a.id,
+                    "policy": policy_of(&spec.for_account(&a.id)),
+                });
+                if let Some(arn) = &a.role_arn {
+                    entry["role_arn"] = json!(arn);
+                    roles.push(arn.clone());
+                }
+                if let Some(t) = trust_policy(a.external_id.as_deref()) {
+                    entry["trust"] = t;
+                }
+                entries.push(entry);
+            }
+            let mut caller = Vec::new();
+            if let Some(org) = &accounts.organization {
+                // Accounts found at run time: one policy that holds every object of the spec, any account.
+                let mut any = spec.clone();
+                any.accounts = None;
+                any.account_id = None;
+                let arn = format!("arn:aws:iam::*:role/{}", org.role);
+                let mut entry = json!({
+                    "name": "organization",
+                    "account_id": "*",
+                    "role_arn": arn,
+                    "policy": policy_of(&any),
+                });
+                if let Some(t) = trust_policy(org.external_id.as_deref()) {
+                    entry["trust"] = t;
+                }
+                entries.push(entry);
+                roles.push(arn);
+                caller.push(json!({
+                    "Sid": "ListOrganizationAccounts",
+                    "Effect": "Allow",
+                    "Action": "organizations:ListAccounts",
+                    "Resource": "*"
+                }));
+            }
+            if !roles.is_empty() {
+                caller.insert(
+                    0,
+                    json!({
+                        "Sid": "AssumeDeployerRoles",
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Resource": roles
+                    }),
+                );
+            }
+            json!({
+                "accounts": entries,
+                "caller": {"Version": "2012-10-17", "Statement": caller},
+            })
+        }
+    };
+    let text = serde_json::to_string_pretty(&doc).map_err(|source| CliError::Json {
+        what: "the self-policy",
+        source,
+    })?;
+    write_stdout(format!("{text}\n").as_bytes())?;
+    Ok(exit::OK)
+}
+
+/// `merge-reports`: the shards' JSON reports as one; the exit code sums them up as `drift` and
+/// `plan --detailed-exitcode` would.
+fn merge_reports(files: &[std::path::PathBuf]) -> Result<u8, CliError> {
+    let mut docs = Vec::with_capacity(files.len());
+    for file in files {
+        let text = read_text(file)?;
+        let name = escape(&file.display().to_string()).into_owned();
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| CliError::Usage {
+                message: format!("{name} is not JSON: {e}"),
+                hint: "merge the output of `plan --format json` or `drift --format json` of each shard".into(),
+            })?;
+        docs.push((name, value));
+    }
+    let merged = render::json::merge_reports(&docs).map_err(|message| CliError::Usage {
+        message,
+        hint: "merge the JSON reports of the shards (`--shard I/N --format json`) of one many-account run".into(),
+    })?;
+    let text = serde_json::to_string_pretty(&merged).map_err(|source| CliError::Json {
+        what: "the merged report",
+        source,
+    })?;
+    write_stdout(format!("{text}\n").as_bytes())?;
+    let count = |key: &str| {
+        merged
+            .get("summary")
+            .and_then(|s| s.get(key))
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0)
+    };
+    Ok(if count("failed") > 0 {
+        exit::ERROR
+    } else if count("changed") > 0 {
+        exit::CHANGES
+    } else {
+        exit::OK
+    })
 }

@@ -84,6 +84,16 @@ pub enum CliError {
         /// Changes not started.
         not_started: usize,
     },
+    /// Accounts of a many-account run failed (each named above, with its error).
+    #[error("{failed} of {total} account(s) failed{}", if *.stopped { "; nothing was applied in any account" } else { "" })]
+    Accounts {
+        /// Accounts that failed.
+        failed: usize,
+        /// Accounts in the run.
+        total: usize,
+        /// Whether the apply stopped before writing anywhere.
+        stopped: bool,
+    },
 }
 
 impl From<BackendError> for CliError {
@@ -126,6 +136,12 @@ impl CliError {
                 } else {
                     "check the path; relative paths start at the current directory".into()
                 })
+            }
+            Self::Accounts { stopped: true, .. } => Some(
+                "fix them, narrow the run with --account, or apply to the others with --continue-on-error".into(),
+            ),
+            Self::Accounts { .. } => {
+                Some("fix them and run again; the accounts that succeeded converge to no changes".into())
             }
             Self::ApplyFailed { .. } => {
                 Some("fix the cause and run apply again: it converges from where it stopped".into())

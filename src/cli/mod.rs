@@ -1,6 +1,7 @@
 //! The command line: argument parsing, one function per command, and the only place errors are printed.
 
 mod access;
+mod accounts;
 mod apply;
 mod args;
 mod commands;

@@ -65,6 +65,9 @@ pub enum Error {
     /// The admin step cannot write the boundary.
     #[error("{0}")]
     Bootstrap(String),
+    /// A many-account run has no account to work on.
+    #[error(transparent)]
+    Accounts(#[from] super::accounts::SelectError),
 }
 
 impl From<crate::diff::DiffError> for Error {
@@ -113,6 +116,15 @@ impl Error {
                     Some(s) => format!("did you mean {s}? nothing was changed"),
                     None => "check the ARNs under managed_policies; nothing was changed".into(),
                 },
+            ),
+            Self::Accounts(super::accounts::SelectError::Unknown { suggestion, .. }) => {
+                Some(match suggestion {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "--account takes a name under `accounts:` or a 12-digit id".into(),
+                })
+            }
+            Self::Accounts(super::accounts::SelectError::Empty(_)) => Some(
+                "check `accounts:`, `organization.exclude` and --account / --shard".into(),
             ),
             Self::Bootstrap(_) => Some(
                 "the boundary is named by the spec's owner and path; README \"Running in CI\" explains the admin step"

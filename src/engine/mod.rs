@@ -3,6 +3,7 @@
 //! shows; backends only translate; the pure core decides.
 
 pub mod access;
+pub mod accounts;
 pub mod bootstrap;
 mod cancel;
 mod error;

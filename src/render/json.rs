@@ -161,3 +161,131 @@ pub fn who_can(
     serde_json::to_writer_pretty(&mut *w, &doc)?;
     writeln!(w)
 }
+
+/// The shape version of [`AccountsReport`].
+pub const ACCOUNTS_FORMAT: u32 = 1;
+
+/// The JSON document of a many-account `plan` or `drift` (schemas/accounts.schema.json): one entry per account, in
+/// the run's order, each with its plan or drift report (the single-account documents) or its error.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AccountsReport<T> {
+    /// Shape version of this envelope; each entry's document keeps its own `format_version`.
+    pub format_version: u32,
+    /// `plan` or `drift`.
+    pub kind: &'static str,
+    /// Counts over the accounts.
+    pub summary: AccountsSummary,
+    /// One entry per account.
+    pub accounts: Vec<AccountEntry<T>>,
+}
+
+/// Counts over a many-account run.
+#[derive(Debug, Clone, Copy, Default, Serialize, serde::Deserialize, JsonSchema)]
+pub struct AccountsSummary {
+    /// Accounts in the report.
+    pub accounts: usize,
+    /// Accounts with changes (plan) or drift.
+    pub changed: usize,
+    /// Accounts that failed.
+    pub failed: usize,
+}
+
+/// One account's part.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AccountEntry<T> {
+    /// Its name in the spec (an organization's account: its id).
+    pub name: String,
+    /// Its id.
+    pub account_id: String,
+    /// Whether it has changes or drift.
+    pub changed: bool,
+    /// The plan or drift report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<T>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<AccountError>,
+}
+
+/// An account's failure.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct AccountError {
+    /// What went wrong.
+    pub message: String,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// The JSON Schema of a many-account report, pretty, with a trailing newline.
+#[must_use]
+pub fn accounts_schema() -> String {
+    let schema = schemars::schema_for!(AccountsReport<serde_json::Value>);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Joins many-account reports (shards of one run) into one: same kind, each account once, summary recounted.
+///
+/// # Errors
+/// A document that is no many-account report, of another kind or version, or an account in two reports.
+pub fn merge_reports(docs: &[(String, serde_json::Value)]) -> Result<serde_json::Value, String> {
+    use serde_json::Value;
+    let mut kind: Option<String> = None;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut accounts = Vec::new();
+    let mut summary = AccountsSummary::default();
+    for (file, doc) in docs {
+        let version = doc.get("format_version").and_then(Value::as_u64);
+        if version != Some(u64::from(ACCOUNTS_FORMAT)) {
+            return Err(format!(
+                "{file} is not a many-account report of format {ACCOUNTS_FORMAT} (from `plan` or `drift --format json` of a spec with accounts)"
+            ));
+        }
+        let this = doc.get("kind").and_then(Value::as_str).unwrap_or_default();
+        if !matches!(this, "plan" | "drift") {
+            return Err(format!("{file}: unknown report kind"));
+        }
+        match &kind {
+            None => kind = Some(this.to_owned()),
+            Some(k) if k != this => {
+                return Err(format!(
+                    "{file} is a {this} report, the others are {k} reports"
+                ))
+            }
+            Some(_) => {}
+        }
+        let Some(entries) = doc.get("accounts").and_then(Value::as_array) else {
+            return Err(format!("{file} has no accounts"));
+        };
+        for entry in entries {
+            let Some(id) = entry
+                .get("account_id")
+                .and_then(Value::as_str)
+                .filter(|id| crate::spec::is_account_id(id))
+            else {
+                return Err(format!("{file}: an entry has no account id"));
+            };
+            if !seen.insert(id.to_owned()) {
+                return Err(format!(
+                    "account {id} is in two reports: shards of one run never overlap"
+                ));
+            }
+            summary.accounts += 1;
+            if entry.get("changed").and_then(Value::as_bool) == Some(true) {
+                summary.changed += 1;
+            }
+            if entry.get("error").is_some_and(|e| !e.is_null()) {
+                summary.failed += 1;
+            }
+            accounts.push(entry.clone());
+        }
+    }
+    Ok(serde_json::json!({
+        "format_version": ACCOUNTS_FORMAT,
+        "kind": kind.unwrap_or_else(|| "plan".into()),
+        "summary": summary,
+        "accounts": accounts,
+    }))
+}

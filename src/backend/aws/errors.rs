@@ -97,6 +97,14 @@ where
                     format!("could not connect: {cause}"),
                     false,
                 )
+            } else if chain_mentions(&e, "credentials") && in_transit(&e) {
+                // Fetching credentials (an assumed role's STS call) timed out or lost its connection: nothing was
+                // sent to IAM yet, and another try may get them.
+                (
+                    ErrorKind::Transport,
+                    format!("getting credentials failed: {cause}"),
+                    false,
+                )
             } else if chain_mentions(&e, "credentials") {
                 (
                     ErrorKind::Credentials,
@@ -122,7 +130,10 @@ where
         ),
         _ => {
             let cause = innermost(&e);
-            let kind = if chain_mentions(&e, "credentials") {
+            let kind = if chain_mentions(&e, "credentials") && in_transit(&e) {
+                // As above: the credentials' own call failed in transit; IAM was not called.
+                ErrorKind::Transport
+            } else if chain_mentions(&e, "credentials") {
                 ErrorKind::Credentials
             } else {
                 ErrorKind::Config
@@ -136,6 +147,27 @@ where
     }
     err.ambiguous = ambiguous;
     err
+}
+
+/// Whether a credentials failure is the credentials' own call failing in transit (timed out, connection lost,
+/// throttled), not a refusal.
+fn in_transit(e: &(dyn std::error::Error + 'static)) -> bool {
+    [
+        "timeout",
+        "tcp connect error",
+        "connection closed",
+        "Throttling",
+    ]
+    .iter()
+    .any(|word| chain_mentions(e, word))
+}
+
+/// The deepest cause under a backend error (its own message when it has none).
+pub(super) fn innermost_of(e: &BackendError) -> String {
+    match std::error::Error::source(e) {
+        Some(source) => innermost(source),
+        None => e.message.clone(),
+    }
 }
 
 /// The deepest error in `e`'s chain, which names the actual problem; the outer layers only say where it happened.

@@ -59,7 +59,34 @@ pub struct AwsOptions {
     pub page_size: Option<i32>,
     /// How calls are paced once IAM throttles.
     pub pacing: PacingConfig,
+    /// A role to assume (in another account) for every call; the caller's credentials only call STS.
+    pub assume: Option<Assume>,
 }
+
+/// A role assumed for a run in one account of many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assume {
+    /// The role's ARN.
+    pub role_arn: String,
+    /// The external id its trust policy asks for.
+    pub external_id: Option<String>,
+    /// The session name, seen in CloudTrail (`iamspec-<owner>`).
+    pub session_name: String,
+}
+
+/// An account of the caller's organization, as ListAccounts gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgAccount {
+    /// The 12-digit id.
+    pub id: String,
+    /// Its name: outside text, shown escaped.
+    pub name: String,
+    /// ACTIVE (neither suspended nor closing).
+    pub active: bool,
+}
+
+/// At most this many accounts are read from an organization (AWS's quota can be raised to a few thousand).
+const MAX_ORG_ACCOUNTS: usize = 20_000;
 
 /// Which of IAM's rate limits a call counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +99,9 @@ enum Class {
 pub struct AwsBackend {
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
+    organizations: aws_sdk_organizations::Client,
+    /// The role every call goes through, if any: named when it cannot be assumed.
+    assume: Option<Assume>,
     stats: super::CallCounter,
     page_size: i32,
     retry: RetryPolicy,
@@ -150,7 +180,24 @@ impl AwsBackend {
             }
         };
         loader = loader.region(region.unwrap_or_else(|| Region::new("us-east-1")));
-        let sdk = loader.load().await;
+        let mut sdk = loader.load().await;
+        if let Some(assume) = &opts.assume {
+            // The SDK's provider: assumed on the first call (the account pin), refreshed before it expires, so an
+            // apply longer than the session still signs. Its STS calls use the caller's credentials.
+            let mut provider = aws_config::sts::AssumeRoleProvider::builder(&assume.role_arn)
+                .session_name(&assume.session_name)
+                .configure(&sdk);
+            if let Some(id) = &assume.external_id {
+                provider = provider.external_id(id);
+            }
+            let provider = provider.build().await;
+            sdk = sdk
+                .into_builder()
+                .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
+                    provider,
+                ))
+                .build();
+        }
         let iam = aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::config::Builder::from(&sdk)
                 .interceptor(UserAgentSuffix)
@@ -163,9 +210,18 @@ impl AwsBackend {
                 .interceptor(super::bounded::BoundedResponses::default())
                 .build(),
         );
+        let organizations = aws_sdk_organizations::Client::from_conf(
+            aws_sdk_organizations::config::Builder::from(&sdk)
+                .interceptor(UserAgentSuffix)
+                // A page is at most 20 accounts of a few hundred bytes.
+                .interceptor(super::bounded::BoundedResponses::json(1 << 20))
+                .build(),
+        );
         Self {
             iam,
             sts,
+            organizations,
+            assume: opts.assume.clone(),
             stats: super::CallCounter::default(),
             page_size: opts.page_size.unwrap_or(1000).clamp(1, 1000),
             retry: RetryPolicy::default(),
@@ -173,6 +229,71 @@ impl AwsBackend {
             writes: Pacer::new(opts.pacing, effects.clone()),
             effects,
             reached: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The first call's credentials error, when a role is assumed, is the role refusing: said so, with the STS
+    /// error that came back (AccessDenied for a role that is missing or does not trust the caller).
+    fn unassumable(&self, mut e: BackendError) -> BackendError {
+        if let (Some(assume), ErrorKind::Credentials) = (&self.assume, e.kind) {
+            let cause = errors::innermost_of(&e);
+            e.message = format!("could not assume role {}: {cause}", assume.role_arn);
+            e.hint = Some(
+                "check that the role exists in that account, that its trust policy lets the caller assume it \
+                 (`iamspec self-policy --trust CALLER_ARN` prints one), and the external id"
+                    .into(),
+            );
+        }
+        e
+    }
+
+    /// Every account of the caller's organization (Organizations ListAccounts, paginated and bounded).
+    ///
+    /// # Errors
+    /// The call's (AccessDenied outside the management or a delegated administrator account,
+    /// AWSOrganizationsNotInUse), or more than [`MAX_ORG_ACCOUNTS`] accounts.
+    pub async fn organization_accounts(&self) -> Result<Vec<OrgAccount>, BackendError> {
+        use aws_sdk_organizations::types::{AccountState, AccountStatus};
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        let mut pages = Pages::new("ListAccounts");
+        loop {
+            let t = token.clone();
+            let page = self
+                .retrying(Class::Read, "ListAccounts", "", || {
+                    self.organizations
+                        .list_accounts()
+                        .set_next_token(t.clone())
+                        .send()
+                        .map_err_into("ListAccounts", "")
+                })
+                .await?;
+            for a in page.accounts() {
+                let Some(id) = a.id() else { continue };
+                let active = match (a.state(), a.status()) {
+                    (Some(state), _) => *state == AccountState::Active,
+                    #[allow(deprecated)]
+                    (None, Some(status)) => *status == AccountStatus::Active,
+                    (None, None) => false,
+                };
+                out.push(OrgAccount {
+                    id: id.to_owned(),
+                    name: a.name().unwrap_or_default().to_owned(),
+                    active,
+                });
+            }
+            if out.len() > MAX_ORG_ACCOUNTS {
+                return Err(BackendError::new(
+                    ErrorKind::BadResponse,
+                    "ListAccounts",
+                    format!("the organization lists more than {MAX_ORG_ACCOUNTS} accounts"),
+                ));
+            }
+            let next = page.next_token();
+            match pages.next(next.is_some(), next, page.accounts().len())? {
+                Some(next) => token = Some(next),
+                None => return Ok(out),
+            }
         }
     }
 
@@ -371,7 +492,8 @@ impl Backend for AwsBackend {
                     .send()
                     .map_err_into("GetCallerIdentity", "")
             })
-            .await?;
+            .await
+            .map_err(|e| self.unassumable(e))?;
         let account_id = out.account().map(str::to_owned).ok_or_else(|| {
             BackendError::new(
                 ErrorKind::Other,

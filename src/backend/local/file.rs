@@ -26,6 +26,8 @@ pub struct LocalBackend {
     path: PathBuf,
     stats: crate::backend::CallCounter,
     effects: Effects,
+    /// The id a new account file gets.
+    new_account_id: Option<String>,
 }
 
 fn file_err(path: &Path, message: impl Into<String>, hint: &str) -> BackendError {
@@ -48,10 +50,32 @@ impl LocalBackend {
     /// # Errors
     /// A file that is not JSON, or not an iamspec local account.
     pub fn open(path: &Path, effects: Effects) -> Result<Self, BackendError> {
+        Self::open_as(path, None, effects)
+    }
+
+    /// Opens the local account file of account `account_id` (one of a many-account run): a missing file is a new
+    /// account with that id.
+    ///
+    /// # Errors
+    /// As [`LocalBackend::open`].
+    pub fn open_account(
+        path: &Path,
+        account_id: &str,
+        effects: Effects,
+    ) -> Result<Self, BackendError> {
+        Self::open_as(path, Some(account_id.to_owned()), effects)
+    }
+
+    fn open_as(
+        path: &Path,
+        new_account_id: Option<String>,
+        effects: Effects,
+    ) -> Result<Self, BackendError> {
         let backend = Self {
             path: path.to_owned(),
             stats: crate::backend::CallCounter::default(),
             effects,
+            new_account_id,
         };
         // Refuse an unusable file before anything else happens.
         backend.with_state(false, |_| Ok(()))?;
@@ -109,7 +133,10 @@ impl LocalBackend {
         };
         let mut state = match read_bounded(&self.path, MAX_FILE_BYTES) {
             Ok(text) => parse_account(&self.path, &text)?,
-            Err(e) if e.is_not_found() => LocalAccount::default(),
+            Err(e) if e.is_not_found() => self
+                .new_account_id
+                .as_deref()
+                .map_or_else(LocalAccount::default, LocalAccount::new),
             Err(e) => {
                 return Err(file_err(
                     &self.path,
