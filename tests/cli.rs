@@ -131,6 +131,94 @@ fn golden_plans() {
     });
 }
 
+/// A many-account spec against `--local DIR`: one account file per account, each object where its `accounts:`
+/// puts it, then no changes anywhere; the many-account flags refused on a single-account spec.
+#[test]
+fn many_accounts_apply_to_a_local_directory_then_no_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let accounts = dir.path().join("accounts");
+    let local = accounts.to_str().unwrap();
+    let spec = example("accounts.yaml");
+    let o = run(&["apply", "-f", &spec, "--local", local, "--auto-approve"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(
+        out(&o).contains("prod (111111111111): Apply complete: 4 change(s) made."),
+        "{}",
+        out(&o)
+    );
+    let staging = std::fs::read_to_string(accounts.join("222222222222.json")).unwrap();
+    assert!(staging.contains("ci-deployer") && !staging.contains("cdn-uploader"));
+    let o = run(&["plan", "-f", &spec, "--local", local, "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(
+        out(&o).contains("Accounts: 2 (0 with changes, 0 failed)"),
+        "{}",
+        out(&o)
+    );
+    let o = run(&[
+        "plan",
+        "-f",
+        &spec,
+        "--local",
+        local,
+        "--account",
+        "staging",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let doc: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(doc["accounts"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["accounts"][0]["result"]["account_id"], "222222222222");
+    let single = dir.path().join("one.json");
+    let o = run(&[
+        "plan",
+        "-f",
+        &example("team.yaml"),
+        "--local",
+        single.to_str().unwrap(),
+        "--account",
+        "prod",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(
+        err(&o).contains("this spec is for one account"),
+        "{}",
+        err(&o)
+    );
+    // self-policy: the deployer role's policy per account, its trust, and what the CI caller needs.
+    let o = run(&[
+        "self-policy",
+        "-f",
+        &spec,
+        "--trust",
+        "arn:aws:iam::999999999999:role/ci",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let doc: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(
+        doc["accounts"][1]["trust"]["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"],
+        "x-7f3a"
+    );
+    assert_eq!(
+        doc["accounts"][0]["trust"]["Statement"][0]["Principal"]["AWS"],
+        "arn:aws:iam::999999999999:role/ci"
+    );
+    assert_eq!(
+        doc["caller"]["Statement"][0]["Resource"],
+        serde_json::json!([
+            "arn:aws:iam::111111111111:role/iamspec-deployer",
+            "arn:aws:iam::222222222222:role/ci/iamspec"
+        ])
+    );
+    let policy = doc["accounts"][1]["policy"].to_string();
+    assert!(
+        policy.contains("arn:aws:iam::222222222222:user/iamspec/*"),
+        "{policy}"
+    );
+    assert!(!policy.contains("111111111111"), "{policy}");
+}
+
 #[test]
 fn quick_start_apply_then_no_changes() {
     let dir = tempfile::tempdir().unwrap();
@@ -512,6 +600,10 @@ fn schemas_are_fresh() {
         &iamspec::render::json::plan_schema(),
     );
     check_schema("schemas/drift.schema.json", &iamspec::drift::json_schema());
+    check_schema(
+        "schemas/accounts.schema.json",
+        &iamspec::render::json::accounts_schema(),
+    );
     let o = run(&["schema"]);
     assert_eq!(out(&o), iamspec::spec::json_schema());
 }
@@ -524,6 +616,7 @@ fn examples_validate_against_their_schema_fields() {
         "ewww-s3-optimizer.yaml",
         "cloudinary-role.yaml",
         "team-groups.yaml",
+        "accounts.yaml",
     ] {
         let text = std::fs::read_to_string(example(name)).unwrap();
         iamspec::spec::load(name, &text).unwrap_or_else(|d| panic!("{}", d.to_plain()));
@@ -633,6 +726,39 @@ fn ci_examples_are_valid_and_use_real_commands() {
             "action.yml reads undeclared input {name}"
         );
     }
+
+    // Many accounts: one apply, drift shards of a matrix, their reports merged; every command real.
+    let text =
+        std::fs::read_to_string(root().join("examples/ci/github-actions-accounts.yaml")).unwrap();
+    let wf: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    let mut accounts_seen = Vec::new();
+    for job in ["apply", "drift", "report"] {
+        for step in wf["jobs"][job]["steps"].as_sequence().unwrap() {
+            let uses = step
+                .get("uses")
+                .and_then(|u| u.as_str())
+                .unwrap_or_default();
+            if uses.starts_with("iamspec/iamspec@") {
+                let command = step["with"]["command"]
+                    .as_str()
+                    .unwrap()
+                    .replace("${{ matrix.shard }}", "2")
+                    .replace("${{ runner.temp }}", "/tmp");
+                let words: Vec<String> = std::iter::once("iamspec".to_owned())
+                    .chain(command.split_whitespace().map(str::to_owned))
+                    .collect();
+                parse(&words);
+                accounts_seen.push(words[1].clone());
+            }
+        }
+    }
+    assert_eq!(accounts_seen, ["apply", "drift", "merge-reports"]);
+    assert_eq!(
+        wf["jobs"]["drift"]["strategy"]["matrix"]["shard"]
+            .as_sequence()
+            .map(Vec::len),
+        Some(4)
+    );
 
     // GitLab: the report the merge-request widget reads, and real commands.
     let text = std::fs::read_to_string(root().join("examples/ci/gitlab-ci.yml")).unwrap();

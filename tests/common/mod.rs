@@ -145,6 +145,9 @@ pub struct Faults {
     pub script: Vec<Scripted>,
     /// Answer this action with a body that never ends (chunked; the proxy itself stops after 4 GiB).
     pub endless: Option<String>,
+    /// AssumeRole of these role ARNs is refused (403 AccessDenied), as AWS refuses a role that does not exist or
+    /// does not trust the caller; moto assumes any role.
+    pub deny_assume: Vec<String>,
 }
 
 /// Requests `after + 1` to `after + times` of `action` (counted from when the faults were set) get `fault`.
@@ -215,9 +218,11 @@ impl Bucket {
     }
 }
 
+/// The buckets of each signing key (each account's session is its own key, so each account has its own limits,
+/// as IAM's are per account), and what was served in all.
 struct Limiter {
-    reads: Bucket,
-    writes: Bucket,
+    burst: f64,
+    buckets: std::collections::HashMap<String, (Bucket, Bucket)>,
     served: Served,
 }
 
@@ -318,8 +323,8 @@ impl Proxy {
 
     pub fn set_faults(&self, faults: Faults) {
         *self.state.limiter.lock().unwrap() = faults.limits.map(|l| Limiter {
-            reads: Bucket::full(l.burst),
-            writes: Bucket::full(l.burst),
+            burst: l.burst,
+            buckets: std::collections::HashMap::new(),
             served: Served::default(),
         });
         *self.state.script.lock().unwrap() = (faults.script.clone(), Default::default());
@@ -393,6 +398,15 @@ impl Drop for Proxy {
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The access key id a request is signed with (`Credential=KEY/...`), empty when unsigned.
+fn signing_key(head: &str) -> String {
+    head.split("Credential=")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn form_value(body: &str, key: &str) -> Option<String> {
@@ -489,6 +503,15 @@ async fn serve(mut conn: TcpStream, state: Arc<State>) {
                 .await;
             continue;
         }
+        if action == "AssumeRole"
+            && form_value(&body, "RoleArn").is_some_and(|arn| faults.deny_assume.contains(&arn))
+        {
+            let message = "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: sts:AssumeRole";
+            let _ = conn
+                .write_all(&error_response(403, "AccessDenied", message))
+                .await;
+            continue;
+        }
         if faults.endless.as_deref() == Some(action.as_str()) {
             let head =
                 "HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ntransfer-encoding: chunked\r\n\r\n";
@@ -525,10 +548,16 @@ async fn serve(mut conn: TcpStream, state: Arc<State>) {
                 let mut guard = state.limiter.lock().unwrap();
                 let limiter = guard.as_mut().expect("limits set with set_faults");
                 let read = is_read(&action);
+                let key = signing_key(&head);
+                let burst = limiter.burst;
+                let (reads, writes) = limiter
+                    .buckets
+                    .entry(key)
+                    .or_insert_with(|| (Bucket::full(burst), Bucket::full(burst)));
                 let (bucket, rate) = if read {
-                    (&mut limiter.reads, limits.reads_per_second)
+                    (reads, limits.reads_per_second)
                 } else {
-                    (&mut limiter.writes, limits.writes_per_second)
+                    (writes, limits.writes_per_second)
                 };
                 let admitted = bucket.take(rate, limits.burst);
                 let counter = match (read, admitted) {
@@ -630,10 +659,13 @@ async fn forward(state: &State, request: &[u8], head_end: usize) -> Option<Vec<u
         out.push_str(line);
         out.push_str("\r\n");
     }
-    out.push_str(&format!(
-        "x-moto-account-id: {}\r\nconnection: close\r\n\r\n",
-        state.account
-    ));
+    // Requests signed with a role's temporary credentials (ASIA...) are in the account moto gave them (the
+    // role's): the header would move them into the proxy's account.
+    let assumed = head.contains("Credential=ASIA");
+    if !assumed {
+        out.push_str(&format!("x-moto-account-id: {}\r\n", state.account));
+    }
+    out.push_str("connection: close\r\n\r\n");
     let mut upstream = TcpStream::connect(state.upstream).await.ok()?;
     upstream.write_all(out.as_bytes()).await.ok()?;
     upstream.write_all(&request[head_end..]).await.ok()?;
