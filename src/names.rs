@@ -35,7 +35,7 @@ pub const BOUNDARY_POLICY_PREFIX: &str = "iamspec-boundary-";
 /// The permissions boundary every user and role of a `delegate: true` spec carries.
 #[must_use]
 pub fn boundary_policy(owner: &str) -> String {
-    owned_name(BOUNDARY_POLICY_PREFIX, owner)
+    owned_name(BOUNDARY_POLICY_PREFIX, owner, NAME_LIMIT)
 }
 
 /// Whether a managed policy name is the boundary's.
@@ -65,12 +65,18 @@ pub fn is_lock_policy(name: &str) -> bool {
 /// The lock's policy name for `owner`: `iamspec-lock-<owner>` (two owners never share a lock by accident).
 #[must_use]
 pub fn lock_policy(owner: &str) -> String {
-    owned_name(LOCK_POLICY_PREFIX, owner)
+    owned_name(LOCK_POLICY_PREFIX, owner, NAME_LIMIT)
+}
+
+/// The STS session name of a many-account run, seen in CloudTrail: `iamspec-<owner>`, within STS's 64 characters.
+#[must_use]
+pub fn session_name(owner: &str) -> String {
+    owned_name("iamspec-", owner, 64)
 }
 
 /// `prefix` + `owner`, with characters IAM refuses in names replaced and a short hash of the owner appended when
-/// anything was replaced, cut to IAM's limit.
-fn owned_name(prefix: &str, owner: &str) -> String {
+/// anything was replaced, cut to `limit`.
+fn owned_name(prefix: &str, owner: &str, limit: usize) -> String {
     let safe: String = owner
         .chars()
         .map(|c| {
@@ -84,11 +90,11 @@ fn owned_name(prefix: &str, owner: &str) -> String {
     let mut name = format!("{prefix}{safe}");
     if safe != owner {
         let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(owner.as_bytes()));
-        name.truncate(NAME_LIMIT - 9);
+        name.truncate(limit - 9);
         name.push('-');
         name.push_str(&hash[..8]);
     }
-    name.truncate(NAME_LIMIT);
+    name.truncate(limit);
     name
 }
 

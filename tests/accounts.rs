@@ -4,49 +4,7 @@
 
 mod common;
 
-use common::{rt, run, stdout, text, write_spec, Faults, Proxy};
-
-/// An organization in the proxy's account with `n` member accounts; their ids.
-fn organization(proxy: &Proxy, n: usize) -> Vec<String> {
-    let creds = aws_sdk_iam::config::Credentials::new(
-        "AKIATESTTESTTEST",
-        "test-secret",
-        None,
-        None,
-        "test",
-    );
-    let conf = aws_sdk_organizations::Config::builder()
-        .behavior_version(aws_sdk_organizations::config::BehaviorVersion::latest())
-        .region(aws_sdk_organizations::config::Region::new("us-east-1"))
-        .credentials_provider(creds)
-        .endpoint_url(proxy.url())
-        .build();
-    let org = aws_sdk_organizations::Client::from_conf(conf);
-    rt().block_on(async {
-        org.create_organization()
-            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-            .send()
-            .await
-            .unwrap();
-        let mut ids = Vec::new();
-        for i in 0..n {
-            let out = org
-                .create_account()
-                .email(format!("member{i}@example.com"))
-                .account_name(format!("member-{i}"))
-                .send()
-                .await
-                .unwrap();
-            ids.push(
-                out.create_account_status()
-                    .and_then(|s| s.account_id())
-                    .unwrap()
-                    .to_owned(),
-            );
-        }
-        ids
-    })
-}
+use common::{organization, rt, run, stdout, text, write_spec, Faults, Proxy};
 
 /// An IAM client in `account`, through its role, as an operator editing by hand would be.
 fn iam_in(proxy: &Proxy, account: &str) -> aws_sdk_iam::Client {
@@ -188,6 +146,19 @@ fn three_accounts_are_applied_converge_and_drift_in_one_is_named() {
         stdout(&o).contains(&format!("staging ({}): drifted", ids[1])),
         "{}",
         text(&o)
+    );
+
+    // Annotations at the spec's lines, each naming its account.
+    let o = run(&proxy, &["drift", "-f", spec, "--format", "github"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let annotations = stdout(&o);
+    assert!(
+        annotations.contains(&format!("staging ({}): ", ids[1])),
+        "{annotations}"
+    );
+    assert!(
+        !annotations.contains(&format!("prod ({}): ", ids[0])),
+        "{annotations}"
     );
 
     // --account narrows the run, by name or id.

@@ -5,6 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// The bound on a run's wall time: a guard against what the bugs did (reading a device forever, quadratic work on
+/// nesting or long lines: minutes), not a speed target. Linear work takes a second or more in a debug build on a
+/// busy two-core machine, so a tighter bound would fail on the machine's load instead of on the code; speed is
+/// measured in BENCHMARKS.md, and memory (which does not depend on load) is bounded tightly below.
+const HANG_GUARD: Duration = Duration::from_secs(20);
+
 /// What a run of the CLI did: exit code, stderr and stdout, wall time, peak memory.
 struct Run {
     code: Option<i32>,
@@ -78,17 +84,13 @@ fn a_spec_that_is_a_device_is_refused_at_once_in_little_memory() {
         let r = run(&["validate", "-f", link.to_str().unwrap()]);
         assert_eq!(r.code, Some(1), "{}", r.stderr);
         assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
-        assert!(
-            r.elapsed < Duration::from_secs(1),
-            "{device}: {:?}",
-            r.elapsed
-        );
+        assert!(r.elapsed < HANG_GUARD, "{device}: {:?}", r.elapsed);
         assert!(r.peak_kib < 100 * 1024, "{device}: {} KiB", r.peak_kib);
         // The same for the local account file.
         let r = run(&["plan", "-f", &example("team.yaml"), "--local", device]);
         assert_eq!(r.code, Some(1), "{}", r.stderr);
         assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
-        assert!(r.elapsed < Duration::from_secs(1) && r.peak_kib < 100 * 1024);
+        assert!(r.elapsed < HANG_GUARD && r.peak_kib < 100 * 1024);
     }
 }
 
@@ -114,7 +116,7 @@ fn a_spec_that_is_a_fifo_is_refused_at_once() {
         "{}",
         r.stderr
     );
-    assert!(r.elapsed < Duration::from_secs(1));
+    assert!(r.elapsed < HANG_GUARD);
 }
 
 #[test]
@@ -152,11 +154,7 @@ fn deep_flow_nesting_is_refused_in_linear_time() {
             "{name}: {}",
             &r.stderr[..r.stderr.len().min(500)]
         );
-        assert!(
-            r.elapsed < Duration::from_secs(1),
-            "{name}: {:?}",
-            r.elapsed
-        );
+        assert!(r.elapsed < HANG_GUARD, "{name}: {:?}", r.elapsed);
         // The snippet is cut to a window: a 500,000-character line is not printed.
         assert!(
             r.stderr.len() < 4_000,
@@ -220,7 +218,7 @@ fn an_error_past_column_65535_is_shown_with_its_line_shortened() {
         r.stderr.lines().all(|l| l.chars().count() < 250),
         "lines are shortened"
     );
-    assert!(r.elapsed < Duration::from_secs(5), "{:?}", r.elapsed);
+    assert!(r.elapsed < HANG_GUARD, "{:?}", r.elapsed);
 }
 
 #[test]

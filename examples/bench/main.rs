@@ -6,6 +6,8 @@
 //! enforcing an account's rate limits (20 writes/s, 50 reads/s, burst 5), with pacing on and off.
 //! `cargo run --release --example bench -- keys [N...]` plans N users with access keys through that limiter: keys
 //! from the credential report, after a key made by hand, and with `--fresh-keys`.
+//! `cargo run --release --example bench -- accounts [ACCOUNTS USERS]` (default 20 x 200) runs drift over an
+//! organization's accounts, each behind its own limiter, against the drift of one of them.
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
@@ -136,16 +138,24 @@ fn run_cli_env(endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
     };
     let wall = started.elapsed();
     let stderr = reader.join().unwrap_or_default();
+    // Summed over every "API calls:" block: a many-account run prints one per account.
     let mut calls = BTreeMap::new();
-    for line in stderr
-        .lines()
-        .skip_while(|l| !l.starts_with("API calls:"))
-        .skip(1)
-        .take_while(|l| l.starts_with("  "))
-    {
+    let mut in_block = false;
+    for line in stderr.lines() {
+        if line.starts_with("API calls:") {
+            in_block = true;
+            continue;
+        }
+        if !(in_block && line.starts_with("  ")) {
+            in_block = false;
+            continue;
+        }
         let mut parts = line.split_whitespace();
-        if let (Some(op), Some(n)) = (parts.next(), parts.next().and_then(|n| n.parse().ok())) {
-            calls.insert(op.to_owned(), n);
+        if let (Some(op), Some(n)) = (
+            parts.next(),
+            parts.next().and_then(|n| n.parse::<u64>().ok()),
+        ) {
+            *calls.entry(op.to_owned()).or_insert(0) += n;
         }
     }
     if !status.success() && status.code() != Some(2) {
@@ -532,6 +542,115 @@ fn keys(sizes: &[usize]) -> bool {
     all
 }
 
+/// Drift of `accounts` accounts of `users` users with keys each, every account behind its own rate limiter (the
+/// proxy limits each signing key, and each account's session is one) with IAM-like latency, against the drift of
+/// one of them: accounts in parallel should cost little more than one.
+fn accounts(args: &[usize]) -> bool {
+    let (n_accounts, users) = (
+        args.first().copied().unwrap_or(20),
+        args.get(1).copied().unwrap_or(200),
+    );
+    let latency = Duration::from_millis(40);
+    println!(
+        "{n_accounts} accounts x {users} users with one key each. Each account: {} reads/s, {} writes/s, burst {}, \
+         {} ms added to every request.\n",
+        LIMITS.reads_per_second,
+        LIMITS.writes_per_second,
+        LIMITS.burst,
+        latency.as_millis()
+    );
+    let proxy = common::Proxy::new();
+    let ids = common::organization(&proxy, n_accounts);
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut text = String::from("version: 1\nowner: bench\npath: /bench/\naccounts:\n");
+    for (i, id) in ids.iter().enumerate() {
+        text.push_str(&format!(
+            "  a{i:02}: {{ id: \"{id}\", role: iamspec-deployer }}\n"
+        ));
+    }
+    let keyed = keyed_spec(users);
+    text.push_str("users:\n");
+    text.push_str(
+        keyed
+            .split_once("users:\n")
+            .map(|(_, u)| u)
+            .unwrap_or_default(),
+    );
+    let spec = dir.path().join("accounts.yaml");
+    std::fs::write(&spec, text).unwrap();
+    let spec = spec.to_str().unwrap();
+    let secrets = dir.path().join("secrets");
+    let setup = run_cli(
+        &proxy.url(),
+        &[
+            "apply",
+            "-f",
+            spec,
+            "--auto-approve",
+            "--secrets-dir",
+            secrets.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(setup.code, 0, "setting up the accounts");
+    println!(
+        "Set up with one apply in {:.1} s.\n",
+        setup.wall.as_secs_f64()
+    );
+    let limited = |args: &[&str], times: usize| {
+        let mut runs = Vec::new();
+        for _ in 0..times {
+            proxy.set_faults(common::Faults {
+                limits: Some(LIMITS),
+                delay: Some(latency),
+                ..common::Faults::default()
+            });
+            runs.push(run_cli(&proxy.url(), args));
+        }
+        let mut walls: Vec<Duration> = runs.iter().map(|r| r.wall).collect();
+        walls.sort();
+        let mut r = runs.pop().expect("a run");
+        r.wall = walls[walls.len() / 2];
+        r
+    };
+    println!("| scenario | accounts | wall (median of 3) | requests per account (by operation, all accounts) | exit | target |");
+    println!("|---|---:|---:|---|---:|---|");
+    let mut all = true;
+    for fresh in [false, true] {
+        let mut one_args = vec!["drift", "-f", spec, "--account", "a00"];
+        let mut all_args = vec!["drift", "-f", spec];
+        if fresh {
+            one_args.push("--fresh-keys");
+            all_args.push("--fresh-keys");
+        }
+        let one = limited(&one_args, 3);
+        let many = limited(&all_args, 3);
+        let per_one = one.calls.values().sum::<u64>();
+        let per_many = many.calls.values().sum::<u64>() as f64 / n_accounts as f64;
+        let ratio = many.wall.as_secs_f64() / one.wall.as_secs_f64();
+        let ok = one.code == 0 && many.code == 0 && ratio <= 1.5 && per_many <= per_one as f64;
+        all &= ok;
+        let keys = if fresh {
+            "--fresh-keys"
+        } else {
+            "keys from the credential report"
+        };
+        println!(
+            "| drift, one account, {keys} | 1 | {:.2} s | {per_one} ({}) | {} | - |",
+            one.wall.as_secs_f64(),
+            calls_text(&one.calls),
+            one.code
+        );
+        println!(
+            "| drift, every account, {keys} | {n_accounts} | {:.2} s | {per_many:.1} ({}) | {} | {} ({ratio:.2}x one, <= 1.5x; requests per account <= one's) |",
+            many.wall.as_secs_f64(),
+            calls_text(&many.calls),
+            many.code,
+            verdict(ok)
+        );
+    }
+    all
+}
+
 fn row(n: usize, scenario: &str, r: &Run, target: &str) {
     println!(
         "| {n} | {scenario} | {:.2} s | {} | {:.0} MiB | {target} |",
@@ -562,8 +681,9 @@ fn main() {
             &sizes
         }),
         "keys" => keys(if sizes.is_empty() { &[1_000] } else { &sizes }),
+        "accounts" => accounts(&sizes),
         other => {
-            eprintln!("usage: bench [core|moto|throttle|keys] [N...] (got {other})");
+            eprintln!("usage: bench [core|moto|throttle|keys|accounts] [N...] (got {other})");
             std::process::exit(1);
         }
     };

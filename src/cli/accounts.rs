@@ -166,6 +166,26 @@ fn print_account_error(t: &Target, e: &CliError, color: bool) {
     }
 }
 
+/// Writes the many-account JSON document of `kind` on stdout.
+fn write_report<T: serde::Serialize>(
+    kind: &'static str,
+    summary: AccountsSummary,
+    accounts: Vec<AccountEntry<T>>,
+) -> Result<(), CliError> {
+    let doc = AccountsReport {
+        format_version: render::json::ACCOUNTS_FORMAT,
+        kind,
+        summary,
+        accounts,
+    };
+    let mut text = serde_json::to_string_pretty(&doc).map_err(|source| CliError::Json {
+        what: "the report",
+        source,
+    })?;
+    text.push('\n');
+    write_stdout(text.as_bytes())
+}
+
 /// The heading over an account's part of the text output.
 fn heading(out: &mut dyn Write, t: &Target, g: &Global) -> std::io::Result<()> {
     let style = output::stdout_style(g.color);
@@ -327,18 +347,7 @@ fn show_plans(
                     }
                 })
                 .collect();
-            let doc = AccountsReport {
-                format_version: render::json::ACCOUNTS_FORMAT,
-                kind: "plan",
-                summary: counts,
-                accounts,
-            };
-            let mut text = serde_json::to_string_pretty(&doc).map_err(|source| CliError::Json {
-                what: "the plan",
-                source,
-            })?;
-            text.push('\n');
-            write_stdout(text.as_bytes())?;
+            write_report("plan", counts, accounts)?;
             for (t, r) in targets.iter().zip(results) {
                 if let Err(e) = r {
                     print_account_error(t, e, color);
@@ -427,18 +436,7 @@ pub(super) async fn drift(
                     error: r.as_ref().err().map(account_error),
                 })
                 .collect();
-            let doc = AccountsReport {
-                format_version: render::json::ACCOUNTS_FORMAT,
-                kind: "drift",
-                summary: counts,
-                accounts,
-            };
-            let mut text = serde_json::to_string_pretty(&doc).map_err(|source| CliError::Json {
-                what: "the drift report",
-                source,
-            })?;
-            text.push('\n');
-            write_stdout(text.as_bytes())?;
+            write_report("drift", counts, accounts)?;
             for (t, r) in targets.iter().zip(&results) {
                 if let Err(e) = r {
                     print_account_error(t, e, color);

@@ -727,6 +727,48 @@ pub fn iam_client(proxy: &Proxy) -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::from_conf(conf)
 }
 
+/// An organization in the proxy's account with `n` member accounts; their ids.
+pub fn organization(proxy: &Proxy, n: usize) -> Vec<String> {
+    let creds = aws_sdk_iam::config::Credentials::new(
+        "AKIATESTTESTTEST",
+        "test-secret",
+        None,
+        None,
+        "test",
+    );
+    let conf = aws_sdk_organizations::Config::builder()
+        .behavior_version(aws_sdk_organizations::config::BehaviorVersion::latest())
+        .region(aws_sdk_organizations::config::Region::new("us-east-1"))
+        .credentials_provider(creds)
+        .endpoint_url(proxy.url())
+        .build();
+    let org = aws_sdk_organizations::Client::from_conf(conf);
+    rt().block_on(async {
+        org.create_organization()
+            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+            .send()
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        for i in 0..n {
+            let out = org
+                .create_account()
+                .email(format!("member{i}@example.com"))
+                .account_name(format!("member-{i}"))
+                .send()
+                .await
+                .unwrap();
+            ids.push(
+                out.create_account_status()
+                    .and_then(|s| s.account_id())
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        ids
+    })
+}
+
 /// The ids of `user`'s access keys, as IAM lists them.
 pub async fn key_ids(proxy: &Proxy, user: &str) -> Vec<String> {
     iam_client(proxy)
