@@ -97,8 +97,9 @@ pub struct Connection {
     /// Many-account specs: run in this account only, by its name under `accounts:` or its id (repeatable)
     #[arg(long = "account", value_name = "NAME|ID")]
     pub accounts: Vec<String>,
-    /// Many-account specs: accounts worked on at once (each has its own pacing and lock)
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Many-account specs: accounts worked on at once (IAM's limits are per account: each has its own pacing,
+    /// retries and lock)
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallel_accounts: u16,
     /// Many-account specs: run part I of N of the accounts (by id), for a CI matrix; `iamspec merge-reports`
     /// joins the parts' JSON
