@@ -686,8 +686,8 @@ fn moto_cpu_seconds() -> f64 {
             continue;
         };
         let words: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-        let is_moto = words.iter().any(|w| w.ends_with(b"moto_server"))
-            && words.contains(&port.as_bytes());
+        let is_moto =
+            words.iter().any(|w| w.ends_with(b"moto_server")) && words.contains(&port.as_bytes());
         if !is_moto {
             continue;
         }
