@@ -170,6 +170,13 @@ fn many_accounts_apply_to_a_local_directory_then_no_changes() {
     let doc: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
     assert_eq!(doc["accounts"].as_array().unwrap().len(), 1);
     assert_eq!(doc["accounts"][0]["result"]["account_id"], "222222222222");
+    let o = run(&["plan", "-f", &spec, "--local", &example("team.yaml")]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(
+        err(&o).contains("is a file, and a many-account spec keeps one account file per account"),
+        "{}",
+        err(&o)
+    );
     let single = dir.path().join("one.json");
     let o = run(&[
         "plan",

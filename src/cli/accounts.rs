@@ -43,6 +43,15 @@ pub(super) async fn targets(
         }
         return Ok(None);
     };
+    if let Some(dir) = g.local.as_ref().filter(|d| d.exists() && !d.is_dir()) {
+        return Err(CliError::Usage {
+            message: format!(
+                "--local {} is a file, and a many-account spec keeps one account file per account in a directory",
+                escape(&dir.display().to_string())
+            ),
+            hint: "give a directory (made if missing), e.g. --local accounts/".into(),
+        });
+    }
     let found = match &accounts.organization {
         None => None,
         Some(_) => {

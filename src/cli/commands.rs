@@ -360,6 +360,7 @@ pub(super) async fn connect_to(
     Ok(match &g.local {
         Some(dir) if account.is_some() => {
             let id = account.map(|a| a.id.as_str()).unwrap_or_default();
+
             std::fs::create_dir_all(dir).map_err(|source| CliError::Io {
                 action: "create the local accounts directory",
                 path: dir.display().to_string(),
