@@ -259,10 +259,10 @@ pub enum Command {
     /// Show what apply would change
     #[command(after_help = "\
 Examples:
-  iamspec plan -f iamspec.yaml --out plan.json               # review, then: iamspec apply -f iamspec.yaml plan.json
-  iamspec plan -f iamspec.yaml --format markdown > plan.md   # a pull-request comment
-  iamspec plan -f accounts.yaml --account prod               # one account of a many-account spec
-  iamspec plan -f accounts.yaml --shard 2/4 --format json    # part 2 of 4 of its accounts (a CI matrix)")]
+  iamspec plan -f iamspec.yaml --out plan.json        # then: iamspec apply -f iamspec.yaml plan.json
+  iamspec plan -f iamspec.yaml --format markdown      # a pull-request comment
+  iamspec plan -f accounts.yaml --account prod        # one account of a many-account spec
+  iamspec plan -f accounts.yaml --shard 2/4 --format json   # part 2 of 4 (a CI matrix)")]
     Plan {
         /// The spec.
         #[command(flatten)]
@@ -292,10 +292,10 @@ Examples:
     /// Make the account match the spec (or execute a saved plan)
     #[command(after_help = "\
 Examples:
-  iamspec apply -f iamspec.yaml                               # plan, ask, apply
-  iamspec apply -f iamspec.yaml plan.json                     # a reviewed plan, proven again first
-  iamspec apply -f accounts.yaml --auto-approve --parallel-accounts 16
-  iamspec apply -f accounts.yaml --continue-on-error          # apply where the plan worked; exit 1 if one failed")]
+  iamspec apply -f iamspec.yaml                       # plan, ask, apply
+  iamspec apply -f iamspec.yaml plan.json             # a reviewed plan, proven again first
+  iamspec apply -f accounts.yaml --parallel-accounts 32
+  iamspec apply -f accounts.yaml --continue-on-error  # the accounts that planned; exit 1")]
     Apply {
         /// The spec.
         #[command(flatten)]
@@ -348,7 +348,8 @@ Examples:
   iamspec drift -f iamspec.yaml                  # keys from the credential report (<= 4 h old)
   iamspec drift -f iamspec.yaml --fresh-keys     # every key user's keys listed now
   iamspec drift -f iamspec.yaml --format sarif > drift.sarif
-  iamspec drift -f accounts.yaml --shard 1/4 --format json > drift-1.json   # then: iamspec merge-reports drift-*.json")]
+  iamspec drift -f accounts.yaml --shard 1/4 --format json > drift-1.json
+  iamspec merge-reports drift-1.json drift-2.json drift-3.json drift-4.json")]
     Drift {
         /// The spec.
         #[command(flatten)]
