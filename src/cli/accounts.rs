@@ -630,14 +630,16 @@ async fn apply_parts(
     let targets: Vec<Target> = parts.iter().map(|(t, _)| t.clone()).collect();
     let cancel = engine::Cancel::new();
     let signals = watch_signals(&cancel);
+    let bars = output::progress_group();
     let results = each(g, &targets, &effects, async |t, backend| {
         let Some((_, saved)) = parts.iter().find(|(p, _)| p.id == t.id) else {
             return Ok(String::new());
         };
         let spec = spec.for_account(&t.id);
-        run_account_session(g, backend, &spec, saved, args, sink, &cancel, t).await
+        run_account_session(g, backend, &spec, saved, args, sink, &cancel, t, &bars).await
     })
     .await;
+    let _ = bars.clear();
     signals.abort();
     let color = output::stderr_style(g.color).color;
     let mut lines = Vec::new();

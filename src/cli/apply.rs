@@ -109,8 +109,10 @@ struct Terminal<'a> {
     g: &'a Global,
     show_policies: bool,
     bar: std::sync::OnceLock<indicatif::ProgressBar>,
-    /// One account of many: its plan was shown with the others, and its lines name it; no bar of its own.
+    /// One account of many: its plan was shown with the others, and its lines name it; its bar is one of
+    /// `bars`, the run's bars, one per account applying.
     account: Option<String>,
+    bars: Option<&'a indicatif::MultiProgress>,
 }
 
 impl<'a> Terminal<'a> {
@@ -120,6 +122,7 @@ impl<'a> Terminal<'a> {
             show_policies,
             bar: std::sync::OnceLock::new(),
             account: None,
+            bars: None,
         }
     }
 
@@ -138,6 +141,9 @@ impl<'a> Terminal<'a> {
     }
 
     fn suspend(&self, f: impl FnOnce()) {
+        if let Some(bars) = self.bars {
+            return bars.suspend(f);
+        }
         match self.bar.get() {
             Some(bar) => bar.suspend(f),
             None => f(),
@@ -166,9 +172,15 @@ impl engine::session::Operator<CliError> for Terminal<'_> {
     }
 
     fn executing(&self, changes: usize) {
-        if self.account.is_none() {
-            let _ = self.bar.set(output::progress(changes));
-        }
+        let bar = match (self.bars, &self.account) {
+            (Some(bars), Some(account)) => {
+                let bar = bars.add(output::progress(changes));
+                bar.set_prefix(format!("{} ", escape(account)));
+                bar
+            }
+            _ => output::progress(changes),
+        };
+        let _ = self.bar.set(bar);
     }
 
     fn event(&self, e: &Event<'_>) {
@@ -296,10 +308,12 @@ pub(super) async fn run_account_session(
     sink: &dyn KeySink,
     cancel: &Cancel,
     target: &engine::accounts::Target,
+    bars: &indicatif::MultiProgress,
 ) -> Result<String, CliError> {
     let effects = Effects::system();
     let mut terminal = Terminal::new(g, args.show_policies);
     terminal.account = Some(target.label());
+    terminal.bars = Some(bars);
     let outcome = engine::session::run(
         backend,
         spec,
@@ -310,8 +324,9 @@ pub(super) async fn run_account_session(
         cancel,
         &terminal,
     )
-    .await?;
-    Ok(match outcome {
+    .await;
+    terminal.finish();
+    Ok(match outcome? {
         engine::session::Outcome::NoChanges => "No changes.".to_owned(),
         engine::session::Outcome::AlreadyApplied => "Already applied.".to_owned(),
         engine::session::Outcome::Applied { plan, report } => {

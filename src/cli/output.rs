@@ -87,12 +87,23 @@ pub fn progress(total: usize) -> indicatif::ProgressBar {
         Some(total as u64),
         indicatif::ProgressDrawTarget::stderr(),
     );
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {wide_msg}")
-    {
+    // The prefix names the account when many apply at once; empty otherwise.
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{prefix}{spinner} [{bar:30}] {pos}/{len} {wide_msg}",
+    ) {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
+}
+
+/// The bars of a many-account apply, one per account, drawn together on stderr (on a terminal only).
+#[must_use]
+pub fn progress_group() -> indicatif::MultiProgress {
+    if std::io::stderr().is_terminal() {
+        indicatif::MultiProgress::new()
+    } else {
+        indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::hidden())
+    }
 }
 
 /// Stdout for long outputs. Rust's stdout is line-buffered: a plan of 100,000 new users is ten million lines,
