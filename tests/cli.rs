@@ -139,6 +139,32 @@ fn many_accounts_apply_to_a_local_directory_then_no_changes() {
     let accounts = dir.path().join("accounts");
     let local = accounts.to_str().unwrap();
     let spec = example("accounts.yaml");
+    // A pull-request comment found by its first line, every account in it; GitLab's counts summed.
+    let o = run(&[
+        "plan", "-f", &spec, "--local", local, "--format", "markdown",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let comment = out(&o);
+    assert!(
+        comment.starts_with("<!-- iamspec plan -->\n### iamspec plan for 2 accounts"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("| prod (111111111111) | Plan: 4 to add, 0 to change, 0 to destroy. |"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("### iamspec plan for account 222222222222"),
+        "{comment}"
+    );
+    assert_eq!(
+        comment.matches("<!-- iamspec plan -->").count(),
+        1,
+        "{comment}"
+    );
+    let o = run(&["plan", "-f", &spec, "--local", local, "--format", "gitlab"]);
+    let counts: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(counts, serde_json::json!({"create": 6, "update": 0, "delete": 0}));
     let o = run(&["apply", "-f", &spec, "--local", local, "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert!(

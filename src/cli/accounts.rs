@@ -195,6 +195,15 @@ fn write_report<T: serde::Serialize>(
     write_stdout(text.as_bytes())
 }
 
+/// Prints the failed accounts' errors on stderr, after a machine-readable document on stdout.
+fn print_errors<T>(targets: &[Target], results: &[Result<T, CliError>], color: bool) {
+    for (t, r) in targets.iter().zip(results) {
+        if let Err(e) = r {
+            print_account_error(t, e, color);
+        }
+    }
+}
+
 /// The heading over an account's part of the text output.
 fn heading(out: &mut dyn Write, t: &Target, g: &Global) -> std::io::Result<()> {
     let style = output::stdout_style(g.color);
@@ -357,14 +366,40 @@ fn show_plans(
                 })
                 .collect();
             write_report("plan", counts, accounts)?;
-            for (t, r) in targets.iter().zip(results) {
-                if let Err(e) = r {
-                    print_account_error(t, e, color);
-                }
-            }
+            print_errors(targets, results, color);
             Ok(())
         }
-        PlanFormat::Text | PlanFormat::Markdown | PlanFormat::Gitlab => {
+        PlanFormat::Markdown => {
+            let labels: Vec<String> = targets.iter().map(Target::label).collect();
+            let parts: Vec<render::markdown::AccountPart<'_>> = labels
+                .iter()
+                .zip(results)
+                .map(|(label, r)| {
+                    let part = match r {
+                        Ok(p) => Ok((&p.plan, p.account_id.as_str())),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    (label.as_str(), part)
+                })
+                .collect();
+            write_stdout(
+                render::markdown::accounts_plan(&parts, render::markdown::COMMENT_LIMIT).as_bytes(),
+            )?;
+            print_errors(targets, results, color);
+            Ok(())
+        }
+        PlanFormat::Gitlab => {
+            let plans = results
+                .iter()
+                .filter_map(|r| r.as_ref().ok())
+                .map(|p| &p.plan);
+            let mut text = render::ci::gitlab_accounts(plans).to_string();
+            text.push('\n');
+            write_stdout(text.as_bytes())?;
+            print_errors(targets, results, color);
+            Ok(())
+        }
+        PlanFormat::Text => {
             let mut lines = Vec::new();
             for (t, r) in targets.iter().zip(results) {
                 {
@@ -446,11 +481,7 @@ pub(super) async fn drift(
                 })
                 .collect();
             write_report("drift", counts, accounts)?;
-            for (t, r) in targets.iter().zip(&results) {
-                if let Err(e) = r {
-                    print_account_error(t, e, color);
-                }
-            }
+            print_errors(targets, &results, color);
         }
         DriftFormat::Text => {
             let mut lines = Vec::new();

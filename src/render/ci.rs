@@ -181,6 +181,19 @@ pub fn gitlab(plan: &Plan) -> Value {
     json!({"create": s.add, "update": s.change, "delete": s.destroy})
 }
 
+/// GitLab's report over many accounts' plans: their counts summed (the widget shows one set of numbers).
+#[must_use]
+pub fn gitlab_accounts<'a>(plans: impl IntoIterator<Item = &'a Plan>) -> Value {
+    let (mut add, mut change, mut destroy) = (0, 0, 0);
+    for plan in plans {
+        let s = plan.summary();
+        add += s.add;
+        change += s.change;
+        destroy += s.destroy;
+    }
+    json!({"create": add, "update": change, "delete": destroy})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

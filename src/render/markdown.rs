@@ -145,6 +145,47 @@ pub fn plan(plan: &Plan, account_id: &str, limit: usize) -> String {
     out
 }
 
+/// One account's part of a many-account comment: its name (`prod (111111111111)`), and its plan and id, or why it
+/// failed.
+pub type AccountPart<'a> = (&'a str, Result<(&'a Plan, &'a str), String>);
+
+/// The pull-request comment of a many-account plan: the marker first (the workflow finds its comment by it), a
+/// table of the accounts, then each account's plan as one account's comment would show it, within `limit` in all.
+#[must_use]
+pub fn accounts_plan(parts: &[AccountPart<'_>], limit: usize) -> String {
+    let mut out = format!(
+        "{MARKER}\n### iamspec plan for {} accounts\n\n| account | plan |\n|---|---|\n",
+        parts.len()
+    );
+    for (label, part) in parts {
+        let line = match part {
+            Ok((plan, _)) => text::summary_line(plan),
+            Err(e) => format!("failed: {}", e.lines().next().unwrap_or_default()),
+        };
+        let _ = writeln!(out, "| {} | {} |", inline(label), inline(&line));
+    }
+    out.push('\n');
+    // Each account gets an equal share of what is left; its own plan cuts itself to it, saying so.
+    let share = limit.saturating_sub(out.len()) / parts.len().max(1);
+    for (label, part) in parts {
+        match part {
+            Ok((plan, account_id)) => {
+                let one = self::plan(plan, account_id, share);
+                out.push_str(
+                    one.strip_prefix(MARKER)
+                        .unwrap_or(&one)
+                        .trim_start_matches('\n'),
+                );
+                out.push('\n');
+            }
+            Err(e) => {
+                let _ = writeln!(out, "### {}: failed\n\n{}\n", inline(label), inline(e));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
