@@ -164,7 +164,10 @@ fn many_accounts_apply_to_a_local_directory_then_no_changes() {
     );
     let o = run(&["plan", "-f", &spec, "--local", local, "--format", "gitlab"]);
     let counts: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
-    assert_eq!(counts, serde_json::json!({"create": 6, "update": 0, "delete": 0}));
+    assert_eq!(
+        counts,
+        serde_json::json!({"create": 6, "update": 0, "delete": 0})
+    );
     let o = run(&["apply", "-f", &spec, "--local", local, "--auto-approve"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert!(
@@ -203,6 +206,48 @@ fn many_accounts_apply_to_a_local_directory_then_no_changes() {
         "{}",
         err(&o)
     );
+    // A saved plan of both accounts; edited to claim one account's part is the other's, it is refused whole.
+    let planfile = dir.path().join("plan.json");
+    let o = run(&[
+        "plan",
+        "-f",
+        &spec,
+        "--local",
+        local,
+        "--out",
+        planfile.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let mut saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&planfile).unwrap()).unwrap();
+    assert_eq!(saved["accounts"].as_array().unwrap().len(), 2);
+    saved["accounts"][1]["account_id"] = "111111111111".into();
+    let forged = dir.path().join("forged.json");
+    std::fs::write(&forged, saved.to_string()).unwrap();
+    let o = run(&[
+        "apply",
+        "-f",
+        &spec,
+        "--local",
+        local,
+        forged.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(
+        err(&o).contains("is a plan of account 222222222222"),
+        "{}",
+        err(&o)
+    );
+    let o = run(&[
+        "apply",
+        "-f",
+        &spec,
+        "--local",
+        local,
+        planfile.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).contains("Already applied"), "{}", out(&o));
     let single = dir.path().join("one.json");
     let o = run(&[
         "plan",
