@@ -1,6 +1,6 @@
 //! Many accounts from one spec: the accounts a run covers (named, discovered from the organization, narrowed by
-//! `--account` and `--shard`), one backend per account reached through its role, the accounts worked on a few at
-//! once, and their answers shown per account and summed up. Each account runs the single-account engine on the
+//! `--account` and `--shard`), one backend per account reached through its role, `--parallel-accounts` of them
+//! worked on at once, and their answers shown per account and summed up. Each account runs the single-account engine on the
 //! spec [`Spec::for_account`] makes; an account that fails fails alone.
 
 use std::io::Write;
@@ -65,7 +65,11 @@ pub(super) async fn targets(
             // delegated administrator).
             let backend = connect_to(g, effects, None).await?;
             let AnyBackend::Aws(aws) = &backend else {
-                return Ok(None);
+                // `--local` was refused above; no other backend has an organization.
+                return Err(CliError::Usage {
+                    message: "`organization:` is read from AWS Organizations".into(),
+                    hint: "run against AWS, or name the accounts under `accounts:`".into(),
+                });
             };
             let listed = aws.organization_accounts().await.map_err(|mut e| {
                 e.hint = Some(
@@ -138,7 +142,19 @@ fn only_in(
 fn account_error(e: &CliError) -> AccountError {
     AccountError {
         message: e.to_string(),
-        hint: e.hint(),
+        hint: account_hint(e),
+    }
+}
+
+/// The hint under an account's error.
+fn account_hint(e: &CliError) -> Option<String> {
+    match e {
+        // The single-account hint names --profile; here the credentials are the account's role.
+        CliError::Engine(engine::Error::WrongAccount { .. }) => Some(
+            "the credentials used for this account (its `role`/`role_arn`, or without one the caller's own) are for another account: check its entry under `accounts:`"
+                .to_owned(),
+        ),
+        _ => e.hint(),
     }
 }
 
@@ -162,15 +178,7 @@ fn print_account_error(t: &Target, e: &CliError, color: bool) {
         escape(&t.label()),
         lines.join("\n")
     );
-    let hint = match e {
-        // The single-account hint names --profile; here the credentials are the account's role.
-        CliError::Engine(engine::Error::WrongAccount { .. }) => Some(
-            "the credentials used for this account (its `role`/`role_arn`, or without one the caller's own) are for another account: check its entry under `accounts:`"
-                .to_owned(),
-        ),
-        _ => e.hint(),
-    };
-    if let Some(hint) = hint {
+    if let Some(hint) = account_hint(e) {
         eprintln!("  hint: {}", Escaped(&hint));
     }
 }
