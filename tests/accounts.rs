@@ -4,20 +4,16 @@
 
 mod common;
 
-use common::{organization, rt, run, stdout, text, write_spec, Faults, Proxy};
+use common::{
+    iam_client_as, organization, rt, run, stdout, test_credentials, text, write_spec, Faults, Proxy,
+};
 
 /// An IAM client in `account`, through its role, as an operator editing by hand would be.
 fn iam_in(proxy: &Proxy, account: &str) -> aws_sdk_iam::Client {
     let sts_conf = aws_sdk_sts::Config::builder()
         .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
         .region(aws_sdk_sts::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            "AKIATESTTESTTEST",
-            "test-secret",
-            None,
-            None,
-            "test",
-        ))
+        .credentials_provider(test_credentials())
         .endpoint_url(proxy.url())
         .build();
     let sts = aws_sdk_sts::Client::from_conf(sts_conf);
@@ -38,13 +34,7 @@ fn iam_in(proxy: &Proxy, account: &str) -> aws_sdk_iam::Client {
         None,
         "assumed",
     );
-    let conf = aws_sdk_iam::Config::builder()
-        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-        .region(aws_sdk_iam::config::Region::new("us-east-1"))
-        .credentials_provider(creds)
-        .endpoint_url(proxy.url())
-        .build();
-    aws_sdk_iam::Client::from_conf(conf)
+    iam_client_as(proxy, creds)
 }
 
 fn users_in(proxy: &Proxy, account: &str) -> Vec<String> {

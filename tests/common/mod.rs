@@ -710,15 +710,21 @@ pub fn aws_env() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The tests' own credentials (the proxy puts their requests in its account).
+pub fn test_credentials() -> aws_sdk_iam::config::Credentials {
+    aws_sdk_iam::config::Credentials::new("AKIATESTTESTTEST", "test-secret", None, None, "test")
+}
+
 /// An SDK IAM client through the proxy, for out-of-band edits.
 pub fn iam_client(proxy: &Proxy) -> aws_sdk_iam::Client {
-    let creds = aws_sdk_iam::config::Credentials::new(
-        "AKIATESTTESTTEST",
-        "test-secret",
-        None,
-        None,
-        "test",
-    );
+    iam_client_as(proxy, test_credentials())
+}
+
+/// An SDK IAM client through the proxy with these credentials (an assumed role's: its account).
+pub fn iam_client_as(
+    proxy: &Proxy,
+    creds: aws_sdk_iam::config::Credentials,
+) -> aws_sdk_iam::Client {
     let conf = aws_sdk_iam::Config::builder()
         .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
         .region(aws_sdk_iam::config::Region::new("us-east-1"))
@@ -730,13 +736,7 @@ pub fn iam_client(proxy: &Proxy) -> aws_sdk_iam::Client {
 
 /// An organization in the proxy's account with `n` member accounts; their ids.
 pub fn organization(proxy: &Proxy, n: usize) -> Vec<String> {
-    let creds = aws_sdk_iam::config::Credentials::new(
-        "AKIATESTTESTTEST",
-        "test-secret",
-        None,
-        None,
-        "test",
-    );
+    let creds = test_credentials();
     let conf = aws_sdk_organizations::Config::builder()
         .behavior_version(aws_sdk_organizations::config::BehaviorVersion::latest())
         .region(aws_sdk_organizations::config::Region::new("us-east-1"))
