@@ -138,6 +138,35 @@ fn only_in(
     )
 }
 
+/// Plans one account: its part of the spec, its part of `--user`.
+async fn plan_one(
+    t: &Target,
+    backend: &AnyBackend,
+    input: &SpecInput,
+    users: &[String],
+    keys: KeyRead,
+    effects: &Effects,
+) -> Result<Planned, CliError> {
+    let spec = input.spec.for_account(&t.id);
+    let only = only_in(&input.spec, &spec, users);
+    Ok(engine::plan(backend, &spec, only, effects.now(), keys).await?)
+}
+
+/// Plans every account, in the accounts' order.
+async fn plan_each(
+    g: &Global,
+    targets: &[Target],
+    input: &SpecInput,
+    users: &[String],
+    keys: KeyRead,
+) -> Vec<Result<Planned, CliError>> {
+    let effects = Effects::system();
+    each(g, targets, &effects, async |t, backend| {
+        plan_one(t, backend, input, users, keys, &effects).await
+    })
+    .await
+}
+
 /// An account's error as the JSON reports carry it.
 fn account_error(e: &CliError) -> AccountError {
     AccountError {
@@ -260,13 +289,7 @@ pub(super) async fn plan(
     users: &[String],
     keys: KeyRead,
 ) -> Result<u8, CliError> {
-    let effects = Effects::system();
-    let results = each(g, targets, &effects, async |t, backend| {
-        let spec = input.spec.for_account(&t.id);
-        let only = only_in(&input.spec, &spec, users);
-        Ok(engine::plan(backend, &spec, only, effects.now(), keys).await?)
-    })
-    .await;
+    let results = plan_each(g, targets, input, users, keys).await;
     let counts = count(&results, |p: &Planned| !p.plan.is_empty());
     show_plans(g, targets, &results, view, counts)?;
     if let Some(file) = out_file {
@@ -447,22 +470,15 @@ pub(super) async fn drift(
     keys: KeyRead,
 ) -> Result<u8, CliError> {
     let effects = Effects::system();
+    // Each account's report as soon as its plan is made: its live account need not outlive it.
     let results = each(g, targets, &effects, async |t, backend| {
-        let spec = input.spec.for_account(&t.id);
         let Planned {
             account_id,
             plan,
             live,
             keys_as_of,
             ..
-        } = engine::plan(
-            backend,
-            &spec,
-            only_in(&input.spec, &spec, users),
-            effects.now(),
-            keys,
-        )
-        .await?;
+        } = plan_one(t, backend, input, users, keys, &effects).await?;
         let now = crate::drift::rfc3339(effects.now());
         Ok(crate::drift::report(
             &plan,
@@ -606,13 +622,7 @@ pub(super) async fn apply_spec(
     args: &ApplyArgs,
     sink: &dyn engine::KeySink,
 ) -> Result<u8, CliError> {
-    let effects = Effects::system();
-    let results = each(g, targets, &effects, async |t, backend| {
-        let spec = input.spec.for_account(&t.id);
-        let only = only_in(&input.spec, &spec, &args.users);
-        Ok(engine::plan(backend, &spec, only, effects.now(), args.keys).await?)
-    })
-    .await;
+    let results = plan_each(g, targets, input, &args.users, args.keys).await;
     let counts = count(&results, |p: &Planned| !p.plan.is_empty());
     let view = PlanOutput {
         format: PlanFormat::Text,
