@@ -101,6 +101,22 @@ fn iamspec_bin() -> PathBuf {
         .expect("release dir")
 }
 
+/// Applies `spec` from scratch with new keys' secrets written to `secrets`: the setup of the keyed benchmarks.
+fn apply_with_secrets(endpoint: &str, spec: &str, secrets: &Path) -> Run {
+    let secrets = secrets.to_str().expect("a UTF-8 temporary path");
+    run_cli(
+        endpoint,
+        &[
+            "apply",
+            "-f",
+            spec,
+            "--auto-approve",
+            "--secrets-dir",
+            secrets,
+        ],
+    )
+}
+
 fn run_cli(endpoint: &str, args: &[&str]) -> Run {
     run_cli_env(endpoint, args, &[])
 }
@@ -443,17 +459,7 @@ fn keys(sizes: &[usize]) -> bool {
         let (spec, bare) = (spec.to_str().unwrap(), bare.to_str().unwrap());
         let secrets = dir.path().join("secrets");
         let proxy = common::Proxy::new();
-        let setup = run_cli(
-            &proxy.url(),
-            &[
-                "apply",
-                "-f",
-                spec,
-                "--auto-approve",
-                "--secrets-dir",
-                secrets.to_str().unwrap(),
-            ],
-        );
+        let setup = apply_with_secrets(&proxy.url(), spec, &secrets);
         assert_eq!(setup.code, 0, "setting up {n} users with keys");
         // The median of three runs (the first after a change is often the slowest on this VM), with the
         // requests of the last.
@@ -580,17 +586,7 @@ fn accounts(args: &[usize]) -> bool {
     std::fs::write(&spec, text).unwrap();
     let spec = spec.to_str().unwrap();
     let secrets = dir.path().join("secrets");
-    let setup = run_cli(
-        &proxy.url(),
-        &[
-            "apply",
-            "-f",
-            spec,
-            "--auto-approve",
-            "--secrets-dir",
-            secrets.to_str().unwrap(),
-        ],
-    );
+    let setup = apply_with_secrets(&proxy.url(), spec, &secrets);
     assert_eq!(setup.code, 0, "setting up the accounts");
     println!(
         "Set up with one apply in {:.1} s.\n",
