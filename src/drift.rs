@@ -359,15 +359,10 @@ pub fn located(
 ) -> crate::spec::Diagnostics {
     use crate::spec::{Located, PathSeg, Severity};
     let declared = |t: &Target| -> Vec<PathSeg> {
-        let (section, found) = match t {
-            Target::User(n) => ("users", spec.users.iter().any(|u| &u.name == n)),
-            Target::Role(n) => ("roles", spec.roles.iter().any(|r| &r.name == n)),
-            Target::Group(n) => ("groups", spec.groups.iter().any(|g| &g.name == n)),
-            Target::Policy(n) => ("policies", spec.policies.iter().any(|p| &p.name == n)),
-        };
-        if found {
+        let kind = crate::diff::kind::of(t.kind());
+        if kind.declared(spec, t.name()) {
             vec![
-                PathSeg::Key(section.to_owned()),
+                PathSeg::Key(kind.section().to_owned()),
                 PathSeg::Key(t.name().to_owned()),
             ]
         } else {

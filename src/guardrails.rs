@@ -40,10 +40,7 @@ impl Breach {
     /// (iamspec-grants, Objects1)`.
     #[must_use]
     pub fn message(&self) -> String {
-        let who = match &self.principal {
-            Target::User(n) => format!("user {n}"),
-            other => other.to_string(),
-        };
+        let who = self.principal.named();
         match (&self.undecided, &self.by) {
             (Some(why), _) => format!(
                 "{who} may break guardrail {}: {} cannot be decided offline ({why})",
@@ -335,7 +332,10 @@ fn spec_path(spec: &Spec, b: &Breach, p: &UserPolicies) -> Vec<PathSeg> {
     let Some(cite) = &b.by else {
         return match &b.principal {
             Target::Role(r) => vec![key("roles"), key(r), key("trust")],
-            other => vec![key(&format!("{}s", other.kind().noun())), key(other.name())],
+            Target::User(_) | Target::Group(_) | Target::Policy(_) => vec![
+                key(crate::diff::kind::of(b.principal.kind()).section()),
+                key(b.principal.name()),
+            ],
         };
     };
     let base = match &b.principal {
@@ -362,7 +362,7 @@ fn spec_path(spec: &Spec, b: &Breach, p: &UserPolicies) -> Vec<PathSeg> {
             .iter()
             .find(|u| &u.name == name)
             .map(|u| u.grants_policy_name.as_str()),
-        _ => Some(crate::model::GRANTS_POLICY),
+        Target::Role(_) | Target::Group(_) | Target::Policy(_) => Some(crate::model::GRANTS_POLICY),
     };
     match p.origin(&cite.policy) {
         Some(Origin::Shared(name)) => shared(name),

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{
     all, evaluate, from_live, ActionDef, Context, Decision, Policies, Request, UserPolicies,
 };
+use crate::diff::kind::Reach;
 use crate::model::Account;
 use crate::pattern::PROBE_ANY as ANY;
 use crate::plan::{AccessChange, AccessEffect, Change, Target, TargetKind};
@@ -26,15 +27,16 @@ fn touched(
     let mut groups = BTreeSet::new();
     let mut policies = BTreeSet::new();
     for c in changes {
-        match &c.target {
-            Target::User(_) | Target::Role(_) => {
+        let name = c.target.name().to_ascii_lowercase();
+        match crate::diff::kind::of(c.target.kind()).reach() {
+            Reach::Principal { .. } => {
                 out.insert(c.target.folded());
             }
-            Target::Group(g) => {
-                groups.insert(g.to_ascii_lowercase());
+            Reach::Members => {
+                groups.insert(name);
             }
-            Target::Policy(p) => {
-                policies.insert(p.to_ascii_lowercase());
+            Reach::Attached => {
+                policies.insert(name);
             }
         }
     }

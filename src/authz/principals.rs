@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::Policies;
+use crate::diff::kind::Reach;
 use crate::model::{Account, Group};
 use crate::plan::Target;
 use crate::policy::PolicyDocument;
@@ -56,9 +57,9 @@ impl UserPolicies {
     /// The value of `aws:username` in its requests: users have one, roles do not.
     #[must_use]
     pub fn username(&self) -> Option<&str> {
-        match &self.principal {
-            Target::User(name) => Some(name),
-            Target::Role(_) | Target::Policy(_) | Target::Group(_) => None,
+        match crate::diff::kind::of(self.principal.kind()).reach() {
+            Reach::Principal { username: true } => Some(self.principal.name()),
+            Reach::Principal { username: false } | Reach::Members | Reach::Attached => None,
         }
     }
 

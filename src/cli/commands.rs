@@ -826,16 +826,9 @@ async fn import(
         let (live, sessions) = engine::read::for_import(backend, &opts).await?;
         let imported = crate::import::import_with_sessions(&live, &opts, &sessions);
         for (target, owner) in &imported.skipped {
-            // Users are named as such; the other kinds' text form already says their kind.
-            let kind = match target {
-                crate::plan::Target::User(_) => "user ",
-                crate::plan::Target::Role(_)
-                | crate::plan::Target::Group(_)
-                | crate::plan::Target::Policy(_) => "",
-            };
             eprintln!(
-                "skipped: {kind}{} belongs to owner `{}`; its own spec manages it",
-                escape(&target.to_string()),
+                "skipped: {} belongs to owner `{}`; its own spec manages it",
+                escape(&target.named()),
                 escape(owner)
             );
         }

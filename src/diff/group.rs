@@ -341,6 +341,87 @@ fn delete_group(have: &Group, live: &Account) -> Vec<Change> {
     out
 }
 
+/// Groups: IAM groups take no tags, so ownership is iamspec's marker policy inside the group.
+pub(super) struct GroupKind;
+
+impl super::kind::Kind for GroupKind {
+    fn kind(&self) -> crate::plan::TargetKind {
+        crate::plan::TargetKind::Group
+    }
+
+    fn section(&self) -> &'static str {
+        "groups"
+    }
+
+    fn declared(&self, spec: &Spec, name: &str) -> bool {
+        spec.groups.iter().any(|g| g.name == name)
+    }
+
+    fn rights(
+        &self,
+        spec: &Spec,
+        live: &Account,
+        opts: &DiffOptions,
+        grant: &mut dyn FnMut(&str, super::ownership::Right),
+    ) {
+        use super::ownership::Right;
+        // `--user` scopes an apply to users.
+        if opts.only.is_some() {
+            return;
+        }
+        let live_groups = group_index(live);
+        for sg in &spec.groups {
+            let right = match live_groups.get(&sg.name.to_ascii_lowercase()) {
+                None => Some(Right::Create),
+                Some(have) => match check_group_owner(spec, sg, have) {
+                    Ok(true) => Some(Right::Owned),
+                    Ok(false) => Some(Right::Adopt),
+                    Err(_) => None,
+                },
+            };
+            if let Some(right) = right {
+                grant(&sg.name, right);
+            }
+        }
+        if spec.prune && spec.account_id.is_some() {
+            let in_spec = spec_group_names(spec);
+            for have in live.groups.values().filter(|g| {
+                g.is_owned_by(&spec.owner) && !in_spec.contains(&g.name.to_ascii_lowercase())
+            }) {
+                grant(&have.name, Right::Prune);
+            }
+        }
+    }
+
+    fn live_state(&self, live: &Account, name: &str) -> Option<String> {
+        live.find_group(name)
+            .map(|g| serde_json::to_string(g).unwrap_or_default())
+    }
+
+    fn made_by(&self, live: &Account, op: &Op, owner: &str) -> super::kind::Existing {
+        let Op::CreateGroup { group, path } = op else {
+            return super::kind::Existing::Differs;
+        };
+        // Groups take no tags: only an empty group of that path, unmarked or marked by this owner, nobody in it.
+        let same = live.find_group(group).is_some_and(|g| {
+            g.name == *group
+                && g.path == *path
+                && g.attached_policies.is_empty()
+                && g.inline_policies.keys().all(|k| k == GROUP_OWNER_POLICY)
+                && (g.inline_policies.is_empty() || g.is_owned_by(owner))
+                && !live
+                    .users
+                    .values()
+                    .any(|u| u.groups.iter().any(|m| m.eq_ignore_ascii_case(group)))
+        });
+        super::kind::Existing::from(same)
+    }
+
+    fn reach(&self) -> super::kind::Reach {
+        super::kind::Reach::Members
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

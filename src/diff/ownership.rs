@@ -152,7 +152,7 @@ mod tests {
 
 /// What an apply may do to one object, by the spec's ownership rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Right {
+pub enum Right {
     /// In the spec, not in the account: the apply creates it (and may then write to it).
     Create,
     /// In the spec with `adopt: true`, live without an owner tag: the apply tags it, then writes to it.
@@ -194,107 +194,10 @@ impl Guard {
     #[must_use]
     pub fn new(spec: &Spec, live: &Account, opts: &DiffOptions) -> Self {
         let mut rights = HashMap::new();
-        let mut grant = |kind: TargetKind, name: &str, right: Right| {
-            rights.insert((kind, name.to_ascii_lowercase()), right);
-        };
-        let live_by_name = live_index(live);
-        for su in spec.users.iter().filter(|u| opts.in_scope(&u.name)) {
-            let right = match live_by_name.get(&Caseless(&su.name)) {
-                None => Some(Right::Create),
-                Some(have) => match check_owner(spec, su, have) {
-                    Ok(true) => Some(Right::Owned),
-                    Ok(false) => Some(Right::Adopt),
-                    Err(_) => None,
-                },
-            };
-            if let Some(right) = right {
-                grant(TargetKind::User, &su.name, right);
-            }
-        }
-        if spec.prune && spec.account_id.is_some() {
-            for name in super::prune_candidates(spec, live, opts) {
-                grant(TargetKind::User, &name, Right::Prune);
-            }
-        }
-        if opts.only.is_none() {
-            let in_spec: HashSet<&str> = spec.policies.iter().map(|p| p.name.as_str()).collect();
-            for sp in &spec.policies {
-                let right = match live.policies.get(&sp.name) {
-                    None => Some(Right::Create),
-                    Some(lp) if lp.is_owned_by(&spec.owner) == Some(true) => Some(Right::Owned),
-                    Some(lp)
-                        if sp.adopt
-                            && lp.tags.is_some()
-                            && lp.owner() == sp.adopt_from.as_deref() =>
-                    {
-                        Some(Right::Adopt)
-                    }
-                    Some(_) => None,
-                };
-                if let Some(right) = right {
-                    grant(TargetKind::Policy, &sp.name, right);
-                }
-            }
-            if spec.prune && spec.account_id.is_some() {
-                for lp in live.policies.values().filter(|p| {
-                    p.path == spec.path
-                        && !in_spec.contains(p.name.as_str())
-                        && p.is_owned_by(&spec.owner) == Some(true)
-                }) {
-                    grant(TargetKind::Policy, &lp.name, Right::Prune);
-                }
-            }
-        }
-        if opts.only.is_none() {
-            let live_roles = super::role::role_index(live);
-            for sr in &spec.roles {
-                let right = match live_roles.get(&sr.name.to_ascii_lowercase()) {
-                    None => Some(Right::Create),
-                    Some(have) => match super::role::check_role_owner(spec, sr, have) {
-                        Ok(true) => Some(Right::Owned),
-                        Ok(false) => Some(Right::Adopt),
-                        Err(_) => None,
-                    },
-                };
-                if let Some(right) = right {
-                    grant(TargetKind::Role, &sr.name, right);
-                }
-            }
-            if spec.prune && spec.account_id.is_some() {
-                let in_spec = super::role::spec_role_names(spec);
-                for have in live.roles.values().filter(|r| {
-                    r.is_owned_by(&spec.owner)
-                        && !r.path.starts_with(crate::model::SERVICE_ROLE_PATH)
-                        && !in_spec.contains(&r.name.to_ascii_lowercase())
-                        && !spec.ignores_role(r)
-                }) {
-                    grant(TargetKind::Role, &have.name, Right::Prune);
-                }
-            }
-        }
-        if opts.only.is_none() {
-            let live_groups = super::group::group_index(live);
-            for sg in &spec.groups {
-                let right = match live_groups.get(&sg.name.to_ascii_lowercase()) {
-                    None => Some(Right::Create),
-                    Some(have) => match super::group::check_group_owner(spec, sg, have) {
-                        Ok(true) => Some(Right::Owned),
-                        Ok(false) => Some(Right::Adopt),
-                        Err(_) => None,
-                    },
-                };
-                if let Some(right) = right {
-                    grant(TargetKind::Group, &sg.name, right);
-                }
-            }
-            if spec.prune && spec.account_id.is_some() {
-                let in_spec = super::group::spec_group_names(spec);
-                for have in live.groups.values().filter(|g| {
-                    g.is_owned_by(&spec.owner) && !in_spec.contains(&g.name.to_ascii_lowercase())
-                }) {
-                    grant(TargetKind::Group, &have.name, Right::Prune);
-                }
-            }
+        for kind in super::kind::all() {
+            kind.rights(spec, live, opts, &mut |name, right| {
+                rights.insert((kind.kind(), name.to_ascii_lowercase()), right);
+            });
         }
         Self {
             owner: spec.owner.clone(),

@@ -253,3 +253,92 @@ pub(super) fn grant_changes(
         })
         .collect()
 }
+
+/// Customer-managed policies: owned by the owner tag, which the account read does not carry (it is read only
+/// where it matters), so a policy without read tags is never owned.
+pub(super) struct PolicyKind;
+
+impl super::kind::Kind for PolicyKind {
+    fn kind(&self) -> crate::plan::TargetKind {
+        crate::plan::TargetKind::Policy
+    }
+
+    fn section(&self) -> &'static str {
+        "policies"
+    }
+
+    fn declared(&self, spec: &Spec, name: &str) -> bool {
+        spec.policies.iter().any(|p| p.name == name)
+    }
+
+    fn rights(
+        &self,
+        spec: &Spec,
+        live: &Account,
+        opts: &DiffOptions,
+        grant: &mut dyn FnMut(&str, super::ownership::Right),
+    ) {
+        use super::ownership::Right;
+        // `--user` scopes an apply to users.
+        if opts.only.is_some() {
+            return;
+        }
+        let in_spec: HashSet<&str> = spec.policies.iter().map(|p| p.name.as_str()).collect();
+        for sp in &spec.policies {
+            let right = match live.policies.get(&sp.name) {
+                None => Some(Right::Create),
+                Some(lp) if lp.is_owned_by(&spec.owner) == Some(true) => Some(Right::Owned),
+                Some(lp)
+                    if sp.adopt && lp.tags.is_some() && lp.owner() == sp.adopt_from.as_deref() =>
+                {
+                    Some(Right::Adopt)
+                }
+                Some(_) => None,
+            };
+            if let Some(right) = right {
+                grant(&sp.name, right);
+            }
+        }
+        if spec.prune && spec.account_id.is_some() {
+            for lp in live.policies.values().filter(|p| {
+                p.path == spec.path
+                    && !in_spec.contains(p.name.as_str())
+                    && p.is_owned_by(&spec.owner) == Some(true)
+            }) {
+                grant(&lp.name, Right::Prune);
+            }
+        }
+    }
+
+    fn live_state(&self, live: &Account, name: &str) -> Option<String> {
+        live.policies
+            .get(name)
+            .map(|p| serde_json::to_string(p).unwrap_or_default())
+    }
+
+    fn made_by(&self, live: &Account, op: &Op, _owner: &str) -> super::kind::Existing {
+        let Op::CreatePolicy {
+            policy,
+            path,
+            document,
+            tags,
+            ..
+        } = op
+        else {
+            return super::kind::Existing::Differs;
+        };
+        match live.policies.get(policy) {
+            Some(p) if p.path == *path && p.document == *document => {
+                super::kind::Existing::SameIfTagged {
+                    arn: p.arn.clone(),
+                    tags: tags.clone(),
+                }
+            }
+            _ => super::kind::Existing::Differs,
+        }
+    }
+
+    fn reach(&self) -> super::kind::Reach {
+        super::kind::Reach::Attached
+    }
+}

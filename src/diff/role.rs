@@ -396,6 +396,89 @@ fn delete_role(have: &Role) -> Vec<Change> {
     out
 }
 
+/// Roles: owned by the owner tag (or adopted), service-linked ones never touched, pruned when owned and gone from
+/// the spec (and not ignored).
+pub(super) struct RoleKind;
+
+impl super::kind::Kind for RoleKind {
+    fn kind(&self) -> crate::plan::TargetKind {
+        crate::plan::TargetKind::Role
+    }
+
+    fn section(&self) -> &'static str {
+        "roles"
+    }
+
+    fn declared(&self, spec: &Spec, name: &str) -> bool {
+        spec.roles.iter().any(|r| r.name == name)
+    }
+
+    fn rights(
+        &self,
+        spec: &Spec,
+        live: &Account,
+        opts: &DiffOptions,
+        grant: &mut dyn FnMut(&str, super::ownership::Right),
+    ) {
+        use super::ownership::Right;
+        // `--user` scopes an apply to users.
+        if opts.only.is_some() {
+            return;
+        }
+        let live_roles = role_index(live);
+        for sr in &spec.roles {
+            let right = match live_roles.get(&sr.name.to_ascii_lowercase()) {
+                None => Some(Right::Create),
+                Some(have) => match check_role_owner(spec, sr, have) {
+                    Ok(true) => Some(Right::Owned),
+                    Ok(false) => Some(Right::Adopt),
+                    Err(_) => None,
+                },
+            };
+            if let Some(right) = right {
+                grant(&sr.name, right);
+            }
+        }
+        if spec.prune && spec.account_id.is_some() {
+            let in_spec = spec_role_names(spec);
+            for have in live.roles.values().filter(|r| {
+                r.is_owned_by(&spec.owner)
+                    && manageable(r)
+                    && !in_spec.contains(&r.name.to_ascii_lowercase())
+                    && !spec.ignores_role(r)
+            }) {
+                grant(&have.name, Right::Prune);
+            }
+        }
+    }
+
+    fn live_state(&self, live: &Account, name: &str) -> Option<String> {
+        live.find_role(name)
+            .map(|r| serde_json::to_string(r).unwrap_or_default())
+    }
+
+    fn made_by(&self, live: &Account, op: &Op, _owner: &str) -> super::kind::Existing {
+        let Op::CreateRole {
+            role,
+            path,
+            trust,
+            tags,
+            ..
+        } = op
+        else {
+            return super::kind::Existing::Differs;
+        };
+        let same = live.find_role(role).is_some_and(|r| {
+            r.name == *role && r.path == *path && r.tags.iter().eq(tags.iter()) && r.trust == *trust
+        });
+        super::kind::Existing::from(same)
+    }
+
+    fn reach(&self) -> super::kind::Reach {
+        super::kind::Reach::Principal { username: false }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -397,3 +397,90 @@ fn put_boundary(user: &str, arn: &str, action: Action) -> Change {
         "permissions_boundary",
     )
 }
+
+/// Users: owned by the owner tag (or adopted), pruned by the spec's prune rules, created with their tags.
+pub(super) struct UserKind;
+
+impl super::kind::Kind for UserKind {
+    fn kind(&self) -> crate::plan::TargetKind {
+        crate::plan::TargetKind::User
+    }
+
+    fn section(&self) -> &'static str {
+        "users"
+    }
+
+    fn declared(&self, spec: &crate::spec::Spec, name: &str) -> bool {
+        spec.users.iter().any(|u| u.name == name)
+    }
+
+    fn rights(
+        &self,
+        spec: &crate::spec::Spec,
+        live: &crate::model::Account,
+        opts: &super::DiffOptions,
+        grant: &mut dyn FnMut(&str, super::ownership::Right),
+    ) {
+        use super::ownership::{check_owner, live_index, Caseless, Right};
+        let live_by_name = live_index(live);
+        for su in spec.users.iter().filter(|u| opts.in_scope(&u.name)) {
+            let right = match live_by_name.get(&Caseless(&su.name)) {
+                None => Some(Right::Create),
+                Some(have) => match check_owner(spec, su, have) {
+                    Ok(true) => Some(Right::Owned),
+                    Ok(false) => Some(Right::Adopt),
+                    Err(_) => None,
+                },
+            };
+            if let Some(right) = right {
+                grant(&su.name, right);
+            }
+        }
+        if spec.prune && spec.account_id.is_some() {
+            for name in super::prune_candidates(spec, live, opts) {
+                grant(&name, Right::Prune);
+            }
+        }
+    }
+
+    fn live_state(&self, live: &crate::model::Account, name: &str) -> Option<String> {
+        // A key's last use moves while the key is used, and may come from the credential report or not: it
+        // decides nothing the re-derived plan does not show, so it is not part of the proof.
+        live.find_user(name).map(|u| {
+            let mut u = u.clone();
+            for k in &mut u.access_keys {
+                k.last_used = None;
+            }
+            serde_json::to_string(&u).unwrap_or_default()
+        })
+    }
+
+    fn made_by(
+        &self,
+        live: &crate::model::Account,
+        op: &Op,
+        _owner: &str,
+    ) -> super::kind::Existing {
+        let Op::CreateUser {
+            user,
+            path,
+            tags,
+            permissions_boundary,
+        } = op
+        else {
+            return super::kind::Existing::Differs;
+        };
+        let same = live.find_user(user).is_some_and(|u| {
+            u.name == *user
+                && u.path == *path
+                && u.tags.iter().eq(tags.iter())
+                && (permissions_boundary.is_none()
+                    || u.permissions_boundary == *permissions_boundary)
+        });
+        super::kind::Existing::from(same)
+    }
+
+    fn reach(&self) -> super::kind::Reach {
+        super::kind::Reach::Principal { username: true }
+    }
+}

@@ -11,6 +11,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::Cancel;
 use crate::backend::{Backend, BackendError, ErrorKind, NewAccessKey, Outcome};
+use crate::diff::kind::Existing;
 use crate::diff::Guard;
 use crate::effects::{Effects, RetryPolicy};
 use crate::model::Account;
@@ -293,75 +294,26 @@ async fn same_object_exists<B: Backend>(
     op: &Op,
     error: BackendError,
 ) -> Result<(), BackendError> {
-    let owner = match op {
-        Op::CreateUser { tags, .. }
-        | Op::CreateRole { tags, .. }
-        | Op::CreatePolicy { tags, .. } => tags.get(crate::model::OWNER_TAG).cloned(),
-        Op::CreateGroup { .. } => Some(shared.guard.owner().to_owned()),
-        _ => None,
-    };
-    let Some(owner) = owner else {
+    if !op.creates_target() {
         return Err(error);
-    };
+    }
     let scope = crate::backend::ReadScope {
-        owner,
+        owner: shared.guard.owner().to_owned(),
         key_users: BTreeSet::new(),
     };
     let live = shared.backend.read(&scope).await?;
-    let same = match op {
-        Op::CreateUser {
-            user,
-            path,
-            tags,
-            permissions_boundary,
-        } => live.find_user(user).is_some_and(|u| {
-            u.name == *user
-                && u.path == *path
-                && u.tags.iter().eq(tags.iter())
-                && (permissions_boundary.is_none()
-                    || u.permissions_boundary == *permissions_boundary)
-        }),
-        Op::CreateRole {
-            role,
-            path,
-            trust,
-            tags,
-            ..
-        } => live.find_role(role).is_some_and(|r| {
-            r.name == *role && r.path == *path && r.tags.iter().eq(tags.iter()) && r.trust == *trust
-        }),
-        // Groups take no tags: only an empty group of that path, unmarked or marked by this owner, nobody in it.
-        Op::CreateGroup { group, path } => live.find_group(group).is_some_and(|g| {
-            g.name == *group
-                && g.path == *path
-                && g.attached_policies.is_empty()
-                && g.inline_policies
-                    .keys()
-                    .all(|k| k == crate::model::GROUP_OWNER_POLICY)
-                && (g.inline_policies.is_empty() || g.is_owned_by(shared.guard.owner()))
-                && !live
-                    .users
-                    .values()
-                    .any(|u| u.groups.iter().any(|m| m.eq_ignore_ascii_case(group)))
-        }),
-        Op::CreatePolicy {
-            policy,
-            path,
-            document,
-            tags,
-            ..
-        } => match live.policies.get(policy) {
-            Some(p) if p.path == *path && p.document == *document => {
+    let same =
+        match crate::diff::kind::of(op.target_kind()).made_by(&live, op, shared.guard.owner()) {
+            Existing::Same => true,
+            Existing::Differs => false,
+            Existing::SameIfTagged { arn, tags } => {
                 let read = shared
                     .backend
-                    .read_policy_tags(std::slice::from_ref(&p.arn))
+                    .read_policy_tags(std::slice::from_ref(&arn))
                     .await?;
-                read.get(&p.arn) == Some(tags)
+                read.get(&arn) == Some(&tags)
             }
-            _ => false,
-        },
-        _ => false,
-    };
+        };
     if same {
         tracing::info!(
             target = %crate::display::Escaped(&op.target().to_string()),

@@ -9,7 +9,7 @@ use crate::credential_report::CredentialReport;
 use crate::diff::{diff, key_users, policy_tag_reads, prune_candidates, DiffOptions};
 use crate::import::{selected, ImportOptions};
 use crate::model::Account;
-use crate::plan::{Plan, Target};
+use crate::plan::{Plan, TargetKind};
 use crate::spec::Spec;
 
 /// How a plan reads access keys.
@@ -76,10 +76,9 @@ pub async fn planned_with_report<B: Backend>(
     let changed: Vec<String> = plan
         .changes
         .iter()
-        .filter_map(|c| match &c.target {
-            Target::User(name) => live.find_user(name).map(|u| u.name.clone()),
-            Target::Role(_) | Target::Group(_) | Target::Policy(_) => None,
-        })
+        // Only users hold access keys.
+        .filter(|c| c.target.kind() == TargetKind::User)
+        .filter_map(|c| live.find_user(c.target.name()).map(|u| u.name.clone()))
         .filter(|name| from_report.contains(name))
         .collect::<BTreeSet<_>>()
         .into_iter()

@@ -160,27 +160,7 @@ pub fn fingerprint(plan: &Plan, live: &Account) -> Vec<Fingerprint> {
     touched
         .into_iter()
         .map(|target| {
-            let json = match target {
-                // A key's last use moves while the key is used, and may come from the credential report or
-                // not: it decides nothing the re-derived plan does not show, so it is not part of the proof.
-                Target::User(name) => live.find_user(name).map(|u| {
-                    let mut u = u.clone();
-                    for k in &mut u.access_keys {
-                        k.last_used = None;
-                    }
-                    serde_json::to_string(&u).unwrap_or_default()
-                }),
-                Target::Policy(name) => live
-                    .policies
-                    .get(name)
-                    .map(|p| serde_json::to_string(p).unwrap_or_default()),
-                Target::Role(name) => live
-                    .find_role(name)
-                    .map(|r| serde_json::to_string(r).unwrap_or_default()),
-                Target::Group(name) => live
-                    .find_group(name)
-                    .map(|g| serde_json::to_string(g).unwrap_or_default()),
-            };
+            let json = crate::diff::kind::of(target.kind()).live_state(live, target.name());
             Fingerprint {
                 target: target.clone(),
                 sha256: json.map_or_else(|| "absent".to_owned(), |j| sha256_hex(j.as_bytes())),

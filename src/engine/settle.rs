@@ -8,7 +8,7 @@ use super::{read, Error};
 use crate::backend::Backend;
 use crate::diff::DiffOptions;
 use crate::effects::Effects;
-use crate::plan::{Op, Plan, Target};
+use crate::plan::{Op, Plan, TargetKind};
 use crate::spec::Spec;
 
 /// Re-reads the users `plan` touched until a plan for them is empty, at most five times with growing pauses.
@@ -26,11 +26,10 @@ pub async fn settle<B: Backend>(
     let touched: BTreeSet<String> = plan
         .changes
         .iter()
-        .filter_map(|c| match &c.target {
-            Target::User(name) => Some(name.to_ascii_lowercase()),
-            // Policies and roles are confirmed by the next plan: settling is about users' eventual consistency.
-            Target::Policy(_) | Target::Role(_) | Target::Group(_) => None,
-        })
+        // The other kinds are confirmed by the next plan: settling is about users' eventual consistency (their
+        // keys), and `opts.only` names users.
+        .filter(|c| c.target.kind() == TargetKind::User)
+        .map(|c| c.target.name().to_ascii_lowercase())
         .collect();
     let mut opts = opts.clone();
     opts.only = Some(match opts.only {

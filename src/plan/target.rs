@@ -38,6 +38,21 @@ pub enum TargetKind {
 }
 
 impl TargetKind {
+    /// Every kind, in order. A kind added to the enum stops the build in [`Self::position`] until it is listed
+    /// here too.
+    pub const ALL: [Self; 4] = [Self::User, Self::Policy, Self::Role, Self::Group];
+
+    /// Where the kind sits in [`Self::ALL`].
+    #[must_use]
+    pub const fn position(self) -> usize {
+        match self {
+            Self::User => 0,
+            Self::Policy => 1,
+            Self::Role => 2,
+            Self::Group => 3,
+        }
+    }
+
     /// The kind in a sentence: "user", "managed policy", "role", "group".
     #[must_use]
     pub fn noun(self) -> &'static str {
@@ -70,6 +85,16 @@ impl Target {
         }
     }
 
+    /// The target in a sentence that must name its kind: `user alice`; the other kinds' text form already does
+    /// (`role/media`).
+    #[must_use]
+    pub fn named(&self) -> String {
+        match self {
+            Self::User(name) => format!("user {name}"),
+            Self::Policy(_) | Self::Role(_) | Self::Group(_) => self.to_string(),
+        }
+    }
+
     /// The key under which IAM considers two targets the same object: the kind and the ASCII-lower-cased name
     /// (IAM compares user and policy names case-insensitively).
     #[must_use]
@@ -93,6 +118,13 @@ impl fmt::Display for Target {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_is_listed_in_all_at_its_position() {
+        for (i, kind) in TargetKind::ALL.into_iter().enumerate() {
+            assert_eq!(kind.position(), i);
+        }
+    }
 
     #[test]
     fn json_form_is_kind_and_name() {
