@@ -2197,3 +2197,106 @@ fn keys_come_from_the_credential_report_at_100_users() {
         "{report:#}"
     );
 }
+
+/// The calls an apply sends are its plan's requests ([`Op::requests`], less the ones a call implies), for every
+/// kind from creation through updates to pruning: the table the self-policy is proven against
+/// (tests/selfpolicy.rs) is the one the AWS backend follows.
+#[test]
+fn the_calls_an_apply_sends_are_its_plans_requests() {
+    use iamspec::plan::Change;
+
+    let proxy = Proxy::new();
+    let account = proxy.account().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let ro = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
+    let spec = |body: &str| {
+        write_spec(
+            dir.path(),
+            &format!("version: 1\naccount_id: \"{account}\"\nowner: calls\nprune: true\n{body}"),
+        )
+        .display()
+        .to_string()
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut step = |spec: &str| {
+        let o = run(&proxy, &["plan", "-f", spec, "--format", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let plan: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let changes: Vec<Change> = serde_json::from_value(plan["changes"].clone()).unwrap();
+        let mut expected: Vec<String> = changes
+            .iter()
+            .flat_map(|c| c.op.requests())
+            .filter(|r| !r.implied)
+            .map(|r| r.action.to_owned())
+            .collect();
+        proxy.clear_actions();
+        let o = run(
+            &proxy,
+            &[
+                "apply",
+                "-f",
+                spec,
+                "--auto-approve",
+                "--max-deletes",
+                "100",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let mut sent = proxy.writes();
+        sent.sort();
+        expected.sort();
+        assert_eq!(sent, expected, "{}", text(&o));
+        seen.extend(sent);
+        assert_no_changes(&proxy, spec);
+    };
+
+    let everything = |bucket: &str, team: &str, hours: u32| {
+        format!(
+            "policies:\n  shared: {{grants: [{{buckets: [{bucket}], access: read}}]}}\n\
+             groups:\n  crew: {{grants: [{{buckets: [b-two], access: read}}], managed_policies: [{ro}]}}\n\
+             users:\n  mover: {{groups: [crew], policies: [shared], tags: {{team: {team}}}, managed_policies: [{ro}]}}\n  \
+             leaver: {{grants: [{{buckets: [b-two], access: write}}]}}\n\
+             roles:\n  svc: {{trust: {{account: \"{account}\"}}, grants: [{{buckets: [{bucket}], access: write}}], \
+             tags: {{team: {team}}}, max_session_hours: {hours}, policies: [shared]}}\n"
+        )
+    };
+    step(&spec(&everything("b-one", "a", 1)));
+    step(&spec(&everything("b-three", "b", 2)));
+    let iam = iam_client(&proxy);
+    rt().block_on(async {
+        iam.create_instance_profile()
+            .instance_profile_name("svc-ip")
+            .send()
+            .await
+            .unwrap();
+        iam.add_role_to_instance_profile()
+            .instance_profile_name("svc-ip")
+            .role_name("svc")
+            .send()
+            .await
+            .unwrap();
+    });
+    step(&spec(
+        "users:\n  leaver: {grants: [{buckets: [b-two], access: write}]}\n",
+    ));
+    for action in [
+        "CreateUser",
+        "CreateRole",
+        "CreateGroup",
+        "CreatePolicy",
+        "CreatePolicyVersion",
+        "AddUserToGroup",
+        "TagUser",
+        "TagRole",
+        "UpdateRole",
+        "DeletePolicyVersion",
+        "DeletePolicy",
+        "RemoveRoleFromInstanceProfile",
+        "DeleteRole",
+        "DeleteGroupPolicy",
+        "DeleteGroup",
+        "DeleteUser",
+    ] {
+        assert!(seen.contains(action), "{action} never ran: {seen:?}");
+    }
+}

@@ -16,7 +16,7 @@ use iamspec::effects::Effects;
 use iamspec::engine::read::KeyRead;
 use iamspec::engine::{self, ApplyOptions, KeySink, Limits};
 use iamspec::model::{AccessKey, Account, Dependents, Group, KeyUse, OWNER_TAG};
-use iamspec::plan::Op;
+use iamspec::plan::{Op, Resource, Target, TargetKind};
 use iamspec::policy::PolicyDocument;
 
 const ACCOUNT: &str = "123456789012";
@@ -27,6 +27,9 @@ struct Audited {
     denied: Mutex<Vec<String>>,
     seen: Mutex<BTreeSet<String>>,
 }
+
+/// Context keys with their values.
+type ContextKeys = Vec<(String, Vec<String>)>;
 
 /// One IAM request: its action, resource, and context keys with values.
 struct Call {
@@ -45,67 +48,26 @@ impl Audited {
         }
     }
 
-    fn user_arn(&self, name: &str) -> String {
-        let acct = self.account.lock().unwrap();
-        let path = acct
-            .users
-            .values()
-            .find(|u| u.name.eq_ignore_ascii_case(name))
-            .map_or("/".to_owned(), |u| u.path.clone());
-        format!("arn:aws:iam::{ACCOUNT}:user{path}{name}")
-    }
-
-    /// The user's tags as IAM sees them now, as both resource-tag keys.
-    fn user_tags(&self, name: &str) -> Vec<(String, Vec<String>)> {
-        let acct = self.account.lock().unwrap();
-        let tags = acct
-            .users
-            .values()
-            .find(|u| u.name.eq_ignore_ascii_case(name))
-            .map(|u| u.tags.clone())
-            .unwrap_or_default();
-        tags.iter()
-            .flat_map(|(k, v)| {
-                [
-                    (format!("iam:ResourceTag/{k}"), vec![v.clone()]),
-                    (format!("aws:ResourceTag/{k}"), vec![v.clone()]),
-                ]
-            })
-            .collect()
-    }
-
     /// `iam:PermissionsBoundary` as IAM sends it for `action` on a principal carrying `current`: the boundary in
     /// the request where the call sets one, the principal's where IAM sends that, nothing elsewhere.
     fn boundary_key(
         action: &str,
         current: Option<String>,
-        requested: Option<&String>,
+        requested: Option<&str>,
     ) -> Vec<(String, Vec<String>)> {
         if !iamspec::selfpolicy::BOUNDARY_KEYED_ACTIONS.contains(&action) {
             return Vec::new();
         }
         let setting = action.starts_with("iam:Create")
             || action.starts_with("iam:Put") && action.ends_with("PermissionsBoundary");
-        let value = if setting { requested.cloned() } else { current };
+        let value = if setting {
+            requested.map(str::to_owned)
+        } else {
+            current
+        };
         value
             .map(|b| vec![("iam:PermissionsBoundary".to_owned(), vec![b])])
             .unwrap_or_default()
-    }
-
-    fn user_boundary(&self, name: &str) -> Option<String> {
-        let acct = self.account.lock().unwrap();
-        acct.users
-            .values()
-            .find(|u| u.name.eq_ignore_ascii_case(name))
-            .and_then(|u| u.permissions_boundary.clone())
-    }
-
-    fn role_boundary(&self, name: &str) -> Option<String> {
-        let acct = self.account.lock().unwrap();
-        acct.roles
-            .values()
-            .find(|r| r.name.eq_ignore_ascii_case(name))
-            .and_then(|r| r.permissions_boundary.clone())
     }
 
     fn policy_tags(&self, arn: &str) -> Vec<(String, Vec<String>)> {
@@ -169,248 +131,113 @@ impl Audited {
         }
     }
 
-    fn policy_arn(name: &str, path: &str) -> String {
-        format!("arn:aws:iam::{ACCOUNT}:policy{path}{name}")
-    }
-
-    /// The IAM requests an operation is.
+    /// The IAM requests an operation is, as the core states them ([`Op::requests`]), each with its resource's
+    /// ARN and the context IAM evaluates: the tags the request sets, the attached policy, the boundary, and the
+    /// resource's tags and boundary as they are now. Nothing here is per kind but the ARN's resource type.
     fn calls_of(&self, op: &Op) -> Vec<Call> {
-        let user = |action: &str, name: &str, extra: Vec<(String, Vec<String>)>| {
-            let mut context = self.user_tags(name);
-            let action = format!("iam:{action}");
-            if !extra.iter().any(|(k, _)| k == "iam:PermissionsBoundary") {
-                context.extend(Self::boundary_key(&action, self.user_boundary(name), None));
-            }
-            context.extend(extra);
-            Call {
-                action,
-                resource: self.user_arn(name),
-                context,
-            }
-        };
-        let name = op.api_name();
-        match op {
-            Op::CreateUser {
-                user: u,
-                path,
-                tags,
-                permissions_boundary,
-            } => {
-                let arn = format!("arn:aws:iam::{ACCOUNT}:user{path}{u}");
-                // CreateUser with tags needs TagUser too.
-                ["iam:CreateUser", "iam:TagUser"]
-                    .iter()
-                    .map(|a| {
-                        let mut context = Self::request_tags(tags);
-                        context.extend(Self::boundary_key(a, None, permissions_boundary.as_ref()));
-                        Call {
-                            action: (*a).into(),
-                            resource: arn.clone(),
-                            context,
-                        }
-                    })
-                    .collect()
-            }
-            Op::TagUser { user: u, tags } | Op::AdoptUser { user: u, tags } => {
-                vec![user("TagUser", u, Self::request_tags(tags))]
-            }
-            Op::AttachUserPolicy {
-                user: u,
-                policy_arn,
-            }
-            | Op::DetachUserPolicy {
-                user: u,
-                policy_arn,
-            } => vec![user(
-                name,
-                u,
-                vec![("iam:PolicyARN".into(), vec![policy_arn.clone()])],
-            )],
-            Op::PutUserPermissionsBoundary {
-                user: u,
-                policy_arn,
-            } => vec![user(
-                name,
-                u,
-                vec![("iam:PermissionsBoundary".into(), vec![policy_arn.clone()])],
-            )],
-            Op::AddUserToGroup { group, .. } | Op::RemoveUserFromGroup { group, .. } => {
-                vec![self.group_call(name, group, Vec::new())]
-            }
-            Op::CreateGroup { group, path } => vec![Call {
-                action: "iam:CreateGroup".into(),
-                resource: format!("arn:aws:iam::{ACCOUNT}:group{path}{group}"),
-                context: Vec::new(),
-            }],
-            Op::AttachGroupPolicy { group, policy_arn }
-            | Op::DetachGroupPolicy { group, policy_arn } => vec![self.group_call(
-                name,
-                group,
-                vec![("iam:PolicyARN".into(), vec![policy_arn.clone()])],
-            )],
-            Op::MarkGroup { group, .. }
-            | Op::PutGroupPolicy { group, .. }
-            | Op::DeleteGroupPolicy { group, .. }
-            | Op::RemoveGroupMember { group, .. } => vec![self.group_call(name, group, Vec::new())],
-            Op::DeleteGroup { group } => vec![
-                self.group_call("DeleteGroupPolicy", group, Vec::new()),
-                self.group_call("DeleteGroup", group, Vec::new()),
-            ],
-            Op::CreatePolicy {
-                policy, path, tags, ..
-            } => ["iam:CreatePolicy", "iam:TagPolicy"]
-                .iter()
-                .map(|a| Call {
-                    action: (*a).into(),
-                    resource: Self::policy_arn(policy, path),
-                    context: Self::request_tags(tags),
-                })
-                .collect(),
-            Op::AdoptPolicy {
-                policy_arn, tags, ..
-            } => vec![Call {
-                action: "iam:TagPolicy".into(),
-                resource: policy_arn.clone(),
-                context: Self::request_tags(tags),
-            }],
-            Op::CreatePolicyVersion { policy_arn, .. }
-            | Op::DeletePolicyVersion { policy_arn, .. } => {
-                vec![Call {
-                    action: format!("iam:{name}"),
-                    resource: policy_arn.clone(),
-                    context: self.policy_tags(policy_arn),
-                }]
-            }
-            Op::DeletePolicy {
-                policy_arn,
-                versions,
-                ..
-            } => {
-                let mut calls: Vec<Call> = versions
-                    .iter()
-                    .map(|_| Call {
-                        action: "iam:DeletePolicyVersion".into(),
-                        resource: policy_arn.clone(),
-                        context: self.policy_tags(policy_arn),
-                    })
-                    .collect();
-                calls.push(Call {
-                    action: "iam:DeletePolicy".into(),
-                    resource: policy_arn.clone(),
-                    context: self.policy_tags(policy_arn),
-                });
-                calls
-            }
-            Op::CreateRole {
-                role,
-                path,
-                tags,
-                permissions_boundary,
-                ..
-            } => ["iam:CreateRole", "iam:TagRole"]
-                .iter()
-                .map(|a| {
-                    let mut context = Self::request_tags(tags);
-                    context.extend(Self::boundary_key(a, None, permissions_boundary.as_ref()));
-                    Call {
-                        action: (*a).into(),
-                        resource: format!("arn:aws:iam::{ACCOUNT}:role{path}{role}"),
-                        context,
-                    }
-                })
-                .collect(),
-            Op::TagRole { role, tags } | Op::AdoptRole { role, tags } => {
-                vec![self.role_call("TagRole", role, Self::request_tags(tags))]
-            }
-            Op::PutRolePermissionsBoundary { role, policy_arn } => vec![self.role_call(
-                name,
-                role,
-                vec![("iam:PermissionsBoundary".into(), vec![policy_arn.clone()])],
-            )],
-            Op::AttachRolePolicy { role, policy_arn }
-            | Op::DetachRolePolicy { role, policy_arn } => {
-                vec![self.role_call(
-                    name,
-                    role,
-                    vec![("iam:PolicyARN".into(), vec![policy_arn.clone()])],
-                )]
-            }
-            Op::DeleteRole {
-                role,
-                instance_profiles,
-            } => {
-                let mut calls: Vec<Call> = instance_profiles
-                    .iter()
-                    .map(|p| Call {
-                        action: "iam:RemoveRoleFromInstanceProfile".into(),
-                        resource: format!("arn:aws:iam::{ACCOUNT}:instance-profile/{p}"),
-                        context: Vec::new(),
-                    })
-                    .collect();
-                calls.push(self.role_call("DeleteRole", role, Vec::new()));
-                calls
-            }
-            Op::UntagRole { role, .. }
-            | Op::UpdateAssumeRolePolicy { role, .. }
-            | Op::UpdateRole { role, .. }
-            | Op::PutRolePolicy { role, .. }
-            | Op::DeleteRolePolicy { role, .. }
-            | Op::DeleteRolePermissionsBoundary { role } => {
-                vec![self.role_call(name, role, Vec::new())]
-            }
-            other => vec![user(name, other.target_name(), Vec::new())],
-        }
-    }
-
-    /// A request on a group: its ARN, with the path it has now.
-    fn group_call(&self, action: &str, name: &str, context: Vec<(String, Vec<String>)>) -> Call {
-        let acct = self.account.lock().unwrap();
-        let path = acct
-            .managed_groups
-            .values()
-            .find(|g| g.name.eq_ignore_ascii_case(name))
-            .map_or("/".to_owned(), |g| g.path.clone());
-        Call {
-            action: format!("iam:{action}"),
-            resource: format!("arn:aws:iam::{ACCOUNT}:group{path}{name}"),
-            context,
-        }
-    }
-
-    /// A request on a role: its ARN, and its tags as IAM sees them now.
-    fn role_call(&self, action: &str, name: &str, mut extra: Vec<(String, Vec<String>)>) -> Call {
-        if !extra.iter().any(|(k, _)| k == "iam:PermissionsBoundary") {
-            extra.extend(Self::boundary_key(
-                &format!("iam:{action}"),
-                self.role_boundary(name),
-                None,
-            ));
-        }
-        let acct = self.account.lock().unwrap();
-        let role = acct
-            .roles
-            .values()
-            .find(|r| r.name.eq_ignore_ascii_case(name));
-        let path = role.map_or("/".to_owned(), |r| r.path.clone());
-        let mut context: Vec<(String, Vec<String>)> = role
+        let target = op.target();
+        op.requests()
+            .into_iter()
             .map(|r| {
-                r.tags
-                    .iter()
-                    .flat_map(|(k, v)| {
-                        [
-                            (format!("iam:ResourceTag/{k}"), vec![v.clone()]),
-                            (format!("aws:ResourceTag/{k}"), vec![v.clone()]),
-                        ]
-                    })
-                    .collect()
+                let action = format!("iam:{}", r.action);
+                let (resource, mut context, current) = match r.resource {
+                    Resource::Target => self.existing(&target),
+                    Resource::New { path } => (
+                        Self::arn(target.kind(), path, target.name()),
+                        Vec::new(),
+                        None,
+                    ),
+                    Resource::Policy(arn) => (arn.to_owned(), self.policy_tags(arn), None),
+                    Resource::Group(group) => self.existing(&Target::Group(group.to_owned())),
+                    Resource::InstanceProfile(p) => (
+                        format!("arn:aws:iam::{ACCOUNT}:instance-profile/{p}"),
+                        Vec::new(),
+                        None,
+                    ),
+                };
+                if let Some(tags) = r.tags {
+                    context.extend(Self::request_tags(tags));
+                }
+                if let Some(arn) = r.policy_arn {
+                    context.push(("iam:PolicyARN".into(), vec![arn.to_owned()]));
+                }
+                context.extend(Self::boundary_key(&action, current, r.boundary));
+                Call {
+                    action,
+                    resource,
+                    context,
+                }
             })
-            .unwrap_or_default();
-        context.extend(extra);
-        Call {
-            action: format!("iam:{action}"),
-            resource: format!("arn:aws:iam::{ACCOUNT}:role{path}{name}"),
-            context,
+            .collect()
+    }
+
+    fn arn(kind: TargetKind, path: &str, name: &str) -> String {
+        let kind = match kind {
+            TargetKind::User => "user",
+            TargetKind::Role => "role",
+            TargetKind::Group => "group",
+            TargetKind::Policy => "policy",
+        };
+        format!("arn:aws:iam::{ACCOUNT}:{kind}{path}{name}")
+    }
+
+    /// An existing object's ARN (with the path it has now), its tags as resource-tag keys and its boundary.
+    fn existing(&self, target: &Target) -> (String, ContextKeys, Option<String>) {
+        let acct = self.account.lock().unwrap();
+        let both = |tags: Vec<(&String, &String)>| -> Vec<(String, Vec<String>)> {
+            tags.into_iter()
+                .flat_map(|(k, v)| {
+                    [
+                        (format!("iam:ResourceTag/{k}"), vec![v.clone()]),
+                        (format!("aws:ResourceTag/{k}"), vec![v.clone()]),
+                    ]
+                })
+                .collect()
+        };
+        let name = target.name();
+        let (path, tags, boundary) = match target {
+            Target::User(_) => acct
+                .users
+                .values()
+                .find(|u| u.name.eq_ignore_ascii_case(name))
+                .map(|u| {
+                    (
+                        u.path.clone(),
+                        both(u.tags.iter().collect()),
+                        u.permissions_boundary.clone(),
+                    )
+                }),
+            Target::Role(_) => acct
+                .roles
+                .values()
+                .find(|r| r.name.eq_ignore_ascii_case(name))
+                .map(|r| {
+                    (
+                        r.path.clone(),
+                        both(r.tags.iter().collect()),
+                        r.permissions_boundary.clone(),
+                    )
+                }),
+            // Groups take no tags.
+            Target::Group(_) => acct
+                .managed_groups
+                .values()
+                .find(|g| g.name.eq_ignore_ascii_case(name))
+                .map(|g| (g.path.clone(), Vec::new(), None)),
+            Target::Policy(_) => acct
+                .managed
+                .values()
+                .find(|p| p.name == name)
+                .map(|p| (p.path.clone(), Vec::new(), None)),
         }
+        .unwrap_or_else(|| ("/".to_owned(), Vec::new(), None));
+        drop(acct);
+        let arn = Self::arn(target.kind(), &path, name);
+        let tags = match target {
+            Target::Policy(_) => self.policy_tags(&arn),
+            Target::User(_) | Target::Role(_) | Target::Group(_) => tags,
+        };
+        (arn, tags, boundary)
     }
 }
 

@@ -6,6 +6,7 @@
 mod changes;
 mod ops;
 mod project;
+mod requests;
 mod target;
 
 pub use changes::{
@@ -14,4 +15,5 @@ pub use changes::{
 };
 pub use ops::{tag_value_words, trust_difference, trust_words, Effect, Op, Phase, Traits};
 pub use project::project;
+pub use requests::{Request, Resource};
 pub use target::{Target, TargetKind};
