@@ -2218,11 +2218,18 @@ fn the_calls_an_apply_sends_are_its_plans_requests() {
         .to_string()
     };
     let mut seen = std::collections::BTreeSet::new();
+    let mut lifecycle = std::collections::BTreeSet::new();
     let mut step = |spec: &str| {
         let o = run(&proxy, &["plan", "-f", spec, "--format", "json"]);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         let plan: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
         let changes: Vec<Change> = serde_json::from_value(plan["changes"].clone()).unwrap();
+        lifecycle.extend(
+            changes
+                .iter()
+                .filter(|c| c.op.creates_target() || c.op.deletes_target())
+                .map(|c| (c.op.target_kind(), c.op.deletes_target())),
+        );
         let mut expected: Vec<String> = changes
             .iter()
             .flat_map(|c| c.op.requests())
@@ -2279,6 +2286,17 @@ fn the_calls_an_apply_sends_are_its_plans_requests() {
     step(&spec(
         "users:\n  leaver: {grants: [{buckets: [b-two], access: write}]}\n",
     ));
+    // Every kind is created, read back unchanged, and pruned here: a kind whose read or calls are missing fails.
+    for kind in iamspec::plan::TargetKind::ALL {
+        for deleted in [false, true] {
+            assert!(
+                lifecycle.contains(&(kind, deleted)),
+                "no {} was {}: add one to this test",
+                kind.noun(),
+                if deleted { "deleted" } else { "created" }
+            );
+        }
+    }
     for action in [
         "CreateUser",
         "CreateRole",

@@ -26,6 +26,8 @@ struct Audited {
     policy: Mutex<Option<PolicyDocument>>,
     denied: Mutex<Vec<String>>,
     seen: Mutex<BTreeSet<String>>,
+    /// The kinds of objects created and deleted (`true`) so far.
+    lifecycle: Mutex<BTreeSet<(TargetKind, bool)>>,
 }
 
 /// Context keys with their values.
@@ -45,6 +47,7 @@ impl Audited {
             policy: Mutex::new(None),
             denied: Mutex::new(Vec::new()),
             seen: Mutex::new(BTreeSet::new()),
+            lifecycle: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -446,6 +449,12 @@ impl Backend for Audited {
         self.execute(&op).await.map(|_| ())
     }
     async fn execute(&self, op: &Op) -> Result<Outcome, BackendError> {
+        if op.creates_target() || op.deletes_target() {
+            self.lifecycle
+                .lock()
+                .unwrap()
+                .insert((op.target_kind(), op.deletes_target()));
+        }
         let calls = self.calls_of(op);
         self.check(calls);
         self.account.lock().unwrap().apply(op, 0, &mut rand::rng())
@@ -575,6 +584,18 @@ async fn the_self_policy_allows_every_call_of_a_full_run_conditions_included() {
         "the self-policy refuses:\n{}",
         denied.join("\n")
     );
+    // Every kind is created and pruned in the full run, so a new kind's calls are proven here too.
+    let lifecycle = backend.lifecycle.lock().unwrap().clone();
+    for kind in TargetKind::ALL {
+        for deleted in [false, true] {
+            assert!(
+                lifecycle.contains(&(kind, deleted)),
+                "the full run never {} a {}: add one so the self-policy is proven for its calls",
+                if deleted { "deletes" } else { "creates" },
+                kind.noun()
+            );
+        }
+    }
     let seen = backend.seen.lock().unwrap().clone();
     for action in [
         "iam:CreateUser",

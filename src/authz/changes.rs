@@ -86,22 +86,12 @@ fn touched(
 
 /// `account` with only the principals in `only` (and every group and policy: they decide the principals' access).
 fn restricted(account: &Account, only: &BTreeSet<(TargetKind, String)>) -> Account {
-    Account {
-        users: account
-            .users
-            .iter()
-            .filter(|(n, _)| only.contains(&(TargetKind::User, n.to_ascii_lowercase())))
-            .map(|(n, u)| (n.clone(), u.clone()))
-            .collect(),
-        roles: account
-            .roles
-            .iter()
-            .filter(|(n, _)| only.contains(&(TargetKind::Role, n.to_ascii_lowercase())))
-            .map(|(n, r)| (n.clone(), r.clone()))
-            .collect(),
-        groups: account.groups.clone(),
-        policies: account.policies.clone(),
-    }
+    let mut out = account.clone();
+    out.users
+        .retain(|n, _| only.contains(&(TargetKind::User, n.to_ascii_lowercase())));
+    out.roles
+        .retain(|n, _| only.contains(&(TargetKind::Role, n.to_ascii_lowercase())));
+    out
 }
 
 /// Where to ask: the concrete resource, what kind of actions fit it, and how it is shown.

@@ -139,7 +139,7 @@ fn plan_spec_user(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeMap, BTreeSet};
+    use std::collections::BTreeMap;
 
     use proptest::prelude::*;
 
@@ -240,19 +240,9 @@ mod tests {
     fn base_spec(users: Vec<SpecUser>, prune: bool) -> Spec {
         Spec {
             account_id: Some("123456789012".into()),
-            accounts: None,
-            owner: "iamspec".into(),
-            path: "/iamspec/".into(),
             prune,
-            ignore_tags: BTreeSet::new(),
-            max_attached: 10,
-            delegate: false,
-            ignore: Vec::new(),
-            policies: Vec::new(),
             users,
-            roles: Vec::new(),
-            groups: Vec::new(),
-            guardrails: Vec::new(),
+            ..Spec::empty("iamspec")
         }
     }
 

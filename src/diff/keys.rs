@@ -340,19 +340,6 @@ mod tests {
 
     fn spec(count: usize, adopt: bool) -> Spec {
         Spec {
-            account_id: None,
-            accounts: None,
-            owner: "iamspec".into(),
-            path: "/iamspec/".into(),
-            prune: false,
-            ignore_tags: BTreeSet::new(),
-            max_attached: 10,
-            delegate: false,
-            ignore: Vec::new(),
-            policies: Vec::new(),
-            roles: Vec::new(),
-            groups: Vec::new(),
-            guardrails: Vec::new(),
             users: vec![SpecUser {
                 access_keys: Some(KeyPolicy {
                     count,
@@ -363,6 +350,7 @@ mod tests {
                 adopt,
                 ..SpecUser::new("svc")
             }],
+            ..Spec::empty("iamspec")
         }
     }
 

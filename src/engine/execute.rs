@@ -1078,19 +1078,8 @@ mod tests {
         };
         let spec = Spec {
             account_id: Some("123456789012".into()),
-            accounts: None,
-            owner: "iamspec".into(),
-            path: "/iamspec/".into(),
             prune: true,
-            ignore_tags: Default::default(),
-            max_attached: 10,
-            delegate: false,
-            ignore: Vec::new(),
-            policies: Vec::new(),
-            users: Vec::new(),
-            roles: Vec::new(),
-            groups: Vec::new(),
-            guardrails: Vec::new(),
+            ..Spec::empty("iamspec")
         };
         let p = crate::diff::diff(&spec, &live, &crate::diff::DiffOptions::default()).unwrap();
         let rec = Recorder::new(acct);
