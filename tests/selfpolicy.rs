@@ -161,8 +161,8 @@ impl Audited {
                 if let Some(tags) = r.tags {
                     context.extend(Self::request_tags(tags));
                 }
-                if let Some(arn) = r.policy_arn {
-                    context.push(("iam:PolicyARN".into(), vec![arn.to_owned()]));
+                if let Some(policy) = r.policy {
+                    context.push(("iam:PolicyARN".into(), vec![policy.arn().to_owned()]));
                 }
                 context.extend(Self::boundary_key(&action, current, r.boundary));
                 Call {

@@ -15,5 +15,5 @@ pub use changes::{
 };
 pub use ops::{tag_value_words, trust_difference, trust_words, Effect, Op, Phase, Traits};
 pub use project::project;
-pub use requests::{Request, Resource};
+pub use requests::{Attachment, Request, Resource};
 pub use target::{Target, TargetKind};

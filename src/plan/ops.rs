@@ -10,10 +10,63 @@ use crate::policy::PolicyDocument;
 
 use super::{Target, TargetKind};
 
-/// One IAM write.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum Op {
+/// Declares [`Op`] and its table: every operation is one row, its fields followed by the kind and name of the
+/// object it writes to, its IAM API name, its [`Phase`] and its [`Effect`]. A new operation cannot be declared
+/// without its row, so it cannot run in a default phase, skip the retry rules or escape `--max-deletes`.
+macro_rules! operations {
+    ($(
+        $(#[$meta:meta])*
+        $variant:ident {
+            $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)?
+        } => $kind:ident ( $name:ident ), $api:literal, $phase:ident, $effect:ident;
+    )*) => {
+        /// One IAM write.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+        #[serde(tag = "op", rename_all = "snake_case")]
+        pub enum Op {
+            $(
+                $(#[$meta])*
+                $variant {
+                    $( $(#[$fmeta])* $field : $ty, )*
+                },
+            )*
+        }
+
+        impl Op {
+            /// The kind of object this operation writes to.
+            #[must_use]
+            pub fn target_kind(&self) -> TargetKind {
+                match self {
+                    $( Self::$variant { .. } => TargetKind::$kind, )*
+                }
+            }
+
+            /// The name of the object this operation writes to (the [`Target`]'s name, without a copy).
+            #[must_use]
+            pub fn target_name(&self) -> &str {
+                match self {
+                    $( Self::$variant { $name, .. } => $name.as_str(), )*
+                }
+            }
+
+            /// What the engine must know of this operation: its row of the table.
+            #[must_use]
+            pub fn traits(&self) -> Traits {
+                match self {
+                    $(
+                        Self::$variant { .. } => Traits {
+                            api: $api,
+                            phase: Phase::$phase,
+                            effect: Effect::$effect,
+                        },
+                    )*
+                }
+            }
+        }
+    };
+}
+
+operations! {
     /// CreateUser, with its tags in the same call.
     CreateUser {
         /// User name.
@@ -25,28 +78,28 @@ pub enum Op {
         /// The permissions boundary, set in the same call so the user never exists without it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         permissions_boundary: Option<String>,
-    },
+    } => User(user), "CreateUser", Main, Create;
     /// TagUser (adds or overwrites).
     TagUser {
         /// User name.
         user: String,
         /// Tags to set.
         tags: BTreeMap<String, String>,
-    },
+    } => User(user), "TagUser", Main, Write;
     /// TagUser on a user without the owner tag (`adopt: true`): iamspec takes it over. Its path and ARN stay.
     AdoptUser {
         /// User name.
         user: String,
         /// Tags to set, owner tag included.
         tags: BTreeMap<String, String>,
-    },
+    } => User(user), "TagUser", Main, Write;
     /// UntagUser.
     UntagUser {
         /// User name.
         user: String,
         /// Keys to remove.
         keys: Vec<String>,
-    },
+    } => User(user), "UntagUser", Main, Write;
     /// PutUserPolicy.
     PutUserPolicy {
         /// User name.
@@ -55,59 +108,59 @@ pub enum Op {
         policy_name: String,
         /// The document.
         document: PolicyDocument,
-    },
+    } => User(user), "PutUserPolicy", Main, Write;
     /// DeleteUserPolicy.
     DeleteUserPolicy {
         /// User name.
         user: String,
         /// Inline policy name.
         policy_name: String,
-    },
+    } => User(user), "DeleteUserPolicy", Main, Destroy;
     /// AttachUserPolicy.
     AttachUserPolicy {
         /// User name.
         user: String,
         /// Managed policy ARN.
         policy_arn: String,
-    },
+    } => User(user), "AttachUserPolicy", Main, Write;
     /// DetachUserPolicy.
     DetachUserPolicy {
         /// User name.
         user: String,
         /// Managed policy ARN.
         policy_arn: String,
-    },
+    } => User(user), "DetachUserPolicy", Main, Destroy;
     /// AddUserToGroup.
     AddUserToGroup {
         /// User name.
         user: String,
         /// Group name.
         group: String,
-    },
+    } => User(user), "AddUserToGroup", Main, Write;
     /// RemoveUserFromGroup.
     RemoveUserFromGroup {
         /// User name.
         user: String,
         /// Group name.
         group: String,
-    },
+    } => User(user), "RemoveUserFromGroup", Main, Destroy;
     /// PutUserPermissionsBoundary.
     PutUserPermissionsBoundary {
         /// User name.
         user: String,
         /// Boundary policy ARN.
         policy_arn: String,
-    },
+    } => User(user), "PutUserPermissionsBoundary", Main, Write;
     /// DeleteUserPermissionsBoundary.
     DeleteUserPermissionsBoundary {
         /// User name.
         user: String,
-    },
+    } => User(user), "DeleteUserPermissionsBoundary", Main, Write;
     /// CreateAccessKey; the secret is delivered, never shown.
     CreateAccessKey {
         /// User name.
         user: String,
-    },
+    } => User(user), "CreateAccessKey", Main, Write;
     /// UpdateAccessKey (activate or deactivate).
     UpdateAccessKey {
         /// User name.
@@ -116,14 +169,14 @@ pub enum Op {
         key_id: String,
         /// New status.
         status: KeyStatus,
-    },
+    } => User(user), "UpdateAccessKey", Main, Write;
     /// DeleteAccessKey.
     DeleteAccessKey {
         /// User name.
         user: String,
         /// Access key id.
         key_id: String,
-    },
+    } => User(user), "DeleteAccessKey", Main, Destroy;
     /// DeleteAccessKey of a key iamspec made whose secret it never recorded as delivered and that was never used:
     /// recovery after a crash, not a deletion the spec asks for (not counted by `--max-deletes`). A secret file
     /// of it left in the secrets directory is removed.
@@ -132,45 +185,46 @@ pub enum Op {
         user: String,
         /// Access key id.
         key_id: String,
-    },
+    } => User(user), "DeleteAccessKey", Main, Remove;
     /// DeleteLoginProfile.
     DeleteLoginProfile {
         /// User name.
         user: String,
-    },
+    } => User(user), "DeleteLoginProfile", Main, Remove;
     /// DeactivateMFADevice.
     DeactivateMfaDevice {
         /// User name.
         user: String,
         /// Device serial number.
         serial: String,
-    },
+    } => User(user), "DeactivateMFADevice", Main, Remove;
     /// DeleteSigningCertificate.
     DeleteSigningCertificate {
         /// User name.
         user: String,
         /// Certificate id.
         certificate_id: String,
-    },
+    } => User(user), "DeleteSigningCertificate", Main, Remove;
     /// DeleteSSHPublicKey.
     DeleteSshPublicKey {
         /// User name.
         user: String,
         /// SSH public key id.
         key_id: String,
-    },
+    } => User(user), "DeleteSSHPublicKey", Main, Remove;
     /// DeleteServiceSpecificCredential.
     DeleteServiceSpecificCredential {
         /// User name.
         user: String,
         /// Credential id.
         credential_id: String,
-    },
+    } => User(user), "DeleteServiceSpecificCredential", Main, Remove;
     /// DeleteUser.
     DeleteUser {
         /// User name.
         user: String,
-    },
+    } => User(user), "DeleteUser", Main, Delete;
+    // Managed policies exist before anything attaches them, and go after everything let go of them.
     /// CreatePolicy, with the owner tag, under the spec's path.
     CreatePolicy {
         /// Policy name.
@@ -183,7 +237,7 @@ pub enum Op {
         document: PolicyDocument,
         /// Tags, owner tag included.
         tags: BTreeMap<String, String>,
-    },
+    } => Policy(policy), "CreatePolicy", Prepare, Create;
     /// CreatePolicyVersion, set as the default.
     CreatePolicyVersion {
         /// Policy name.
@@ -192,7 +246,7 @@ pub enum Op {
         policy_arn: String,
         /// The new document.
         document: PolicyDocument,
-    },
+    } => Policy(policy), "CreatePolicyVersion", Prepare, Write;
     /// DeletePolicyVersion (a non-default version, to stay within IAM's five).
     DeletePolicyVersion {
         /// Policy name.
@@ -201,7 +255,7 @@ pub enum Op {
         policy_arn: String,
         /// Version id.
         version_id: String,
-    },
+    } => Policy(policy), "DeletePolicyVersion", Prepare, Remove;
     /// TagPolicy on a spec policy without the owner tag (`adopt: true`): iamspec takes it over.
     AdoptPolicy {
         /// Policy name.
@@ -210,7 +264,7 @@ pub enum Op {
         policy_arn: String,
         /// Tags to set, owner tag included.
         tags: BTreeMap<String, String>,
-    },
+    } => Policy(policy), "TagPolicy", Prepare, Write;
     /// DeletePolicy, after its non-default versions (DeletePolicyVersion each) and attachments are gone.
     DeletePolicy {
         /// Policy name.
@@ -219,7 +273,7 @@ pub enum Op {
         policy_arn: String,
         /// Non-default version ids deleted first.
         versions: Vec<String>,
-    },
+    } => Policy(policy), "DeletePolicy", Cleanup, Delete;
     /// CreateRole, with its trust policy, session duration and tags in the same call.
     CreateRole {
         /// Role name.
@@ -235,42 +289,42 @@ pub enum Op {
         /// The permissions boundary, set in the same call so the role never exists without it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         permissions_boundary: Option<String>,
-    },
+    } => Role(role), "CreateRole", Main, Create;
     /// TagRole (adds or overwrites).
     TagRole {
         /// Role name.
         role: String,
         /// Tags to set.
         tags: BTreeMap<String, String>,
-    },
+    } => Role(role), "TagRole", Main, Write;
     /// TagRole on a role without the owner tag (`adopt: true`): iamspec takes it over.
     AdoptRole {
         /// Role name.
         role: String,
         /// Tags to set, owner tag included.
         tags: BTreeMap<String, String>,
-    },
+    } => Role(role), "TagRole", Main, Write;
     /// UntagRole.
     UntagRole {
         /// Role name.
         role: String,
         /// Keys to remove.
         keys: Vec<String>,
-    },
+    } => Role(role), "UntagRole", Main, Write;
     /// UpdateAssumeRolePolicy: who may assume the role.
     UpdateAssumeRolePolicy {
         /// Role name.
         role: String,
         /// The trust policy.
         document: PolicyDocument,
-    },
+    } => Role(role), "UpdateAssumeRolePolicy", Main, Write;
     /// UpdateRole: the maximum session duration.
     UpdateRole {
         /// Role name.
         role: String,
         /// Maximum session duration, seconds.
         max_session_seconds: u32,
-    },
+    } => Role(role), "UpdateRole", Main, Write;
     /// PutRolePolicy.
     PutRolePolicy {
         /// Role name.
@@ -279,40 +333,40 @@ pub enum Op {
         policy_name: String,
         /// The document.
         document: PolicyDocument,
-    },
+    } => Role(role), "PutRolePolicy", Main, Write;
     /// DeleteRolePolicy.
     DeleteRolePolicy {
         /// Role name.
         role: String,
         /// Inline policy name.
         policy_name: String,
-    },
+    } => Role(role), "DeleteRolePolicy", Main, Destroy;
     /// AttachRolePolicy.
     AttachRolePolicy {
         /// Role name.
         role: String,
         /// Managed policy ARN.
         policy_arn: String,
-    },
+    } => Role(role), "AttachRolePolicy", Main, Write;
     /// DetachRolePolicy.
     DetachRolePolicy {
         /// Role name.
         role: String,
         /// Managed policy ARN.
         policy_arn: String,
-    },
+    } => Role(role), "DetachRolePolicy", Main, Destroy;
     /// PutRolePermissionsBoundary.
     PutRolePermissionsBoundary {
         /// Role name.
         role: String,
         /// Boundary policy ARN.
         policy_arn: String,
-    },
+    } => Role(role), "PutRolePermissionsBoundary", Main, Write;
     /// DeleteRolePermissionsBoundary.
     DeleteRolePermissionsBoundary {
         /// Role name.
         role: String,
-    },
+    } => Role(role), "DeleteRolePermissionsBoundary", Main, Write;
     /// DeleteRole, after RemoveRoleFromInstanceProfile for each instance profile it is in (inline and attached
     /// policies go first, as their own changes).
     DeleteRole {
@@ -320,21 +374,22 @@ pub enum Op {
         role: String,
         /// Instance profiles the role is removed from first.
         instance_profiles: Vec<String>,
-    },
+    } => Role(role), "DeleteRole", Main, Delete;
+    // A spec group exists, with its policies, before users join it; a pruned one goes after they left.
     /// CreateGroup, then (as its own change) the owner marker: groups take no tags.
     CreateGroup {
         /// Group name.
         group: String,
         /// IAM path.
         path: String,
-    },
+    } => Group(group), "CreateGroup", Groups, Create;
     /// PutGroupPolicy of the owner marker on a group without one (`adopt: true`), or right after CreateGroup.
     MarkGroup {
         /// Group name.
         group: String,
         /// The marker document, naming the owner.
         document: PolicyDocument,
-    },
+    } => Group(group), "PutGroupPolicy", Groups, Write;
     /// PutGroupPolicy.
     PutGroupPolicy {
         /// Group name.
@@ -343,28 +398,28 @@ pub enum Op {
         policy_name: String,
         /// The document.
         document: PolicyDocument,
-    },
+    } => Group(group), "PutGroupPolicy", Groups, Write;
     /// DeleteGroupPolicy.
     DeleteGroupPolicy {
         /// Group name.
         group: String,
         /// Inline policy name.
         policy_name: String,
-    },
+    } => Group(group), "DeleteGroupPolicy", Groups, Destroy;
     /// AttachGroupPolicy.
     AttachGroupPolicy {
         /// Group name.
         group: String,
         /// Managed policy ARN.
         policy_arn: String,
-    },
+    } => Group(group), "AttachGroupPolicy", Groups, Write;
     /// DetachGroupPolicy.
     DetachGroupPolicy {
         /// Group name.
         group: String,
         /// Managed policy ARN.
         policy_arn: String,
-    },
+    } => Group(group), "DetachGroupPolicy", Groups, Destroy;
     /// RemoveUserFromGroup of a member of an owned group the spec does not list, or of any member of a group
     /// being pruned.
     RemoveGroupMember {
@@ -372,13 +427,13 @@ pub enum Op {
         group: String,
         /// The member.
         user: String,
-    },
+    } => Group(group), "RemoveUserFromGroup", GroupsGone, Destroy;
     /// DeleteGroup, after DeleteGroupPolicy of the owner marker (the group's last policy), once members, other
     /// policies and attachments are gone.
     DeleteGroup {
         /// Group name.
         group: String,
-    },
+    } => Group(group), "DeleteGroup", GroupsGone, Delete;
 }
 
 /// What an operation does to its target, for the rules that depend on it.
@@ -447,244 +502,6 @@ impl Op {
         }
     }
 
-    /// The kind of object this operation writes to.
-    #[must_use]
-    pub fn target_kind(&self) -> TargetKind {
-        match self {
-            Self::CreatePolicy { .. }
-            | Self::CreatePolicyVersion { .. }
-            | Self::DeletePolicyVersion { .. }
-            | Self::AdoptPolicy { .. }
-            | Self::DeletePolicy { .. } => TargetKind::Policy,
-            Self::CreateUser { .. }
-            | Self::TagUser { .. }
-            | Self::AdoptUser { .. }
-            | Self::UntagUser { .. }
-            | Self::PutUserPolicy { .. }
-            | Self::DeleteUserPolicy { .. }
-            | Self::AttachUserPolicy { .. }
-            | Self::DetachUserPolicy { .. }
-            | Self::AddUserToGroup { .. }
-            | Self::RemoveUserFromGroup { .. }
-            | Self::PutUserPermissionsBoundary { .. }
-            | Self::DeleteUserPermissionsBoundary { .. }
-            | Self::CreateAccessKey { .. }
-            | Self::UpdateAccessKey { .. }
-            | Self::DeleteAccessKey { .. }
-            | Self::DeleteUndeliveredKey { .. }
-            | Self::DeleteLoginProfile { .. }
-            | Self::DeactivateMfaDevice { .. }
-            | Self::DeleteSigningCertificate { .. }
-            | Self::DeleteSshPublicKey { .. }
-            | Self::DeleteServiceSpecificCredential { .. }
-            | Self::DeleteUser { .. } => TargetKind::User,
-            Self::CreateRole { .. }
-            | Self::TagRole { .. }
-            | Self::AdoptRole { .. }
-            | Self::UntagRole { .. }
-            | Self::UpdateAssumeRolePolicy { .. }
-            | Self::UpdateRole { .. }
-            | Self::PutRolePolicy { .. }
-            | Self::DeleteRolePolicy { .. }
-            | Self::AttachRolePolicy { .. }
-            | Self::DetachRolePolicy { .. }
-            | Self::PutRolePermissionsBoundary { .. }
-            | Self::DeleteRolePermissionsBoundary { .. }
-            | Self::DeleteRole { .. } => TargetKind::Role,
-            Self::CreateGroup { .. }
-            | Self::MarkGroup { .. }
-            | Self::PutGroupPolicy { .. }
-            | Self::DeleteGroupPolicy { .. }
-            | Self::AttachGroupPolicy { .. }
-            | Self::DetachGroupPolicy { .. }
-            | Self::RemoveGroupMember { .. }
-            | Self::DeleteGroup { .. } => TargetKind::Group,
-        }
-    }
-
-    /// The managed policy this operation attaches, detaches or sets as a boundary: its document decides what the
-    /// principal may do after. (A policy's own document changes come with the operation.)
-    #[must_use]
-    pub fn attached_arn(&self) -> Option<&str> {
-        match self {
-            Self::AttachUserPolicy { policy_arn, .. }
-            | Self::DetachUserPolicy { policy_arn, .. }
-            | Self::PutUserPermissionsBoundary { policy_arn, .. }
-            | Self::AttachRolePolicy { policy_arn, .. }
-            | Self::DetachRolePolicy { policy_arn, .. }
-            | Self::PutRolePermissionsBoundary { policy_arn, .. }
-            | Self::AttachGroupPolicy { policy_arn, .. }
-            | Self::DetachGroupPolicy { policy_arn, .. } => Some(policy_arn),
-            Self::CreateUser {
-                permissions_boundary,
-                ..
-            }
-            | Self::CreateRole {
-                permissions_boundary,
-                ..
-            } => permissions_boundary.as_deref(),
-            // Every other operation attaches nothing; a new one must say which it is.
-            Self::TagUser { .. }
-            | Self::AdoptUser { .. }
-            | Self::UntagUser { .. }
-            | Self::PutUserPolicy { .. }
-            | Self::DeleteUserPolicy { .. }
-            | Self::AddUserToGroup { .. }
-            | Self::RemoveUserFromGroup { .. }
-            | Self::DeleteUserPermissionsBoundary { .. }
-            | Self::CreateAccessKey { .. }
-            | Self::UpdateAccessKey { .. }
-            | Self::DeleteAccessKey { .. }
-            | Self::DeleteUndeliveredKey { .. }
-            | Self::DeleteLoginProfile { .. }
-            | Self::DeactivateMfaDevice { .. }
-            | Self::DeleteSigningCertificate { .. }
-            | Self::DeleteSshPublicKey { .. }
-            | Self::DeleteServiceSpecificCredential { .. }
-            | Self::DeleteUser { .. }
-            | Self::CreatePolicy { .. }
-            | Self::CreatePolicyVersion { .. }
-            | Self::DeletePolicyVersion { .. }
-            | Self::AdoptPolicy { .. }
-            | Self::DeletePolicy { .. }
-            | Self::TagRole { .. }
-            | Self::AdoptRole { .. }
-            | Self::UntagRole { .. }
-            | Self::UpdateAssumeRolePolicy { .. }
-            | Self::UpdateRole { .. }
-            | Self::PutRolePolicy { .. }
-            | Self::DeleteRolePolicy { .. }
-            | Self::DeleteRolePermissionsBoundary { .. }
-            | Self::DeleteRole { .. }
-            | Self::CreateGroup { .. }
-            | Self::MarkGroup { .. }
-            | Self::PutGroupPolicy { .. }
-            | Self::DeleteGroupPolicy { .. }
-            | Self::RemoveGroupMember { .. }
-            | Self::DeleteGroup { .. } => None,
-        }
-    }
-
-    /// The name of the object this operation writes to (the [`Target`]'s name, without a copy).
-    #[must_use]
-    pub fn target_name(&self) -> &str {
-        match self {
-            Self::CreateUser { user, .. }
-            | Self::TagUser { user, .. }
-            | Self::AdoptUser { user, .. }
-            | Self::UntagUser { user, .. }
-            | Self::PutUserPolicy { user, .. }
-            | Self::DeleteUserPolicy { user, .. }
-            | Self::AttachUserPolicy { user, .. }
-            | Self::DetachUserPolicy { user, .. }
-            | Self::AddUserToGroup { user, .. }
-            | Self::RemoveUserFromGroup { user, .. }
-            | Self::PutUserPermissionsBoundary { user, .. }
-            | Self::DeleteUserPermissionsBoundary { user }
-            | Self::CreateAccessKey { user }
-            | Self::UpdateAccessKey { user, .. }
-            | Self::DeleteAccessKey { user, .. }
-            | Self::DeleteUndeliveredKey { user, .. }
-            | Self::DeleteLoginProfile { user }
-            | Self::DeactivateMfaDevice { user, .. }
-            | Self::DeleteSigningCertificate { user, .. }
-            | Self::DeleteSshPublicKey { user, .. }
-            | Self::DeleteServiceSpecificCredential { user, .. }
-            | Self::DeleteUser { user } => user,
-            Self::CreatePolicy { policy, .. }
-            | Self::CreatePolicyVersion { policy, .. }
-            | Self::DeletePolicyVersion { policy, .. }
-            | Self::AdoptPolicy { policy, .. }
-            | Self::DeletePolicy { policy, .. } => policy,
-            Self::CreateRole { role, .. }
-            | Self::TagRole { role, .. }
-            | Self::AdoptRole { role, .. }
-            | Self::UntagRole { role, .. }
-            | Self::UpdateAssumeRolePolicy { role, .. }
-            | Self::UpdateRole { role, .. }
-            | Self::PutRolePolicy { role, .. }
-            | Self::DeleteRolePolicy { role, .. }
-            | Self::AttachRolePolicy { role, .. }
-            | Self::DetachRolePolicy { role, .. }
-            | Self::PutRolePermissionsBoundary { role, .. }
-            | Self::DeleteRolePermissionsBoundary { role }
-            | Self::DeleteRole { role, .. } => role,
-            Self::CreateGroup { group, .. }
-            | Self::MarkGroup { group, .. }
-            | Self::PutGroupPolicy { group, .. }
-            | Self::DeleteGroupPolicy { group, .. }
-            | Self::AttachGroupPolicy { group, .. }
-            | Self::DetachGroupPolicy { group, .. }
-            | Self::RemoveGroupMember { group, .. }
-            | Self::DeleteGroup { group } => group,
-        }
-    }
-
-    /// What the engine must know of this operation, from one table the compiler keeps complete: every variant has
-    /// its row, so a new operation cannot run in a default phase, skip the retry rules or escape `--max-deletes`.
-    #[must_use]
-    pub fn traits(&self) -> Traits {
-        use Effect::{Create, Delete, Destroy, Remove, Write};
-        use Phase::{Cleanup, Groups, GroupsGone, Main, Prepare};
-        let (api, phase, effect) = match self {
-            Self::CreateUser { .. } => ("CreateUser", Main, Create),
-            Self::TagUser { .. } | Self::AdoptUser { .. } => ("TagUser", Main, Write),
-            Self::UntagUser { .. } => ("UntagUser", Main, Write),
-            Self::PutUserPolicy { .. } => ("PutUserPolicy", Main, Write),
-            Self::DeleteUserPolicy { .. } => ("DeleteUserPolicy", Main, Destroy),
-            Self::AttachUserPolicy { .. } => ("AttachUserPolicy", Main, Write),
-            Self::DetachUserPolicy { .. } => ("DetachUserPolicy", Main, Destroy),
-            Self::AddUserToGroup { .. } => ("AddUserToGroup", Main, Write),
-            Self::RemoveUserFromGroup { .. } => ("RemoveUserFromGroup", Main, Destroy),
-            Self::PutUserPermissionsBoundary { .. } => ("PutUserPermissionsBoundary", Main, Write),
-            Self::DeleteUserPermissionsBoundary { .. } => {
-                ("DeleteUserPermissionsBoundary", Main, Write)
-            }
-            Self::CreateAccessKey { .. } => ("CreateAccessKey", Main, Write),
-            Self::UpdateAccessKey { .. } => ("UpdateAccessKey", Main, Write),
-            Self::DeleteAccessKey { .. } => ("DeleteAccessKey", Main, Destroy),
-            Self::DeleteUndeliveredKey { .. } => ("DeleteAccessKey", Main, Remove),
-            Self::DeleteLoginProfile { .. } => ("DeleteLoginProfile", Main, Remove),
-            Self::DeactivateMfaDevice { .. } => ("DeactivateMFADevice", Main, Remove),
-            Self::DeleteSigningCertificate { .. } => ("DeleteSigningCertificate", Main, Remove),
-            Self::DeleteSshPublicKey { .. } => ("DeleteSSHPublicKey", Main, Remove),
-            Self::DeleteServiceSpecificCredential { .. } => {
-                ("DeleteServiceSpecificCredential", Main, Remove)
-            }
-            Self::DeleteUser { .. } => ("DeleteUser", Main, Delete),
-            // Managed policies exist before anything attaches them, and go after everything let go of them.
-            Self::CreatePolicy { .. } => ("CreatePolicy", Prepare, Create),
-            Self::CreatePolicyVersion { .. } => ("CreatePolicyVersion", Prepare, Write),
-            Self::DeletePolicyVersion { .. } => ("DeletePolicyVersion", Prepare, Remove),
-            Self::AdoptPolicy { .. } => ("TagPolicy", Prepare, Write),
-            Self::DeletePolicy { .. } => ("DeletePolicy", Cleanup, Delete),
-            Self::CreateRole { .. } => ("CreateRole", Main, Create),
-            Self::TagRole { .. } | Self::AdoptRole { .. } => ("TagRole", Main, Write),
-            Self::UntagRole { .. } => ("UntagRole", Main, Write),
-            Self::UpdateAssumeRolePolicy { .. } => ("UpdateAssumeRolePolicy", Main, Write),
-            Self::UpdateRole { .. } => ("UpdateRole", Main, Write),
-            Self::PutRolePolicy { .. } => ("PutRolePolicy", Main, Write),
-            Self::DeleteRolePolicy { .. } => ("DeleteRolePolicy", Main, Destroy),
-            Self::AttachRolePolicy { .. } => ("AttachRolePolicy", Main, Write),
-            Self::DetachRolePolicy { .. } => ("DetachRolePolicy", Main, Destroy),
-            Self::PutRolePermissionsBoundary { .. } => ("PutRolePermissionsBoundary", Main, Write),
-            Self::DeleteRolePermissionsBoundary { .. } => {
-                ("DeleteRolePermissionsBoundary", Main, Write)
-            }
-            Self::DeleteRole { .. } => ("DeleteRole", Main, Delete),
-            // A spec group exists, with its policies, before users join it; a pruned one goes after they left.
-            Self::CreateGroup { .. } => ("CreateGroup", Groups, Create),
-            Self::MarkGroup { .. } => ("PutGroupPolicy", Groups, Write),
-            Self::PutGroupPolicy { .. } => ("PutGroupPolicy", Groups, Write),
-            Self::DeleteGroupPolicy { .. } => ("DeleteGroupPolicy", Groups, Destroy),
-            Self::AttachGroupPolicy { .. } => ("AttachGroupPolicy", Groups, Write),
-            Self::DetachGroupPolicy { .. } => ("DetachGroupPolicy", Groups, Destroy),
-            Self::RemoveGroupMember { .. } => ("RemoveUserFromGroup", GroupsGone, Destroy),
-            Self::DeleteGroup { .. } => ("DeleteGroup", GroupsGone, Delete),
-        };
-        Traits { api, phase, effect }
-    }
-
     /// When the operation runs (see [`Phase`]).
     #[must_use]
     pub fn phase(&self) -> Phase {
@@ -724,61 +541,6 @@ impl Op {
     #[must_use]
     pub fn deletes_target(&self) -> bool {
         self.traits().effect == Effect::Delete
-    }
-
-    /// The managed policy the operation attaches, if it attaches one.
-    #[must_use]
-    pub fn attaches(&self) -> Option<&str> {
-        match self {
-            Self::AttachUserPolicy { policy_arn, .. }
-            | Self::AttachRolePolicy { policy_arn, .. }
-            | Self::AttachGroupPolicy { policy_arn, .. } => Some(policy_arn),
-            Self::CreateUser { .. }
-            | Self::TagUser { .. }
-            | Self::AdoptUser { .. }
-            | Self::UntagUser { .. }
-            | Self::PutUserPolicy { .. }
-            | Self::DeleteUserPolicy { .. }
-            | Self::DetachUserPolicy { .. }
-            | Self::AddUserToGroup { .. }
-            | Self::RemoveUserFromGroup { .. }
-            | Self::PutUserPermissionsBoundary { .. }
-            | Self::DeleteUserPermissionsBoundary { .. }
-            | Self::CreateAccessKey { .. }
-            | Self::UpdateAccessKey { .. }
-            | Self::DeleteAccessKey { .. }
-            | Self::DeleteUndeliveredKey { .. }
-            | Self::DeleteLoginProfile { .. }
-            | Self::DeactivateMfaDevice { .. }
-            | Self::DeleteSigningCertificate { .. }
-            | Self::DeleteSshPublicKey { .. }
-            | Self::DeleteServiceSpecificCredential { .. }
-            | Self::DeleteUser { .. }
-            | Self::CreatePolicy { .. }
-            | Self::CreatePolicyVersion { .. }
-            | Self::DeletePolicyVersion { .. }
-            | Self::AdoptPolicy { .. }
-            | Self::DeletePolicy { .. }
-            | Self::CreateRole { .. }
-            | Self::TagRole { .. }
-            | Self::AdoptRole { .. }
-            | Self::UntagRole { .. }
-            | Self::UpdateAssumeRolePolicy { .. }
-            | Self::UpdateRole { .. }
-            | Self::PutRolePolicy { .. }
-            | Self::DeleteRolePolicy { .. }
-            | Self::DetachRolePolicy { .. }
-            | Self::PutRolePermissionsBoundary { .. }
-            | Self::DeleteRolePermissionsBoundary { .. }
-            | Self::DeleteRole { .. }
-            | Self::CreateGroup { .. }
-            | Self::MarkGroup { .. }
-            | Self::PutGroupPolicy { .. }
-            | Self::DeleteGroupPolicy { .. }
-            | Self::DetachGroupPolicy { .. }
-            | Self::RemoveGroupMember { .. }
-            | Self::DeleteGroup { .. } => None,
-        }
     }
 
     /// One line for people, in the spec's words where possible. Never includes a secret (there is none here).

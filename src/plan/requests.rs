@@ -17,11 +17,30 @@ pub struct Request<'a> {
     /// Tags the request sets (`aws:RequestTag/*`, `aws:TagKeys`).
     pub tags: Option<&'a BTreeMap<String, String>>,
     /// The managed policy it attaches or detaches (`iam:PolicyARN`).
-    pub policy_arn: Option<&'a str>,
+    pub policy: Option<Attachment<'a>>,
     /// The permissions boundary the request sets (`iam:PermissionsBoundary` in the request).
     pub boundary: Option<&'a str>,
     /// Authorised as part of the call before it, not sent on its own (a create's tags need the Tag action).
     pub implied: bool,
+}
+
+/// A managed policy a request attaches or detaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attachment<'a> {
+    /// Attached, by ARN: what the principal may do after depends on its document.
+    Attach(&'a str),
+    /// Detached, by ARN.
+    Detach(&'a str),
+}
+
+impl<'a> Attachment<'a> {
+    /// The policy's ARN.
+    #[must_use]
+    pub fn arn(self) -> &'a str {
+        match self {
+            Self::Attach(arn) | Self::Detach(arn) => arn,
+        }
+    }
 }
 
 /// What a request acts on.
@@ -48,7 +67,7 @@ impl<'a> Request<'a> {
             action,
             resource,
             tags: None,
-            policy_arn: None,
+            policy: None,
             boundary: None,
             implied: false,
         }
@@ -64,7 +83,12 @@ impl<'a> Request<'a> {
     }
 
     fn attaching(mut self, arn: &'a str) -> Self {
-        self.policy_arn = Some(arn);
+        self.policy = Some(Attachment::Attach(arn));
+        self
+    }
+
+    fn detaching(mut self, arn: &'a str) -> Self {
+        self.policy = Some(Attachment::Detach(arn));
         self
     }
 
@@ -94,6 +118,24 @@ fn tagged_create<'a>(
 }
 
 impl Op {
+    /// The managed policy this operation attaches, detaches or sets as a boundary: its document decides what the
+    /// principal may do after. (A policy's own document changes come with the operation.)
+    #[must_use]
+    pub fn attached_arn(&self) -> Option<&str> {
+        self.requests()
+            .into_iter()
+            .find_map(|r| r.policy.map(Attachment::arn).or(r.boundary))
+    }
+
+    /// The managed policy the operation attaches, if it attaches one.
+    #[must_use]
+    pub fn attaches(&self) -> Option<&str> {
+        self.requests().into_iter().find_map(|r| match r.policy {
+            Some(Attachment::Attach(arn)) => Some(arn),
+            Some(Attachment::Detach(_)) | None => None,
+        })
+    }
+
     /// The IAM requests this operation is, in the order the backend sends them. One table the compiler keeps
     /// complete: a new operation says what it asks of IAM here, and the self-policy audit checks it.
     #[must_use]
@@ -125,12 +167,14 @@ impl Op {
                 policy_arn, tags, ..
             } => vec![Request::on(api, Resource::Policy(policy_arn)).tagging(tags)],
             Self::AttachUserPolicy { policy_arn, .. }
-            | Self::DetachUserPolicy { policy_arn, .. }
             | Self::AttachRolePolicy { policy_arn, .. }
-            | Self::DetachRolePolicy { policy_arn, .. }
-            | Self::AttachGroupPolicy { policy_arn, .. }
-            | Self::DetachGroupPolicy { policy_arn, .. } => {
+            | Self::AttachGroupPolicy { policy_arn, .. } => {
                 vec![Request::target(api).attaching(policy_arn)]
+            }
+            Self::DetachUserPolicy { policy_arn, .. }
+            | Self::DetachRolePolicy { policy_arn, .. }
+            | Self::DetachGroupPolicy { policy_arn, .. } => {
+                vec![Request::target(api).detaching(policy_arn)]
             }
             Self::PutUserPermissionsBoundary { policy_arn, .. }
             | Self::PutRolePermissionsBoundary { policy_arn, .. } => {
@@ -254,5 +298,45 @@ mod tests {
             Resource::Group("g"),
             "IAM authorises joining a group on the group"
         );
+    }
+
+    #[test]
+    fn attaching_is_told_from_detaching_and_from_a_boundary() {
+        let arn = "arn:aws:iam::aws:policy/P";
+        let attach = Op::AttachRolePolicy {
+            role: "r".into(),
+            policy_arn: arn.into(),
+        };
+        let detach = Op::DetachGroupPolicy {
+            group: "g".into(),
+            policy_arn: arn.into(),
+        };
+        let bound = Op::PutUserPermissionsBoundary {
+            user: "u".into(),
+            policy_arn: arn.into(),
+        };
+        let create = Op::CreateRole {
+            role: "r".into(),
+            path: "/".into(),
+            trust: crate::policy::PolicyDocument::parse(
+                r#"{"Version":"2012-10-17","Statement":[]}"#,
+            )
+            .unwrap(),
+            max_session_seconds: 3600,
+            tags: BTreeMap::new(),
+            permissions_boundary: Some(arn.into()),
+        };
+        let tag = Op::TagUser {
+            user: "u".into(),
+            tags: BTreeMap::new(),
+        };
+        assert_eq!(attach.attaches(), Some(arn));
+        for op in [&detach, &bound, &create, &tag] {
+            assert_eq!(op.attaches(), None, "{op:?}");
+        }
+        for op in [&attach, &detach, &bound, &create] {
+            assert_eq!(op.attached_arn(), Some(arn), "{op:?}");
+        }
+        assert_eq!(tag.attached_arn(), None);
     }
 }

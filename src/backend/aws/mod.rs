@@ -25,11 +25,12 @@ use super::{
     Backend, BackendError, CallStats, Caller, ErrorKind, LockRequest, LockState, Outcome, ReadScope,
 };
 use crate::effects::{Effects, RetryPolicy};
-use crate::model::{AccessKey, Account, Dependents, User};
+use crate::model::{AccessKey, Account, Dependents};
 use crate::pacing::{Pacer, PacingConfig};
 use crate::plan::Op;
 use crate::policy::PolicyDocument;
 
+mod decode;
 mod errors;
 mod profile;
 mod read;
@@ -416,41 +417,6 @@ impl AwsBackend {
     }
 }
 
-fn decode_policy(user: &str, name: &str, encoded: &str) -> Result<PolicyDocument, BackendError> {
-    // IAM returns documents URL-encoded; percent-decoding only (`+` stays `+`).
-    let text = percent_encoding::percent_decode_str(encoded).decode_utf8_lossy();
-    PolicyDocument::parse(&text).map_err(|e| {
-        BackendError::new(
-            ErrorKind::Other,
-            "GetAccountAuthorizationDetails",
-            format!("inline policy {name} is unreadable: {e}"),
-        )
-        .on(user.to_owned())
-    })
-}
-
-/// A group of the account read, with its inline policies and attachments: the one conversion both account reads
-/// (the whole account, and groups only for `can --live`) use.
-fn group_of(g: &aws_sdk_iam::types::GroupDetail) -> Result<crate::model::Group, BackendError> {
-    let name = g.group_name().unwrap_or_default().to_owned();
-    let mut group = crate::model::Group {
-        name: name.clone(),
-        path: g.path().unwrap_or("/").to_owned(),
-        ..crate::model::Group::default()
-    };
-    for p in g.group_policy_list() {
-        let pname = p.policy_name().unwrap_or_default();
-        let doc = decode_policy(&name, pname, p.policy_document().unwrap_or("{}"))?;
-        group.inline_policies.insert(pname.to_owned(), doc);
-    }
-    group.attached_policies = g
-        .attached_managed_policies()
-        .iter()
-        .filter_map(|a| a.policy_arn().map(str::to_owned))
-        .collect();
-    Ok(group)
-}
-
 fn tags_of(tags: &std::collections::BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter()
         .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
@@ -527,121 +493,7 @@ impl Backend for AwsBackend {
                         .map_err_into("GetAccountAuthorizationDetails", "")
                 })
                 .await?;
-            for d in page.user_detail_list() {
-                let name = d.user_name().unwrap_or_default().to_owned();
-                let mut user = User::new(name.clone(), d.path().unwrap_or("/"));
-                user.arn = d.arn().map(str::to_owned);
-                user.tags = d
-                    .tags()
-                    .iter()
-                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                    .collect();
-                // Collected, then sorted once: a hostile endpoint may list any number of policies.
-                user.inline_policies = d
-                    .user_policy_list()
-                    .iter()
-                    .map(|p| {
-                        let pname = p.policy_name().unwrap_or_default();
-                        let doc = decode_policy(&name, pname, p.policy_document().unwrap_or("{}"))?;
-                        Ok((pname.to_owned(), doc))
-                    })
-                    .collect::<Result<_, BackendError>>()?;
-                user.attached_policies = d
-                    .attached_managed_policies()
-                    .iter()
-                    .filter_map(|a| a.policy_arn().map(str::to_owned))
-                    .collect();
-                user.groups = d.group_list().iter().cloned().collect();
-                user.permissions_boundary = d
-                    .permissions_boundary()
-                    .and_then(|b| b.permissions_boundary_arn())
-                    .map(str::to_owned);
-                account.users.insert(name, user);
-            }
-            for d in page.role_detail_list() {
-                let name = d.role_name().unwrap_or_default().to_owned();
-                let trust = decode_policy(
-                    &name,
-                    "(trust policy)",
-                    d.assume_role_policy_document().unwrap_or("{}"),
-                )?;
-                let mut inline_policies = BTreeMap::new();
-                for p in d.role_policy_list() {
-                    let pname = p.policy_name().unwrap_or_default();
-                    let doc = decode_policy(&name, pname, p.policy_document().unwrap_or("{}"))?;
-                    inline_policies.insert(pname.to_owned(), doc);
-                }
-                let role = crate::model::Role {
-                    name: name.clone(),
-                    path: d.path().unwrap_or("/").to_owned(),
-                    arn: d.arn().map(str::to_owned),
-                    tags: d
-                        .tags()
-                        .iter()
-                        .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                        .collect(),
-                    trust,
-                    inline_policies,
-                    attached_policies: d
-                        .attached_managed_policies()
-                        .iter()
-                        .filter_map(|a| a.policy_arn().map(str::to_owned))
-                        .collect(),
-                    permissions_boundary: d
-                        .permissions_boundary()
-                        .and_then(|b| b.permissions_boundary_arn())
-                        .map(str::to_owned),
-                    instance_profiles: d
-                        .instance_profile_list()
-                        .iter()
-                        .map(|p| p.instance_profile_name().to_owned())
-                        .collect(),
-                };
-                account.roles.insert(name, role);
-            }
-            for g in page.group_detail_list() {
-                let group = group_of(g)?;
-                account.groups.insert(group.name.clone(), group);
-            }
-            for p in page.policies() {
-                // moto leaves PolicyName out of this response; the ARN's last segment is the name.
-                let Some(name) = p
-                    .policy_name()
-                    .or_else(|| p.arn().and_then(|a| a.rsplit('/').next()))
-                else {
-                    continue;
-                };
-                let default = p.default_version_id().unwrap_or_default().to_owned();
-                let mut versions: Vec<(i64, String)> = Vec::new();
-                let mut document = None;
-                for v in p.policy_version_list() {
-                    let id = v.version_id().unwrap_or_default().to_owned();
-                    if v.is_default_version() || id == default {
-                        document = Some(decode_policy(name, name, v.document().unwrap_or("{}"))?);
-                    } else {
-                        versions.push((seconds(v.create_date()), id));
-                    }
-                }
-                versions.sort();
-                let Some(document) = document else { continue };
-                account.policies.insert(
-                    name.to_owned(),
-                    crate::model::ManagedPolicy {
-                        name: name.to_owned(),
-                        path: p.path().unwrap_or("/").to_owned(),
-                        arn: p.arn().unwrap_or_default().to_owned(),
-                        description: p.description().map(str::to_owned),
-                        tags: None,
-                        document,
-                        default_version: default,
-                        other_versions: versions.into_iter().map(|(_, id)| id).collect(),
-                    },
-                );
-            }
-            let items = page.user_detail_list().len()
-                + page.role_detail_list().len()
-                + page.group_detail_list().len()
-                + page.policies().len();
+            let items = decode::add_page(&mut account, &page)?;
             match pages.next(page.is_truncated(), page.marker(), items)? {
                 Some(next) => marker = Some(next),
                 None => break,
@@ -761,7 +613,7 @@ impl Backend for AwsBackend {
                 })
                 .await?;
             for g in page.group_detail_list() {
-                let group = group_of(g)?;
+                let group = decode::group_of(g)?;
                 groups.insert(group.name.clone(), group);
             }
             match pages.next(
@@ -810,7 +662,7 @@ impl Backend for AwsBackend {
                 })
                 .await?;
             if let Some(doc) = got.policy_version().and_then(|v| v.document()) {
-                out.insert(arn.clone(), decode_policy(arn, &version, doc)?);
+                out.insert(arn.clone(), decode::decode_policy(arn, &version, doc)?);
             }
         }
         Ok(out)
