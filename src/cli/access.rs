@@ -171,7 +171,7 @@ async fn principals(
     only: Option<&BTreeSet<(TargetKind, String)>>,
 ) -> Result<Vec<UserPolicies>, CliError> {
     if !live {
-        let (loaded, _) = super::commands::load_spec(spec, g.color)?;
+        let (loaded, _) = super::files::load_spec(spec, g.color)?;
         let mut all = authz::from_spec(&loaded.spec);
         if let Some(only) = only {
             all.retain(|u| only.contains(&u.principal.folded()));
@@ -183,12 +183,12 @@ async fn principals(
     let account = if g.accounts.is_empty() && g.shard.is_none() {
         None
     } else {
-        let (loaded, _) = super::commands::load_spec(spec, g.color)?;
-        super::commands::one_account(g, &loaded.spec, &effects)
+        let (loaded, _) = super::files::load_spec(spec, g.color)?;
+        super::connect::one_account(g, &loaded.spec, &effects)
             .await?
             .1
     };
-    super::commands::with_backend_in(g, &effects, account.as_ref(), async |backend| {
+    super::connect::with_backend_in(g, &effects, account.as_ref(), async |backend| {
         Ok(crate::engine::access::live_principals(backend, only).await?)
     })
     .await
@@ -268,7 +268,7 @@ pub async fn can(
         }
     }
     .and_then(|()| out.flush())
-    .map_err(super::commands::stdout_error)?;
+    .map_err(super::files::stdout_error)?;
     Ok(match answer.decision {
         Decision::Allowed(_) => exit::OK,
         Decision::Undecided(_) => exit::ERROR,
@@ -326,6 +326,6 @@ pub async fn who_can(
         Format::Json => render::json::who_can(&mut out, &action, &resource, &answers),
     }
     .and_then(|()| out.flush())
-    .map_err(super::commands::stdout_error)?;
+    .map_err(super::files::stdout_error)?;
     Ok(exit::OK)
 }

@@ -10,10 +10,9 @@ use futures_util::stream::StreamExt;
 
 use super::apply::{run_account_session, watch_signals, ApplyArgs};
 use super::args::{DriftFormat, Global, PlanFormat};
-use super::commands::{
-    connect_to, only, print_plan, print_stats, stdout_error, write_file, write_stdout, PlanOutput,
-    SpecInput,
-};
+use super::commands::{print_plan, PlanOutput};
+use super::connect::{connect_to, print_stats};
+use super::files::{only, stdout_error, write_file, write_stdout, SpecInput};
 use super::{exit, output, CliError};
 use crate::backend::AnyBackend;
 use crate::display::{escape, Escaped};
@@ -756,7 +755,7 @@ pub(super) async fn apply_saved(
         .plan
         .spec_path(spec_file)
         .map_err(|e| refuse(e.to_string()))?;
-    let text = super::commands::read_text(&spec_path)?;
+    let text = super::files::read_text(&spec_path)?;
     for part in &saved.accounts {
         let reparsed = serde_json::to_string(&part.plan).map_err(|e| refuse(e.to_string()))?;
         SavedPlan::parse(&reparsed).map_err(|e| refuse(e.to_string()))?;
@@ -771,7 +770,7 @@ pub(super) async fn apply_saved(
             )));
         }
     }
-    let spec = super::commands::load_spec_text(&spec_path, &text, g.color)?.spec;
+    let spec = super::files::load_spec_text(&spec_path, &text, g.color)?.spec;
     let effects = Effects::system();
     let all = targets(g, &spec, &effects).await?.unwrap_or_default();
     // The plan covers exactly the run's accounts (after --account / --shard): an account added since, or one the

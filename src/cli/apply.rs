@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use super::args::{Global, PlanFormat};
-use super::commands::{
-    load_spec_text, only, print_plan, read_text, spec_input, with_backend, write_stdout, PlanOutput,
-};
+use super::commands::{print_plan, PlanOutput};
+use super::connect::with_backend;
+use super::files::{load_spec_text, only, read_text, spec_input, write_stdout};
 use super::{exit, output, CliError};
 use crate::backend::AnyBackend;
 use crate::display::{escape, Escaped};

@@ -1,27 +1,27 @@
 //! One function per command: parse what the user gave, ask the engine, render the answer. Decisions live in the
 //! library.
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 
 use clap::CommandFactory;
 
 use super::apply::{apply_saved, apply_spec, ask_or_refuse, ApplyArgs};
-use super::args::{Cli, ColorChoice, Command, DriftFormat, FindingsFormat, Global, PlanFormat};
+use super::args::{Cli, Command, DriftFormat, FindingsFormat, Global, PlanFormat};
+use super::connect::{one_account, with_backend, with_backend_in};
+use super::files::{
+    load_spec, only, read_text, spec_input, stdout_error, write_file, write_stdout,
+};
 use super::offline::{render_policies, validate, write_findings};
-use super::{exit, output, print_diagnostics, CliError};
-use crate::backend::aws::{AwsBackend, AwsOptions};
-use crate::backend::local::LocalBackend;
+use super::{exit, output, CliError};
 use crate::backend::{AnyBackend, Backend};
 use crate::display::{escape, Escaped};
 use crate::effects::Effects;
 use crate::engine::read::KeyRead;
 use crate::engine::{self, Cancel, KeySink, Limits, Planned, SavedPlan};
-use crate::pacing::PacingConfig;
 use crate::render;
 use crate::secrets::{AgeSink, NoSink, SecretsDir};
-use crate::spec::{self, Loaded, Spec};
+use crate::spec::{self, Spec};
 
 /// Runs a parsed command line.
 ///
@@ -235,212 +235,6 @@ fn make_sink(
     })
 }
 
-/// Reads an input file: a regular file of at most [`crate::fileio::MAX_FILE_BYTES`].
-pub(super) fn read_text(path: &Path) -> Result<String, CliError> {
-    crate::fileio::read_bounded(path, crate::fileio::MAX_FILE_BYTES).map_err(|problem| {
-        CliError::Read {
-            path: path.display().to_string(),
-            problem,
-        }
-    })
-}
-
-pub(super) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    crate::fileio::write_atomic(path, bytes).map_err(|source| CliError::Io {
-        action: "write",
-        path: path.display().to_string(),
-        source,
-    })
-}
-
-/// Writes to stdout and flushes, so a closed pipe is an error to report, never a panic.
-pub(super) fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
-        .map_err(stdout_error)
-}
-
-pub(super) fn stdout_error(source: std::io::Error) -> CliError {
-    CliError::Io {
-        action: "write",
-        path: "stdout".into(),
-        source,
-    }
-}
-
-/// Reads and validates the spec; prints warnings.
-pub(super) fn load_spec(path: &Path, color: ColorChoice) -> Result<(Loaded, String), CliError> {
-    let text = read_text(path)?;
-    let loaded = load_spec_text(path, &text, color)?;
-    Ok((loaded, text))
-}
-
-/// Validates spec text read from `path`; prints warnings.
-/// The spec loaded and checked against its own guardrails: a spec whose principals break one is refused like an
-/// invalid one, before any AWS call; where the evaluator cannot decide it is a warning.
-pub(super) fn checked_spec(file: &str, text: &str) -> Result<Loaded, spec::Diagnostics> {
-    let mut loaded = spec::load(file, text)?;
-    let breaches = crate::guardrails::spec_findings(&loaded.spec);
-    if !breaches.is_empty() {
-        let found = spec::locate(file, text, breaches);
-        if found.has_errors() {
-            return Err(found);
-        }
-        loaded.warnings.source = found.source.clone();
-        loaded.warnings.items.extend(found.items);
-        loaded.warnings.items.sort_by_key(|d| d.pos.offset);
-    }
-    Ok(loaded)
-}
-
-/// Validates spec text read from `path`; prints warnings.
-pub(super) fn load_spec_text(
-    path: &Path,
-    text: &str,
-    color: ColorChoice,
-) -> Result<Loaded, CliError> {
-    let loaded = checked_spec(&path.display().to_string(), text).map_err(CliError::Spec)?;
-    if !loaded.warnings.items.is_empty() {
-        print_diagnostics(&loaded.warnings, output::stderr_style(color).color);
-    }
-    Ok(loaded)
-}
-
-/// An endpoint the SDK can use: `http://` or `https://` and a host. Checked before any call, as the SDK would
-/// otherwise fail each request with the reason buried in its debug text.
-fn check_endpoint(url: &str, given_as: &str) -> Result<(), CliError> {
-    let lower = url.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("http://")
-        .or_else(|| lower.strip_prefix("https://"));
-    let problem = match rest {
-        None => "has no http:// or https:// scheme",
-        Some(r) if r.is_empty() || r.starts_with('/') || r.starts_with(':') => "has no host",
-        Some(r) if r.chars().any(|c| c.is_whitespace() || c.is_control()) => {
-            "contains spaces or control characters"
-        }
-        Some(_) => return Ok(()),
-    };
-    let suggestion = if rest.is_none() && !url.contains("://") {
-        format!("write it as http://{url} (or https://)")
-    } else {
-        "write it as http://HOST:PORT or https://HOST".to_owned()
-    };
-    Err(CliError::Usage {
-        message: format!("{given_as} `{url}` {problem}"),
-        hint: suggestion,
-    })
-}
-
-/// The backend of one account of a many-account run (`None`: the single account of the caller): with `--local DIR`
-/// its file `DIR/<id>.json`, on AWS its role assumed.
-pub(super) async fn connect_to(
-    g: &Global,
-    effects: &Effects,
-    account: Option<&crate::engine::accounts::Target>,
-) -> Result<AnyBackend, CliError> {
-    if g.local.is_none() {
-        if let Some(url) = &g.endpoint_url {
-            check_endpoint(url, "--endpoint-url")?;
-        }
-        for var in [
-            "AWS_ENDPOINT_URL",
-            "AWS_ENDPOINT_URL_IAM",
-            "AWS_ENDPOINT_URL_STS",
-        ] {
-            if let Ok(url) = std::env::var(var) {
-                check_endpoint(&url, var)?;
-            }
-        }
-    }
-    if let (None, Some(profile)) = (&g.local, &g.profile) {
-        crate::backend::aws::check_profile(profile)?;
-    }
-    Ok(match &g.local {
-        Some(dir) if account.is_some() => {
-            let id = account.map(|a| a.id.as_str()).unwrap_or_default();
-
-            std::fs::create_dir_all(dir).map_err(|source| CliError::Io {
-                action: "create the local accounts directory",
-                path: dir.display().to_string(),
-                source,
-            })?;
-            AnyBackend::Local(Box::new(LocalBackend::open_account(
-                &dir.join(format!("{id}.json")),
-                id,
-                effects.clone(),
-            )?))
-        }
-        Some(path) => AnyBackend::Local(Box::new(LocalBackend::open(path, effects.clone())?)),
-        None => AnyBackend::Aws(Box::new(
-            AwsBackend::connect(
-                &AwsOptions {
-                    profile: g.profile.clone(),
-                    region: g.region.clone(),
-                    endpoint_url: g.endpoint_url.clone(),
-                    page_size: std::env::var("IAMSPEC_PAGE_SIZE")
-                        .ok()
-                        .and_then(|v| v.parse().ok()),
-                    // Off only to measure what pacing saves (BENCHMARKS.md).
-                    pacing: if std::env::var("IAMSPEC_PACING").is_ok_and(|v| v == "off") {
-                        PacingConfig::off()
-                    } else {
-                        PacingConfig::default()
-                    },
-                    assume: account.and_then(|a| a.assume.clone()),
-                },
-                effects.clone(),
-            )
-            .await,
-        )),
-    })
-}
-
-pub(super) fn print_stats(backend: &AnyBackend, enabled: bool) {
-    if !enabled {
-        return;
-    }
-    let stats = backend.stats();
-    let total: u64 = stats.values().sum();
-    eprintln!("API calls: {total}");
-    for (op, n) in stats {
-        eprintln!("  {op:<36} {n}");
-    }
-    if let Some(pacing) = backend.pacing() {
-        for (class, p) in [("reads", pacing.reads), ("writes", pacing.writes)] {
-            let rate = p
-                .rate
-                .map_or_else(|| "not paced".to_owned(), |r| format!("paced at {r:.1}/s"));
-            eprintln!(
-                "Throttled {class}: {} of {} ({rate}, {:.1} s waited)",
-                p.throttled,
-                p.calls,
-                p.waited.as_secs_f64()
-            );
-        }
-    }
-}
-
-/// `--user` names, lower-cased; `None` when the whole spec is in scope.
-pub(super) fn only(users: &[String]) -> Option<BTreeSet<String>> {
-    (!users.is_empty()).then(|| users.iter().map(|u| u.to_ascii_lowercase()).collect())
-}
-
-/// The spec, read and validated before any backend exists: an invalid spec makes no AWS call.
-pub(super) struct SpecInput {
-    pub(super) spec: Spec,
-    pub(super) text: String,
-}
-
-pub(super) fn spec_input(path: &Path, g: &Global) -> Result<SpecInput, CliError> {
-    let (loaded, text) = load_spec(path, g.color)?;
-    Ok(SpecInput {
-        spec: loaded.spec,
-        text,
-    })
-}
-
 /// The command that applies a saved plan as this run reached the account: the spec with -f (pipelines should
 /// not take the plan's word for it) and the account options given.
 fn apply_command(g: &Global, spec: &Path, plan: &Path) -> String {
@@ -527,68 +321,6 @@ pub(super) fn print_plan(p: &Planned, g: &Global, view: PlanOutput) -> Result<()
             .and_then(|()| writeln!(out)),
     };
     res.and_then(|()| out.flush()).map_err(stdout_error)
-}
-
-/// Runs `body` against a backend for `g`, then prints the call statistics whatever the outcome.
-pub(super) async fn with_backend<T, F>(
-    g: &Global,
-    effects: &Effects,
-    body: F,
-) -> Result<T, CliError>
-where
-    F: AsyncFnOnce(&AnyBackend) -> Result<T, CliError>,
-{
-    with_backend_in(g, effects, None, body).await
-}
-
-/// [`with_backend`] in one account of a many-account run (`None`: the caller's).
-pub(super) async fn with_backend_in<T, F>(
-    g: &Global,
-    effects: &Effects,
-    account: Option<&crate::engine::accounts::Target>,
-    body: F,
-) -> Result<T, CliError>
-where
-    F: AsyncFnOnce(&AnyBackend) -> Result<T, CliError>,
-{
-    let backend = connect_to(g, effects, account).await?;
-    let result = body(&backend).await;
-    print_stats(&backend, g.stats || g.verbose > 0);
-    result
-}
-
-/// The account a command that works in one account at a time runs in: `None` for a single-account spec; for a
-/// many-account spec, the one account `--account` leaves, with the spec of that account.
-pub(super) async fn one_account(
-    g: &Global,
-    spec: &Spec,
-    effects: &Effects,
-) -> Result<(Spec, Option<crate::engine::accounts::Target>), CliError> {
-    match super::accounts::targets(g, spec, effects).await? {
-        None => Ok((spec.clone(), None)),
-        Some(mut targets) if targets.len() == 1 => {
-            let target = targets.remove(0);
-            Ok((spec.for_account(&target.id), Some(target)))
-        }
-        Some(targets) => {
-            let names: Vec<String> = targets
-                .iter()
-                .take(10)
-                .map(|t| escape(&t.name).into_owned())
-                .collect();
-            Err(CliError::Usage {
-                message: format!(
-                    "this command works in one account at a time, and this run has {}",
-                    targets.len()
-                ),
-                hint: format!(
-                    "name one with --account ({}{})",
-                    names.join(", "),
-                    if targets.len() > 10 { ", ..." } else { "" }
-                ),
-            })
-        }
-    }
 }
 
 async fn plan(

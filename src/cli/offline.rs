@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::args::{ColorChoice, FindingsFormat, Global};
-use super::commands::{checked_spec, load_spec, read_text, write_stdout};
+use super::files::{checked_spec, load_spec, read_text, write_stdout};
 use super::{exit, CliError};
 use crate::display::escape;
 use crate::engine;
