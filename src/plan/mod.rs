@@ -13,7 +13,10 @@ pub use changes::{
     AccessChange, AccessEffect, Action, Change, GrantChange, Notice, NoticeKind, Plan, Summary,
     ASSUME_ROLE, FORMAT_VERSION,
 };
-pub use ops::{tag_value_words, trust_difference, trust_words, Effect, Op, Phase, Traits};
+pub use ops::{
+    tag_value_words, trust_difference, trust_words, ByKind, Effect, GroupOps, Op, Phase, PolicyOps,
+    RoleOps, Traits, UserOps,
+};
 pub use project::project;
 pub use requests::{Attachment, Request, Resource};
 pub use target::{Target, TargetKind};

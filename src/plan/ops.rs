@@ -10,25 +10,56 @@ use crate::policy::PolicyDocument;
 
 use super::{Target, TargetKind};
 
-/// Declares [`Op`] and its table: every operation is one row, its fields followed by the kind and name of the
-/// object it writes to, its IAM API name, its [`Phase`] and its [`Effect`]. A new operation cannot be declared
-/// without its row, so it cannot run in a default phase, skip the retry rules or escape `--max-deletes`.
+/// Declares [`Op`] and its table, kind by kind: every operation is one row, its fields followed by its IAM API
+/// name, its [`Phase`] and its [`Effect`], under the kind of object it writes to (and the field that names it). A new
+/// operation cannot be declared without its row, so it cannot run in a default phase, skip the retry rules or escape
+/// `--max-deletes`. Each kind also gets a borrowed view of its own operations ([`ByKind`]), so code that handles
+/// one kind matches its operations exhaustively, with no arm for the others'.
 macro_rules! operations {
     ($(
-        $(#[$meta:meta])*
-        $variant:ident {
-            $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)?
-        } => $kind:ident ( $name:ident ), $api:literal, $phase:ident, $effect:ident;
+        $kind:ident ( $name:ident ) as $view:ident {
+            $(
+                $(#[$meta:meta])*
+                $variant:ident {
+                    $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)?
+                } => $api:literal, $phase:ident, $effect:ident;
+            )*
+        }
     )*) => {
         /// One IAM write.
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
         #[serde(tag = "op", rename_all = "snake_case")]
         pub enum Op {
-            $(
+            $($(
                 $(#[$meta])*
                 $variant {
                     $( $(#[$fmeta])* $field : $ty, )*
                 },
+            )*)*
+        }
+
+        $(
+            #[doc = concat!("The operations on a ", stringify!($kind), ", borrowed from an [`Op`] ([`Op::by_kind`]).")]
+            #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+            pub enum $view<'a> {
+                $(
+                    $(#[$meta])*
+                    $variant {
+                        $(
+                            #[doc = concat!("[`Op::", stringify!($variant), "`]'s `", stringify!($field), "`.")]
+                            $field: &'a $ty,
+                        )*
+                    },
+                )*
+            }
+        )*
+
+        /// An operation seen as one of its kind's.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ByKind<'a> {
+            $(
+                #[doc = concat!("An operation on a ", stringify!($kind), ".")]
+                $kind($view<'a>),
             )*
         }
 
@@ -37,7 +68,7 @@ macro_rules! operations {
             #[must_use]
             pub fn target_kind(&self) -> TargetKind {
                 match self {
-                    $( Self::$variant { .. } => TargetKind::$kind, )*
+                    $($( Self::$variant { .. } => TargetKind::$kind, )*)*
                 }
             }
 
@@ -45,7 +76,7 @@ macro_rules! operations {
             #[must_use]
             pub fn target_name(&self) -> &str {
                 match self {
-                    $( Self::$variant { $name, .. } => $name.as_str(), )*
+                    $($( Self::$variant { $name, .. } => $name.as_str(), )*)*
                 }
             }
 
@@ -53,13 +84,23 @@ macro_rules! operations {
             #[must_use]
             pub fn traits(&self) -> Traits {
                 match self {
-                    $(
+                    $($(
                         Self::$variant { .. } => Traits {
                             api: $api,
                             phase: Phase::$phase,
                             effect: Effect::$effect,
                         },
-                    )*
+                    )*)*
+                }
+            }
+
+            /// This operation as one of its kind's.
+            #[must_use]
+            pub fn by_kind(&self) -> ByKind<'_> {
+                match self {
+                    $($(
+                        Self::$variant { $( $field, )* } => ByKind::$kind($view::$variant { $( $field, )* }),
+                    )*)*
                 }
             }
         }
@@ -67,373 +108,381 @@ macro_rules! operations {
 }
 
 operations! {
-    /// CreateUser, with its tags in the same call.
-    CreateUser {
-        /// User name.
-        user: String,
-        /// IAM path.
-        path: String,
-        /// Tags, owner tag included.
-        tags: BTreeMap<String, String>,
-        /// The permissions boundary, set in the same call so the user never exists without it.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        permissions_boundary: Option<String>,
-    } => User(user), "CreateUser", Main, Create;
-    /// TagUser (adds or overwrites).
-    TagUser {
-        /// User name.
-        user: String,
-        /// Tags to set.
-        tags: BTreeMap<String, String>,
-    } => User(user), "TagUser", Main, Write;
-    /// TagUser on a user without the owner tag (`adopt: true`): iamspec takes it over. Its path and ARN stay.
-    AdoptUser {
-        /// User name.
-        user: String,
-        /// Tags to set, owner tag included.
-        tags: BTreeMap<String, String>,
-    } => User(user), "TagUser", Main, Write;
-    /// UntagUser.
-    UntagUser {
-        /// User name.
-        user: String,
-        /// Keys to remove.
-        keys: Vec<String>,
-    } => User(user), "UntagUser", Main, Write;
-    /// PutUserPolicy.
-    PutUserPolicy {
-        /// User name.
-        user: String,
-        /// Inline policy name.
-        policy_name: String,
-        /// The document.
-        document: PolicyDocument,
-    } => User(user), "PutUserPolicy", Main, Write;
-    /// DeleteUserPolicy.
-    DeleteUserPolicy {
-        /// User name.
-        user: String,
-        /// Inline policy name.
-        policy_name: String,
-    } => User(user), "DeleteUserPolicy", Main, Destroy;
-    /// AttachUserPolicy.
-    AttachUserPolicy {
-        /// User name.
-        user: String,
-        /// Managed policy ARN.
-        policy_arn: String,
-    } => User(user), "AttachUserPolicy", Main, Write;
-    /// DetachUserPolicy.
-    DetachUserPolicy {
-        /// User name.
-        user: String,
-        /// Managed policy ARN.
-        policy_arn: String,
-    } => User(user), "DetachUserPolicy", Main, Destroy;
-    /// AddUserToGroup.
-    AddUserToGroup {
-        /// User name.
-        user: String,
-        /// Group name.
-        group: String,
-    } => User(user), "AddUserToGroup", Main, Write;
-    /// RemoveUserFromGroup.
-    RemoveUserFromGroup {
-        /// User name.
-        user: String,
-        /// Group name.
-        group: String,
-    } => User(user), "RemoveUserFromGroup", Main, Destroy;
-    /// PutUserPermissionsBoundary.
-    PutUserPermissionsBoundary {
-        /// User name.
-        user: String,
-        /// Boundary policy ARN.
-        policy_arn: String,
-    } => User(user), "PutUserPermissionsBoundary", Main, Write;
-    /// DeleteUserPermissionsBoundary.
-    DeleteUserPermissionsBoundary {
-        /// User name.
-        user: String,
-    } => User(user), "DeleteUserPermissionsBoundary", Main, Write;
-    /// CreateAccessKey; the secret is delivered, never shown.
-    CreateAccessKey {
-        /// User name.
-        user: String,
-    } => User(user), "CreateAccessKey", Main, Write;
-    /// UpdateAccessKey (activate or deactivate).
-    UpdateAccessKey {
-        /// User name.
-        user: String,
-        /// Access key id.
-        key_id: String,
-        /// New status.
-        status: KeyStatus,
-    } => User(user), "UpdateAccessKey", Main, Write;
-    /// DeleteAccessKey.
-    DeleteAccessKey {
-        /// User name.
-        user: String,
-        /// Access key id.
-        key_id: String,
-    } => User(user), "DeleteAccessKey", Main, Destroy;
-    /// DeleteAccessKey of a key iamspec made whose secret it never recorded as delivered and that was never used:
-    /// recovery after a crash, not a deletion the spec asks for (not counted by `--max-deletes`). A secret file
-    /// of it left in the secrets directory is removed.
-    DeleteUndeliveredKey {
-        /// User name.
-        user: String,
-        /// Access key id.
-        key_id: String,
-    } => User(user), "DeleteAccessKey", Main, Remove;
-    /// DeleteLoginProfile.
-    DeleteLoginProfile {
-        /// User name.
-        user: String,
-    } => User(user), "DeleteLoginProfile", Main, Remove;
-    /// DeactivateMFADevice.
-    DeactivateMfaDevice {
-        /// User name.
-        user: String,
-        /// Device serial number.
-        serial: String,
-    } => User(user), "DeactivateMFADevice", Main, Remove;
-    /// DeleteSigningCertificate.
-    DeleteSigningCertificate {
-        /// User name.
-        user: String,
-        /// Certificate id.
-        certificate_id: String,
-    } => User(user), "DeleteSigningCertificate", Main, Remove;
-    /// DeleteSSHPublicKey.
-    DeleteSshPublicKey {
-        /// User name.
-        user: String,
-        /// SSH public key id.
-        key_id: String,
-    } => User(user), "DeleteSSHPublicKey", Main, Remove;
-    /// DeleteServiceSpecificCredential.
-    DeleteServiceSpecificCredential {
-        /// User name.
-        user: String,
-        /// Credential id.
-        credential_id: String,
-    } => User(user), "DeleteServiceSpecificCredential", Main, Remove;
-    /// DeleteUser.
-    DeleteUser {
-        /// User name.
-        user: String,
-    } => User(user), "DeleteUser", Main, Delete;
-    // Managed policies exist before anything attaches them, and go after everything let go of them.
-    /// CreatePolicy, with the owner tag, under the spec's path.
-    CreatePolicy {
-        /// Policy name.
-        policy: String,
-        /// IAM path.
-        path: String,
-        /// Description.
-        description: Option<String>,
-        /// The document.
-        document: PolicyDocument,
-        /// Tags, owner tag included.
-        tags: BTreeMap<String, String>,
-    } => Policy(policy), "CreatePolicy", Prepare, Create;
-    /// CreatePolicyVersion, set as the default.
-    CreatePolicyVersion {
-        /// Policy name.
-        policy: String,
-        /// Policy ARN.
-        policy_arn: String,
-        /// The new document.
-        document: PolicyDocument,
-    } => Policy(policy), "CreatePolicyVersion", Prepare, Write;
-    /// DeletePolicyVersion (a non-default version, to stay within IAM's five).
-    DeletePolicyVersion {
-        /// Policy name.
-        policy: String,
-        /// Policy ARN.
-        policy_arn: String,
-        /// Version id.
-        version_id: String,
-    } => Policy(policy), "DeletePolicyVersion", Prepare, Remove;
-    /// TagPolicy on a spec policy without the owner tag (`adopt: true`): iamspec takes it over.
-    AdoptPolicy {
-        /// Policy name.
-        policy: String,
-        /// Policy ARN.
-        policy_arn: String,
-        /// Tags to set, owner tag included.
-        tags: BTreeMap<String, String>,
-    } => Policy(policy), "TagPolicy", Prepare, Write;
-    /// DeletePolicy, after its non-default versions (DeletePolicyVersion each) and attachments are gone.
-    DeletePolicy {
-        /// Policy name.
-        policy: String,
-        /// Policy ARN.
-        policy_arn: String,
-        /// Non-default version ids deleted first.
-        versions: Vec<String>,
-    } => Policy(policy), "DeletePolicy", Cleanup, Delete;
-    /// CreateRole, with its trust policy, session duration and tags in the same call.
-    CreateRole {
-        /// Role name.
-        role: String,
-        /// IAM path.
-        path: String,
-        /// The trust policy.
-        trust: PolicyDocument,
-        /// Maximum session duration, seconds.
-        max_session_seconds: u32,
-        /// Tags, owner tag included.
-        tags: BTreeMap<String, String>,
-        /// The permissions boundary, set in the same call so the role never exists without it.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        permissions_boundary: Option<String>,
-    } => Role(role), "CreateRole", Main, Create;
-    /// TagRole (adds or overwrites).
-    TagRole {
-        /// Role name.
-        role: String,
-        /// Tags to set.
-        tags: BTreeMap<String, String>,
-    } => Role(role), "TagRole", Main, Write;
-    /// TagRole on a role without the owner tag (`adopt: true`): iamspec takes it over.
-    AdoptRole {
-        /// Role name.
-        role: String,
-        /// Tags to set, owner tag included.
-        tags: BTreeMap<String, String>,
-    } => Role(role), "TagRole", Main, Write;
-    /// UntagRole.
-    UntagRole {
-        /// Role name.
-        role: String,
-        /// Keys to remove.
-        keys: Vec<String>,
-    } => Role(role), "UntagRole", Main, Write;
-    /// UpdateAssumeRolePolicy: who may assume the role.
-    UpdateAssumeRolePolicy {
-        /// Role name.
-        role: String,
-        /// The trust policy.
-        document: PolicyDocument,
-    } => Role(role), "UpdateAssumeRolePolicy", Main, Write;
-    /// UpdateRole: the maximum session duration.
-    UpdateRole {
-        /// Role name.
-        role: String,
-        /// Maximum session duration, seconds.
-        max_session_seconds: u32,
-    } => Role(role), "UpdateRole", Main, Write;
-    /// PutRolePolicy.
-    PutRolePolicy {
-        /// Role name.
-        role: String,
-        /// Inline policy name.
-        policy_name: String,
-        /// The document.
-        document: PolicyDocument,
-    } => Role(role), "PutRolePolicy", Main, Write;
-    /// DeleteRolePolicy.
-    DeleteRolePolicy {
-        /// Role name.
-        role: String,
-        /// Inline policy name.
-        policy_name: String,
-    } => Role(role), "DeleteRolePolicy", Main, Destroy;
-    /// AttachRolePolicy.
-    AttachRolePolicy {
-        /// Role name.
-        role: String,
-        /// Managed policy ARN.
-        policy_arn: String,
-    } => Role(role), "AttachRolePolicy", Main, Write;
-    /// DetachRolePolicy.
-    DetachRolePolicy {
-        /// Role name.
-        role: String,
-        /// Managed policy ARN.
-        policy_arn: String,
-    } => Role(role), "DetachRolePolicy", Main, Destroy;
-    /// PutRolePermissionsBoundary.
-    PutRolePermissionsBoundary {
-        /// Role name.
-        role: String,
-        /// Boundary policy ARN.
-        policy_arn: String,
-    } => Role(role), "PutRolePermissionsBoundary", Main, Write;
-    /// DeleteRolePermissionsBoundary.
-    DeleteRolePermissionsBoundary {
-        /// Role name.
-        role: String,
-    } => Role(role), "DeleteRolePermissionsBoundary", Main, Write;
-    /// DeleteRole, after RemoveRoleFromInstanceProfile for each instance profile it is in (inline and attached
-    /// policies go first, as their own changes).
-    DeleteRole {
-        /// Role name.
-        role: String,
-        /// Instance profiles the role is removed from first.
-        instance_profiles: Vec<String>,
-    } => Role(role), "DeleteRole", Main, Delete;
-    // A spec group exists, with its policies, before users join it; a pruned one goes after they left.
-    /// CreateGroup, then (as its own change) the owner marker: groups take no tags.
-    CreateGroup {
-        /// Group name.
-        group: String,
-        /// IAM path.
-        path: String,
-    } => Group(group), "CreateGroup", Groups, Create;
-    /// PutGroupPolicy of the owner marker on a group without one (`adopt: true`), or right after CreateGroup.
-    MarkGroup {
-        /// Group name.
-        group: String,
-        /// The marker document, naming the owner.
-        document: PolicyDocument,
-    } => Group(group), "PutGroupPolicy", Groups, Write;
-    /// PutGroupPolicy.
-    PutGroupPolicy {
-        /// Group name.
-        group: String,
-        /// Inline policy name.
-        policy_name: String,
-        /// The document.
-        document: PolicyDocument,
-    } => Group(group), "PutGroupPolicy", Groups, Write;
-    /// DeleteGroupPolicy.
-    DeleteGroupPolicy {
-        /// Group name.
-        group: String,
-        /// Inline policy name.
-        policy_name: String,
-    } => Group(group), "DeleteGroupPolicy", Groups, Destroy;
-    /// AttachGroupPolicy.
-    AttachGroupPolicy {
-        /// Group name.
-        group: String,
-        /// Managed policy ARN.
-        policy_arn: String,
-    } => Group(group), "AttachGroupPolicy", Groups, Write;
-    /// DetachGroupPolicy.
-    DetachGroupPolicy {
-        /// Group name.
-        group: String,
-        /// Managed policy ARN.
-        policy_arn: String,
-    } => Group(group), "DetachGroupPolicy", Groups, Destroy;
-    /// RemoveUserFromGroup of a member of an owned group the spec does not list, or of any member of a group
-    /// being pruned.
-    RemoveGroupMember {
-        /// Group name.
-        group: String,
-        /// The member.
-        user: String,
-    } => Group(group), "RemoveUserFromGroup", GroupsGone, Destroy;
-    /// DeleteGroup, after DeleteGroupPolicy of the owner marker (the group's last policy), once members, other
-    /// policies and attachments are gone.
-    DeleteGroup {
-        /// Group name.
-        group: String,
-    } => Group(group), "DeleteGroup", GroupsGone, Delete;
+    User(user) as UserOps {
+        /// CreateUser, with its tags in the same call.
+        CreateUser {
+            /// User name.
+            user: String,
+            /// IAM path.
+            path: String,
+            /// Tags, owner tag included.
+            tags: BTreeMap<String, String>,
+            /// The permissions boundary, set in the same call so the user never exists without it.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            permissions_boundary: Option<String>,
+        } => "CreateUser", Main, Create;
+        /// TagUser (adds or overwrites).
+        TagUser {
+            /// User name.
+            user: String,
+            /// Tags to set.
+            tags: BTreeMap<String, String>,
+        } => "TagUser", Main, Write;
+        /// TagUser on a user without the owner tag (`adopt: true`): iamspec takes it over. Its path and ARN stay.
+        AdoptUser {
+            /// User name.
+            user: String,
+            /// Tags to set, owner tag included.
+            tags: BTreeMap<String, String>,
+        } => "TagUser", Main, Write;
+        /// UntagUser.
+        UntagUser {
+            /// User name.
+            user: String,
+            /// Keys to remove.
+            keys: Vec<String>,
+        } => "UntagUser", Main, Write;
+        /// PutUserPolicy.
+        PutUserPolicy {
+            /// User name.
+            user: String,
+            /// Inline policy name.
+            policy_name: String,
+            /// The document.
+            document: PolicyDocument,
+        } => "PutUserPolicy", Main, Write;
+        /// DeleteUserPolicy.
+        DeleteUserPolicy {
+            /// User name.
+            user: String,
+            /// Inline policy name.
+            policy_name: String,
+        } => "DeleteUserPolicy", Main, Destroy;
+        /// AttachUserPolicy.
+        AttachUserPolicy {
+            /// User name.
+            user: String,
+            /// Managed policy ARN.
+            policy_arn: String,
+        } => "AttachUserPolicy", Main, Write;
+        /// DetachUserPolicy.
+        DetachUserPolicy {
+            /// User name.
+            user: String,
+            /// Managed policy ARN.
+            policy_arn: String,
+        } => "DetachUserPolicy", Main, Destroy;
+        /// AddUserToGroup.
+        AddUserToGroup {
+            /// User name.
+            user: String,
+            /// Group name.
+            group: String,
+        } => "AddUserToGroup", Main, Write;
+        /// RemoveUserFromGroup.
+        RemoveUserFromGroup {
+            /// User name.
+            user: String,
+            /// Group name.
+            group: String,
+        } => "RemoveUserFromGroup", Main, Destroy;
+        /// PutUserPermissionsBoundary.
+        PutUserPermissionsBoundary {
+            /// User name.
+            user: String,
+            /// Boundary policy ARN.
+            policy_arn: String,
+        } => "PutUserPermissionsBoundary", Main, Write;
+        /// DeleteUserPermissionsBoundary.
+        DeleteUserPermissionsBoundary {
+            /// User name.
+            user: String,
+        } => "DeleteUserPermissionsBoundary", Main, Write;
+        /// CreateAccessKey; the secret is delivered, never shown.
+        CreateAccessKey {
+            /// User name.
+            user: String,
+        } => "CreateAccessKey", Main, Write;
+        /// UpdateAccessKey (activate or deactivate).
+        UpdateAccessKey {
+            /// User name.
+            user: String,
+            /// Access key id.
+            key_id: String,
+            /// New status.
+            status: KeyStatus,
+        } => "UpdateAccessKey", Main, Write;
+        /// DeleteAccessKey.
+        DeleteAccessKey {
+            /// User name.
+            user: String,
+            /// Access key id.
+            key_id: String,
+        } => "DeleteAccessKey", Main, Destroy;
+        /// DeleteAccessKey of a key iamspec made whose secret it never recorded as delivered and that was never used:
+        /// recovery after a crash, not a deletion the spec asks for (not counted by `--max-deletes`). A secret file
+        /// of it left in the secrets directory is removed.
+        DeleteUndeliveredKey {
+            /// User name.
+            user: String,
+            /// Access key id.
+            key_id: String,
+        } => "DeleteAccessKey", Main, Remove;
+        /// DeleteLoginProfile.
+        DeleteLoginProfile {
+            /// User name.
+            user: String,
+        } => "DeleteLoginProfile", Main, Remove;
+        /// DeactivateMFADevice.
+        DeactivateMfaDevice {
+            /// User name.
+            user: String,
+            /// Device serial number.
+            serial: String,
+        } => "DeactivateMFADevice", Main, Remove;
+        /// DeleteSigningCertificate.
+        DeleteSigningCertificate {
+            /// User name.
+            user: String,
+            /// Certificate id.
+            certificate_id: String,
+        } => "DeleteSigningCertificate", Main, Remove;
+        /// DeleteSSHPublicKey.
+        DeleteSshPublicKey {
+            /// User name.
+            user: String,
+            /// SSH public key id.
+            key_id: String,
+        } => "DeleteSSHPublicKey", Main, Remove;
+        /// DeleteServiceSpecificCredential.
+        DeleteServiceSpecificCredential {
+            /// User name.
+            user: String,
+            /// Credential id.
+            credential_id: String,
+        } => "DeleteServiceSpecificCredential", Main, Remove;
+        /// DeleteUser.
+        DeleteUser {
+            /// User name.
+            user: String,
+        } => "DeleteUser", Main, Delete;
+    }
+    Policy(policy) as PolicyOps {
+        // Managed policies exist before anything attaches them, and go after everything let go of them.
+        /// CreatePolicy, with the owner tag, under the spec's path.
+        CreatePolicy {
+            /// Policy name.
+            policy: String,
+            /// IAM path.
+            path: String,
+            /// Description.
+            description: Option<String>,
+            /// The document.
+            document: PolicyDocument,
+            /// Tags, owner tag included.
+            tags: BTreeMap<String, String>,
+        } => "CreatePolicy", Prepare, Create;
+        /// CreatePolicyVersion, set as the default.
+        CreatePolicyVersion {
+            /// Policy name.
+            policy: String,
+            /// Policy ARN.
+            policy_arn: String,
+            /// The new document.
+            document: PolicyDocument,
+        } => "CreatePolicyVersion", Prepare, Write;
+        /// DeletePolicyVersion (a non-default version, to stay within IAM's five).
+        DeletePolicyVersion {
+            /// Policy name.
+            policy: String,
+            /// Policy ARN.
+            policy_arn: String,
+            /// Version id.
+            version_id: String,
+        } => "DeletePolicyVersion", Prepare, Remove;
+        /// TagPolicy on a spec policy without the owner tag (`adopt: true`): iamspec takes it over.
+        AdoptPolicy {
+            /// Policy name.
+            policy: String,
+            /// Policy ARN.
+            policy_arn: String,
+            /// Tags to set, owner tag included.
+            tags: BTreeMap<String, String>,
+        } => "TagPolicy", Prepare, Write;
+        /// DeletePolicy, after its non-default versions (DeletePolicyVersion each) and attachments are gone.
+        DeletePolicy {
+            /// Policy name.
+            policy: String,
+            /// Policy ARN.
+            policy_arn: String,
+            /// Non-default version ids deleted first.
+            versions: Vec<String>,
+        } => "DeletePolicy", Cleanup, Delete;
+    }
+    Role(role) as RoleOps {
+        /// CreateRole, with its trust policy, session duration and tags in the same call.
+        CreateRole {
+            /// Role name.
+            role: String,
+            /// IAM path.
+            path: String,
+            /// The trust policy.
+            trust: PolicyDocument,
+            /// Maximum session duration, seconds.
+            max_session_seconds: u32,
+            /// Tags, owner tag included.
+            tags: BTreeMap<String, String>,
+            /// The permissions boundary, set in the same call so the role never exists without it.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            permissions_boundary: Option<String>,
+        } => "CreateRole", Main, Create;
+        /// TagRole (adds or overwrites).
+        TagRole {
+            /// Role name.
+            role: String,
+            /// Tags to set.
+            tags: BTreeMap<String, String>,
+        } => "TagRole", Main, Write;
+        /// TagRole on a role without the owner tag (`adopt: true`): iamspec takes it over.
+        AdoptRole {
+            /// Role name.
+            role: String,
+            /// Tags to set, owner tag included.
+            tags: BTreeMap<String, String>,
+        } => "TagRole", Main, Write;
+        /// UntagRole.
+        UntagRole {
+            /// Role name.
+            role: String,
+            /// Keys to remove.
+            keys: Vec<String>,
+        } => "UntagRole", Main, Write;
+        /// UpdateAssumeRolePolicy: who may assume the role.
+        UpdateAssumeRolePolicy {
+            /// Role name.
+            role: String,
+            /// The trust policy.
+            document: PolicyDocument,
+        } => "UpdateAssumeRolePolicy", Main, Write;
+        /// UpdateRole: the maximum session duration.
+        UpdateRole {
+            /// Role name.
+            role: String,
+            /// Maximum session duration, seconds.
+            max_session_seconds: u32,
+        } => "UpdateRole", Main, Write;
+        /// PutRolePolicy.
+        PutRolePolicy {
+            /// Role name.
+            role: String,
+            /// Inline policy name.
+            policy_name: String,
+            /// The document.
+            document: PolicyDocument,
+        } => "PutRolePolicy", Main, Write;
+        /// DeleteRolePolicy.
+        DeleteRolePolicy {
+            /// Role name.
+            role: String,
+            /// Inline policy name.
+            policy_name: String,
+        } => "DeleteRolePolicy", Main, Destroy;
+        /// AttachRolePolicy.
+        AttachRolePolicy {
+            /// Role name.
+            role: String,
+            /// Managed policy ARN.
+            policy_arn: String,
+        } => "AttachRolePolicy", Main, Write;
+        /// DetachRolePolicy.
+        DetachRolePolicy {
+            /// Role name.
+            role: String,
+            /// Managed policy ARN.
+            policy_arn: String,
+        } => "DetachRolePolicy", Main, Destroy;
+        /// PutRolePermissionsBoundary.
+        PutRolePermissionsBoundary {
+            /// Role name.
+            role: String,
+            /// Boundary policy ARN.
+            policy_arn: String,
+        } => "PutRolePermissionsBoundary", Main, Write;
+        /// DeleteRolePermissionsBoundary.
+        DeleteRolePermissionsBoundary {
+            /// Role name.
+            role: String,
+        } => "DeleteRolePermissionsBoundary", Main, Write;
+        /// DeleteRole, after RemoveRoleFromInstanceProfile for each instance profile it is in (inline and attached
+        /// policies go first, as their own changes).
+        DeleteRole {
+            /// Role name.
+            role: String,
+            /// Instance profiles the role is removed from first.
+            instance_profiles: Vec<String>,
+        } => "DeleteRole", Main, Delete;
+    }
+    Group(group) as GroupOps {
+        // A spec group exists, with its policies, before users join it; a pruned one goes after they left.
+        /// CreateGroup, then (as its own change) the owner marker: groups take no tags.
+        CreateGroup {
+            /// Group name.
+            group: String,
+            /// IAM path.
+            path: String,
+        } => "CreateGroup", Groups, Create;
+        /// PutGroupPolicy of the owner marker on a group without one (`adopt: true`), or right after CreateGroup.
+        MarkGroup {
+            /// Group name.
+            group: String,
+            /// The marker document, naming the owner.
+            document: PolicyDocument,
+        } => "PutGroupPolicy", Groups, Write;
+        /// PutGroupPolicy.
+        PutGroupPolicy {
+            /// Group name.
+            group: String,
+            /// Inline policy name.
+            policy_name: String,
+            /// The document.
+            document: PolicyDocument,
+        } => "PutGroupPolicy", Groups, Write;
+        /// DeleteGroupPolicy.
+        DeleteGroupPolicy {
+            /// Group name.
+            group: String,
+            /// Inline policy name.
+            policy_name: String,
+        } => "DeleteGroupPolicy", Groups, Destroy;
+        /// AttachGroupPolicy.
+        AttachGroupPolicy {
+            /// Group name.
+            group: String,
+            /// Managed policy ARN.
+            policy_arn: String,
+        } => "AttachGroupPolicy", Groups, Write;
+        /// DetachGroupPolicy.
+        DetachGroupPolicy {
+            /// Group name.
+            group: String,
+            /// Managed policy ARN.
+            policy_arn: String,
+        } => "DetachGroupPolicy", Groups, Destroy;
+        /// RemoveUserFromGroup of a member of an owned group the spec does not list, or of any member of a group
+        /// being pruned.
+        RemoveGroupMember {
+            /// Group name.
+            group: String,
+            /// The member.
+            user: String,
+        } => "RemoveUserFromGroup", GroupsGone, Destroy;
+        /// DeleteGroup, after DeleteGroupPolicy of the owner marker (the group's last policy), once members, other
+        /// policies and attachments are gone.
+        DeleteGroup {
+            /// Group name.
+            group: String,
+        } => "DeleteGroup", GroupsGone, Delete;
+    }
 }
 
 /// What an operation does to its target, for the rules that depend on it.
@@ -850,4 +899,45 @@ pub fn trust_words(trust: &PolicyDocument) -> String {
         principals.join(", "),
         if external_id { " (external ID)" } else { "" }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_operation_seen_by_kind_is_its_target_kinds_and_borrows_its_fields() {
+        let ops = [
+            Op::DeleteUser { user: "u".into() },
+            Op::DeletePolicy {
+                policy: "p".into(),
+                policy_arn: "arn:p".into(),
+                versions: Vec::new(),
+            },
+            Op::UpdateRole {
+                role: "r".into(),
+                max_session_seconds: 3600,
+            },
+            Op::DeleteGroup { group: "g".into() },
+        ];
+        for op in &ops {
+            let kind = match op.by_kind() {
+                ByKind::User(_) => TargetKind::User,
+                ByKind::Policy(_) => TargetKind::Policy,
+                ByKind::Role(_) => TargetKind::Role,
+                ByKind::Group(_) => TargetKind::Group,
+            };
+            assert_eq!(kind, op.target_kind(), "{op:?}");
+        }
+        let ByKind::Role(RoleOps::UpdateRole {
+            role,
+            max_session_seconds,
+        }) = ops[2].by_kind()
+        else {
+            panic!("UpdateRole is a role's operation");
+        };
+        assert_eq!((role.as_str(), *max_session_seconds), ("r", 3600));
+        assert_eq!(ops[2].traits().api, "UpdateRole");
+        assert_eq!(ops[1].target_name(), "p");
+    }
 }
