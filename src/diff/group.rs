@@ -371,15 +371,10 @@ impl super::kind::Kind for GroupKind {
         }
         let live_groups = group_index(live);
         for sg in &spec.groups {
-            let right = match live_groups.get(&sg.name.to_ascii_lowercase()) {
-                None => Some(Right::Create),
-                Some(have) => match check_group_owner(spec, sg, have) {
-                    Ok(true) => Some(Right::Owned),
-                    Ok(false) => Some(Right::Adopt),
-                    Err(_) => None,
-                },
-            };
-            if let Some(right) = right {
+            let have = live_groups.get(&sg.name.to_ascii_lowercase());
+            if let Some(right) =
+                super::ownership::right_of(have, |have| check_group_owner(spec, sg, have))
+            {
                 grant(&sg.name, right);
             }
         }

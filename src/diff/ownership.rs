@@ -163,6 +163,22 @@ pub enum Right {
     Prune,
 }
 
+/// The right over a spec object given what the account holds under its name (case-insensitively): missing, it is
+/// created; owned or adoptable by the kind's own check (`owned`), written; anything else, not touched.
+pub(super) fn right_of<T>(
+    have: Option<T>,
+    owned: impl FnOnce(T) -> Result<bool, Conflict>,
+) -> Option<Right> {
+    match have {
+        None => Some(Right::Create),
+        Some(have) => match owned(have) {
+            Ok(true) => Some(Right::Owned),
+            Ok(false) => Some(Right::Adopt),
+            Err(_) => None,
+        },
+    }
+}
+
 /// Why the guard refused an operation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("refused to {operation} on {target}: {reason}")]

@@ -427,15 +427,10 @@ impl super::kind::Kind for RoleKind {
         }
         let live_roles = role_index(live);
         for sr in &spec.roles {
-            let right = match live_roles.get(&sr.name.to_ascii_lowercase()) {
-                None => Some(Right::Create),
-                Some(have) => match check_role_owner(spec, sr, have) {
-                    Ok(true) => Some(Right::Owned),
-                    Ok(false) => Some(Right::Adopt),
-                    Err(_) => None,
-                },
-            };
-            if let Some(right) = right {
+            let have = live_roles.get(&sr.name.to_ascii_lowercase());
+            if let Some(right) =
+                super::ownership::right_of(have, |have| check_role_owner(spec, sr, have))
+            {
                 grant(&sr.name, right);
             }
         }

@@ -421,18 +421,11 @@ impl super::kind::Kind for UserKind {
         opts: &super::DiffOptions,
         grant: &mut dyn FnMut(&str, super::ownership::Right),
     ) {
-        use super::ownership::{check_owner, live_index, Caseless, Right};
+        use super::ownership::{check_owner, live_index, right_of, Caseless, Right};
         let live_by_name = live_index(live);
         for su in spec.users.iter().filter(|u| opts.in_scope(&u.name)) {
-            let right = match live_by_name.get(&Caseless(&su.name)) {
-                None => Some(Right::Create),
-                Some(have) => match check_owner(spec, su, have) {
-                    Ok(true) => Some(Right::Owned),
-                    Ok(false) => Some(Right::Adopt),
-                    Err(_) => None,
-                },
-            };
-            if let Some(right) = right {
+            let have = live_by_name.get(&Caseless(&su.name));
+            if let Some(right) = right_of(have, |have| check_owner(spec, su, have)) {
                 grant(&su.name, right);
             }
         }
