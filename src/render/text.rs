@@ -185,13 +185,6 @@ fn change(w: &mut dyn Write, c: &Change, view: View) -> io::Result<()> {
     Ok(())
 }
 
-fn is_deletion(c: &Change) -> bool {
-    matches!(
-        c.op,
-        Op::DeleteUserPolicy { .. } | Op::DeleteRolePolicy { .. } | Op::DeleteGroupPolicy { .. }
-    )
-}
-
 /// A change's line and its grants (and, for a new policy not shown, its size), without the policy JSON.
 ///
 /// # Errors
@@ -236,8 +229,26 @@ pub fn change_lines(w: &mut dyn Write, c: &Change, view: View) -> io::Result<()>
     Ok(())
 }
 
+/// What a change does to a policy document.
+enum Document<'a> {
+    /// Writes this one.
+    Writes(&'a crate::policy::PolicyDocument),
+    /// Deletes an inline policy (its document is the change's `before`).
+    Deletes,
+    /// Neither.
+    Neither,
+}
+
 /// The document a change writes, if it writes one.
 fn written(c: &Change) -> Option<&crate::policy::PolicyDocument> {
+    match document(c) {
+        Document::Writes(document) => Some(document),
+        Document::Deletes | Document::Neither => None,
+    }
+}
+
+/// What `c` does to a policy document: one table over every operation, so a new one says.
+fn document(c: &Change) -> Document<'_> {
     match &c.op {
         Op::PutUserPolicy { document, .. }
         | Op::CreatePolicy { document, .. }
@@ -247,8 +258,49 @@ fn written(c: &Change) -> Option<&crate::policy::PolicyDocument> {
         | Op::UpdateAssumeRolePolicy { document, .. }
         | Op::CreateRole {
             trust: document, ..
-        } => Some(document),
-        _ => None,
+        } => Document::Writes(document),
+        Op::DeleteUserPolicy { .. }
+        | Op::DeleteRolePolicy { .. }
+        | Op::DeleteGroupPolicy { .. } => Document::Deletes,
+        // The owner marker is shown as what it means (`mark as owned by ...`), not as JSON.
+        Op::CreateUser { .. }
+        | Op::TagUser { .. }
+        | Op::AdoptUser { .. }
+        | Op::UntagUser { .. }
+        | Op::AttachUserPolicy { .. }
+        | Op::DetachUserPolicy { .. }
+        | Op::AddUserToGroup { .. }
+        | Op::RemoveUserFromGroup { .. }
+        | Op::PutUserPermissionsBoundary { .. }
+        | Op::DeleteUserPermissionsBoundary { .. }
+        | Op::CreateAccessKey { .. }
+        | Op::UpdateAccessKey { .. }
+        | Op::DeleteAccessKey { .. }
+        | Op::DeleteUndeliveredKey { .. }
+        | Op::DeleteLoginProfile { .. }
+        | Op::DeactivateMfaDevice { .. }
+        | Op::DeleteSigningCertificate { .. }
+        | Op::DeleteSshPublicKey { .. }
+        | Op::DeleteServiceSpecificCredential { .. }
+        | Op::DeleteUser { .. }
+        | Op::DeletePolicyVersion { .. }
+        | Op::AdoptPolicy { .. }
+        | Op::DeletePolicy { .. }
+        | Op::TagRole { .. }
+        | Op::AdoptRole { .. }
+        | Op::UntagRole { .. }
+        | Op::UpdateRole { .. }
+        | Op::AttachRolePolicy { .. }
+        | Op::DetachRolePolicy { .. }
+        | Op::PutRolePermissionsBoundary { .. }
+        | Op::DeleteRolePermissionsBoundary { .. }
+        | Op::DeleteRole { .. }
+        | Op::CreateGroup { .. }
+        | Op::MarkGroup { .. }
+        | Op::AttachGroupPolicy { .. }
+        | Op::DetachGroupPolicy { .. }
+        | Op::RemoveGroupMember { .. }
+        | Op::DeleteGroup { .. } => Document::Neither,
     }
 }
 
@@ -261,12 +313,11 @@ pub fn policy_texts(c: &Change) -> Option<(String, String)> {
             .map(|d| d.to_pretty_json())
             .unwrap_or_default()
     };
-    if let Some(document) = written(c) {
-        return Some((before(), document.to_pretty_json()));
+    match document(c) {
+        Document::Writes(document) => Some((before(), document.to_pretty_json())),
+        Document::Deletes => c.before.as_ref().map(|_| (before(), String::new())),
+        Document::Neither => None,
     }
-    is_deletion(c)
-        .then(|| c.before.as_ref().map(|_| (before(), String::new())))
-        .flatten()
 }
 
 /// The unified diff of two policy texts, plain.
