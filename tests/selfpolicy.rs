@@ -590,7 +590,7 @@ async fn the_self_policy_allows_every_call_of_a_full_run_conditions_included() {
         for deleted in [false, true] {
             assert!(
                 lifecycle.contains(&(kind, deleted)),
-                "the full run never {} a {}: add one so the self-policy is proven for its calls",
+                "the full run {} no {}: add one so the self-policy is proven for its calls",
                 if deleted { "deletes" } else { "creates" },
                 kind.noun()
             );
