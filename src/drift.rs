@@ -191,7 +191,38 @@ fn detail(c: &Change) -> Vec<String> {
             "trust differs: {}",
             crate::plan::trust_difference(c.before.as_ref(), document)
         )),
-        other => Some(format!("{} ({})", other.describe(), c.reason)),
+        // The rest say what apply would do, and why.
+        Op::CreateUser { .. }
+        | Op::DeleteLoginProfile { .. }
+        | Op::DeactivateMfaDevice { .. }
+        | Op::DeleteSigningCertificate { .. }
+        | Op::DeleteSshPublicKey { .. }
+        | Op::DeleteServiceSpecificCredential { .. }
+        | Op::DeleteUser { .. }
+        | Op::CreatePolicy { .. }
+        | Op::CreatePolicyVersion { .. }
+        | Op::DeletePolicyVersion { .. }
+        | Op::AdoptPolicy { .. }
+        | Op::DeletePolicy { .. }
+        | Op::CreateRole { .. }
+        | Op::TagRole { .. }
+        | Op::AdoptRole { .. }
+        | Op::UntagRole { .. }
+        | Op::UpdateRole { .. }
+        | Op::PutRolePolicy { .. }
+        | Op::DeleteRolePolicy { .. }
+        | Op::AttachRolePolicy { .. }
+        | Op::DetachRolePolicy { .. }
+        | Op::PutRolePermissionsBoundary { .. }
+        | Op::DeleteRolePermissionsBoundary { .. }
+        | Op::DeleteRole { .. }
+        | Op::CreateGroup { .. }
+        | Op::MarkGroup { .. }
+        | Op::PutGroupPolicy { .. }
+        | Op::DeleteGroupPolicy { .. }
+        | Op::AttachGroupPolicy { .. }
+        | Op::DetachGroupPolicy { .. }
+        | Op::DeleteGroup { .. } => Some(format!("{} ({})", c.op.describe(), c.reason)),
     };
     grants.chain(line).filter(|l| !l.is_empty()).collect()
 }
