@@ -5,11 +5,33 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput;
+use aws_sdk_iam::types::EntityType;
 
 use super::seconds;
 use crate::backend::{BackendError, ErrorKind};
 use crate::model::{Account, User};
+use crate::plan::TargetKind;
 use crate::policy::PolicyDocument;
+
+/// What the account read asks GetAccountAuthorizationDetails for to see objects of `kind` (`None`: they come with
+/// another kind's details, or need a call of their own). A kind added to [`TargetKind`] is asked here how the read
+/// sees it, next to where its details are decoded.
+fn entity_type(kind: TargetKind) -> Option<EntityType> {
+    match kind {
+        TargetKind::User => Some(EntityType::User),
+        TargetKind::Policy => Some(EntityType::LocalManagedPolicy),
+        TargetKind::Role => Some(EntityType::Role),
+        TargetKind::Group => Some(EntityType::Group),
+    }
+}
+
+/// The entity types of the account read: every kind's.
+pub(super) fn entity_types() -> Vec<EntityType> {
+    TargetKind::ALL
+        .into_iter()
+        .filter_map(entity_type)
+        .collect()
+}
 
 /// Adds one page of the account read to `account`; returns how many items the page held (for the page guard).
 ///
@@ -261,6 +283,19 @@ mod tests {
         assert_eq!(shared.default_version, "v2");
         assert_eq!(shared.other_versions, ["v1"]);
         assert_eq!(shared.tags, None, "tags are read only where they matter");
+    }
+
+    #[test]
+    fn the_read_asks_for_every_kind_it_decodes() {
+        assert_eq!(
+            entity_types(),
+            [
+                EntityType::User,
+                EntityType::LocalManagedPolicy,
+                EntityType::Role,
+                EntityType::Group
+            ]
+        );
     }
 
     #[test]

@@ -483,10 +483,7 @@ impl Backend for AwsBackend {
                 .retrying(Class::Read, "GetAccountAuthorizationDetails", "", || {
                     self.iam
                         .get_account_authorization_details()
-                        .filter(EntityType::User)
-                        .filter(EntityType::Role)
-                        .filter(EntityType::Group)
-                        .filter(EntityType::LocalManagedPolicy)
+                        .set_filter(Some(decode::entity_types()))
                         .max_items(self.page_size)
                         .set_marker(m.clone())
                         .send()
