@@ -415,6 +415,10 @@ impl super::kind::Kind for GroupKind {
     fn reach(&self) -> super::kind::Reach {
         super::kind::Reach::Members
     }
+
+    fn holds_access_keys(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -46,6 +46,10 @@ pub trait Kind: Sync {
 
     /// Whose access a change to an object of this kind reaches.
     fn reach(&self) -> Reach;
+
+    /// Whether objects of this kind hold access keys: their keys are listed after a change, and an apply settles on
+    /// them (IAM is eventually consistent); `--user` names them.
+    fn holds_access_keys(&self) -> bool;
 }
 
 /// The one list of kinds.
@@ -130,6 +134,11 @@ mod tests {
         );
         assert_eq!(of(TargetKind::Group).reach(), Reach::Members);
         assert_eq!(of(TargetKind::Policy).reach(), Reach::Attached);
+        let with_keys: Vec<TargetKind> = all()
+            .filter(|k| k.holds_access_keys())
+            .map(|k| k.kind())
+            .collect();
+        assert_eq!(with_keys, [TargetKind::User]);
     }
 
     #[test]

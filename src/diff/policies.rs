@@ -341,4 +341,8 @@ impl super::kind::Kind for PolicyKind {
     fn reach(&self) -> super::kind::Reach {
         super::kind::Reach::Attached
     }
+
+    fn holds_access_keys(&self) -> bool {
+        false
+    }
 }

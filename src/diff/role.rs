@@ -472,6 +472,10 @@ impl super::kind::Kind for RoleKind {
     fn reach(&self) -> super::kind::Reach {
         super::kind::Reach::Principal { username: false }
     }
+
+    fn holds_access_keys(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -476,4 +476,8 @@ impl super::kind::Kind for UserKind {
     fn reach(&self) -> super::kind::Reach {
         super::kind::Reach::Principal { username: true }
     }
+
+    fn holds_access_keys(&self) -> bool {
+        true
+    }
 }

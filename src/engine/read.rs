@@ -9,7 +9,7 @@ use crate::credential_report::CredentialReport;
 use crate::diff::{diff, key_users, policy_tag_reads, prune_candidates, DiffOptions};
 use crate::import::{selected, ImportOptions};
 use crate::model::Account;
-use crate::plan::{Plan, TargetKind};
+use crate::plan::Plan;
 use crate::spec::Spec;
 
 /// How a plan reads access keys.
@@ -76,8 +76,7 @@ pub async fn planned_with_report<B: Backend>(
     let changed: Vec<String> = plan
         .changes
         .iter()
-        // Only users hold access keys.
-        .filter(|c| c.target.kind() == TargetKind::User)
+        .filter(|c| crate::diff::kind::of(c.target.kind()).holds_access_keys())
         .filter_map(|c| live.find_user(c.target.name()).map(|u| u.name.clone()))
         .filter(|name| from_report.contains(name))
         .collect::<BTreeSet<_>>()

@@ -8,7 +8,7 @@ use super::{read, Error};
 use crate::backend::Backend;
 use crate::diff::DiffOptions;
 use crate::effects::Effects;
-use crate::plan::{Op, Plan, TargetKind};
+use crate::plan::{Op, Plan};
 use crate::spec::Spec;
 
 /// Re-reads the users `plan` touched until a plan for them is empty, at most five times with growing pauses.
@@ -28,7 +28,7 @@ pub async fn settle<B: Backend>(
         .iter()
         // The other kinds are confirmed by the next plan: settling is about users' eventual consistency (their
         // keys), and `opts.only` names users.
-        .filter(|c| c.target.kind() == TargetKind::User)
+        .filter(|c| crate::diff::kind::of(c.target.kind()).holds_access_keys())
         .map(|c| c.target.name().to_ascii_lowercase())
         .collect();
     let mut opts = opts.clone();

@@ -7,6 +7,9 @@ use crate::model;
 use crate::pattern::wildcard_ignore_case;
 use crate::policy::{render_grants, Grant, PolicyDocument};
 
+/// The IAM path of what iamspec creates when the spec names none.
+pub const DEFAULT_PATH: &str = "/iamspec/";
+
 /// A validated spec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spec {
@@ -332,7 +335,7 @@ impl Spec {
             account_id: None,
             accounts: None,
             owner: owner.to_owned(),
-            path: "/iamspec/".to_owned(),
+            path: DEFAULT_PATH.to_owned(),
             prune: false,
             ignore_tags: std::collections::BTreeSet::new(),
             max_attached: 10,

@@ -122,7 +122,10 @@ pub(super) fn validate(mut raw: RawSpec, ctx: &mut Ctx) -> Spec {
             Some("use 1-256 letters, digits, spaces and _ . : / = + - @"),
         );
     }
-    let path = raw.path.clone().unwrap_or_else(|| "/iamspec/".to_owned());
+    let path = raw
+        .path
+        .clone()
+        .unwrap_or_else(|| super::model::DEFAULT_PATH.to_owned());
     if path.contains(['*', '?']) || path.contains("${") {
         // IAM accepts these in a path, but in the ARNs of iamspec's own policy they would match other paths.
         ctx.error(

@@ -1,7 +1,7 @@
 //! Groups as IAM keeps them: bare ones (users' memberships only) and ones with policies, case-insensitive names,
 //! DeleteConflict while members or policies remain.
 
-use super::{err, LocalAccount};
+use super::{detached, err, inline_deleted, LocalAccount};
 use crate::backend::{BackendError, ErrorKind};
 use crate::model::Group;
 use crate::plan::{GroupOps, Op};
@@ -85,39 +85,18 @@ impl LocalAccount {
                     .insert(policy_name.clone(), document.clone());
             }
             GroupOps::DeleteGroupPolicy { policy_name, .. } => {
-                if self
-                    .group_mut(op)?
-                    .inline_policies
-                    .remove(policy_name)
-                    .is_none()
-                {
-                    return Err(err(
-                        ErrorKind::NoSuchEntity,
-                        op,
-                        format!("the group policy with name {policy_name} cannot be found"),
-                    ));
-                }
+                let removed = self.group_mut(op)?.inline_policies.remove(policy_name);
+                inline_deleted(removed.is_some(), "group", policy_name, op)?;
             }
             GroupOps::AttachGroupPolicy { policy_arn, .. } => {
-                if !self.policy_exists(policy_arn) {
-                    return Err(err(
-                        ErrorKind::NoSuchEntity,
-                        op,
-                        format!("policy {policy_arn} does not exist or is not attachable"),
-                    ));
-                }
+                self.check_attachable(policy_arn, op)?;
                 self.group_mut(op)?
                     .attached_policies
                     .insert(policy_arn.clone());
             }
             GroupOps::DetachGroupPolicy { policy_arn, .. } => {
-                if !self.group_mut(op)?.attached_policies.remove(policy_arn) {
-                    return Err(err(
-                        ErrorKind::NoSuchEntity,
-                        op,
-                        format!("policy {policy_arn} is not attached"),
-                    ));
-                }
+                let removed = self.group_mut(op)?.attached_policies.remove(policy_arn);
+                detached(removed, policy_arn, op)?;
             }
             GroupOps::RemoveGroupMember { group, user } => {
                 let key = self.key_of(user).ok_or_else(|| {

@@ -90,6 +90,31 @@ fn err(kind: ErrorKind, op: &Op, message: impl Into<String>) -> BackendError {
     BackendError::new(kind, op.api_name(), message).on(op.target_name())
 }
 
+/// DeleteUserPolicy, DeleteRolePolicy, DeleteGroupPolicy: NoSuchEntity when the principal (a `noun`) had no inline
+/// policy of that name.
+fn inline_deleted(removed: bool, noun: &str, name: &str, op: &Op) -> Result<(), BackendError> {
+    if removed {
+        return Ok(());
+    }
+    Err(err(
+        ErrorKind::NoSuchEntity,
+        op,
+        format!("the {noun} policy with name {name} cannot be found"),
+    ))
+}
+
+/// Detach*Policy: NoSuchEntity when it was not attached.
+fn detached(removed: bool, arn: &str, op: &Op) -> Result<(), BackendError> {
+    if removed {
+        return Ok(());
+    }
+    Err(err(
+        ErrorKind::NoSuchEntity,
+        op,
+        format!("policy {arn} is not attached"),
+    ))
+}
+
 impl LocalAccount {
     /// An empty account.
     #[must_use]

@@ -9,6 +9,18 @@ use crate::model::ManagedPolicy;
 use crate::plan::{Op, PolicyOps};
 
 impl LocalAccount {
+    /// Attach*Policy: NoSuchEntity for a policy that does not exist.
+    pub(super) fn check_attachable(&self, arn: &str, op: &Op) -> Result<(), BackendError> {
+        if self.policy_exists(arn) {
+            return Ok(());
+        }
+        Err(err(
+            ErrorKind::NoSuchEntity,
+            op,
+            format!("policy {arn} does not exist or is not attachable"),
+        ))
+    }
+
     pub(super) fn policy_exists(&self, arn: &str) -> bool {
         arn.starts_with("arn:aws:iam::aws:policy/")
             || self.policies.contains(arn)

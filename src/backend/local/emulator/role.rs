@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{add_tags, err, LocalAccount};
+use super::{add_tags, detached, err, inline_deleted, LocalAccount};
 use crate::backend::{BackendError, ErrorKind};
 use crate::model::Role;
 use crate::plan::{Op, RoleOps};
@@ -89,39 +89,18 @@ impl LocalAccount {
                     .insert(policy_name.clone(), document.clone());
             }
             RoleOps::DeleteRolePolicy { policy_name, .. } => {
-                if self
-                    .role_mut(op)?
-                    .inline_policies
-                    .remove(policy_name)
-                    .is_none()
-                {
-                    return Err(err(
-                        ErrorKind::NoSuchEntity,
-                        op,
-                        format!("the role policy with name {policy_name} cannot be found"),
-                    ));
-                }
+                let removed = self.role_mut(op)?.inline_policies.remove(policy_name);
+                inline_deleted(removed.is_some(), "role", policy_name, op)?;
             }
             RoleOps::AttachRolePolicy { policy_arn, .. } => {
-                if !self.policy_exists(policy_arn) {
-                    return Err(err(
-                        ErrorKind::NoSuchEntity,
-                        op,
-                        format!("policy {policy_arn} does not exist or is not attachable"),
-                    ));
-                }
+                self.check_attachable(policy_arn, op)?;
                 self.role_mut(op)?
                     .attached_policies
                     .insert(policy_arn.clone());
             }
             RoleOps::DetachRolePolicy { policy_arn, .. } => {
-                if !self.role_mut(op)?.attached_policies.remove(policy_arn) {
-                    return Err(err(
-                        ErrorKind::NoSuchEntity,
-                        op,
-                        format!("policy {policy_arn} is not attached"),
-                    ));
-                }
+                let removed = self.role_mut(op)?.attached_policies.remove(policy_arn);
+                detached(removed, policy_arn, op)?;
             }
             RoleOps::PutRolePermissionsBoundary { policy_arn, .. } => {
                 if !self.policy_exists(policy_arn) {

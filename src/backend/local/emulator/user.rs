@@ -3,7 +3,7 @@
 
 use rand::Rng;
 
-use super::{add_tags, err, remove_item, LocalAccount};
+use super::{add_tags, detached, err, inline_deleted, remove_item, LocalAccount};
 use crate::backend::{BackendError, ErrorKind, NewAccessKey, Outcome, Secret};
 use crate::model::{AccessKey, KeyStatus, User};
 use crate::plan::{Op, UserOps};
@@ -91,23 +91,11 @@ impl LocalAccount {
                     .insert(policy_name.clone(), document.clone());
             }
             UserOps::DeleteUserPolicy { policy_name, .. } => {
-                let u = self.user_mut(op)?;
-                if u.inline_policies.remove(policy_name).is_none() {
-                    return Err(err(
-                        ErrorKind::NoSuchEntity,
-                        op,
-                        format!("the user policy with name {policy_name} cannot be found"),
-                    ));
-                }
+                let removed = self.user_mut(op)?.inline_policies.remove(policy_name);
+                inline_deleted(removed.is_some(), "user", policy_name, op)?;
             }
             UserOps::AttachUserPolicy { policy_arn, .. } => {
-                if !self.policy_exists(policy_arn) {
-                    return Err(err(
-                        ErrorKind::NoSuchEntity,
-                        op,
-                        format!("policy {policy_arn} does not exist or is not attachable"),
-                    ));
-                }
+                self.check_attachable(policy_arn, op)?;
                 let limit = self.max_attached_policies;
                 let u = self.user_mut(op)?;
                 if !u.attached_policies.contains(policy_arn) && u.attached_policies.len() >= limit {
@@ -120,14 +108,8 @@ impl LocalAccount {
                 u.attached_policies.insert(policy_arn.clone());
             }
             UserOps::DetachUserPolicy { policy_arn, .. } => {
-                let u = self.user_mut(op)?;
-                if !u.attached_policies.remove(policy_arn) {
-                    return Err(err(
-                        ErrorKind::NoSuchEntity,
-                        op,
-                        format!("policy {policy_arn} was not found"),
-                    ));
-                }
+                let removed = self.user_mut(op)?.attached_policies.remove(policy_arn);
+                detached(removed, policy_arn, op)?;
             }
             UserOps::AddUserToGroup { group, .. } => {
                 if !self.group_exists(group) {
